@@ -1,0 +1,251 @@
+//! The command line (DESIGN §3): clap derive types only, no I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pier",
+    version,
+    about = "Compose local development environments out of containers",
+    long_about = "pier renders a stack template (LAMP, Django, .NET, ...) into a stack file — a \
+                  subset of the Compose specification — and starts its services on a Docker \
+                  engine in dependency order, with the networks and volumes that link them.",
+    after_help = "Start with:  pier list,  pier init lamp shop,  cd shop && pier up"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Stack file [default: pier.yaml, compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml].
+    /// Goes before the command, as with docker compose: `pier -f FILE up`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Project name [default: `name:` in the file, else the directory name]
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+
+    /// Read variables from this file instead of `.env` next to the stack file
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// How to show progress
+    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Progress {
+    /// Bars on a terminal, plain lines otherwise
+    #[default]
+    Auto,
+    /// Bars and spinners
+    Tty,
+    /// One line per event
+    Plain,
+    /// One JSON object per event
+    Json,
+    /// Errors only
+    Quiet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the stack templates you can start, or one stack's parameters
+    List(ListArgs),
+    /// Render a stack template into a directory
+    Init(InitArgs),
+    /// Create and start the stack's services, in dependency order, and wait until ready
+    Up(UpArgs),
+    /// Stop and remove the stack's containers and networks (volumes are kept)
+    Down(DownArgs),
+    /// Show the stack's services, their state, health and ports
+    Ps(PsArgs),
+    /// Show the services' logs
+    Logs(LogsArgs),
+    /// Run a command in a running service
+    Exec(ExecArgs),
+    /// Show the URLs and credentials of the running environment
+    Info(InfoArgs),
+    /// Show the stack after interpolation and normalization
+    Config(ConfigArgs),
+    /// Show the dependency graph and start levels
+    Graph(GraphArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show this stack's parameters
+    pub stack: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The stack template, e.g. lamp, django, dotnet (see `pier list`)
+    pub stack: String,
+    /// Directory to render into [default: .]
+    pub dir: Option<PathBuf>,
+    /// Set a template parameter (repeatable), e.g. --set php_version=8.3
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Overwrite files that already exist
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PullPolicy {
+    /// Pull images that are not present
+    #[default]
+    Missing,
+    /// Always pull
+    Always,
+    /// Never pull; fail when an image is missing
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Target {
+    /// Containers on this Docker engine
+    #[default]
+    Local,
+    /// Services on a Docker Swarm
+    Swarm,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Start only these services (and what they depend on)
+    pub services: Vec<String>,
+    /// When to pull images
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+    /// Build images before starting, even when they exist
+    #[arg(long)]
+    pub build: bool,
+    /// Give up waiting for services to become ready after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub wait_timeout: u64,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove containers of services no longer in the stack file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Where to run the stack
+    #[arg(long, value_enum, default_value_t = Target::Local)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove the named volumes (deletes their data)
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Remove containers of services no longer in the stack file too
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Where the stack runs
+    #[arg(long, value_enum, default_value_t = Target::Local)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Where the stack runs
+    #[arg(long, value_enum, default_value_t = Target::Local)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only these services
+    pub services: Vec<String>,
+    /// Keep following new output
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of each log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The service to run the command in
+    pub service: String,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+    /// Do not allocate a TTY even when stdin is a terminal
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Show secret values instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print JSON instead of YAML
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum GraphFormat {
+    #[default]
+    Text,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

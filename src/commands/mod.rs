@@ -1,0 +1,38 @@
+//! One module per verb: glue only (load → plan → execute → report).
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+
+/// Run one command; output goes to `out` so that tests can capture it.
+/// Returns the exit code for success paths that are not 0 (e.g. `exec`).
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
+    match cli.command {
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
+            Ok(0)
+        }
+        other => Err(Error::Usage {
+            message: format!("`pier {}` is not available yet in this build", verb(&other)),
+        }),
+    }
+}
+
+fn verb(command: &Command) -> &'static str {
+    match command {
+        Command::List(_) => "list",
+        Command::Init(_) => "init",
+        Command::Up(_) => "up",
+        Command::Down(_) => "down",
+        Command::Ps(_) => "ps",
+        Command::Logs(_) => "logs",
+        Command::Exec(_) => "exec",
+        Command::Info(_) => "info",
+        Command::Config(_) => "config",
+        Command::Graph(_) => "graph",
+        Command::Completions(_) => "completions",
+    }
+}

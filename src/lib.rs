@@ -1,0 +1,24 @@
+//! pier: compose local development environments out of containers.
+//!
+//! The data flow (DESIGN §1): `template` renders a stack file, `stack` loads it
+//! into the model, `plan` compares it with what `engine` observed, `execute`
+//! carries out the plan, `report` shows the events. `commands` glues one verb
+//! each; `cli` is the argument grammar.
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod error;
+pub mod labels;
+pub mod stack;
+
+pub use error::{Error, Result};
+
+/// The one place an error becomes text for the user.
+pub fn render_error(err: &Error) -> String {
+    match err {
+        // Diagnostics carry their own "error:"/"warning:" prefixes.
+        Error::Invalid(_) => err.to_string(),
+        _ => format!("error: {err}"),
+    }
+}

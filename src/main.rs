@@ -1,0 +1,17 @@
+//! The `pier` binary: parse arguments, run, print the error once, exit with its code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = pier::cli::Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match pier::commands::run(cli, &mut stdout) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("{}", pier::render_error(&err));
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}
