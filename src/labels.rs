@@ -15,3 +15,9 @@ pub const CONFIG_HASH: &str = "io.pier.config-hash";
 pub const VERSION: &str = "io.pier.version";
 /// The network or volume key as written in the stack file (e.g. `default`, `db-data`).
 pub const RESOURCE: &str = "io.pier.resource";
+/// Per-field hashes of the service definition, `field=hash,…` (`plan::hash`), so that
+/// a recreate can name what changed ("config changed: environment").
+pub const CONFIG_FIELDS: &str = "io.pier.config-fields";
+/// The services a container's service depends on, comma-separated. `pier down` orders
+/// teardown from these labels alone, so it works even when the stack file changed or is gone.
+pub const DEPENDS_ON: &str = "io.pier.depends-on";

@@ -1,0 +1,146 @@
+//! The config hash of a service: what decides whether its container must be recreated.
+//!
+//! The hash is the sha256 of the service's canonical JSON (the model's compose-shaped
+//! `Serialize`, with object keys sorted), so it is stable across runs and pier
+//! versions as long as the model's serialized form is. Besides the total hash, each
+//! top-level field gets its own short hash; both are stored as labels on the
+//! container, so the next run can say *which* field changed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::stack::model::Service;
+
+/// Fields that do not describe the running container, so changing them must not
+/// recreate it (as in Compose): `depends_on` only orders startup, `build` takes
+/// effect through the image (`up --build`), `replicas` belongs to the swarm target.
+const IGNORED_FIELDS: [&str; 3] = ["depends_on", "build", "replicas"];
+
+/// Length of the per-field hashes kept in the `io.pier.config-fields` label.
+const FIELD_HASH_LEN: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigHash {
+    /// Hex sha256 of the whole normalized service.
+    pub total: String,
+    /// Top-level field → short hash of its canonical JSON.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl ConfigHash {
+    pub fn of(service: &Service) -> ConfigHash {
+        let mut value = serde_json::to_value(service).expect("the Stack model always serializes");
+        let object = value.as_object_mut().expect("a service serializes to an object");
+        for field in IGNORED_FIELDS {
+            object.remove(field);
+        }
+        let fields = object
+            .iter()
+            .map(|(key, v)| {
+                let mut h = sha256_hex(&canonical(v));
+                h.truncate(FIELD_HASH_LEN);
+                (key.clone(), h)
+            })
+            .collect();
+        ConfigHash {
+            total: sha256_hex(&canonical(&value)),
+            fields,
+        }
+    }
+
+    /// The `io.pier.config-fields` label value: `command=…,environment=…`.
+    pub fn fields_label(&self) -> String {
+        self.fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Top-level fields that differ from those of an existing container, sorted.
+    /// A field present on one side only counts as changed.
+    pub fn changed_fields(&self, old: &BTreeMap<String, String>) -> Vec<String> {
+        let mut keys: Vec<&String> = self.fields.keys().chain(old.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| self.fields.get(*k) != old.get(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Parse a `io.pier.config-fields` label; malformed entries are skipped.
+pub fn parse_fields_label(label: &str) -> BTreeMap<String, String> {
+    label
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// serde_json's map is ordered by key (no `preserve_order` feature), so this is canonical.
+fn canonical(value: &Value) -> String {
+    serde_json::to_string(value).expect("a JSON value always serializes")
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::model::{Condition, Dependency};
+
+    fn web() -> Service {
+        Service {
+            image: Some("nginx:1".into()),
+            environment: [("A".to_string(), "1".to_string())].into(),
+            ..Service::default()
+        }
+    }
+
+    #[test]
+    fn hash_is_stable_and_known() {
+        let a = ConfigHash::of(&web());
+        assert_eq!(a, ConfigHash::of(&web().clone()));
+        // Pinned: a change here silently recreates every user's containers.
+        assert_eq!(
+            a.total,
+            sha256_hex(r#"{"environment":{"A":"1"},"image":"nginx:1"}"#)
+        );
+        assert_eq!(
+            a.fields.keys().collect::<Vec<_>>(),
+            vec!["environment", "image"]
+        );
+    }
+
+    #[test]
+    fn changed_fields_are_named() {
+        let old = ConfigHash::of(&web());
+        let mut changed = web();
+        changed.environment.insert("B".into(), "2".into());
+        changed.user = Some("1000".into());
+        let new = ConfigHash::of(&changed);
+        assert_ne!(new.total, old.total);
+        assert_eq!(new.changed_fields(&old.fields), vec!["environment", "user"]);
+        let parsed = parse_fields_label(&old.fields_label());
+        assert_eq!(parsed, old.fields);
+    }
+
+    #[test]
+    fn depends_on_does_not_change_the_hash() {
+        let mut with_dep = web();
+        with_dep.depends_on.insert(
+            "db".into(),
+            Dependency {
+                condition: Condition::Healthy,
+                required: true,
+            },
+        );
+        assert_eq!(ConfigHash::of(&with_dep), ConfigHash::of(&web()));
+    }
+}

@@ -1,0 +1,107 @@
+//! What exists on the engine for one project: a plain snapshot the planner compares
+//! with the Stack model. Filled by `engine::Engine::observe`; built by hand in tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub containers: Vec<ObservedContainer>,
+    pub networks: Vec<ObservedNetwork>,
+    pub volumes: Vec<ObservedVolume>,
+    /// Image references (as written in the stack) that are present on the engine.
+    pub images: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedContainer {
+    /// Engine name without the leading `/`.
+    pub name: String,
+    pub id: String,
+    /// The `io.pier.service` label.
+    pub service: String,
+    /// The `io.pier.config-hash` label (None on containers from foreign tools).
+    pub config_hash: Option<String>,
+    /// The `io.pier.config-fields` label, parsed: top-level field → hash.
+    pub field_hashes: BTreeMap<String, String>,
+    /// The `io.pier.depends-on` label, parsed.
+    pub depends_on: Vec<String>,
+    pub state: ContainerState,
+    pub health: Option<Health>,
+    pub exit_code: Option<i64>,
+    /// RFC 3339, as the engine reports it.
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedNetwork {
+    pub name: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedVolume {
+    pub name: String,
+}
+
+impl Observed {
+    pub fn container_of(&self, service: &str) -> Option<&ObservedContainer> {
+        self.containers.iter().find(|c| c.service == service)
+    }
+
+    pub fn has_network(&self, name: &str) -> bool {
+        self.networks.iter().any(|n| n.name == name)
+    }
+
+    pub fn has_volume(&self, name: &str) -> bool {
+        self.volumes.iter().any(|v| v.name == name)
+    }
+}

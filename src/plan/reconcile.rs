@@ -1,0 +1,875 @@
+//! The planner: Stack model + Observed → Plan. Pure: no engine, no async, no I/O.
+//!
+//! Compose's rules, mostly: a container is created when missing, recreated when its
+//! config hash differs (naming the changed fields), started when stopped, and left
+//! alone otherwise. Containers start after the readiness conditions of their
+//! dependencies; networks, volumes and images come before the containers using them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::plan::hash::ConfigHash;
+use crate::plan::observed::{ContainerState, Health, Observed};
+use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
+use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    #[default]
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Only these services and what they depend on; empty means all.
+    pub services: Vec<String>,
+    pub pull: PullPolicy,
+    /// Build images of `build:` services even when present (and recreate their containers).
+    pub build: bool,
+    pub remove_orphans: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Remove the project's named volumes too.
+    pub volumes: bool,
+    pub timeout_secs: Option<u64>,
+}
+
+/// The image a service runs: its `image`, else Compose's `<project>-<service>` for `build:`.
+pub fn image_of(stack: &Stack, service: &str) -> String {
+    stack.services[service]
+        .image
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", stack.name, service))
+}
+
+/// Engine name of a network key (`default` → `shop_default`).
+pub fn network_name(stack: &Stack, key: &str) -> String {
+    stack
+        .networks
+        .get(key)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| format!("{}_{}", stack.name, key))
+}
+
+/// Engine name of a named volume key.
+pub fn volume_name(stack: &Stack, key: &str) -> String {
+    stack
+        .volumes
+        .get(key)
+        .map(|v| v.name.clone())
+        .unwrap_or_else(|| format!("{}_{}", stack.name, key))
+}
+
+/// The condition `up` waits for before returning, for a service it started.
+pub fn final_condition(stack: &Stack, service: &str) -> Condition {
+    let needed_completed = stack.services.values().any(|s| {
+        s.depends_on
+            .get(service)
+            .is_some_and(|d| d.condition == Condition::CompletedSuccessfully)
+    });
+    if needed_completed {
+        Condition::CompletedSuccessfully
+    } else if has_healthcheck(&stack.services[service]) {
+        Condition::Healthy
+    } else {
+        Condition::Started
+    }
+}
+
+fn has_healthcheck(service: &Service) -> bool {
+    service
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.test != HealthTest::None)
+}
+
+/// The plan for `pier up`. Errors are invalid input (unknown service names).
+pub fn plan_up(
+    stack: &Stack,
+    observed: &Observed,
+    opts: &UpOptions,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let scope = scope(stack, &opts.services)?;
+    let order = start_order(stack, &scope);
+    let mut b = Builder::default();
+
+    // Networks and volumes the services in scope use, in name order.
+    let mut networks: BTreeMap<String, StepId> = BTreeMap::new();
+    let mut net_keys: BTreeSet<&str> = BTreeSet::new();
+    let mut vol_keys: BTreeSet<&str> = BTreeSet::new();
+    for name in &order {
+        let svc = &stack.services[name];
+        if svc.network_mode.is_none() {
+            net_keys.extend(svc.networks.keys().map(String::as_str));
+        }
+        for m in &svc.volumes {
+            if let (MountKind::Volume, Some(key)) = (m.kind, &m.source) {
+                vol_keys.insert(key);
+            }
+        }
+    }
+    for key in net_keys {
+        let def = stack.networks.get(key);
+        let name = network_name(stack, key);
+        if def.is_some_and(|n| n.external) || observed.has_network(&name) {
+            continue;
+        }
+        let id = b.push(
+            Action::CreateNetwork {
+                name: name.clone(),
+                key: key.to_string(),
+                driver: def.and_then(|n| n.driver.clone()),
+                internal: def.is_some_and(|n| n.internal),
+            },
+            Cause::NotFound,
+            vec![],
+        );
+        networks.insert(key.to_string(), id);
+    }
+    let mut volumes: BTreeMap<String, StepId> = BTreeMap::new();
+    for key in vol_keys {
+        let def = stack.volumes.get(key);
+        let name = volume_name(stack, key);
+        if def.is_some_and(|v| v.external) || observed.has_volume(&name) {
+            continue;
+        }
+        let id = b.push(
+            Action::CreateVolume {
+                name,
+                key: key.to_string(),
+                driver: def.and_then(|v| v.driver.clone()),
+            },
+            Cause::NotFound,
+            vec![],
+        );
+        volumes.insert(key.to_string(), id);
+    }
+
+    // Per service, in start order: image, container, start.
+    let mut images: BTreeMap<String, StepId> = BTreeMap::new();
+    let mut started: BTreeMap<String, StepId> = BTreeMap::new();
+    let mut waits: BTreeMap<(String, &'static str), StepId> = BTreeMap::new();
+    let mut unchanged = Vec::new();
+    for name in &order {
+        let svc = &stack.services[name];
+        let container = stack.container_name(name);
+        let image = image_of(stack, name);
+        let present = observed.images.contains(&image);
+        let image_step = if let Some(&id) = images.get(&image) {
+            Some(id)
+        } else {
+            let step = if svc.build.is_some() {
+                if opts.build {
+                    Some((Action::BuildImage { service: name.clone(), image: image.clone() }, Cause::BuildRequested))
+                } else if !present {
+                    Some((Action::BuildImage { service: name.clone(), image: image.clone() }, Cause::ImageMissing))
+                } else {
+                    None
+                }
+            } else {
+                match opts.pull {
+                    PullPolicy::Always => Some((Action::PullImage { service: name.clone(), image: image.clone() }, Cause::PullAlways)),
+                    PullPolicy::Missing if !present => Some((Action::PullImage { service: name.clone(), image: image.clone() }, Cause::ImageMissing)),
+                    _ => None,
+                }
+            };
+            step.map(|(action, cause)| {
+                let id = b.push(action, cause, vec![]);
+                images.insert(image.clone(), id);
+                id
+            })
+        };
+
+        let hash = ConfigHash::of(svc);
+        let existing = observed.container_of(name);
+        let create_cause = match existing {
+            None => Some(Cause::NotFound),
+            Some(c) if c.config_hash.as_deref() != Some(hash.total.as_str()) => {
+                Some(Cause::ConfigChanged(hash.changed_fields(&c.field_hashes)))
+            }
+            Some(_) if opts.build && svc.build.is_some() => Some(Cause::BuildRequested),
+            Some(_) => None,
+        };
+        let needs_start = match (&create_cause, existing) {
+            (Some(_), _) => Some(Cause::Created),
+            (None, Some(c)) => match c.state {
+                ContainerState::Running | ContainerState::Restarting => None,
+                // A one-shot that already completed stays completed, as in Compose.
+                ContainerState::Exited
+                    if c.exit_code == Some(0)
+                        && final_condition(stack, name) == Condition::CompletedSuccessfully =>
+                {
+                    None
+                }
+                state => Some(Cause::NotRunning(state.to_string())),
+            },
+            (None, None) => unreachable!("no container means create"),
+        };
+
+        let mut create_step = None;
+        if let Some(cause) = create_cause {
+            let mut after: Vec<StepId> = image_step.into_iter().collect();
+            if svc.network_mode.is_none() {
+                after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
+            }
+            after.extend(
+                svc.volumes
+                    .iter()
+                    .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
+            );
+            let action = match existing {
+                Some(c) => Action::RecreateContainer {
+                    service: name.clone(),
+                    container: container.clone(),
+                    old_id: c.id.clone(),
+                },
+                None => Action::CreateContainer {
+                    service: name.clone(),
+                    container: container.clone(),
+                },
+            };
+            create_step = Some(b.push(action, cause, after));
+        }
+
+        let Some(start_cause) = needs_start else {
+            if image_step.is_none() {
+                unchanged.push(name.clone());
+            }
+            continue;
+        };
+        let mut after: Vec<StepId> = create_step.into_iter().collect();
+        for (dep, d) in &svc.depends_on {
+            if !scope.contains(dep) {
+                continue;
+            }
+            let dep_container = observed.container_of(dep);
+            let satisfied = !started.contains_key(dep)
+                && dep_container.is_some_and(|c| match d.condition {
+                    Condition::Started => c.state == ContainerState::Running,
+                    Condition::Healthy => c.health == Some(Health::Healthy),
+                    Condition::CompletedSuccessfully => {
+                        c.state == ContainerState::Exited && c.exit_code == Some(0)
+                    }
+                });
+            if satisfied {
+                continue;
+            }
+            let key = (dep.clone(), d.condition.as_str());
+            let id = match waits.get(&key) {
+                Some(&id) => {
+                    if let Cause::NeededBy(list) = &mut b.steps[id.0].cause {
+                        list.push(name.clone());
+                    }
+                    id
+                }
+                None => {
+                    let id = b.push(
+                        Action::WaitFor {
+                            service: dep.clone(),
+                            container: stack.container_name(dep),
+                            condition: d.condition,
+                        },
+                        Cause::NeededBy(vec![name.clone()]),
+                        started.get(dep).copied().into_iter().collect(),
+                    );
+                    waits.insert(key, id);
+                    id
+                }
+            };
+            after.push(id);
+        }
+        let id = b.push(
+            Action::StartContainer {
+                service: name.clone(),
+                container: container.clone(),
+            },
+            start_cause,
+            after,
+        );
+        started.insert(name.clone(), id);
+    }
+
+    // `up` returns when everything it started is ready.
+    for name in &order {
+        let Some(&start) = started.get(name) else {
+            continue;
+        };
+        let condition = final_condition(stack, name);
+        if !waits.contains_key(&(name.clone(), condition.as_str())) {
+            b.push(
+                Action::WaitFor {
+                    service: name.clone(),
+                    container: stack.container_name(name),
+                    condition,
+                },
+                Cause::Requested,
+                vec![start],
+            );
+        }
+    }
+
+    let mut notes = Vec::new();
+    for c in &observed.containers {
+        if stack.services.contains_key(&c.service) {
+            continue;
+        }
+        if opts.remove_orphans {
+            b.push(
+                Action::RemoveContainer {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                },
+                Cause::Orphan,
+                vec![],
+            );
+        } else {
+            notes.push(format!(
+                "container {} belongs to service `{}`, which is not in the stack file; `pier up --remove-orphans` removes it",
+                c.name, c.service
+            ));
+        }
+    }
+
+    Ok(Plan {
+        project: stack.name.clone(),
+        steps: b.steps,
+        unchanged,
+        notes,
+    })
+}
+
+/// The plan for `pier down`, from what was observed alone (labels, not the file), so a
+/// down after a failed up or an edited file still removes everything up created.
+pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan {
+    let mut b = Builder::default();
+    let services: BTreeMap<&str, &crate::plan::observed::ObservedContainer> = observed
+        .containers
+        .iter()
+        .map(|c| (c.service.as_str(), c))
+        .collect();
+    // Stop a container only after every container depending on it has stopped.
+    let mut stopped: BTreeMap<&str, StepId> = BTreeMap::new();
+    let mut removals = Vec::new();
+    let mut remaining: Vec<&str> = services.keys().copied().collect();
+    while !remaining.is_empty() {
+        let dependents_done = |s: &str| {
+            services
+                .values()
+                .filter(|c| c.depends_on.iter().any(|d| d == s))
+                .all(|c| stopped.contains_key(c.service.as_str()))
+        };
+        let mut level: Vec<&str> = remaining.iter().copied().filter(|s| dependents_done(s)).collect();
+        if level.is_empty() {
+            // A cycle in labels (hand-made containers): stop the rest together.
+            level = remaining.clone();
+        }
+        for s in &level {
+            let c = services[s];
+            let after: Vec<StepId> = services
+                .values()
+                .filter(|d| d.depends_on.iter().any(|x| x == s))
+                .filter_map(|d| stopped.get(d.service.as_str()).copied())
+                .collect();
+            let running = matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            );
+            let stop = if running {
+                Some(b.push(
+                    Action::StopContainer {
+                        service: c.service.clone(),
+                        container: c.name.clone(),
+                        timeout_secs: opts.timeout_secs,
+                    },
+                    Cause::Down,
+                    after.clone(),
+                ))
+            } else {
+                None
+            };
+            let remove = b.push(
+                Action::RemoveContainer {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                },
+                Cause::Down,
+                stop.into_iter().collect(),
+            );
+            stopped.insert(s, stop.unwrap_or(remove));
+            removals.push(remove);
+        }
+        remaining.retain(|s| !level.contains(s));
+    }
+    let mut networks: Vec<&str> = observed.networks.iter().map(|n| n.name.as_str()).collect();
+    networks.sort();
+    for name in networks {
+        b.push(
+            Action::RemoveNetwork { name: name.into() },
+            Cause::Down,
+            removals.clone(),
+        );
+    }
+    let mut notes = Vec::new();
+    let mut volumes: Vec<&str> = observed.volumes.iter().map(|v| v.name.as_str()).collect();
+    volumes.sort();
+    if opts.volumes {
+        for name in volumes {
+            b.push(
+                Action::RemoveVolume { name: name.into() },
+                Cause::Down,
+                removals.clone(),
+            );
+        }
+    } else if !volumes.is_empty() {
+        notes.push(format!(
+            "volumes kept: {} (`pier down -v` removes them)",
+            volumes.join(", ")
+        ));
+    }
+    Plan {
+        project: project.to_string(),
+        steps: b.steps,
+        unchanged: vec![],
+        notes,
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    steps: Vec<Step>,
+}
+
+impl Builder {
+    fn push(&mut self, action: Action, cause: Cause, mut after: Vec<StepId>) -> StepId {
+        after.sort();
+        after.dedup();
+        self.steps.push(Step { action, cause, after });
+        StepId(self.steps.len() - 1)
+    }
+}
+
+/// The requested services and everything they depend on.
+fn scope(stack: &Stack, requested: &[String]) -> Result<BTreeSet<String>, Vec<Diagnostic>> {
+    if requested.is_empty() {
+        return Ok(stack.services.keys().cloned().collect());
+    }
+    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    let mut problems = Vec::new();
+    for r in requested {
+        if !stack.services.contains_key(r) {
+            let mut d = Diagnostic::error("", format!("no service `{r}` in the stack"));
+            if let Some(m) = did_you_mean(r, names.iter().copied()) {
+                d = d.with_hint(format!("did you mean `{m}`?"));
+            } else {
+                d = d.with_hint(format!("services: {}", names.join(", ")));
+            }
+            problems.push(d);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut scope = BTreeSet::new();
+    let mut todo: Vec<String> = requested.to_vec();
+    while let Some(s) = todo.pop() {
+        if !scope.insert(s.clone()) {
+            continue;
+        }
+        for dep in stack.services[&s].depends_on.keys() {
+            if stack.services.contains_key(dep) {
+                todo.push(dep.clone());
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// Services by start level (dependencies first), by name within a level.
+/// The loader has rejected cycles; should one slip through, its members go last.
+fn start_order(stack: &Stack, scope: &BTreeSet<String>) -> Vec<String> {
+    let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut placed = true;
+    while placed {
+        placed = false;
+        for name in scope {
+            if level.contains_key(name.as_str()) {
+                continue;
+            }
+            let deps: Vec<&String> = stack.services[name]
+                .depends_on
+                .keys()
+                .filter(|d| scope.contains(*d))
+                .collect();
+            if deps.iter().all(|d| level.contains_key(d.as_str())) {
+                let l = deps.iter().map(|d| level[d.as_str()] + 1).max().unwrap_or(0);
+                level.insert(name, l);
+                placed = true;
+            }
+        }
+    }
+    let mut order: Vec<(usize, &String)> = scope
+        .iter()
+        .map(|n| (level.get(n.as_str()).copied().unwrap_or(usize::MAX), n))
+        .collect();
+    order.sort();
+    order.into_iter().map(|(_, n)| n.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::plan::hash::ConfigHash;
+    use crate::plan::observed::{ObservedContainer, ObservedNetwork, ObservedVolume};
+    use crate::stack::model::{
+        Dependency, Healthcheck, Mount, Network, ServiceNetwork, Volume,
+    };
+
+    fn dep(condition: Condition) -> Dependency {
+        Dependency {
+            condition,
+            required: true,
+        }
+    }
+
+    fn default_net() -> BTreeMap<String, ServiceNetwork> {
+        [("default".to_string(), ServiceNetwork::default())].into()
+    }
+
+    /// db (healthcheck, volume) ← api ← web, and an independent cache.
+    fn shop() -> Stack {
+        let mut services = BTreeMap::new();
+        services.insert(
+            "db".to_string(),
+            Service {
+                image: Some("mysql:8".into()),
+                environment: [("MYSQL_DATABASE".to_string(), "shop".to_string())].into(),
+                volumes: vec![Mount {
+                    kind: MountKind::Volume,
+                    source: Some("db-data".into()),
+                    target: "/var/lib/mysql".into(),
+                    read_only: false,
+                }],
+                healthcheck: Some(Healthcheck {
+                    test: HealthTest::Shell("mysqladmin ping".into()),
+                    interval: None,
+                    timeout: None,
+                    retries: None,
+                    start_period: None,
+                    start_interval: None,
+                }),
+                networks: default_net(),
+                ..Service::default()
+            },
+        );
+        services.insert(
+            "api".to_string(),
+            Service {
+                image: Some("shop/api:1".into()),
+                depends_on: [("db".to_string(), dep(Condition::Healthy))].into(),
+                networks: default_net(),
+                ..Service::default()
+            },
+        );
+        services.insert(
+            "web".to_string(),
+            Service {
+                image: Some("nginx:1".into()),
+                depends_on: [("api".to_string(), dep(Condition::Started))].into(),
+                networks: default_net(),
+                ..Service::default()
+            },
+        );
+        services.insert(
+            "cache".to_string(),
+            Service {
+                image: Some("redis:7".into()),
+                networks: default_net(),
+                ..Service::default()
+            },
+        );
+        Stack {
+            name: "shop".into(),
+            project_dir: PathBuf::from("/tmp/shop"),
+            services,
+            networks: [(
+                "default".to_string(),
+                Network {
+                    name: "shop_default".into(),
+                    ..Network::default()
+                },
+            )]
+            .into(),
+            volumes: [(
+                "db-data".to_string(),
+                Volume {
+                    name: "shop_db-data".into(),
+                    ..Volume::default()
+                },
+            )]
+            .into(),
+            secrets: BTreeMap::new(),
+        }
+    }
+
+    /// What the engine holds after a successful `up` of `stack`.
+    fn running(stack: &Stack) -> Observed {
+        let containers = stack
+            .services
+            .iter()
+            .map(|(name, svc)| {
+                let hash = ConfigHash::of(svc);
+                ObservedContainer {
+                    name: stack.container_name(name),
+                    id: format!("id-{name}"),
+                    service: name.clone(),
+                    config_hash: Some(hash.total.clone()),
+                    field_hashes: hash.fields.clone(),
+                    depends_on: svc.depends_on.keys().cloned().collect(),
+                    state: ContainerState::Running,
+                    health: has_healthcheck(svc).then_some(Health::Healthy),
+                    exit_code: Some(0),
+                    started_at: None,
+                }
+            })
+            .collect();
+        Observed {
+            containers,
+            networks: vec![ObservedNetwork {
+                name: "shop_default".into(),
+                id: "n1".into(),
+            }],
+            volumes: vec![ObservedVolume {
+                name: "shop_db-data".into(),
+            }],
+            images: stack
+                .services
+                .keys()
+                .map(|s| image_of(stack, s))
+                .collect(),
+        }
+    }
+
+    fn up(stack: &Stack, observed: &Observed, opts: UpOptions) -> String {
+        plan_up(stack, observed, &opts).unwrap().to_string()
+    }
+
+    #[test]
+    fn fresh_project() {
+        let stack = shop();
+        let observed = Observed {
+            images: ["nginx:1".to_string(), "redis:7".to_string()].into(),
+            ..Observed::default()
+        };
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 16 steps
+  1. create network shop_default (not found)
+  2. create volume shop_db-data (not found)
+  3. create container shop-cache-1 (not found) after 1
+  4. start container shop-cache-1 (created) after 3
+  5. pull image mysql:8 for db (image not present)
+  6. create container shop-db-1 (not found) after 1, 2, 5
+  7. start container shop-db-1 (created) after 6
+  8. pull image shop/api:1 for api (image not present)
+  9. create container shop-api-1 (not found) after 1, 8
+ 10. wait for db: service_healthy (needed by api) after 7
+ 11. start container shop-api-1 (created) after 9, 10
+ 12. create container shop-web-1 (not found) after 1
+ 13. wait for api: service_started (needed by web) after 11
+ 14. start container shop-web-1 (created) after 12, 13
+ 15. wait for cache: service_started (ready before up returns) after 4
+ 16. wait for web: service_started (ready before up returns) after 14
+"
+        );
+    }
+
+    #[test]
+    fn nothing_changed_means_no_steps() {
+        let stack = shop();
+        let plan = plan_up(&stack, &running(&stack), &UpOptions::default()).unwrap();
+        assert!(plan.is_empty());
+        assert_eq!(
+            plan.to_string(),
+            "project shop: nothing to do\nunchanged: cache, db, api, web\n"
+        );
+    }
+
+    #[test]
+    fn changed_environment_recreates_only_that_service() {
+        let stack = shop();
+        let observed = running(&stack);
+        let mut edited = stack.clone();
+        edited
+            .services
+            .get_mut("api")
+            .unwrap()
+            .environment
+            .insert("DEBUG".into(), "1".into());
+        assert_eq!(
+            up(&edited, &observed, UpOptions::default()),
+            "\
+project shop: 3 steps
+  1. recreate container shop-api-1 (config changed: environment)
+  2. start container shop-api-1 (created) after 1
+  3. wait for api: service_started (ready before up returns) after 2
+unchanged: cache, db, web
+"
+        );
+    }
+
+    #[test]
+    fn stopped_container_is_started_not_recreated() {
+        let stack = shop();
+        let mut observed = running(&stack);
+        let cache = observed.containers.iter_mut().find(|c| c.service == "cache").unwrap();
+        cache.state = ContainerState::Exited;
+        cache.exit_code = Some(137);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 2 steps
+  1. start container shop-cache-1 (exited)
+  2. wait for cache: service_started (ready before up returns) after 1
+unchanged: db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn orphans_are_noted_or_removed() {
+        let stack = shop();
+        let mut observed = running(&stack);
+        let mut old = observed.containers[0].clone();
+        old.service = "worker".into();
+        old.name = "shop-worker-1".into();
+        observed.containers.push(old);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: nothing to do
+unchanged: cache, db, api, web
+note: container shop-worker-1 belongs to service `worker`, which is not in the stack file; `pier up --remove-orphans` removes it
+"
+        );
+        let opts = UpOptions {
+            remove_orphans: true,
+            ..UpOptions::default()
+        };
+        assert_eq!(
+            up(&stack, &observed, opts),
+            "\
+project shop: 1 step
+  1. remove container shop-worker-1 (orphan: service not in the stack file)
+unchanged: cache, db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn subset_brings_its_dependencies_only() {
+        let stack = shop();
+        let observed = Observed {
+            images: ["nginx:1", "redis:7", "mysql:8", "shop/api:1"]
+                .map(String::from)
+                .into(),
+            ..Observed::default()
+        };
+        let opts = UpOptions {
+            services: vec!["api".into()],
+            ..UpOptions::default()
+        };
+        assert_eq!(
+            up(&stack, &observed, opts),
+            "\
+project shop: 8 steps
+  1. create network shop_default (not found)
+  2. create volume shop_db-data (not found)
+  3. create container shop-db-1 (not found) after 1, 2
+  4. start container shop-db-1 (created) after 3
+  5. create container shop-api-1 (not found) after 1
+  6. wait for db: service_healthy (needed by api) after 4
+  7. start container shop-api-1 (created) after 5, 6
+  8. wait for api: service_started (ready before up returns) after 7
+"
+        );
+    }
+
+    #[test]
+    fn unknown_service_gets_did_you_mean() {
+        let opts = UpOptions {
+            services: vec!["webb".into()],
+            ..UpOptions::default()
+        };
+        let err = plan_up(&shop(), &Observed::default(), &opts).unwrap_err();
+        assert_eq!(err[0].message, "no service `webb` in the stack");
+        assert_eq!(err[0].hint.as_deref(), Some("did you mean `web`?"));
+    }
+
+    #[test]
+    fn build_service_builds_when_missing_or_asked() {
+        let mut stack = shop();
+        let api = stack.services.get_mut("api").unwrap();
+        api.image = None;
+        api.build = Some(crate::stack::model::Build {
+            context: PathBuf::from("/tmp/shop/api"),
+            ..Default::default()
+        });
+        let observed = running(&stack);
+        let opts = UpOptions {
+            build: true,
+            ..UpOptions::default()
+        };
+        assert_eq!(
+            up(&stack, &observed, opts),
+            "\
+project shop: 4 steps
+  1. build image shop-api for api (--build)
+  2. recreate container shop-api-1 (--build) after 1
+  3. start container shop-api-1 (created) after 2
+  4. wait for api: service_started (ready before up returns) after 3
+unchanged: cache, db, web
+"
+        );
+    }
+
+    #[test]
+    fn down_stops_dependents_first_and_keeps_volumes() {
+        let stack = shop();
+        let observed = running(&stack);
+        let plan = plan_down("shop", &observed, &DownOptions::default());
+        assert_eq!(
+            plan.to_string(),
+            "\
+project shop: 9 steps
+  1. stop container shop-cache-1 (down)
+  2. remove container shop-cache-1 (down) after 1
+  3. stop container shop-web-1 (down)
+  4. remove container shop-web-1 (down) after 3
+  5. stop container shop-api-1 (down) after 3
+  6. remove container shop-api-1 (down) after 5
+  7. stop container shop-db-1 (down) after 5
+  8. remove container shop-db-1 (down) after 7
+  9. remove network shop_default (down) after 2, 4, 6, 8
+note: volumes kept: shop_db-data (`pier down -v` removes them)
+"
+        );
+        let with_volumes = plan_down(
+            "shop",
+            &observed,
+            &DownOptions {
+                volumes: true,
+                timeout_secs: None,
+            },
+        );
+        assert!(with_volumes
+            .to_string()
+            .contains(" 10. remove volume shop_db-data (down) after 2, 4, 6, 8\n"));
+    }
+}

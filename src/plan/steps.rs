@@ -1,0 +1,207 @@
+//! A Plan: the steps that take the engine from what was observed to what the stack
+//! says, each with its dependencies and the cause that made the planner add it.
+//! The executor carries them out without deciding anything; `Display` is the
+//! deterministic text `pier up --dry-run` prints and tests assert whole.
+
+use std::fmt;
+
+use crate::stack::model::Condition;
+
+/// Index of a step in `Plan::steps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StepId(pub usize);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub project: String,
+    pub steps: Vec<Step>,
+    /// Services whose containers already match the stack and run: left alone.
+    pub unchanged: Vec<String>,
+    /// Things the user should know that are not steps (e.g. orphans kept).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub action: Action,
+    pub cause: Cause,
+    /// Steps that must have finished before this one starts.
+    pub after: Vec<StepId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    CreateNetwork {
+        /// Engine-side name, e.g. `shop_default`.
+        name: String,
+        /// Key in the stack file, e.g. `default`.
+        key: String,
+        driver: Option<String>,
+        internal: bool,
+    },
+    CreateVolume {
+        name: String,
+        key: String,
+        driver: Option<String>,
+    },
+    PullImage {
+        service: String,
+        image: String,
+    },
+    BuildImage {
+        service: String,
+        image: String,
+    },
+    CreateContainer {
+        service: String,
+        container: String,
+    },
+    /// Stop and remove `old_id`, then create the container anew.
+    RecreateContainer {
+        service: String,
+        container: String,
+        old_id: String,
+    },
+    StartContainer {
+        service: String,
+        container: String,
+    },
+    WaitFor {
+        service: String,
+        container: String,
+        condition: Condition,
+    },
+    StopContainer {
+        service: String,
+        container: String,
+        timeout_secs: Option<u64>,
+    },
+    RemoveContainer {
+        service: String,
+        container: String,
+    },
+    RemoveNetwork {
+        name: String,
+    },
+    RemoveVolume {
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    NotFound,
+    /// Top-level service fields whose hash differs from the container's labels.
+    ConfigChanged(Vec<String>),
+    /// The container exists but is not running (its state).
+    NotRunning(String),
+    ImageMissing,
+    PullAlways,
+    BuildRequested,
+    /// Just created or recreated by an earlier step of this plan.
+    Created,
+    /// A readiness condition other services wait for.
+    NeededBy(Vec<String>),
+    /// `up` waits until every started service is ready.
+    Requested,
+    Orphan,
+    Down,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::NotFound => f.write_str("not found"),
+            Cause::ConfigChanged(fields) if fields.is_empty() => f.write_str("config changed"),
+            Cause::ConfigChanged(fields) => write!(f, "config changed: {}", fields.join(", ")),
+            Cause::NotRunning(state) => write!(f, "{state}"),
+            Cause::ImageMissing => f.write_str("image not present"),
+            Cause::PullAlways => f.write_str("--pull always"),
+            Cause::BuildRequested => f.write_str("--build"),
+            Cause::Created => f.write_str("created"),
+            Cause::NeededBy(services) => write!(f, "needed by {}", services.join(", ")),
+            Cause::Requested => f.write_str("ready before up returns"),
+            Cause::Orphan => f.write_str("orphan: service not in the stack file"),
+            Cause::Down => f.write_str("down"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::CreateNetwork { name, .. } => write!(f, "create network {name}"),
+            Action::CreateVolume { name, .. } => write!(f, "create volume {name}"),
+            Action::PullImage { service, image } => write!(f, "pull image {image} for {service}"),
+            Action::BuildImage { service, image } => {
+                write!(f, "build image {image} for {service}")
+            }
+            Action::CreateContainer { container, .. } => write!(f, "create container {container}"),
+            Action::RecreateContainer { container, .. } => {
+                write!(f, "recreate container {container}")
+            }
+            Action::StartContainer { container, .. } => write!(f, "start container {container}"),
+            Action::WaitFor {
+                service, condition, ..
+            } => write!(f, "wait for {service}: {}", condition.as_str()),
+            Action::StopContainer { container, .. } => write!(f, "stop container {container}"),
+            Action::RemoveContainer { container, .. } => write!(f, "remove container {container}"),
+            Action::RemoveNetwork { name } => write!(f, "remove network {name}"),
+            Action::RemoveVolume { name } => write!(f, "remove volume {name}"),
+        }
+    }
+}
+
+impl Action {
+    /// The service a step is about, if any.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Action::PullImage { service, .. }
+            | Action::BuildImage { service, .. }
+            | Action::CreateContainer { service, .. }
+            | Action::RecreateContainer { service, .. }
+            | Action::StartContainer { service, .. }
+            | Action::WaitFor { service, .. }
+            | Action::StopContainer { service, .. }
+            | Action::RemoveContainer { service, .. } => Some(service),
+            Action::CreateNetwork { .. }
+            | Action::CreateVolume { .. }
+            | Action::RemoveNetwork { .. }
+            | Action::RemoveVolume { .. } => None,
+        }
+    }
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// One line per step, numbered from 1: `3. create container shop-db-1 (not found) after 1, 2`.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            writeln!(f, "project {}: nothing to do", self.project)?;
+        } else {
+            let n = self.steps.len();
+            let s = if n == 1 { "" } else { "s" };
+            writeln!(f, "project {}: {n} step{s}", self.project)?;
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            write!(f, "{:>3}. {} ({})", i + 1, step.action, step.cause)?;
+            if !step.after.is_empty() {
+                let after: Vec<String> = step.after.iter().map(|d| (d.0 + 1).to_string()).collect();
+                write!(f, " after {}", after.join(", "))?;
+            }
+            writeln!(f)?;
+        }
+        if !self.unchanged.is_empty() {
+            writeln!(f, "unchanged: {}", self.unchanged.join(", "))?;
+        }
+        for note in &self.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        Ok(())
+    }
+}
