@@ -36,6 +36,23 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The engine could not be reached at all.
+    #[error("cannot reach the Docker engine at {host}: {reason}\n  hint: start Docker (e.g. `systemctl start docker`), or point DOCKER_HOST at the engine's socket (e.g. unix:///var/run/docker.sock); check that you may use it (`docker info`)")]
+    EngineUnreachable { host: String, reason: String },
+
+    /// One engine operation failed: what pier was doing, to which resource, and the
+    /// engine's own message (never a bare HTTP status).
+    #[error("{op} {resource}: {message}")]
+    Engine {
+        op: EngineOp,
+        resource: String,
+        message: String,
+    },
+
+    /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
+    #[error("{}", render_not_ready(.0))]
+    NotReady(Box<NotReady>),
+
     /// Ctrl-C. What was left running is reported before this is returned.
     #[error("interrupted")]
     Interrupted,
@@ -45,7 +62,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
-            Error::Io { .. } => exit::RUNTIME,
+            Error::Io { .. }
+            | Error::EngineUnreachable { .. }
+            | Error::Engine { .. }
+            | Error::NotReady(_) => exit::RUNTIME,
             Error::Interrupted => exit::INTERRUPTED,
         }
     }
@@ -61,6 +81,94 @@ impl Error {
     pub fn invalid(diagnostic: Diagnostic) -> Self {
         Error::Invalid(vec![diagnostic])
     }
+}
+
+/// What pier was doing when the engine said no; rendered as "creating container shop-db-1: …".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineOp {
+    ListContainers,
+    ListNetworks,
+    ListVolumes,
+    InspectImage,
+    PullImage,
+    BuildImage,
+    CreateNetwork,
+    RemoveNetwork,
+    ConnectNetwork,
+    CreateVolume,
+    RemoveVolume,
+    CreateContainer,
+    StartContainer,
+    StopContainer,
+    RemoveContainer,
+    InspectContainer,
+    ReadLogs,
+    Exec,
+}
+
+impl std::fmt::Display for EngineOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EngineOp::ListContainers => "listing containers of project",
+            EngineOp::ListNetworks => "listing networks of project",
+            EngineOp::ListVolumes => "listing volumes of project",
+            EngineOp::InspectImage => "inspecting image",
+            EngineOp::PullImage => "pulling image",
+            EngineOp::BuildImage => "building image",
+            EngineOp::CreateNetwork => "creating network",
+            EngineOp::RemoveNetwork => "removing network",
+            EngineOp::ConnectNetwork => "connecting to network",
+            EngineOp::CreateVolume => "creating volume",
+            EngineOp::RemoveVolume => "removing volume",
+            EngineOp::CreateContainer => "creating container",
+            EngineOp::StartContainer => "starting container",
+            EngineOp::StopContainer => "stopping container",
+            EngineOp::RemoveContainer => "removing container",
+            EngineOp::InspectContainer => "inspecting container",
+            EngineOp::ReadLogs => "reading logs of container",
+            EngineOp::Exec => "running a command in container",
+        })
+    }
+}
+
+/// Why a service is not ready, with what the user needs to see to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReady {
+    pub service: String,
+    pub container: String,
+    /// `service_started`, `service_healthy`, `service_completed_successfully`.
+    pub condition: String,
+    /// e.g. "exited with code 3", "unhealthy", "not ready after 120s".
+    pub reason: String,
+    pub health_output: Option<String>,
+    /// The last lines of the container's log.
+    pub logs: Vec<String>,
+}
+
+fn render_not_ready(n: &NotReady) -> String {
+    let mut out = format!(
+        "service `{}` (container {}) did not reach {}: {}",
+        n.service, n.container, n.condition, n.reason
+    );
+    if let Some(h) = &n.health_output {
+        let h = h.trim_end();
+        if !h.is_empty() {
+            out.push_str(&format!("\n  last health check: {h}"));
+        }
+    }
+    if n.logs.is_empty() {
+        out.push_str("\n  (no log output)");
+    } else {
+        out.push_str(&format!("\n  last {} log lines:", n.logs.len()));
+        for line in &n.logs {
+            out.push_str(&format!("\n    | {line}"));
+        }
+    }
+    out.push_str(&format!(
+        "\n  hint: `docker logs {}` shows the whole log; `pier down` removes what was created",
+        n.container
+    ));
+    out
 }
 
 fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod engine;
 pub mod error;
 pub mod labels;
 pub mod plan;

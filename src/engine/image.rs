@@ -1,0 +1,130 @@
+//! Images: presence, pull (with progress) and build (with output).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bollard::body_full;
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{Engine, fail, is_not_found, message};
+use crate::error::{EngineOp, Error, Result};
+
+/// Split `repo[:tag]` / `repo@digest` into the pull API's `fromImage` and `tag`.
+fn split_reference(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    match image.rsplit_once(':') {
+        // A ':' before the last '/' is a registry port, not a tag.
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+impl Engine {
+    pub async fn image_exists(&self, image: &str) -> Result<bool> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(fail(EngineOp::InspectImage, image)(e)),
+        }
+    }
+
+    /// Pull `image`, reporting each progress line (`layer: status progress`).
+    pub async fn pull_image(&self, image: &str, on_progress: &(dyn Fn(String) + Sync)) -> Result<()> {
+        let (from, tag) = split_reference(image);
+        let mut opts = CreateImageOptionsBuilder::default().from_image(from);
+        if !tag.is_empty() {
+            opts = opts.tag(tag);
+        }
+        let mut stream = self.docker.create_image(Some(opts.build()), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(fail(EngineOp::PullImage, image))?;
+            let mut line = String::new();
+            if let Some(id) = info.id {
+                line.push_str(&id);
+                line.push_str(": ");
+            }
+            line.push_str(info.status.as_deref().unwrap_or(""));
+            if let Some(p) = info.progress_detail
+                && let (Some(cur), Some(total)) = (p.current, p.total)
+                && total > 0
+            {
+                line.push_str(&format!(" {}%", cur * 100 / total));
+            }
+            on_progress(line);
+        }
+        Ok(())
+    }
+
+    /// Build `context` (honouring its `.dockerignore`) into `tag`, reporting each line of output.
+    pub async fn build_image(
+        &self,
+        tag: &str,
+        context: &Path,
+        dockerfile: Option<&str>,
+        args: &HashMap<String, String>,
+        target: Option<&str>,
+        on_output: &(dyn Fn(String) + Sync),
+    ) -> Result<()> {
+        let dir = context.to_path_buf();
+        let keep = dockerfile.map(String::from);
+        let tar = tokio::task::spawn_blocking(move || super::build_context_tar(&dir, keep.as_deref()))
+            .await
+            .map_err(|e| Error::Engine {
+                op: EngineOp::BuildImage,
+                resource: tag.to_string(),
+                message: format!("packing the build context failed: {e}"),
+            })?
+            .map_err(|e| Error::Engine {
+                op: EngineOp::BuildImage,
+                resource: tag.to_string(),
+                message: format!("packing the build context {}: {e}", context.display()),
+            })?;
+        let mut opts = BuildImageOptionsBuilder::default()
+            .t(tag)
+            .dockerfile(dockerfile.unwrap_or("Dockerfile"))
+            .rm(true)
+            .buildargs(args);
+        if let Some(t) = target {
+            opts = opts.target(t);
+        }
+        let mut stream = self
+            .docker
+            .build_image(opts.build(), None, Some(body_full(tar.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| Error::Engine {
+                op: EngineOp::BuildImage,
+                resource: tag.to_string(),
+                message: message(e),
+            })?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(Error::Engine {
+                    op: EngineOp::BuildImage,
+                    resource: tag.to_string(),
+                    message: err,
+                });
+            }
+            if let Some(text) = info.stream.or(info.status) {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    on_output(line.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn references_split_like_docker() {
+        assert_eq!(split_reference("mysql:8"), ("mysql", "8"));
+        assert_eq!(split_reference("mysql"), ("mysql", "latest"));
+        assert_eq!(split_reference("reg:5000/app"), ("reg:5000/app", "latest"));
+        assert_eq!(split_reference("reg:5000/app:2"), ("reg:5000/app", "2"));
+    }
+}

@@ -1,0 +1,83 @@
+//! The Docker adapter: the only module that imports bollard (DESIGN §1 rule 3).
+//!
+//! Everything it returns is plain data (`plan::Observed`, `ContainerStatus`,
+//! strings); every failure is an `Error::Engine` naming the operation and the
+//! resource, with the engine's own message.
+
+mod container;
+mod context;
+mod image;
+mod observe;
+mod resources;
+
+use bollard::Docker;
+
+use crate::error::{EngineOp, Error, Result};
+
+pub use container::ContainerStatus;
+pub use context::{DockerIgnore, build_context_tar};
+
+/// What the engine's default socket is called when DOCKER_HOST is unset.
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// A connection to a Docker engine. Cheap to clone (shares the HTTP client).
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+impl Engine {
+    /// Connect via `DOCKER_HOST` or the default socket, and agree on an API version
+    /// (the engine here speaks 1.41; without negotiation every call is refused).
+    pub async fn connect() -> Result<Engine> {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| DEFAULT_HOST.to_string());
+        let unreachable = |reason: String| Error::EngineUnreachable {
+            host: host.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| unreachable(message(e)))?;
+        Ok(Engine { docker })
+    }
+}
+
+/// The engine's message without bollard's "Docker responded with status code …" wrapper.
+fn message(err: bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    match err {
+        E::DockerResponseServerError { message, .. } => message.trim().to_string(),
+        E::DockerStreamError { error } => error.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Wrap a bollard error with what pier was doing and to what.
+fn fail(op: EngineOp, resource: &str) -> impl FnOnce(bollard::errors::Error) -> Error + '_ {
+    move |err| Error::Engine {
+        op,
+        resource: resource.to_string(),
+        message: message(err),
+    }
+}
+
+/// A filter map for the engine's list calls: `label=io.pier.project=<project>`.
+fn project_filter(project: &str) -> std::collections::HashMap<String, Vec<String>> {
+    [(
+        "label".to_string(),
+        vec![format!("{}={project}", crate::labels::PROJECT)],
+    )]
+    .into()
+}

@@ -1,0 +1,114 @@
+//! Reading what exists for a project, by the `io.pier.project` label alone.
+
+use std::collections::BTreeSet;
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+};
+
+use super::{Engine, fail, project_filter};
+use crate::error::{EngineOp, Result};
+use crate::labels;
+use crate::plan::hash::parse_fields_label;
+use crate::plan::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedVolume};
+
+impl Engine {
+    /// The project's containers (any state), networks and volumes, plus which of
+    /// `images` are present locally.
+    pub async fn observe(&self, project: &str, images: &[String]) -> Result<Observed> {
+        let filters = project_filter(project);
+        let summaries = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListContainers, project))?;
+        let mut containers = Vec::new();
+        for summary in summaries {
+            let Some(id) = summary.id else { continue };
+            let labels = summary.labels.unwrap_or_default();
+            // Inspect for health, exit code and start time: the list call's API 1.41
+            // form only has them as free text.
+            let status = match self.inspect_container(&id).await? {
+                Some(s) => s,
+                None => continue, // removed meanwhile
+            };
+            containers.push(ObservedContainer {
+                name: status.name.clone(),
+                id,
+                service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+                config_hash: labels.get(labels::CONFIG_HASH).cloned(),
+                field_hashes: labels
+                    .get(labels::CONFIG_FIELDS)
+                    .map(|l| parse_fields_label(l))
+                    .unwrap_or_default(),
+                depends_on: labels
+                    .get(labels::DEPENDS_ON)
+                    .map(|l| {
+                        l.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                state: status.state,
+                health: status.health,
+                exit_code: status.exit_code,
+                started_at: status.started_at,
+            });
+        }
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let mut networks: Vec<ObservedNetwork> = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListNetworks, project))?
+            .into_iter()
+            .filter_map(|n| {
+                Some(ObservedNetwork {
+                    name: n.name?,
+                    id: n.id.unwrap_or_default(),
+                })
+            })
+            .collect();
+        networks.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let mut volumes: Vec<ObservedVolume> = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListVolumes, project))?
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| ObservedVolume { name: v.name })
+            .collect();
+        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let mut present = BTreeSet::new();
+        for image in images {
+            if self.image_exists(image).await? {
+                present.insert(image.clone());
+            }
+        }
+        Ok(Observed {
+            containers,
+            networks,
+            volumes,
+            images: present,
+        })
+    }
+}
