@@ -1,0 +1,376 @@
+//! Walks a Plan against the engine (DESIGN §1, §6). It makes no decisions: it runs
+//! each step once its dependencies are done, independent steps at the same time
+//! (bounded), and reports what happens as `Event`s.
+//!
+//! Readiness (DESIGN §6): inspect is polled every `POLL`; for `service_healthy` the
+//! service's own health test is also run through exec every `PROBE`, so a service
+//! that is healthy after 300 ms is not kept waiting for a 30 s healthcheck interval.
+//! A container that exits while it should run fails the wait at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use crate::engine::{ContainerStatus, Engine};
+use crate::error::{Error, NotReady, Result};
+use crate::plan::observed::{ContainerState, Health};
+use crate::plan::{Action, Plan};
+use crate::stack::model::{Condition, Stack};
+
+const POLL: Duration = Duration::from_millis(150);
+const PROBE: Duration = Duration::from_millis(500);
+/// Log lines shown when a service fails.
+const LOG_LINES: usize = 10;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    StepStarted { step: usize, text: String },
+    StepFinished { step: usize, text: String },
+    StepFailed { step: usize, text: String, error: String },
+    PullProgress { image: String, line: String },
+    BuildOutput { service: String, line: String },
+    Waiting { service: String, condition: Condition },
+}
+
+/// Where events go; the reporter implements it.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Bounds all waiting for readiness together, from the first wait on.
+    pub wait_timeout: Duration,
+    /// How many steps may run at once.
+    pub concurrency: usize,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions {
+            wait_timeout: Duration::from_secs(120),
+            concurrency: 8,
+        }
+    }
+}
+
+struct Context<'a> {
+    engine: &'a Engine,
+    /// Needed by the steps that create things; `down` plans have none of those.
+    stack: Option<&'a Stack>,
+    project: &'a str,
+    opts: &'a ExecuteOptions,
+    sink: EventSink,
+    first_wait: OnceLock<Instant>,
+}
+
+/// Carry out `plan`. On the first failing step, the steps still running are
+/// abandoned and its error returned; what was created stays for `down` to remove.
+pub async fn execute(
+    engine: &Engine,
+    stack: Option<&Stack>,
+    plan: &Plan,
+    opts: &ExecuteOptions,
+    sink: EventSink,
+) -> Result<()> {
+    let cx = Context {
+        engine,
+        stack,
+        project: &plan.project,
+        opts,
+        sink,
+        first_wait: OnceLock::new(),
+    };
+    let n = plan.steps.len();
+    let mut done = vec![false; n];
+    let mut started = vec![false; n];
+    let mut running = FuturesUnordered::new();
+    loop {
+        for i in 0..n {
+            if running.len() >= opts.concurrency.max(1) {
+                break;
+            }
+            if !started[i] && plan.steps[i].after.iter().all(|d| done[d.0]) {
+                started[i] = true;
+                let cx = &cx;
+                let action = &plan.steps[i].action;
+                running.push(async move {
+                    let text = action.to_string();
+                    (cx.sink)(Event::StepStarted { step: i, text: text.clone() });
+                    let result = run_step(cx, action).await;
+                    (i, text, result)
+                });
+            }
+        }
+        let Some((i, text, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(()) => {
+                done[i] = true;
+                (cx.sink)(Event::StepFinished { step: i, text });
+            }
+            Err(err) => {
+                (cx.sink)(Event::StepFailed {
+                    step: i,
+                    text,
+                    error: err.to_string(),
+                });
+                return Err(err);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stack<'a>(cx: &Context<'a>, action: &Action) -> Result<&'a Stack> {
+    cx.stack.ok_or_else(|| Error::Usage {
+        message: format!("internal: step `{action}` needs the stack file"),
+    })
+}
+
+async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
+    let e = cx.engine;
+    match action {
+        Action::CreateNetwork {
+            name,
+            key,
+            driver,
+            internal,
+        } => {
+            e.create_network(cx.project, key, name, driver.as_deref(), *internal)
+                .await
+        }
+        Action::CreateVolume { name, key, driver } => {
+            e.create_volume(cx.project, key, name, driver.as_deref()).await
+        }
+        Action::PullImage { image, .. } => {
+            let sink = cx.sink.clone();
+            let image2 = image.clone();
+            e.pull_image(image, &move |line| {
+                sink(Event::PullProgress {
+                    image: image2.clone(),
+                    line,
+                })
+            })
+            .await
+        }
+        Action::BuildImage { service, image } => {
+            let stack = stack(cx, action)?;
+            let build = stack.services[service]
+                .build
+                .as_ref()
+                .ok_or_else(|| Error::Usage {
+                    message: format!("internal: service `{service}` has no build section"),
+                })?;
+            let args: HashMap<String, String> = build.args.clone().into_iter().collect();
+            let sink = cx.sink.clone();
+            let service2 = service.clone();
+            e.build_image(
+                image,
+                &build.context,
+                build.dockerfile.as_deref(),
+                &args,
+                build.target.as_deref(),
+                &move |line| {
+                    sink(Event::BuildOutput {
+                        service: service2.clone(),
+                        line,
+                    })
+                },
+            )
+            .await
+        }
+        Action::CreateContainer { service, .. } => {
+            e.create_container(stack(cx, action)?, service).await.map(drop)
+        }
+        Action::RecreateContainer {
+            service, old_id, ..
+        } => {
+            let stack = stack(cx, action)?;
+            let grace = stack.services[service].stop_grace_period;
+            e.stop_container(old_id, grace).await?;
+            e.remove_container(old_id).await?;
+            e.create_container(stack, service).await.map(drop)
+        }
+        Action::StartContainer { container, .. } => e.start_container(container).await,
+        Action::WaitFor {
+            service,
+            container,
+            condition,
+        } => wait_for(cx, service, container, *condition).await,
+        Action::StopContainer {
+            container,
+            timeout_secs,
+            ..
+        } => {
+            e.stop_container(container, timeout_secs.map(Duration::from_secs))
+                .await
+        }
+        Action::RemoveContainer { container, .. } => e.remove_container(container).await,
+        Action::RemoveNetwork { name } => e.remove_network(name).await,
+        Action::RemoveVolume { name } => e.remove_volume(name).await,
+    }
+}
+
+/// What a wait concluded from one look at the container.
+enum Verdict {
+    Ready,
+    Pending,
+    Failed(String),
+}
+
+fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
+    let exited = matches!(status.state, ContainerState::Exited | ContainerState::Dead);
+    let exit_reason = || match (&status.error, status.exit_code) {
+        (Some(err), _) => format!("it failed to run: {err}"),
+        (None, Some(code)) => format!("it exited with code {code}"),
+        (None, None) => "it exited".to_string(),
+    };
+    match condition {
+        Condition::Started => match status.state {
+            ContainerState::Running => Verdict::Ready,
+            _ if exited => Verdict::Failed(exit_reason()),
+            _ => Verdict::Pending,
+        },
+        Condition::Healthy => match (status.state, status.health) {
+            (_, Some(Health::Healthy)) => Verdict::Ready,
+            (_, Some(Health::Unhealthy)) => Verdict::Failed("its health check reports unhealthy".into()),
+            _ if exited => Verdict::Failed(exit_reason()),
+            (ContainerState::Running, None) if !has_test => {
+                Verdict::Failed("it has no healthcheck, so it can never become healthy".into())
+            }
+            _ => Verdict::Pending,
+        },
+        Condition::CompletedSuccessfully => match (status.state, status.exit_code) {
+            (ContainerState::Exited, Some(0)) => Verdict::Ready,
+            _ if exited => Verdict::Failed(exit_reason()),
+            _ => Verdict::Pending,
+        },
+    }
+}
+
+async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: Condition) -> Result<()> {
+    (cx.sink)(Event::Waiting {
+        service: service.to_string(),
+        condition,
+    });
+    let deadline = *cx.first_wait.get_or_init(Instant::now) + cx.opts.wait_timeout;
+    let test = cx
+        .stack
+        .and_then(|s| s.services.get(service))
+        .and_then(|s| s.healthcheck.as_ref())
+        .map(|h| h.test.clone());
+    let mut last_probe: Option<Instant> = None;
+    let mut probe_output: Option<String> = None;
+    loop {
+        let status = cx.engine.inspect_container(container).await?;
+        let Some(status) = status else {
+            return Err(not_ready(cx, service, container, condition, "its container does not exist".into(), None).await);
+        };
+        let has_test = test.as_ref().is_some_and(|t| *t != crate::stack::model::HealthTest::None);
+        match judge(&status, condition, has_test) {
+            Verdict::Ready => return Ok(()),
+            Verdict::Failed(reason) => {
+                let output = status.last_health_output.clone().or(probe_output);
+                return Err(not_ready(cx, service, container, condition, reason, output).await);
+            }
+            Verdict::Pending => {}
+        }
+        // Probe the health test ourselves while the engine's interval has not come round.
+        if condition == Condition::Healthy
+            && status.state == ContainerState::Running
+            && let Some(test) = &test
+            && last_probe.is_none_or(|t| t.elapsed() >= PROBE)
+        {
+            last_probe = Some(Instant::now());
+            if let Ok(Some((healthy, output))) = cx.engine.probe_health(container, test).await {
+                if healthy {
+                    return Ok(());
+                }
+                probe_output = Some(output);
+            }
+        }
+        if Instant::now() >= deadline {
+            let reason = format!(
+                "not ready after {}s (state {}{})",
+                cx.opts.wait_timeout.as_secs(),
+                status.state,
+                status.health.map(|h| format!(", {}", h.as_str())).unwrap_or_default()
+            );
+            let output = status.last_health_output.clone().or(probe_output);
+            return Err(not_ready(cx, service, container, condition, reason, output).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn not_ready(
+    cx: &Context<'_>,
+    service: &str,
+    container: &str,
+    condition: Condition,
+    reason: String,
+    health_output: Option<String>,
+) -> Error {
+    let logs = cx.engine.logs_tail(container, LOG_LINES).await.unwrap_or_default();
+    Error::NotReady(Box::new(NotReady {
+        service: service.to_string(),
+        container: container.to_string(),
+        condition: condition.as_str().to_string(),
+        reason,
+        health_output,
+        logs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: ContainerState, health: Option<Health>, exit_code: Option<i64>) -> ContainerStatus {
+        ContainerStatus {
+            name: "p-s-1".into(),
+            state,
+            health,
+            exit_code,
+            started_at: None,
+            last_health_output: None,
+            error: None,
+        }
+    }
+
+    fn verdict(v: Verdict) -> String {
+        match v {
+            Verdict::Ready => "ready".into(),
+            Verdict::Pending => "pending".into(),
+            Verdict::Failed(r) => r,
+        }
+    }
+
+    #[test]
+    fn readiness_rules() {
+        use ContainerState::*;
+        let j = |s, c, t| verdict(judge(&s, c, t));
+        assert_eq!(j(status(Running, None, Some(0)), Condition::Started, false), "ready");
+        assert_eq!(j(status(Created, None, None), Condition::Started, false), "pending");
+        assert_eq!(j(status(Exited, None, Some(3)), Condition::Started, false), "it exited with code 3");
+        assert_eq!(j(status(Running, Some(Health::Starting), None), Condition::Healthy, true), "pending");
+        assert_eq!(j(status(Running, Some(Health::Healthy), None), Condition::Healthy, true), "ready");
+        assert_eq!(
+            j(status(Running, Some(Health::Unhealthy), None), Condition::Healthy, true),
+            "its health check reports unhealthy"
+        );
+        assert_eq!(
+            j(status(Running, None, None), Condition::Healthy, false),
+            "it has no healthcheck, so it can never become healthy"
+        );
+        assert_eq!(j(status(Running, None, None), Condition::CompletedSuccessfully, false), "pending");
+        assert_eq!(j(status(Exited, None, Some(0)), Condition::CompletedSuccessfully, false), "ready");
+        assert_eq!(
+            j(status(Exited, None, Some(1)), Condition::CompletedSuccessfully, false),
+            "it exited with code 1"
+        );
+    }
+}
