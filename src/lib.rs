@@ -13,6 +13,7 @@ pub mod error;
 pub mod execute;
 pub mod labels;
 pub mod plan;
+pub mod report;
 pub mod stack;
 
 pub use error::{Error, Result};

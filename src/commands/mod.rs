@@ -4,8 +4,12 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::stack::Stack;
+
+pub mod down;
+pub mod up;
 
 /// Run one command; output goes to `out` so that tests can capture it.
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
@@ -15,10 +19,45 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
         }
+        Command::Up(args) => {
+            let stack = load_stack(&cli.global)?;
+            up::up(&stack, &args, cli.global.progress, out)?;
+            Ok(0)
+        }
+        Command::Down(args) => {
+            let project = match &cli.global.project_name {
+                Some(name) => name.clone(),
+                None => load_stack(&cli.global)?.name,
+            };
+            down::down(&project, &args, cli.global.progress, out)?;
+            Ok(0)
+        }
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
         }),
     }
+}
+
+/// The stack the global flags point at.
+fn load_stack(_global: &GlobalArgs) -> Result<Stack> {
+    // Wired to `stack::load` once the loader lands on main.
+    Err(Error::Usage {
+        message: "loading stack files is not available yet in this build".into(),
+    })
+}
+
+/// A runtime for the engine calls of one command.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("<tokio runtime>", e))
+}
+
+fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
 }
 
 fn verb(command: &Command) -> &'static str {

@@ -1,0 +1,70 @@
+//! `pier down`: stop and remove what `up` created, found by label (not by the file),
+//! so a down after a failed up or an edited stack file still cleans up everything.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::{DownArgs, Progress, Target};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::execute::{ExecuteOptions, execute};
+use crate::plan::{Action, DownOptions, plan_down};
+
+use super::{runtime, write_out};
+
+pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
+    if args.target == Target::Swarm {
+        return Err(Error::Usage {
+            message: "`pier down --target swarm` is not available yet in this build".into(),
+        });
+    }
+    runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        let observed = engine.observe(project, &[]).await?;
+        let plan = plan_down(
+            project,
+            &observed,
+            &DownOptions {
+                volumes: args.volumes,
+                timeout_secs: args.timeout,
+            },
+        );
+        if plan.is_empty() && plan.notes.is_empty() {
+            return write_out(out, &format!("nothing to remove for project {project}\n"));
+        }
+        execute(&engine, None, &plan, &ExecuteOptions {
+            wait_timeout: Duration::from_secs(60),
+            ..ExecuteOptions::default()
+        }, crate::report::sink(progress))
+        .await?;
+        let mut text = String::new();
+        let containers = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::RemoveContainer { .. }))
+            .count();
+        let networks = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::RemoveNetwork { .. }))
+            .count();
+        text.push_str(&format!(
+            "removed {containers} container{} and {networks} network{} of project {project}\n",
+            plural(containers),
+            plural(networks)
+        ));
+        for s in &plan.steps {
+            if let Action::RemoveVolume { name } = &s.action {
+                text.push_str(&format!("removed volume {name}\n"));
+            }
+        }
+        for note in &plan.notes {
+            text.push_str(&format!("note: {note}\n"));
+        }
+        write_out(out, &text)
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

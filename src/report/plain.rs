@@ -1,0 +1,35 @@
+//! One line per event, no colours, no cursor movement: for logs and CI.
+
+use crate::execute::Event;
+
+/// The line for an event, or None for events this renderer leaves out.
+pub fn format_event(event: &Event) -> Option<String> {
+    match event {
+        Event::StepStarted { text, .. } => Some(format!(" => {text}")),
+        Event::StepFinished { text, .. } => Some(format!(" ok {text}")),
+        Event::StepFailed { text, .. } => Some(format!(" !! {text}: failed")),
+        Event::PullProgress { image, line } => Some(format!("    {image}: {line}")),
+        Event::BuildOutput { service, line } => Some(format!("    {service} | {line}")),
+        // The step line already says what is waited for.
+        Event::Waiting { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines() {
+        let e = Event::StepFinished {
+            step: 0,
+            text: "create network shop_default".into(),
+        };
+        assert_eq!(format_event(&e).unwrap(), " ok create network shop_default");
+        let b = Event::BuildOutput {
+            service: "web".into(),
+            line: "Step 1/2 : FROM scratch".into(),
+        };
+        assert_eq!(format_event(&b).unwrap(), "    web | Step 1/2 : FROM scratch");
+    }
+}
