@@ -8,7 +8,7 @@
 //! A container that exits while it should run fails the wait at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -63,6 +63,8 @@ struct Context<'a> {
     opts: &'a ExecuteOptions,
     sink: EventSink,
     first_wait: OnceLock<Instant>,
+    /// (service, container) started by this run that must keep running.
+    watched: Mutex<Vec<(String, String)>>,
 }
 
 /// Carry out `plan`. On the first failing step, the steps still running are
@@ -81,6 +83,7 @@ pub async fn execute(
         opts,
         sink,
         first_wait: OnceLock::new(),
+        watched: Mutex::new(Vec::new()),
     };
     let n = plan.steps.len();
     let mut done = vec![false; n];
@@ -121,7 +124,8 @@ pub async fn execute(
             }
         }
     }
-    Ok(())
+    // Everything is ready; a last look catches what exited after its own wait ended.
+    check_watched(&cx, "").await
 }
 
 fn stack<'a>(cx: &Context<'a>, action: &Action) -> Result<&'a Stack> {
@@ -194,7 +198,20 @@ async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             e.remove_container(old_id).await?;
             e.create_container(stack, service).await.map(drop)
         }
-        Action::StartContainer { container, .. } => e.start_container(container).await,
+        Action::StartContainer {
+            service,
+            container,
+            one_shot,
+        } => {
+            e.start_container(container).await?;
+            if !one_shot {
+                cx.watched
+                    .lock()
+                    .expect("no panics while holding the lock")
+                    .push((service.clone(), container.clone()));
+            }
+            Ok(())
+        }
         Action::WaitFor {
             service,
             container,
@@ -278,6 +295,7 @@ async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: C
             }
             Verdict::Pending => {}
         }
+        check_watched(cx, container).await?;
         // Probe the health test ourselves while the engine's interval has not come round.
         if condition == Condition::Healthy
             && status.state == ContainerState::Running
@@ -304,6 +322,24 @@ async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: C
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Fail at once when a container that should run has exited while we wait for another.
+async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
+    let watched: Vec<(String, String)> = cx
+        .watched
+        .lock()
+        .expect("no panics while holding the lock")
+        .clone();
+    for (service, container) in watched.iter().filter(|(_, c)| c != waiting_for) {
+        if let Some(status) = cx.engine.inspect_container(container).await?
+            && let Verdict::Failed(reason) = judge(&status, Condition::Started, false)
+        {
+            let output = status.last_health_output.clone();
+            return Err(not_ready(cx, service, container, Condition::Started, reason, output).await);
+        }
+    }
+    Ok(())
 }
 
 async fn not_ready(

@@ -286,6 +286,7 @@ pub fn plan_up(
             Action::StartContainer {
                 service: name.clone(),
                 container: container.clone(),
+                one_shot: final_condition(stack, name) == Condition::CompletedSuccessfully,
             },
             start_cause,
             after,

@@ -65,6 +65,9 @@ pub enum Action {
     StartContainer {
         service: String,
         container: String,
+        /// A one-shot (others wait for it to complete): its exit is expected.
+        /// Any other started container exiting while `up` waits fails `up` at once.
+        one_shot: bool,
     },
     WaitFor {
         service: String,

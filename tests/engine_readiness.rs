@@ -1,0 +1,101 @@
+//! Readiness conditions (DESIGN §6) against the real engine, and failures that
+//! name the condition, the health-check output and the log lines.
+
+mod support;
+
+use std::time::Duration;
+
+use pier::Error;
+use pier::stack::model::Condition;
+use support::*;
+
+#[test]
+fn completed_successfully_runs_the_one_shot_first() {
+    let p = Project::new("oneshot");
+    let migrate = service("echo migrating; sleep 1; echo migrated");
+    let app = depends(service(&idle_after("")), "migrate", Condition::CompletedSuccessfully);
+    let stack = p.stack(vec![("migrate", migrate), ("app", app)]);
+    up(&stack, &up_args(60)).expect("up succeeds");
+    let m = p.container("migrate");
+    assert_eq!(inspect(&m, "{{.State.Status}} {{.State.ExitCode}}"), "exited 0");
+    let finished = instant(&inspect(&m, "{{.State.FinishedAt}}"));
+    assert!(finished <= started_at(&p.container("app")), "app started before migrate finished");
+    // A second up leaves the completed one-shot alone.
+    let mut dry = up_args(60);
+    dry.dry_run = true;
+    assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
+}
+
+#[test]
+fn a_dependency_exiting_non_zero_fails_up_with_its_logs() {
+    let p = Project::new("exitfail");
+    let migrate = service("echo migrating; echo 'schema broken' >&2; exit 3");
+    let app = depends(service(&idle_after("")), "migrate", Condition::CompletedSuccessfully);
+    let stack = p.stack(vec![("migrate", migrate), ("app", app)]);
+    let err = up(&stack, &up_args(60)).expect_err("up must fail");
+    assert_eq!(err.exit_code(), 1);
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.service, "migrate");
+    assert_eq!(n.condition, "service_completed_successfully");
+    assert_eq!(n.reason, "it exited with code 3");
+    // stdout and stderr are separate streams: their relative order is not kept.
+    let mut logs = n.logs.clone();
+    logs.sort();
+    assert_eq!(logs, vec!["migrating", "schema broken"]);
+    let text = pier::render_error(&err);
+    assert!(text.contains("service_completed_successfully"), "{text}");
+    assert!(text.contains("| schema broken"), "{text}");
+    // app was created but never started.
+    assert_eq!(inspect(&p.container("app"), "{{.State.Status}}"), "created");
+
+    // down after a failed up removes everything up created.
+    down(&p.name, &down_args(false)).expect("down");
+    assert!(p.containers().is_empty());
+    assert!(p.networks().is_empty());
+}
+
+#[test]
+fn a_dependency_that_never_becomes_healthy_fails_up_with_the_health_output() {
+    let p = Project::new("unhealthy");
+    let db = healthcheck(
+        service(&idle_after("echo db booting;")),
+        "echo still-not-ready; exit 1",
+        Duration::from_secs(1),
+        2,
+    );
+    let app = depends(service(&idle_after("")), "db", Condition::Healthy);
+    let stack = p.stack(vec![("db", db), ("app", app)]);
+    let err = up(&stack, &up_args(30)).expect_err("up must fail");
+    assert_eq!(err.exit_code(), 1);
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.service, "db");
+    assert_eq!(n.condition, "service_healthy");
+    assert!(
+        n.health_output.as_deref().unwrap_or("").contains("still-not-ready"),
+        "{n:?}"
+    );
+    assert_eq!(n.logs, vec!["db booting"]);
+    assert_eq!(inspect(&p.container("app"), "{{.State.Status}}"), "created");
+}
+
+#[test]
+fn a_service_that_exits_fails_up_at_once() {
+    let p = Project::new("crash");
+    let web = service("echo 'listening'; echo 'fatal: no config' >&2; exit 1");
+    // `db` never becomes healthy, so `up` is still waiting when web exits; with a
+    // timeout this long, only noticing the exit can end the wait.
+    let db = healthcheck(service(&idle_after("")), "exit 1", Duration::from_secs(300), 3);
+    let stack = p.stack(vec![("web", web), ("db", db)]);
+    let err = up(&stack, &up_args(3600)).expect_err("up must fail");
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.service, "web");
+    assert_eq!(n.condition, "service_started");
+    assert_eq!(n.reason, "it exited with code 1");
+    assert!(n.logs.contains(&"fatal: no config".to_string()), "{n:?}");
+}

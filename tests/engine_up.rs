@@ -1,0 +1,139 @@
+//! `pier up` against the real engine: start order, reachability by service name,
+//! idempotence and targeted recreation.
+
+mod support;
+
+use std::time::Duration;
+
+use pier::stack::model::{Condition, Stack};
+use support::*;
+
+/// db (healthy after a moment) ← api (http server) ← web, and an independent cache.
+fn shop(p: &Project) -> Stack {
+    let db = healthcheck(
+        service(&idle_after("sleep 1; touch /tmp/ready;")),
+        "test -f /tmp/ready",
+        // Far longer than the whole test: readiness must come from pier's own probe.
+        Duration::from_secs(300),
+        3,
+    );
+    let api = depends(
+        service(&idle_after(
+            "mkdir -p /www && echo hello-from-api > /www/index.html && httpd -p 8080 -h /www;",
+        )),
+        "db",
+        Condition::Healthy,
+    );
+    let web = depends(service(&idle_after("")), "api", Condition::Started);
+    let cache = service(&idle_after(""));
+    p.stack(vec![("db", db), ("api", api), ("web", web), ("cache", cache)])
+}
+
+#[test]
+fn up_starts_in_dependency_order_and_services_reach_each_other() {
+    let p = Project::new("order");
+    let stack = shop(&p);
+    let table = up(&stack, &up_args(120)).expect("up succeeds");
+    assert!(table.contains("SERVICE"), "{table}");
+    for s in ["api", "cache", "db", "web"] {
+        assert_eq!(inspect(&p.container(s), "{{.State.Status}}"), "running", "{s}");
+        assert_eq!(
+            inspect(&p.container(s), "{{index .Config.Labels \"io.pier.service\"}}"),
+            s
+        );
+    }
+    let (db, api, web) = (
+        started_at(&p.container("db")),
+        started_at(&p.container("api")),
+        started_at(&p.container("web")),
+    );
+    assert!(db <= api, "api started before db: {db:?} {api:?}");
+    assert!(api <= web, "web started before api: {api:?} {web:?}");
+    // Healthy through pier's probe, long before the 300 s interval came round.
+    assert!(table.lines().any(|l| l.starts_with("db") && l.contains("running")), "{table}");
+
+    let web = p.container("web");
+    docker(&["exec", &web, "ping", "-c1", "-W2", "db"]).expect("web resolves and reaches db");
+    let page = docker(&["exec", &web, "wget", "-qO-", "http://api:8080/index.html"])
+        .expect("web reaches api's http server by name");
+    assert_eq!(page, "hello-from-api");
+
+    down(&p.name, &down_args(false)).expect("down succeeds");
+    assert!(p.containers().is_empty(), "containers left: {:?}", p.containers());
+    assert!(p.networks().is_empty(), "networks left: {:?}", p.networks());
+}
+
+#[test]
+fn second_up_changes_nothing_and_an_env_change_recreates_one_service() {
+    let p = Project::new("idem");
+    let stack = shop(&p);
+    up(&stack, &up_args(120)).expect("first up");
+    let ids = |p: &Project| -> Vec<(String, String, (String, u32))> {
+        ["api", "cache", "db", "web"]
+            .iter()
+            .map(|s| {
+                let c = p.container(s);
+                (s.to_string(), inspect(&c, "{{.Id}}"), started_at(&c))
+            })
+            .collect()
+    };
+    let before = ids(&p);
+
+    let mut dry = up_args(120);
+    dry.dry_run = true;
+    let plan = up(&stack, &dry).unwrap();
+    assert_eq!(
+        plan,
+        format!("project {}: nothing to do\nunchanged: cache, db, api, web\n", p.name)
+    );
+    up(&stack, &up_args(120)).expect("second up");
+    assert_eq!(ids(&p), before, "a second up must not touch anything");
+
+    let mut edited = stack.clone();
+    edited
+        .services
+        .get_mut("cache")
+        .unwrap()
+        .environment
+        .insert("MODE".into(), "lru".into());
+    let plan = up(&edited, &dry).unwrap();
+    assert!(
+        plan.contains(&format!(
+            "recreate container {} (config changed: environment)",
+            p.container("cache")
+        )),
+        "{plan}"
+    );
+    up(&edited, &up_args(120)).expect("up after the edit");
+    let after = ids(&p);
+    for (old, new) in before.iter().zip(&after) {
+        if old.0 == "cache" {
+            assert_ne!(old.1, new.1, "cache must be recreated");
+        } else {
+            assert_eq!(old, new, "{} must be left alone", old.0);
+        }
+    }
+    assert_eq!(
+        inspect(&p.container("cache"), "{{range .Config.Env}}{{println .}}{{end}}")
+            .lines()
+            .filter(|l| *l == "MODE=lru")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn up_of_one_service_starts_only_it_and_its_dependencies() {
+    let p = Project::new("subset");
+    let stack = shop(&p);
+    let mut args = up_args(120);
+    args.services = vec!["api".into()];
+    up(&stack, &args).expect("up api");
+    let mut names: Vec<String> = p
+        .containers()
+        .iter()
+        .map(|id| inspect(id, "{{index .Config.Labels \"io.pier.service\"}}"))
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["api", "db"]);
+}

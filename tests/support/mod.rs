@@ -1,0 +1,240 @@
+//! Shared code of the engine tests: the tiny busybox test image, a project guard
+//! that removes everything by label even when a test panics, stack builders and
+//! polling helpers. Real Docker, no mocks.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use pier::cli::{DownArgs, Progress, PullPolicy, Target, UpArgs};
+use pier::stack::model::{
+    Condition, Dependency, HealthTest, Healthcheck, Network, Service, ServiceNetwork, Stack,
+};
+
+pub const IMAGE: &str = "pier-test/busybox:2";
+
+static IMAGE_ONCE: Once = Once::new();
+
+/// Build the test image once per test run (reused when already present): a
+/// statically linked busybox on `scratch`, with its applets installed in /bin.
+pub fn ensure_test_image() {
+    IMAGE_ONCE.call_once(|| {
+        if docker(&["image", "inspect", IMAGE]).is_ok() {
+            return;
+        }
+        let busybox = Path::new("/bin/busybox");
+        assert!(
+            busybox.exists(),
+            "the engine tests need a static busybox at /bin/busybox: run `apt-get install -y busybox-static` (or scripts/test.sh)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(busybox, dir.path().join("busybox")).unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && mkdir -p /tmp && chmod 1777 /tmp\"]\n",
+        )
+        .unwrap();
+        docker(&["build", "-q", "-t", IMAGE, dir.path().to_str().unwrap()])
+            .expect("building the busybox test image");
+    });
+}
+
+/// Run the docker CLI; Ok(stdout) on success, Err(stderr) otherwise.
+pub fn docker(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker").args(args).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// A test's own project. Dropping it removes every container, network and volume
+/// carrying its label, also when the test panicked.
+pub struct Project {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(test: &str) -> Project {
+        ensure_test_image();
+        Project {
+            name: format!("pier-t-{test}-{}", std::process::id()),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("label=io.pier.project={}", self.name)
+    }
+
+    pub fn containers(&self) -> Vec<String> {
+        lines(&docker(&["ps", "-aq", "--filter", &self.label()]).unwrap())
+    }
+
+    pub fn networks(&self) -> Vec<String> {
+        lines(&docker(&["network", "ls", "-q", "--filter", &self.label()]).unwrap())
+    }
+
+    pub fn volumes(&self) -> Vec<String> {
+        lines(&docker(&["volume", "ls", "-q", "--filter", &self.label()]).unwrap())
+    }
+
+    pub fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+
+    /// A stack with this project's name and directory and a `default` network.
+    pub fn stack(&self, services: Vec<(&str, Service)>) -> Stack {
+        Stack {
+            name: self.name.clone(),
+            project_dir: self.dir.path().to_path_buf(),
+            services: services.into_iter().map(|(n, s)| (n.to_string(), s)).collect(),
+            networks: [(
+                "default".to_string(),
+                Network {
+                    name: format!("{}_default", self.name),
+                    ..Network::default()
+                },
+            )]
+            .into(),
+            volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        }
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        for id in self.containers() {
+            let _ = docker(&["rm", "-f", "-v", &id]);
+        }
+        for id in self.networks() {
+            let _ = docker(&["network", "rm", &id]);
+        }
+        for id in self.volumes() {
+            let _ = docker(&["volume", "rm", "-f", &id]);
+        }
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+/// A shell loop that exits at once on SIGTERM (busybox as PID 1 would otherwise
+/// ignore it and make every stop wait out the grace period).
+pub fn idle_after(setup: &str) -> String {
+    format!("{setup} trap 'exit 0' TERM; while :; do sleep 1; done")
+}
+
+/// A service of the test image running `sh -c script` on the default network.
+pub fn service(script: &str) -> Service {
+    Service {
+        image: Some(IMAGE.to_string()),
+        command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+        networks: [("default".to_string(), ServiceNetwork::default())].into(),
+        ..Service::default()
+    }
+}
+
+pub fn depends(mut s: Service, on: &str, condition: Condition) -> Service {
+    s.depends_on.insert(
+        on.to_string(),
+        Dependency {
+            condition,
+            required: true,
+        },
+    );
+    s
+}
+
+pub fn healthcheck(mut s: Service, shell: &str, interval: Duration, retries: u32) -> Service {
+    s.healthcheck = Some(Healthcheck {
+        test: HealthTest::Shell(shell.into()),
+        interval: Some(interval),
+        timeout: Some(Duration::from_secs(5)),
+        retries: Some(retries),
+        start_period: None,
+        start_interval: None,
+    });
+    s
+}
+
+pub fn up_args(wait_timeout: u64) -> UpArgs {
+    UpArgs {
+        services: vec![],
+        pull: PullPolicy::Never,
+        build: false,
+        wait_timeout,
+        dry_run: false,
+        remove_orphans: false,
+        target: Target::Local,
+    }
+}
+
+pub fn down_args(volumes: bool) -> DownArgs {
+    DownArgs {
+        volumes,
+        timeout: Some(5),
+        remove_orphans: false,
+        target: Target::Local,
+    }
+}
+
+/// `pier up` through the library; returns what it printed.
+pub fn up(stack: &Stack, args: &UpArgs) -> Result<String, pier::Error> {
+    let mut out = Vec::new();
+    pier::commands::up::up(stack, args, Progress::Plain, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+pub fn down(project: &str, args: &DownArgs) -> Result<String, pier::Error> {
+    let mut out = Vec::new();
+    pier::commands::down::down(project, args, Progress::Plain, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+pub fn inspect(container: &str, format: &str) -> String {
+    docker(&["inspect", "-f", format, container]).unwrap_or_else(|e| panic!("inspect {container}: {e}"))
+}
+
+/// StartedAt / FinishedAt as comparable (seconds part, nanoseconds): RFC 3339 with
+/// trailing zeros trimmed does not compare correctly as text.
+pub fn instant(rfc3339: &str) -> (String, u32) {
+    let (secs, rest) = rfc3339.split_at(19);
+    let frac: String = rest
+        .trim_start_matches('.')
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let nanos = format!("{frac:0<9}").parse().unwrap_or(0);
+    (secs.to_string(), nanos)
+}
+
+pub fn started_at(container: &str) -> (String, u32) {
+    instant(&inspect(container, "{{.State.StartedAt}}"))
+}
+
+/// Poll `f` until it returns Some, or panic at the deadline with `what`.
+pub fn poll<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
