@@ -37,7 +37,9 @@ pub enum Error {
     },
 
     /// The engine could not be reached at all.
-    #[error("cannot reach the Docker engine at {host}: {reason}\n  hint: start Docker (e.g. `systemctl start docker`), or point DOCKER_HOST at the engine's socket (e.g. unix:///var/run/docker.sock); check that you may use it (`docker info`)")]
+    #[error(
+        "cannot reach the Docker engine at {host}: {reason}\n  hint: start Docker (e.g. `systemctl start docker`), or point DOCKER_HOST at the engine's socket (e.g. unix:///var/run/docker.sock); check that you may use it (`docker info`)"
+    )]
     EngineUnreachable { host: String, reason: String },
 
     /// One engine operation failed: what pier was doing, to which resource, and the

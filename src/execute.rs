@@ -27,12 +27,31 @@ const LOG_LINES: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    StepStarted { step: usize, text: String },
-    StepFinished { step: usize, text: String },
-    StepFailed { step: usize, text: String, error: String },
-    PullProgress { image: String, line: String },
-    BuildOutput { service: String, line: String },
-    Waiting { service: String, condition: Condition },
+    StepStarted {
+        step: usize,
+        text: String,
+    },
+    StepFinished {
+        step: usize,
+        text: String,
+    },
+    StepFailed {
+        step: usize,
+        text: String,
+        error: String,
+    },
+    PullProgress {
+        image: String,
+        line: String,
+    },
+    BuildOutput {
+        service: String,
+        line: String,
+    },
+    Waiting {
+        service: String,
+        condition: Condition,
+    },
 }
 
 /// Where events go; the reporter implements it.
@@ -90,17 +109,20 @@ pub async fn execute(
     let mut started = vec![false; n];
     let mut running = FuturesUnordered::new();
     loop {
-        for i in 0..n {
+        for (i, step) in plan.steps.iter().enumerate() {
             if running.len() >= opts.concurrency.max(1) {
                 break;
             }
-            if !started[i] && plan.steps[i].after.iter().all(|d| done[d.0]) {
+            if !started[i] && step.after.iter().all(|d| done[d.0]) {
                 started[i] = true;
                 let cx = &cx;
-                let action = &plan.steps[i].action;
+                let action = &step.action;
                 running.push(async move {
                     let text = action.to_string();
-                    (cx.sink)(Event::StepStarted { step: i, text: text.clone() });
+                    (cx.sink)(Event::StepStarted {
+                        step: i,
+                        text: text.clone(),
+                    });
                     let result = run_step(cx, action).await;
                     (i, text, result)
                 });
@@ -147,7 +169,8 @@ async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
                 .await
         }
         Action::CreateVolume { name, key, driver } => {
-            e.create_volume(cx.project, key, name, driver.as_deref()).await
+            e.create_volume(cx.project, key, name, driver.as_deref())
+                .await
         }
         Action::PullImage { image, .. } => {
             let sink = cx.sink.clone();
@@ -186,9 +209,10 @@ async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             )
             .await
         }
-        Action::CreateContainer { service, .. } => {
-            e.create_container(stack(cx, action)?, service).await.map(drop)
-        }
+        Action::CreateContainer { service, .. } => e
+            .create_container(stack(cx, action)?, service)
+            .await
+            .map(drop),
         Action::RecreateContainer {
             service, old_id, ..
         } => {
@@ -253,7 +277,9 @@ fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verd
         },
         Condition::Healthy => match (status.state, status.health) {
             (_, Some(Health::Healthy)) => Verdict::Ready,
-            (_, Some(Health::Unhealthy)) => Verdict::Failed("its health check reports unhealthy".into()),
+            (_, Some(Health::Unhealthy)) => {
+                Verdict::Failed("its health check reports unhealthy".into())
+            }
             _ if exited => Verdict::Failed(exit_reason()),
             (ContainerState::Running, None) if !has_test => {
                 Verdict::Failed("it has no healthcheck, so it can never become healthy".into())
@@ -268,7 +294,12 @@ fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verd
     }
 }
 
-async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: Condition) -> Result<()> {
+async fn wait_for(
+    cx: &Context<'_>,
+    service: &str,
+    container: &str,
+    condition: Condition,
+) -> Result<()> {
     (cx.sink)(Event::Waiting {
         service: service.to_string(),
         condition,
@@ -284,9 +315,19 @@ async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: C
     loop {
         let status = cx.engine.inspect_container(container).await?;
         let Some(status) = status else {
-            return Err(not_ready(cx, service, container, condition, "its container does not exist".into(), None).await);
+            return Err(not_ready(
+                cx,
+                service,
+                container,
+                condition,
+                "its container does not exist".into(),
+                None,
+            )
+            .await);
         };
-        let has_test = test.as_ref().is_some_and(|t| *t != crate::stack::model::HealthTest::None);
+        let has_test = test
+            .as_ref()
+            .is_some_and(|t| *t != crate::stack::model::HealthTest::None);
         match judge(&status, condition, has_test) {
             Verdict::Ready => return Ok(()),
             Verdict::Failed(reason) => {
@@ -315,7 +356,10 @@ async fn wait_for(cx: &Context<'_>, service: &str, container: &str, condition: C
                 "not ready after {}s (state {}{})",
                 cx.opts.wait_timeout.as_secs(),
                 status.state,
-                status.health.map(|h| format!(", {}", h.as_str())).unwrap_or_default()
+                status
+                    .health
+                    .map(|h| format!(", {}", h.as_str()))
+                    .unwrap_or_default()
             );
             let output = status.last_health_output.clone().or(probe_output);
             return Err(not_ready(cx, service, container, condition, reason, output).await);
@@ -336,7 +380,9 @@ async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
             && let Verdict::Failed(reason) = judge(&status, Condition::Started, false)
         {
             let output = status.last_health_output.clone();
-            return Err(not_ready(cx, service, container, Condition::Started, reason, output).await);
+            return Err(
+                not_ready(cx, service, container, Condition::Started, reason, output).await,
+            );
         }
     }
     Ok(())
@@ -350,7 +396,11 @@ async fn not_ready(
     reason: String,
     health_output: Option<String>,
 ) -> Error {
-    let logs = cx.engine.logs_tail(container, LOG_LINES).await.unwrap_or_default();
+    let logs = cx
+        .engine
+        .logs_tail(container, LOG_LINES)
+        .await
+        .unwrap_or_default();
     Error::NotReady(Box::new(NotReady {
         service: service.to_string(),
         container: container.to_string(),
@@ -365,7 +415,11 @@ async fn not_ready(
 mod tests {
     use super::*;
 
-    fn status(state: ContainerState, health: Option<Health>, exit_code: Option<i64>) -> ContainerStatus {
+    fn status(
+        state: ContainerState,
+        health: Option<Health>,
+        exit_code: Option<i64>,
+    ) -> ContainerStatus {
         ContainerStatus {
             name: "p-s-1".into(),
             state,
@@ -389,23 +443,68 @@ mod tests {
     fn readiness_rules() {
         use ContainerState::*;
         let j = |s, c, t| verdict(judge(&s, c, t));
-        assert_eq!(j(status(Running, None, Some(0)), Condition::Started, false), "ready");
-        assert_eq!(j(status(Created, None, None), Condition::Started, false), "pending");
-        assert_eq!(j(status(Exited, None, Some(3)), Condition::Started, false), "it exited with code 3");
-        assert_eq!(j(status(Running, Some(Health::Starting), None), Condition::Healthy, true), "pending");
-        assert_eq!(j(status(Running, Some(Health::Healthy), None), Condition::Healthy, true), "ready");
         assert_eq!(
-            j(status(Running, Some(Health::Unhealthy), None), Condition::Healthy, true),
+            j(status(Running, None, Some(0)), Condition::Started, false),
+            "ready"
+        );
+        assert_eq!(
+            j(status(Created, None, None), Condition::Started, false),
+            "pending"
+        );
+        assert_eq!(
+            j(status(Exited, None, Some(3)), Condition::Started, false),
+            "it exited with code 3"
+        );
+        assert_eq!(
+            j(
+                status(Running, Some(Health::Starting), None),
+                Condition::Healthy,
+                true
+            ),
+            "pending"
+        );
+        assert_eq!(
+            j(
+                status(Running, Some(Health::Healthy), None),
+                Condition::Healthy,
+                true
+            ),
+            "ready"
+        );
+        assert_eq!(
+            j(
+                status(Running, Some(Health::Unhealthy), None),
+                Condition::Healthy,
+                true
+            ),
             "its health check reports unhealthy"
         );
         assert_eq!(
             j(status(Running, None, None), Condition::Healthy, false),
             "it has no healthcheck, so it can never become healthy"
         );
-        assert_eq!(j(status(Running, None, None), Condition::CompletedSuccessfully, false), "pending");
-        assert_eq!(j(status(Exited, None, Some(0)), Condition::CompletedSuccessfully, false), "ready");
         assert_eq!(
-            j(status(Exited, None, Some(1)), Condition::CompletedSuccessfully, false),
+            j(
+                status(Running, None, None),
+                Condition::CompletedSuccessfully,
+                false
+            ),
+            "pending"
+        );
+        assert_eq!(
+            j(
+                status(Exited, None, Some(0)),
+                Condition::CompletedSuccessfully,
+                false
+            ),
+            "ready"
+        );
+        assert_eq!(
+            j(
+                status(Exited, None, Some(1)),
+                Condition::CompletedSuccessfully,
+                false
+            ),
             "it exited with code 1"
         );
     }

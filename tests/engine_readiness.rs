@@ -13,13 +13,23 @@ use support::*;
 fn completed_successfully_runs_the_one_shot_first() {
     let p = Project::new("oneshot");
     let migrate = service("echo migrating; sleep 1; echo migrated");
-    let app = depends(service(&idle_after("")), "migrate", Condition::CompletedSuccessfully);
+    let app = depends(
+        service(&idle_after("")),
+        "migrate",
+        Condition::CompletedSuccessfully,
+    );
     let stack = p.stack(vec![("migrate", migrate), ("app", app)]);
     up(&stack, &up_args(60)).expect("up succeeds");
     let m = p.container("migrate");
-    assert_eq!(inspect(&m, "{{.State.Status}} {{.State.ExitCode}}"), "exited 0");
+    assert_eq!(
+        inspect(&m, "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 0"
+    );
     let finished = instant(&inspect(&m, "{{.State.FinishedAt}}"));
-    assert!(finished <= started_at(&p.container("app")), "app started before migrate finished");
+    assert!(
+        finished <= started_at(&p.container("app")),
+        "app started before migrate finished"
+    );
     // A second up leaves the completed one-shot alone.
     let mut dry = up_args(60);
     dry.dry_run = true;
@@ -30,7 +40,11 @@ fn completed_successfully_runs_the_one_shot_first() {
 fn a_dependency_exiting_non_zero_fails_up_with_its_logs() {
     let p = Project::new("exitfail");
     let migrate = service("echo migrating; echo 'schema broken' >&2; exit 3");
-    let app = depends(service(&idle_after("")), "migrate", Condition::CompletedSuccessfully);
+    let app = depends(
+        service(&idle_after("")),
+        "migrate",
+        Condition::CompletedSuccessfully,
+    );
     let stack = p.stack(vec![("migrate", migrate), ("app", app)]);
     let err = up(&stack, &up_args(60)).expect_err("up must fail");
     assert_eq!(err.exit_code(), 1);
@@ -75,7 +89,10 @@ fn a_dependency_that_never_becomes_healthy_fails_up_with_the_health_output() {
     assert_eq!(n.service, "db");
     assert_eq!(n.condition, "service_healthy");
     assert!(
-        n.health_output.as_deref().unwrap_or("").contains("still-not-ready"),
+        n.health_output
+            .as_deref()
+            .unwrap_or("")
+            .contains("still-not-ready"),
         "{n:?}"
     );
     assert_eq!(n.logs, vec!["db booting"]);
@@ -88,7 +105,12 @@ fn a_service_that_exits_fails_up_at_once() {
     let web = service("echo 'listening'; echo 'fatal: no config' >&2; exit 1");
     // `db` never becomes healthy, so `up` is still waiting when web exits; with a
     // timeout this long, only noticing the exit can end the wait.
-    let db = healthcheck(service(&idle_after("")), "exit 1", Duration::from_secs(300), 3);
+    let db = healthcheck(
+        service(&idle_after("")),
+        "exit 1",
+        Duration::from_secs(300),
+        3,
+    );
     let stack = p.stack(vec![("web", web), ("db", db)]);
     let err = up(&stack, &up_args(3600)).expect_err("up must fail");
     let Error::NotReady(n) = &err else {

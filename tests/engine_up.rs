@@ -26,7 +26,12 @@ fn shop(p: &Project) -> Stack {
     );
     let web = depends(service(&idle_after("")), "api", Condition::Started);
     let cache = service(&idle_after(""));
-    p.stack(vec![("db", db), ("api", api), ("web", web), ("cache", cache)])
+    p.stack(vec![
+        ("db", db),
+        ("api", api),
+        ("web", web),
+        ("cache", cache),
+    ])
 }
 
 #[test]
@@ -36,9 +41,16 @@ fn up_starts_in_dependency_order_and_services_reach_each_other() {
     let table = up(&stack, &up_args(120)).expect("up succeeds");
     assert!(table.contains("SERVICE"), "{table}");
     for s in ["api", "cache", "db", "web"] {
-        assert_eq!(inspect(&p.container(s), "{{.State.Status}}"), "running", "{s}");
         assert_eq!(
-            inspect(&p.container(s), "{{index .Config.Labels \"io.pier.service\"}}"),
+            inspect(&p.container(s), "{{.State.Status}}"),
+            "running",
+            "{s}"
+        );
+        assert_eq!(
+            inspect(
+                &p.container(s),
+                "{{index .Config.Labels \"io.pier.service\"}}"
+            ),
             s
         );
     }
@@ -50,7 +62,12 @@ fn up_starts_in_dependency_order_and_services_reach_each_other() {
     assert!(db <= api, "api started before db: {db:?} {api:?}");
     assert!(api <= web, "web started before api: {api:?} {web:?}");
     // Healthy through pier's probe, long before the 300 s interval came round.
-    assert!(table.lines().any(|l| l.starts_with("db") && l.contains("running")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("db") && l.contains("running")),
+        "{table}"
+    );
 
     let web = p.container("web");
     docker(&["exec", &web, "ping", "-c1", "-W2", "db"]).expect("web resolves and reaches db");
@@ -59,7 +76,11 @@ fn up_starts_in_dependency_order_and_services_reach_each_other() {
     assert_eq!(page, "hello-from-api");
 
     down(&p.name, &down_args(false)).expect("down succeeds");
-    assert!(p.containers().is_empty(), "containers left: {:?}", p.containers());
+    assert!(
+        p.containers().is_empty(),
+        "containers left: {:?}",
+        p.containers()
+    );
     assert!(p.networks().is_empty(), "networks left: {:?}", p.networks());
 }
 
@@ -84,7 +105,10 @@ fn second_up_changes_nothing_and_an_env_change_recreates_one_service() {
     let plan = up(&stack, &dry).unwrap();
     assert_eq!(
         plan,
-        format!("project {}: nothing to do\nunchanged: cache, db, api, web\n", p.name)
+        format!(
+            "project {}: nothing to do\nunchanged: cache, db, api, web\n",
+            p.name
+        )
     );
     up(&stack, &up_args(120)).expect("second up");
     assert_eq!(ids(&p), before, "a second up must not touch anything");
@@ -114,10 +138,13 @@ fn second_up_changes_nothing_and_an_env_change_recreates_one_service() {
         }
     }
     assert_eq!(
-        inspect(&p.container("cache"), "{{range .Config.Env}}{{println .}}{{end}}")
-            .lines()
-            .filter(|l| *l == "MODE=lru")
-            .count(),
+        inspect(
+            &p.container("cache"),
+            "{{range .Config.Env}}{{println .}}{{end}}"
+        )
+        .lines()
+        .filter(|l| *l == "MODE=lru")
+        .count(),
         1
     );
 }

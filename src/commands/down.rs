@@ -32,10 +32,16 @@ pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Wr
         if plan.is_empty() && plan.notes.is_empty() {
             return write_out(out, &format!("nothing to remove for project {project}\n"));
         }
-        execute(&engine, None, &plan, &ExecuteOptions {
-            wait_timeout: Duration::from_secs(60),
-            ..ExecuteOptions::default()
-        }, crate::report::sink(progress))
+        execute(
+            &engine,
+            None,
+            &plan,
+            &ExecuteOptions {
+                wait_timeout: Duration::from_secs(60),
+                ..ExecuteOptions::default()
+            },
+            crate::report::sink(progress),
+        )
         .await?;
         let mut text = String::new();
         let containers = plan

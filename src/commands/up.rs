@@ -53,7 +53,14 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             wait_timeout: Duration::from_secs(args.wait_timeout),
             ..ExecuteOptions::default()
         };
-        execute(&engine, Some(stack), &plan, &exec_opts, crate::report::sink(progress)).await?;
+        execute(
+            &engine,
+            Some(stack),
+            &plan,
+            &exec_opts,
+            crate::report::sink(progress),
+        )
+        .await?;
         let after = engine.observe(&stack.name, &[]).await?;
         write_out(out, &service_table(stack, &after, &opts.services))
     })
@@ -61,7 +68,11 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
 
 /// SERVICE, STATE and URLS of the services `up` was about, in name order.
 pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> String {
-    let mut rows = vec![["SERVICE".to_string(), "STATE".to_string(), "URLS".to_string()]];
+    let mut rows = vec![[
+        "SERVICE".to_string(),
+        "STATE".to_string(),
+        "URLS".to_string(),
+    ]];
     for (name, svc) in &stack.services {
         if !only.is_empty() && observed.container_of(name).is_none() {
             continue;
@@ -89,7 +100,11 @@ pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> Str
                 p.published.map(|port| format!("http://{host}:{port}"))
             })
             .collect();
-        let urls = if urls.is_empty() { "-".to_string() } else { urls.join(" ") };
+        let urls = if urls.is_empty() {
+            "-".to_string()
+        } else {
+            urls.join(" ")
+        };
         rows.push([name.clone(), state, urls]);
     }
     let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);

@@ -44,7 +44,9 @@ fn nanos(d: Option<Duration>) -> Option<i64> {
 fn health_test(test: &HealthTest) -> Vec<String> {
     match test {
         HealthTest::None => vec!["NONE".into()],
-        HealthTest::Cmd(args) => std::iter::once("CMD".to_string()).chain(args.iter().cloned()).collect(),
+        HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
+            .chain(args.iter().cloned())
+            .collect(),
         HealthTest::Shell(cmd) => vec!["CMD-SHELL".into(), cmd.clone()],
     }
 }
@@ -86,12 +88,23 @@ impl Engine {
         let mut exposed: Vec<String> = svc.expose.iter().map(|p| with_protocol(p)).collect();
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for p in &svc.ports {
-            let key = format!("{}/{}", p.target, serde_json::to_value(p.protocol).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "tcp".into()));
+            let key = format!(
+                "{}/{}",
+                p.target,
+                serde_json::to_value(p.protocol)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| "tcp".into())
+            );
             exposed.push(key.clone());
-            bindings.entry(key).or_insert_with(|| Some(vec![])).get_or_insert_with(Vec::new).push(PortBinding {
-                host_ip: Some(p.host_ip.clone()),
-                host_port: Some(p.published.map(|n| n.to_string()).unwrap_or_default()),
-            });
+            bindings
+                .entry(key)
+                .or_insert_with(|| Some(vec![]))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.published.map(|n| n.to_string()).unwrap_or_default()),
+                });
         }
         exposed.sort();
         exposed.dedup();
@@ -116,7 +129,8 @@ impl Engine {
             .collect();
         // File-backed secrets are bind-mounted read-only, as Compose does locally.
         for s in &svc.secrets {
-            if let Some(SecretSource::File(path)) = stack.secrets.get(&s.source).map(|d| &d.source) {
+            if let Some(SecretSource::File(path)) = stack.secrets.get(&s.source).map(|d| &d.source)
+            {
                 mounts.push(EngineMount {
                     target: Some(s.target.clone()),
                     source: Some(path.to_string_lossy().into_owned()),
@@ -132,7 +146,9 @@ impl Engine {
                 RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
                 RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
                 RestartPolicy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
-                RestartPolicy::OnFailure(max) => (RestartPolicyNameEnum::ON_FAILURE, max.map(i64::from)),
+                RestartPolicy::OnFailure(max) => {
+                    (RestartPolicyNameEnum::ON_FAILURE, max.map(i64::from))
+                }
             };
             EngineRestart {
                 name: Some(name),
@@ -165,7 +181,12 @@ impl Engine {
             image: Some(image_of(stack, service)),
             cmd: svc.command.clone(),
             entrypoint: svc.entrypoint.clone(),
-            env: Some(svc.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            env: Some(
+                svc.environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
+            ),
             user: svc.user.clone(),
             working_dir: svc.working_dir.clone(),
             hostname: svc.hostname.clone(),
@@ -240,7 +261,10 @@ impl Engine {
 
     /// Remove a container (killing it if it still runs) and its anonymous volumes.
     pub async fn remove_container(&self, name: &str) -> Result<()> {
-        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match self.docker.remove_container(name, Some(opts)).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::RemoveContainer, name)),
@@ -268,7 +292,11 @@ impl Engine {
             .and_then(|log| log.last())
             .and_then(|r| r.output.clone());
         Ok(Some(ContainerStatus {
-            name: info.name.unwrap_or_default().trim_start_matches('/').to_string(),
+            name: info
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
             state: match state.status {
                 Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
                 Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
@@ -322,7 +350,9 @@ impl Engine {
             .await
             .map_err(fail(EngineOp::Exec, name))?;
         let mut output = String::new();
-        if let StartExecResults::Attached { output: mut out, .. } = self
+        if let StartExecResults::Attached {
+            output: mut out, ..
+        } = self
             .docker
             .start_exec(&created.id, None)
             .await
@@ -342,7 +372,11 @@ impl Engine {
 
     /// Run the service's health test once through exec, so readiness is seen without
     /// waiting out the healthcheck interval. None when the service has no test.
-    pub async fn probe_health(&self, name: &str, test: &HealthTest) -> Result<Option<(bool, String)>> {
+    pub async fn probe_health(
+        &self,
+        name: &str,
+        test: &HealthTest,
+    ) -> Result<Option<(bool, String)>> {
         let Some(cmd) = health_command(test) else {
             return Ok(None);
         };

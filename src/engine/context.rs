@@ -54,7 +54,7 @@ fn matches_path_or_parent(pattern: &str, path: &str) -> bool {
     }
     path.char_indices()
         .filter(|(_, c)| *c == '/')
-        .any(|(i, _)| glob(pattern.as_bytes(), path[..i].as_bytes()))
+        .any(|(i, _)| glob(pattern.as_bytes(), &path.as_bytes()[..i]))
 }
 
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -108,7 +108,11 @@ fn add_dir(
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        let path = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
         let kind = entry.file_type()?;
         let excluded = ignore.excludes(&path) && !always.contains(&path.as_str());
         if kind.is_dir() {
@@ -150,7 +154,11 @@ mod tests {
     fn context_tar_leaves_out_ignored_files() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-        fs::write(dir.path().join(".dockerignore"), "secret.txt\nDockerfile\ncache\n").unwrap();
+        fs::write(
+            dir.path().join(".dockerignore"),
+            "secret.txt\nDockerfile\ncache\n",
+        )
+        .unwrap();
         fs::write(dir.path().join("app.txt"), "hi").unwrap();
         fs::write(dir.path().join("secret.txt"), "pw").unwrap();
         fs::create_dir(dir.path().join("cache")).unwrap();

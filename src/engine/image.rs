@@ -32,7 +32,11 @@ impl Engine {
     }
 
     /// Pull `image`, reporting each progress line (`layer: status progress`).
-    pub async fn pull_image(&self, image: &str, on_progress: &(dyn Fn(String) + Sync)) -> Result<()> {
+    pub async fn pull_image(
+        &self,
+        image: &str,
+        on_progress: &(dyn Fn(String) + Sync),
+    ) -> Result<()> {
         let (from, tag) = split_reference(image);
         let mut opts = CreateImageOptionsBuilder::default().from_image(from);
         if !tag.is_empty() {
@@ -70,18 +74,19 @@ impl Engine {
     ) -> Result<()> {
         let dir = context.to_path_buf();
         let keep = dockerfile.map(String::from);
-        let tar = tokio::task::spawn_blocking(move || super::build_context_tar(&dir, keep.as_deref()))
-            .await
-            .map_err(|e| Error::Engine {
-                op: EngineOp::BuildImage,
-                resource: tag.to_string(),
-                message: format!("packing the build context failed: {e}"),
-            })?
-            .map_err(|e| Error::Engine {
-                op: EngineOp::BuildImage,
-                resource: tag.to_string(),
-                message: format!("packing the build context {}: {e}", context.display()),
-            })?;
+        let tar =
+            tokio::task::spawn_blocking(move || super::build_context_tar(&dir, keep.as_deref()))
+                .await
+                .map_err(|e| Error::Engine {
+                    op: EngineOp::BuildImage,
+                    resource: tag.to_string(),
+                    message: format!("packing the build context failed: {e}"),
+                })?
+                .map_err(|e| Error::Engine {
+                    op: EngineOp::BuildImage,
+                    resource: tag.to_string(),
+                    message: format!("packing the build context {}: {e}", context.display()),
+                })?;
         let mut opts = BuildImageOptionsBuilder::default()
             .t(tag)
             .dockerfile(dockerfile.unwrap_or("Dockerfile"))

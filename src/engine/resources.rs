@@ -13,7 +13,10 @@ fn resource_labels(project: &str, key: &str) -> HashMap<String, String> {
     [
         (labels::PROJECT.to_string(), project.to_string()),
         (labels::RESOURCE.to_string(), key.to_string()),
-        (labels::VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        (
+            labels::VERSION.to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
     ]
     .into()
 }

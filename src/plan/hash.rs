@@ -32,7 +32,9 @@ pub struct ConfigHash {
 impl ConfigHash {
     pub fn of(service: &Service) -> ConfigHash {
         let mut value = serde_json::to_value(service).expect("the Stack model always serializes");
-        let object = value.as_object_mut().expect("a service serializes to an object");
+        let object = value
+            .as_object_mut()
+            .expect("a service serializes to an object");
         for field in IGNORED_FIELDS {
             object.remove(field);
         }

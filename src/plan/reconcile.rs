@@ -164,16 +164,40 @@ pub fn plan_up(
         } else {
             let step = if svc.build.is_some() {
                 if opts.build {
-                    Some((Action::BuildImage { service: name.clone(), image: image.clone() }, Cause::BuildRequested))
+                    Some((
+                        Action::BuildImage {
+                            service: name.clone(),
+                            image: image.clone(),
+                        },
+                        Cause::BuildRequested,
+                    ))
                 } else if !present {
-                    Some((Action::BuildImage { service: name.clone(), image: image.clone() }, Cause::ImageMissing))
+                    Some((
+                        Action::BuildImage {
+                            service: name.clone(),
+                            image: image.clone(),
+                        },
+                        Cause::ImageMissing,
+                    ))
                 } else {
                     None
                 }
             } else {
                 match opts.pull {
-                    PullPolicy::Always => Some((Action::PullImage { service: name.clone(), image: image.clone() }, Cause::PullAlways)),
-                    PullPolicy::Missing if !present => Some((Action::PullImage { service: name.clone(), image: image.clone() }, Cause::ImageMissing)),
+                    PullPolicy::Always => Some((
+                        Action::PullImage {
+                            service: name.clone(),
+                            image: image.clone(),
+                        },
+                        Cause::PullAlways,
+                    )),
+                    PullPolicy::Missing if !present => Some((
+                        Action::PullImage {
+                            service: name.clone(),
+                            image: image.clone(),
+                        },
+                        Cause::ImageMissing,
+                    )),
                     _ => None,
                 }
             };
@@ -363,7 +387,11 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
                 .filter(|c| c.depends_on.iter().any(|d| d == s))
                 .all(|c| stopped.contains_key(c.service.as_str()))
         };
-        let mut level: Vec<&str> = remaining.iter().copied().filter(|s| dependents_done(s)).collect();
+        let mut level: Vec<&str> = remaining
+            .iter()
+            .copied()
+            .filter(|s| dependents_done(s))
+            .collect();
         if level.is_empty() {
             // A cycle in labels (hand-made containers): stop the rest together.
             level = remaining.clone();
@@ -448,7 +476,11 @@ impl Builder {
     fn push(&mut self, action: Action, cause: Cause, mut after: Vec<StepId>) -> StepId {
         after.sort();
         after.dedup();
-        self.steps.push(Step { action, cause, after });
+        self.steps.push(Step {
+            action,
+            cause,
+            after,
+        });
         StepId(self.steps.len() - 1)
     }
 }
@@ -506,7 +538,11 @@ fn start_order(stack: &Stack, scope: &BTreeSet<String>) -> Vec<String> {
                 .filter(|d| scope.contains(*d))
                 .collect();
             if deps.iter().all(|d| level.contains_key(d.as_str())) {
-                let l = deps.iter().map(|d| level[d.as_str()] + 1).max().unwrap_or(0);
+                let l = deps
+                    .iter()
+                    .map(|d| level[d.as_str()] + 1)
+                    .max()
+                    .unwrap_or(0);
                 level.insert(name, l);
                 placed = true;
             }
@@ -527,9 +563,7 @@ mod tests {
     use super::*;
     use crate::plan::hash::ConfigHash;
     use crate::plan::observed::{ObservedContainer, ObservedNetwork, ObservedVolume};
-    use crate::stack::model::{
-        Dependency, Healthcheck, Mount, Network, ServiceNetwork, Volume,
-    };
+    use crate::stack::model::{Dependency, Healthcheck, Mount, Network, ServiceNetwork, Volume};
 
     fn dep(condition: Condition) -> Dependency {
         Dependency {
@@ -648,11 +682,7 @@ mod tests {
             volumes: vec![ObservedVolume {
                 name: "shop_db-data".into(),
             }],
-            images: stack
-                .services
-                .keys()
-                .map(|s| image_of(stack, s))
-                .collect(),
+            images: stack.services.keys().map(|s| image_of(stack, s)).collect(),
         }
     }
 
@@ -729,7 +759,11 @@ unchanged: cache, db, web
     fn stopped_container_is_started_not_recreated() {
         let stack = shop();
         let mut observed = running(&stack);
-        let cache = observed.containers.iter_mut().find(|c| c.service == "cache").unwrap();
+        let cache = observed
+            .containers
+            .iter_mut()
+            .find(|c| c.service == "cache")
+            .unwrap();
         cache.state = ContainerState::Exited;
         cache.exit_code = Some(137);
         assert_eq!(
@@ -869,8 +903,10 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
                 timeout_secs: None,
             },
         );
-        assert!(with_volumes
-            .to_string()
-            .contains(" 10. remove volume shop_db-data (down) after 2, 4, 6, 8\n"));
+        assert!(
+            with_volumes
+                .to_string()
+                .contains(" 10. remove volume shop_db-data (down) after 2, 4, 6, 8\n")
+        );
     }
 }

@@ -30,6 +30,9 @@ mod tests {
             service: "web".into(),
             line: "Step 1/2 : FROM scratch".into(),
         };
-        assert_eq!(format_event(&b).unwrap(), "    web | Step 1/2 : FROM scratch");
+        assert_eq!(
+            format_event(&b).unwrap(),
+            "    web | Step 1/2 : FROM scratch"
+        );
     }
 }

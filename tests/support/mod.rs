@@ -44,7 +44,10 @@ pub fn ensure_test_image() {
 
 /// Run the docker CLI; Ok(stdout) on success, Err(stderr) otherwise.
 pub fn docker(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker").args(args).output().map_err(|e| e.to_string())?;
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
@@ -93,7 +96,10 @@ impl Project {
         Stack {
             name: self.name.clone(),
             project_dir: self.dir.path().to_path_buf(),
-            services: services.into_iter().map(|(n, s)| (n.to_string(), s)).collect(),
+            services: services
+                .into_iter()
+                .map(|(n, s)| (n.to_string(), s))
+                .collect(),
             networks: [(
                 "default".to_string(),
                 Network {
@@ -123,7 +129,10 @@ impl Drop for Project {
 }
 
 fn lines(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.is_empty()).map(String::from).collect()
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// A shell loop that exits at once on SIGTERM (busybox as PID 1 would otherwise
@@ -200,7 +209,8 @@ pub fn down(project: &str, args: &DownArgs) -> Result<String, pier::Error> {
 }
 
 pub fn inspect(container: &str, format: &str) -> String {
-    docker(&["inspect", "-f", format, container]).unwrap_or_else(|e| panic!("inspect {container}: {e}"))
+    docker(&["inspect", "-f", format, container])
+        .unwrap_or_else(|e| panic!("inspect {container}: {e}"))
 }
 
 /// StartedAt / FinishedAt as comparable (seconds part, nanoseconds): RFC 3339 with

@@ -1,0 +1,169 @@
+//! Volumes, published ports and built images against the real engine.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+
+use pier::stack::model::{Build, Mount, MountKind, PortMapping, Protocol, Volume};
+use support::*;
+
+#[test]
+fn named_volume_survives_down_and_up_and_down_v_removes_it() {
+    let p = Project::new("volume");
+    let mut store = service(&idle_after(""));
+    store.volumes.push(Mount {
+        kind: MountKind::Volume,
+        source: Some("data".into()),
+        target: "/data".into(),
+        read_only: false,
+    });
+    let mut stack = p.stack(vec![("store", store)]);
+    let volume = format!("{}_data", p.name);
+    stack.volumes.insert(
+        "data".into(),
+        Volume {
+            name: volume.clone(),
+            ..Volume::default()
+        },
+    );
+    up(&stack, &up_args(60)).expect("up");
+    let c = p.container("store");
+    docker(&["exec", &c, "sh", "-c", "echo persisted > /data/file"]).unwrap();
+
+    let out = down(&p.name, &down_args(false)).expect("down");
+    assert!(out.contains(&format!("volumes kept: {volume}")), "{out}");
+    assert!(p.containers().is_empty());
+    assert!(p.networks().is_empty());
+    assert_eq!(p.volumes().len(), 1);
+
+    up(&stack, &up_args(60)).expect("up again");
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/data/file"]).unwrap(),
+        "persisted"
+    );
+
+    let out = down(&p.name, &down_args(true)).expect("down -v");
+    assert!(out.contains(&format!("removed volume {volume}")), "{out}");
+    assert!(p.volumes().is_empty(), "volumes left: {:?}", p.volumes());
+    assert!(p.containers().is_empty());
+    assert!(p.networks().is_empty());
+}
+
+/// A free port on 127.0.0.1, found by binding port 0.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn published_port_binds_to_loopback_and_is_listed_as_a_url() {
+    let p = Project::new("ports");
+    let port = free_port();
+    let mut web = service(&idle_after(
+        "mkdir -p /www && echo hello-from-web > /www/index.html && httpd -p 80 -h /www;",
+    ));
+    web.ports.push(PortMapping {
+        target: 80,
+        published: Some(port),
+        host_ip: "127.0.0.1".into(),
+        protocol: Protocol::Tcp,
+    });
+    let stack = p.stack(vec![("web", web)]);
+    let table = up(&stack, &up_args(60)).expect("up");
+    assert!(
+        table.contains(&format!("http://127.0.0.1:{port}")),
+        "{table}"
+    );
+    let c = p.container("web");
+    assert_eq!(
+        inspect(
+            &c,
+            "{{range $k, $v := .HostConfig.PortBindings}}{{$k}} {{(index $v 0).HostIp}}:{{(index $v 0).HostPort}}{{end}}"
+        ),
+        format!("80/tcp 127.0.0.1:{port}")
+    );
+    // The page over real HTTP from the host; httpd may need a moment after start.
+    let body = poll(
+        "the page on the published port",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .ok()?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).ok()?;
+            text.contains("hello-from-web").then_some(text)
+        },
+    );
+    assert!(body.starts_with("HTTP/1."), "{body}");
+}
+
+#[test]
+fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
+    let p = Project::new("build");
+    let ctx: PathBuf = p.dir.path().join("app");
+    write(
+        &ctx,
+        "Dockerfile",
+        &format!(
+            "FROM {IMAGE}\nARG GREETING\nCOPY . /app/\nRUN echo \"$GREETING\" > /app/greeting\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n"
+        ),
+    );
+    write(&ctx, ".dockerignore", "secret.txt\nlogs\n");
+    write(&ctx, "hello.txt", "hello-from-build\n");
+    write(&ctx, "secret.txt", "do-not-ship\n");
+    write(&ctx, "logs/app.log", "noise\n");
+    let mut app = service("");
+    app.image = None;
+    app.command = None;
+    app.build = Some(Build {
+        context: ctx.clone(),
+        dockerfile: None,
+        args: [("GREETING".to_string(), "hi-arg".to_string())].into(),
+        target: None,
+    });
+    let stack = p.stack(vec![("app", app)]);
+    let image = format!("{}-app", p.name);
+    struct RemoveImage(String);
+    impl Drop for RemoveImage {
+        fn drop(&mut self) {
+            let _ = docker(&["rmi", "-f", &self.0]);
+        }
+    }
+    let _image_guard = RemoveImage(image.clone());
+
+    let mut dry = up_args(60);
+    dry.dry_run = true;
+    let plan = up(&stack, &dry).unwrap();
+    assert!(
+        plan.contains(&format!("build image {image} for app (image not present)")),
+        "{plan}"
+    );
+    up(&stack, &up_args(60)).expect("up builds and runs");
+    let c = p.container("app");
+    assert_eq!(inspect(&c, "{{.Config.Image}}"), image);
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/app/hello.txt"]).unwrap(),
+        "hello-from-build"
+    );
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/app/greeting"]).unwrap(),
+        "hi-arg"
+    );
+    assert!(
+        docker(&["exec", &c, "test", "-e", "/app/secret.txt"]).is_err(),
+        "secret.txt must be ignored"
+    );
+    assert!(
+        docker(&["exec", &c, "test", "-e", "/app/logs"]).is_err(),
+        "logs/ must be ignored"
+    );
+
+    // The image exists now: a second up neither builds nor recreates.
+    assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
+}
