@@ -44,7 +44,7 @@ pub enum Error {
 
     /// One engine operation failed: what pier was doing, to which resource, and the
     /// engine's own message (never a bare HTTP status).
-    #[error("{op} {resource}: {message}")]
+    #[error("{op} {resource}: {message}{}", engine_hint(*.op))]
     Engine {
         op: EngineOp,
         resource: String,
@@ -133,6 +133,17 @@ impl std::fmt::Display for EngineOp {
     }
 }
 
+/// What to try next, for the operations where there is something general to say.
+fn engine_hint(op: EngineOp) -> &'static str {
+    match op {
+        EngineOp::PullImage => {
+            "\n  hint: check the image name and that the registry can be reached; build the image locally and use `pier up --pull never` to use only local images"
+        }
+        EngineOp::BuildImage => "\n  hint: the build output above shows the failing step",
+        _ => "",
+    }
+}
+
 /// Why a service is not ready, with what the user needs to see to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotReady {
@@ -161,7 +172,10 @@ fn render_not_ready(n: &NotReady) -> String {
     if n.logs.is_empty() {
         out.push_str("\n  (no log output)");
     } else {
-        out.push_str(&format!("\n  last {} log lines:", n.logs.len()));
+        match n.logs.len() {
+            1 => out.push_str("\n  last log line:"),
+            len => out.push_str(&format!("\n  last {len} log lines:")),
+        }
         for line in &n.logs {
             out.push_str(&format!("\n    | {line}"));
         }

@@ -428,6 +428,7 @@ mod tests {
             started_at: None,
             last_health_output: None,
             error: None,
+            published: vec![],
         }
     }
 

@@ -86,6 +86,7 @@ fn a_dependency_that_never_becomes_healthy_fails_up_with_the_health_output() {
     let Error::NotReady(n) = &err else {
         panic!("expected NotReady, got {err:?}")
     };
+    eprintln!("{}", pier::render_error(&err));
     assert_eq!(n.service, "db");
     assert_eq!(n.condition, "service_healthy");
     assert!(

@@ -73,8 +73,26 @@ fn published_port_binds_to_loopback_and_is_listed_as_a_url() {
         host_ip: "127.0.0.1".into(),
         protocol: Protocol::Tcp,
     });
-    let stack = p.stack(vec![("web", web)]);
+    // No host port: the engine picks one, and the table shows the one it picked.
+    let mut admin = service(&idle_after("httpd -p 81 -h /;"));
+    admin.ports.push(PortMapping {
+        target: 81,
+        published: None,
+        host_ip: "127.0.0.1".into(),
+        protocol: Protocol::Tcp,
+    });
+    let stack = p.stack(vec![("web", web), ("admin", admin)]);
     let table = up(&stack, &up_args(60)).expect("up");
+    let chosen = inspect(
+        &p.container("admin"),
+        "{{(index (index .NetworkSettings.Ports \"81/tcp\") 0).HostPort}}",
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("admin") && l.ends_with(&format!("http://127.0.0.1:{chosen}"))),
+        "{table}"
+    );
     assert!(
         table.contains(&format!("http://127.0.0.1:{port}")),
         "{table}"
@@ -166,4 +184,40 @@ fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
 
     // The image exists now: a second up neither builds nor recreates.
     assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_fails_naming_the_operation_and_the_image() {
+    let p = Project::new("pull");
+    let mut app = service("true");
+    // Exists in no registry (and none is reachable here): the pull must fail.
+    app.image = Some(format!("pier-test/no-such-image-{}:0", std::process::id()));
+    let stack = p.stack(vec![("app", app.clone())]);
+    let mut args = up_args(60);
+    args.pull = pier::cli::PullPolicy::Missing;
+    let err = up(&stack, &args).expect_err("pull must fail");
+    assert_eq!(err.exit_code(), 1);
+    match &err {
+        pier::Error::Engine {
+            op,
+            resource,
+            message,
+        } => {
+            assert_eq!(*op, pier::error::EngineOp::PullImage);
+            assert_eq!(Some(resource), app.image.as_ref());
+            assert!(!message.is_empty());
+            assert!(!message.contains("status code"), "{message}");
+        }
+        other => panic!("expected an engine error, got {other:?}"),
+    }
+    let text = pier::render_error(&err);
+    eprintln!("{text}");
+    assert!(
+        text.starts_with(&format!(
+            "error: pulling image {}: ",
+            app.image.as_ref().unwrap()
+        )),
+        "{text}"
+    );
+    assert!(p.containers().is_empty(), "no container without its image");
 }

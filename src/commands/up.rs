@@ -73,7 +73,7 @@ pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> Str
         "STATE".to_string(),
         "URLS".to_string(),
     ]];
-    for (name, svc) in &stack.services {
+    for name in stack.services.keys() {
         if !only.is_empty() && observed.container_of(name).is_none() {
             continue;
         }
@@ -89,17 +89,25 @@ pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> Str
                 s
             }
         };
-        let urls: Vec<String> = svc
-            .ports
+        // What the engine actually bound (an engine-chosen port included); `svc.ports`
+        // is only the request.
+        let mut urls: Vec<String> = observed
+            .container_of(name)
+            .map(|c| c.published.as_slice())
+            .unwrap_or_default()
             .iter()
-            .filter_map(|p| {
+            .filter(|p| p.target.ends_with("/tcp"))
+            .map(|p| {
                 let host = match p.host_ip.as_str() {
                     "" | "0.0.0.0" | "::" => "127.0.0.1",
                     ip => ip,
                 };
-                p.published.map(|port| format!("http://{host}:{port}"))
+                format!("http://{host}:{}", p.host_port)
             })
             .collect();
+        // An all-interfaces binding is reported for IPv4 and IPv6: one URL.
+        urls.sort();
+        urls.dedup();
         let urls = if urls.is_empty() {
             "-".to_string()
         } else {

@@ -19,7 +19,7 @@ use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::ConfigHash;
-use crate::plan::observed::{ContainerState, Health};
+use crate::plan::observed::{ContainerState, Health, PublishedPort};
 use crate::plan::reconcile::{image_of, network_name, volume_name};
 use crate::stack::model::{HealthTest, MountKind, RestartPolicy, SecretSource, Stack};
 
@@ -35,6 +35,7 @@ pub struct ContainerStatus {
     pub last_health_output: Option<String>,
     /// The engine's error starting it (e.g. a missing executable), if any.
     pub error: Option<String>,
+    pub published: Vec<PublishedPort>,
 }
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -279,6 +280,25 @@ impl Engine {
             Err(e) => return Err(fail(EngineOp::InspectContainer, name)(e)),
         };
         let state = info.state.unwrap_or_default();
+        let mut published: Vec<PublishedPort> = info
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(target, bindings)| {
+                bindings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(move |b| {
+                        Some(PublishedPort {
+                            target: target.clone(),
+                            host_ip: b.host_ip.unwrap_or_default(),
+                            host_port: b.host_port?.parse().ok()?,
+                        })
+                    })
+            })
+            .collect();
+        published.sort();
         let health = state.health.as_ref().and_then(|h| match h.status {
             Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
             Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
@@ -311,6 +331,7 @@ impl Engine {
             started_at: state.started_at.filter(|s| !s.starts_with("0001-")),
             last_health_output,
             error: state.error.filter(|e| !e.is_empty()),
+            published,
         }))
     }
 

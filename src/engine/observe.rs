@@ -59,6 +59,7 @@ impl Engine {
                 health: status.health,
                 exit_code: status.exit_code,
                 started_at: status.started_at,
+                published: status.published,
             });
         }
         containers.sort_by(|a, b| a.name.cmp(&b.name));

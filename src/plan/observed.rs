@@ -31,6 +31,16 @@ pub struct ObservedContainer {
     pub exit_code: Option<i64>,
     /// RFC 3339, as the engine reports it.
     pub started_at: Option<String>,
+    /// Ports published on the host, as bound (an engine-chosen port included).
+    pub published: Vec<PublishedPort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PublishedPort {
+    /// e.g. `80/tcp`.
+    pub target: String,
+    pub host_ip: String,
+    pub host_port: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -670,6 +670,7 @@ mod tests {
                     health: has_healthcheck(svc).then_some(Health::Healthy),
                     exit_code: Some(0),
                     started_at: None,
+                    published: vec![],
                 }
             })
             .collect();
