@@ -25,7 +25,8 @@ const PROBE: Duration = Duration::from_millis(500);
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     StepStarted {
         step: usize,

@@ -27,17 +27,21 @@ impl Engine {
             ))
             .await
             .map_err(fail(EngineOp::ListContainers, project))?;
-        let mut containers = Vec::new();
-        for summary in summaries {
-            let Some(id) = summary.id else { continue };
-            let labels = summary.labels.unwrap_or_default();
-            // Inspect for health, exit code and start time: the list call's API 1.41
-            // form only has them as free text.
-            let status = match self.inspect_container(&id).await? {
-                Some(s) => s,
-                None => continue, // removed meanwhile
-            };
-            containers.push(ObservedContainer {
+        // Inspect each for health, exit code, start time and bound ports (the list
+        // call's API 1.41 form only has them as free text), all at once.
+        let inspected = futures_util::future::try_join_all(summaries.into_iter().filter_map(|s| {
+            let id = s.id?;
+            let labels = s.labels.unwrap_or_default();
+            Some(async move {
+                let status = self.inspect_container(&id).await?;
+                Ok::<_, crate::Error>(status.map(|st| (id, labels, st)))
+            })
+        }))
+        .await?;
+        let mut containers: Vec<ObservedContainer> = inspected
+            .into_iter()
+            .flatten() // None: removed meanwhile
+            .map(|(id, labels, status)| ObservedContainer {
                 name: status.name.clone(),
                 id,
                 service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
@@ -60,8 +64,8 @@ impl Engine {
                 exit_code: status.exit_code,
                 started_at: status.started_at,
                 published: status.published,
-            });
-        }
+            })
+            .collect();
         containers.sort_by(|a, b| a.name.cmp(&b.name));
 
         let mut networks: Vec<ObservedNetwork> = self
@@ -99,12 +103,11 @@ impl Engine {
             .collect();
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let mut present = BTreeSet::new();
-        for image in images {
-            if self.image_exists(image).await? {
-                present.insert(image.clone());
-            }
-        }
+        let checks = futures_util::future::try_join_all(images.iter().map(|image| async move {
+            Ok::<_, crate::Error>(self.image_exists(image).await?.then(|| image.clone()))
+        }))
+        .await?;
+        let present: BTreeSet<String> = checks.into_iter().flatten().collect();
         Ok(Observed {
             containers,
             networks,
