@@ -277,6 +277,8 @@ volumes:
 
     #[test]
     fn wrong_types_are_errors_with_the_path() {
+        let (_, d) = run("services:\n  app: {image: x, user: 1000}\n");
+        assert_eq!(errors(&d), [("services.app.user".into(), "expected a string, found the number 1000".into())]);
         let (_, d) = run("services: []\n");
         assert_eq!(errors(&d)[0].0, "services");
         let (_, d) = run("services:\n  web:\n    image: x\n    ports: yes\n    privileged: maybe\n");
@@ -299,6 +301,7 @@ volumes:
                 "services.web.networks[0]",
                 "services.web.secrets[0]",
                 "services.web.network_mode",
+                "services.web",
                 "services.db.restart",
                 "services.db.depends_on.web.condition",
             ]
@@ -338,12 +341,12 @@ volumes:
     #[test]
     fn deploy_replicas_and_misc() {
         let (s, d) = run(
-            "services:\n  web:\n    image: x\n    deploy: {replicas: 3}\n    entrypoint: [\"/bin/sh\", \"-c\"]\n    user: 1000\n    tmpfs: /run\n    stop_grace_period: 1m\n    labels: [a=b, c]\n    extra_hosts: {host.docker.internal: host-gateway}\n",
+            "services:\n  web:\n    image: x\n    deploy: {replicas: 3}\n    entrypoint: [\"/bin/sh\", \"-c\"]\n    user: \"1000:1000\"\n    tmpfs: /run\n    stop_grace_period: 1m\n    labels: [a=b, c]\n    extra_hosts: {host.docker.internal: host-gateway}\n",
         );
         assert!(d.is_empty(), "{d:?}");
         let web = &s.services["web"];
         assert_eq!(web.replicas, Some(3));
-        assert_eq!(web.user.as_deref(), Some("1000"));
+        assert_eq!(web.user.as_deref(), Some("1000:1000"));
         assert_eq!(web.volumes[0].kind, MountKind::Tmpfs);
         assert_eq!(web.labels["c"], "");
         assert_eq!(web.extra_hosts, ["host.docker.internal:host-gateway"]);

@@ -39,11 +39,39 @@ pub fn ports(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<PortMapping> {
             },
         };
         match parsed {
-            Ok(mappings) => out.extend(mappings),
+            Ok(mappings) => {
+                if let Some(note) = range_note(item) {
+                    ctx.push(Diagnostic::warning(&at, note));
+                }
+                out.extend(mappings)
+            }
             Err(d) => ctx.push(d),
         }
     }
     out
+}
+
+/// A warning for a host port range mapped to one container port, which pier
+/// publishes as the range's first port.
+fn range_note(item: &Value) -> Option<String> {
+    let (published, target) = match item {
+        Value::Mapping(m) => (m.get("published").and_then(scalar_text)?, m.get("target").and_then(scalar_text)?),
+        other => {
+            let text = scalar_text(other)?;
+            let spec = text.rsplit_once('/').map_or(text.as_str(), |(s, _)| s).to_string();
+            let mut parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+            parts.reverse();
+            let n = parts.len();
+            if n < 2 {
+                return None;
+            }
+            (parts[n - 2].to_string(), parts[n - 1].to_string())
+        }
+    };
+    let (first, _) = published.split_once('-')?;
+    (!target.contains('-')).then(|| {
+        format!("host port range {published} for one container port: pier publishes the first port, {first}")
+    })
 }
 
 /// A port problem, placed at a path once known.
@@ -154,6 +182,16 @@ fn mappings(
         None => vec![None; usize::from(count) + 1],
         Some(p) => {
             let (p_start, p_end) = range(p, text)?;
+            if count == 0 && p_end > p_start {
+                // Compose lets the engine pick a free port in the range; pier publishes
+                // a fixed port so that URLs are predictable: the first one.
+                return Ok(vec![PortMapping {
+                    target: t_start,
+                    published: Some(p_start),
+                    host_ip,
+                    protocol,
+                }]);
+            }
             if p_end - p_start != count {
                 return Err(PortError::new(format!(
                     "port {text:?} maps {} host port(s) to {} container port(s)",
@@ -204,7 +242,7 @@ pub fn expose(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = docpath::item(path, i);
-        let Some(text) = read::string(ctx, item, &at) else {
+        let Some(text) = read::text(ctx, item, &at) else {
             continue;
         };
         let (spec, proto) = text.split_once('/').unwrap_or((&text, "tcp"));
@@ -272,10 +310,19 @@ mod tests {
 
     #[test]
     fn invalid_ports_are_errors_with_their_path() {
-        let (_, d) = parse(r#"["0:80", "8080:70000", "web", "1.2.3:80:80", "80/sctp", "8000-8002:80", {published: 80}]"#);
+        let (_, d) = parse(r#"["0:80", "8080:70000", "web", "1.2.3:80:80", "80/sctp", "8000-8002:80-81", {published: 80}]"#);
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["ports[0]", "ports[1]", "ports[2]", "ports[3]", "ports[4]", "ports[5]", "ports[6]"]);
         assert!(d[1].message.contains("70000"));
+    }
+
+    #[test]
+    fn a_host_range_for_one_port_publishes_its_first_port() {
+        let (out, d) = parse("- {target: 3000, published: \"3000-3005\"}\n- \"7000-7002:70\"\n");
+        assert_eq!(out[0], p(3000, Some(3000), "127.0.0.1", Protocol::Tcp));
+        assert_eq!(out[1], p(70, Some(7000), "127.0.0.1", Protocol::Tcp));
+        assert_eq!(d.len(), 2);
+        assert!(!d[0].is_error() && d[0].message.contains("3000-3005"), "{:?}", d[0]);
     }
 
     #[test]

@@ -61,10 +61,32 @@ pub fn sequence<'v>(ctx: &mut Ctx, v: &'v Value, path: &str, what: &str) -> Opti
     }
 }
 
+/// A string, strictly: Compose's schema rejects `user: 1000` or `image: 3`, and a
+/// file Compose rejects must not load here either. Where the schema allows numbers
+/// and booleans too (environment values, labels, ports), use `text`.
 pub fn string(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Tagged(t) => string(ctx, &t.value, path),
+        Value::Number(_) | Value::Bool(_) => {
+            ctx.push(
+                Diagnostic::error(path, format!("expected a string, found {}", describe(v)))
+                    .with_hint(format!("quote it: \"{}\"", scalar_text(v).unwrap_or_default())),
+            );
+            None
+        }
+        _ => {
+            expected(ctx, path, "a string", v);
+            None
+        }
+    }
+}
+
+/// A string, number or boolean, as text.
+pub fn text(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
     let s = scalar_text(v);
     if s.is_none() {
-        expected(ctx, path, "a string", v);
+        expected(ctx, path, "a string or a number", v);
     }
     s
 }
@@ -128,7 +150,7 @@ pub fn key_values(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Opti
                 let at = docpath::child(path, &key);
                 let value = match val {
                     Value::Null => None,
-                    other => string(ctx, other, &at),
+                    other => text(ctx, other, &at),
                 };
                 out.insert(key, value);
             }

@@ -48,6 +48,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
     let mut svc = Service::default();
     let mut env_from_files = BTreeMap::new();
     let mut tmpfs = Vec::new();
+    let networks_given = map.contains_key("networks");
     for (key, value) in read::entries(ctx, map, path, KEYS, UNSUPPORTED) {
         let at = docpath::child(path, &key);
         // `key: null` means "not set" for optional keys, as in Compose.
@@ -97,7 +98,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
                 .with_hint("add `image: <name>` or `build: <directory with a Dockerfile>`"),
         );
     }
-    if svc.network_mode.is_some() && !svc.networks.is_empty() {
+    if svc.network_mode.is_some() && networks_given {
         ctx.push(
             Diagnostic::error(path, "`network_mode` and `networks` cannot be used together")
                 .with_hint("remove one of them"),
