@@ -1,0 +1,242 @@
+//! Compose as an oracle: every file of the corpus in tests/compose/ must load
+//! with `pier config --json`, and where Docker Compose v2 is installed
+//! (`.tools/compose/docker-compose` from scripts/install-compose-v2.sh, or the
+//! path in PIER_COMPOSE_V2), both must agree on what each file means: services,
+//! images, ports, volumes, environment and depends_on conditions.
+//!
+//! Known, deliberate differences are normalized before comparing (DESIGN §4):
+//! - a port without a host address binds 127.0.0.1 in pier, every interface in Compose;
+//! - a host port range for one container port is published as its first port by pier;
+//! - `config` prints `$$` back as `$$` in Compose, pier prints the value the
+//!   container gets (`$`);
+//! - a key without a value whose variable is unset is `null` in Compose, absent in pier;
+//! - pier lists `tmpfs:` mounts among the volumes.
+//!
+//! Every file of tests/compose/invalid/ must be rejected: exit 2, naming the
+//! file and the line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose")
+}
+
+/// The valid corpus files, relative to the corpus directory.
+fn valid_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(corpus())
+        .expect("tests/compose exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") && n.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        .collect();
+    files.sort();
+    files.push("dotenv/compose.yaml".into());
+    files
+}
+
+/// `-f FILE` plus `--env-file NN-feature.env` when the corpus has one (README).
+fn file_args(file: &str) -> Vec<String> {
+    let mut args = vec!["-f".to_string(), file.to_string()];
+    let env = file.replace(".yaml", ".env");
+    if corpus().join(&env).is_file() {
+        args.extend(["--env-file".to_string(), env]);
+    }
+    args
+}
+
+/// Run in the corpus directory with an empty environment, as the README asks.
+fn run(program: &Path, args: &[String]) -> std::process::Output {
+    Command::new(program)
+        .current_dir(corpus())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+        .args(args)
+        .output()
+        .expect("the program runs")
+}
+
+fn pier_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pier"))
+}
+
+fn compose_bin() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("PIER_COMPOSE_V2") {
+        return Some(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/compose/docker-compose");
+    local.is_file().then_some(local)
+}
+
+fn json_of(output: &std::process::Output, what: &str) -> Value {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{what}: not JSON: {e}"))
+}
+
+/// A published port as text, whatever its JSON type.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// (target, published, protocol, host_ip), sorted.
+fn ports(service: &Value, is_compose: bool) -> Value {
+    let mut out: Vec<Value> = service["ports"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let mut published = text(&p["published"]);
+            let mut host_ip = text(&p["host_ip"]);
+            if is_compose {
+                // pier's departures: 127.0.0.1 by default; the first port of a host range.
+                host_ip = host_ip.or(Some("127.0.0.1".into()));
+                published = published.map(|p| p.split('-').next().unwrap_or_default().to_string());
+            }
+            json!([p["target"], published, text(&p["protocol"]).unwrap_or("tcp".into()), host_ip])
+        })
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    Value::Array(out)
+}
+
+/// (type, source, target, read_only), in order; Compose's `tmpfs:` list appended.
+fn volumes(service: &Value, is_compose: bool) -> Value {
+    let mut out: Vec<Value> = service["volumes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| json!([m["type"], m["source"], m["target"], m["read_only"].as_bool().unwrap_or(false)]))
+        .collect();
+    if is_compose {
+        for t in service["tmpfs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            out.push(json!(["tmpfs", null, t, false]));
+        }
+    }
+    Value::Array(out)
+}
+
+fn environment(service: &Value, is_compose: bool) -> Value {
+    let mut out = serde_json::Map::new();
+    for (k, v) in service["environment"].as_object().into_iter().flatten() {
+        match v {
+            Value::Null => {} // unset bare key: absent in pier
+            Value::String(s) if is_compose => {
+                out.insert(k.clone(), Value::String(s.replace("$$", "$")));
+            }
+            other => {
+                out.insert(k.clone(), other.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn depends_on(service: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (k, v) in service["depends_on"].as_object().into_iter().flatten() {
+        out.insert(k.clone(), json!([v["condition"], v["required"].as_bool().unwrap_or(true)]));
+    }
+    Value::Object(out)
+}
+
+/// `command`/`entrypoint`; Compose prints `$$` back escaped.
+fn words(v: &Value, is_compose: bool) -> Value {
+    match v {
+        Value::Array(items) if is_compose => items
+            .iter()
+            .map(|w| match w {
+                Value::String(s) => Value::String(s.replace("$$", "$")),
+                other => other.clone(),
+            })
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+/// What both must agree on, per service.
+fn meaning(config: &Value, is_compose: bool) -> Value {
+    let mut services = serde_json::Map::new();
+    for (name, s) in config["services"].as_object().expect("services") {
+        services.insert(
+            name.clone(),
+            json!({
+                "image": s["image"],
+                "ports": ports(s, is_compose),
+                "volumes": volumes(s, is_compose),
+                "environment": environment(s, is_compose),
+                "depends_on": depends_on(s),
+                "command": words(&s["command"], is_compose),
+                "entrypoint": words(&s["entrypoint"], is_compose),
+            }),
+        );
+    }
+    json!({ "name": config["name"], "services": services })
+}
+
+#[test]
+fn corpus_files_load_and_agree_with_compose() {
+    let compose = compose_bin();
+    if compose.is_none() {
+        eprintln!(
+            "note: Docker Compose v2 not found (run scripts/install-compose-v2.sh or set PIER_COMPOSE_V2); \
+             checking only that pier loads the corpus"
+        );
+    }
+    let mut disagreements = Vec::new();
+    for file in valid_files() {
+        let mut args = file_args(&file);
+        args.extend(["config".into(), "--json".into()]);
+        let pier = json_of(&run(&pier_bin(), &args), &format!("pier {}", args.join(" ")));
+        let Some(compose) = &compose else { continue };
+        let mut args = file_args(&file);
+        args.extend(["config".into(), "--format".into(), "json".into()]);
+        let theirs = json_of(&run(compose, &args), &format!("docker-compose {}", args.join(" ")));
+        let (ours, theirs) = (meaning(&pier, false), meaning(&theirs, true));
+        if ours != theirs {
+            disagreements.push(format!(
+                "{file}:\n  pier:    {}\n  compose: {}",
+                serde_json::to_string(&ours).unwrap(),
+                serde_json::to_string(&theirs).unwrap()
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "pier and compose disagree:\n{}", disagreements.join("\n"));
+}
+
+#[test]
+fn invalid_corpus_files_are_rejected_with_file_and_line() {
+    let dir = corpus().join("invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/compose/invalid exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let out = run(&pier_bin(), &["-f".into(), format!("invalid/{name}"), "config".into()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} must be rejected with exit 2:\n{stderr}");
+        assert!(out.stdout.is_empty(), "{name}: nothing may be printed to stdout");
+        let located = format!("{name}:");
+        assert!(
+            stderr.lines().any(|l| l.contains(&located) && l.contains(": error: ")),
+            "{name}: the error must name the file and line:\n{stderr}"
+        );
+    }
+}
