@@ -2,7 +2,9 @@
 //! with `pier config --json`, and where Docker Compose v2 is installed
 //! (`.tools/compose/docker-compose` from scripts/install-compose-v2.sh, or the
 //! path in PIER_COMPOSE_V2), both must agree on what each file means: services,
-//! images, ports, volumes, environment and depends_on conditions.
+//! images, ports, volumes, environment, depends_on conditions, command and
+//! entrypoint, restart, healthcheck tests, networks joined, working_dir, user,
+//! and the engine names of top-level networks and volumes.
 //!
 //! Known, deliberate differences are normalized before comparing (DESIGN §4):
 //! - a port without a host address binds 127.0.0.1 in pier, every interface in Compose;
@@ -167,6 +169,20 @@ fn words(v: &Value, is_compose: bool) -> Value {
     }
 }
 
+/// The healthcheck's test as a list; `disable: true` is `["NONE"]`.
+fn health_test(h: &Value) -> Value {
+    if h["disable"].as_bool() == Some(true) {
+        return json!(["NONE"]);
+    }
+    h["test"].clone()
+}
+
+fn keys(v: &Value) -> Value {
+    let mut k: Vec<&String> = v.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    k.sort();
+    json!(k)
+}
+
 /// What both must agree on, per service.
 fn meaning(config: &Value, is_compose: bool) -> Value {
     let mut services = serde_json::Map::new();
@@ -181,10 +197,27 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
                 "depends_on": depends_on(s),
                 "command": words(&s["command"], is_compose),
                 "entrypoint": words(&s["entrypoint"], is_compose),
+                "restart": s["restart"],
+                "healthcheck": health_test(&s["healthcheck"]),
+                "networks": keys(&s["networks"]),
+                "working_dir": s["working_dir"],
+                "user": s["user"],
             }),
         );
     }
-    json!({ "name": config["name"], "services": services })
+    let engine_names = |section: &str| -> Value {
+        let mut out = serde_json::Map::new();
+        for (k, v) in config[section].as_object().into_iter().flatten() {
+            out.insert(k.clone(), json!([v["name"], v["external"].as_bool().unwrap_or(false)]));
+        }
+        Value::Object(out)
+    };
+    json!({
+        "name": config["name"],
+        "services": services,
+        "networks": engine_names("networks"),
+        "volumes": engine_names("volumes"),
+    })
 }
 
 #[test]
