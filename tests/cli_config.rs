@@ -18,7 +18,10 @@ fn project(text: &str) -> TempDir {
 /// the caller's shell leaks into interpolation.
 fn pier(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).env_clear().env("HOME", "/home/tester").args(args);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("HOME", "/home/tester")
+        .args(args);
     cmd
 }
 
@@ -46,7 +49,12 @@ volumes:
 #[test]
 fn config_prints_the_normalized_stack() {
     let dir = project(GOOD);
-    let out = pier(dir.path(), &["config"]).assert().success().get_output().stdout.clone();
+    let out = pier(dir.path(), &["config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let expected = "\
 name: shop
 services:
@@ -98,7 +106,12 @@ volumes:
 fn config_json_and_variables_from_the_shell_and_dotenv() {
     let dir = project(GOOD);
     std::fs::write(dir.path().join(".env"), "NGINX_TAG=from-dotenv\n").unwrap();
-    let out = pier(dir.path(), &["config", "--json"]).assert().success().get_output().stdout.clone();
+    let out = pier(dir.path(), &["config", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["services"]["web"]["image"], "nginx:from-dotenv");
     assert_eq!(v["services"]["web"]["ports"][0]["host_ip"], "127.0.0.1");
@@ -118,27 +131,38 @@ fn config_json_and_variables_from_the_shell_and_dotenv() {
 fn project_name_flag_and_env_file_flag() {
     let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
     std::fs::write(dir.path().join("vars.env"), "TAG=custom\n").unwrap();
-    pier(dir.path(), &["-p", "other", "--env-file", "vars.env", "config"])
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with("name: other\n"))
-        .stdout(predicate::str::contains("image: nginx:custom"))
-        .stdout(predicate::str::contains("name: other_default"));
+    pier(
+        dir.path(),
+        &["-p", "other", "--env-file", "vars.env", "config"],
+    )
+    .assert()
+    .success()
+    .stdout(predicate::str::starts_with("name: other\n"))
+    .stdout(predicate::str::contains("image: nginx:custom"))
+    .stdout(predicate::str::contains("name: other_default"));
     pier(dir.path(), &["-p", "Not Valid", "config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid project name \"Not Valid\""));
+        .stderr(predicate::str::contains(
+            "invalid project name \"Not Valid\"",
+        ));
 }
 
 #[test]
 fn warnings_go_to_stderr_and_output_stays_clean() {
-    let dir = project("services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n");
+    let dir = project(
+        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n",
+    );
     pier(dir.path(), &["config", "--json"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("{"))
-        .stderr(predicate::str::contains("pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported"))
-        .stderr(predicate::str::contains("pier.yaml:5:19: warning: services.web.environment.A: variable `UNSET` is not set"));
+        .stderr(predicate::str::contains(
+            "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported",
+        ))
+        .stderr(predicate::str::contains(
+            "pier.yaml:5:19: warning: services.web.environment.A: variable `UNSET` is not set",
+        ));
 }
 
 #[test]
@@ -150,27 +174,35 @@ fn dependency_cycle_is_named() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("pier.yaml:3:17: error: services.a.depends_on: dependency cycle: a -> b -> c -> a"));
-    pier(dir.path(), &["graph"]).assert().code(2).stderr(predicate::str::contains("a -> b -> c -> a"));
+        .stderr(predicate::str::contains(
+            "pier.yaml:3:17: error: services.a.depends_on: dependency cycle: a -> b -> c -> a",
+        ));
+    pier(dir.path(), &["graph"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a -> b -> c -> a"));
 }
 
 #[test]
 fn unknown_dependency_suggests_the_close_name() {
-    let dir = project("services:\n  web:\n    image: x\n    depends_on:\n      - databse\n  database: {image: y}\n");
+    let dir = project(
+        "services:\n  web:\n    image: x\n    depends_on:\n      - databse\n  database: {image: y}\n",
+    );
     pier(dir.path(), &["config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("pier.yaml:5:9: error: services.web.depends_on[0]: unknown service `databse`"))
+        .stderr(predicate::str::contains(
+            "pier.yaml:5:9: error: services.web.depends_on[0]: unknown service `databse`",
+        ))
         .stderr(predicate::str::contains("hint: did you mean `database`?"));
 }
 
 #[test]
 fn malformed_yaml_names_its_line() {
     let dir = project("services:\n  web:\n    image: x\n   ports: [\"80\"]\n");
-    pier(dir.path(), &["config"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pier.yaml:4:").and(predicate::str::contains("invalid YAML")));
+    pier(dir.path(), &["config"]).assert().code(2).stderr(
+        predicate::str::contains("pier.yaml:4:").and(predicate::str::contains("invalid YAML")),
+    );
 }
 
 #[test]
@@ -183,12 +215,16 @@ fn wrong_types_are_named_with_their_path() {
     pier(dir.path(), &["config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("error: services: expected a mapping of service names to services, found a list"));
+        .stderr(predicate::str::contains(
+            "error: services: expected a mapping of service names to services, found a list",
+        ));
 }
 
 #[test]
 fn duplicate_host_port() {
-    let dir = project("services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b:\n    image: y\n    ports: [\"8080:81\"]\n");
+    let dir = project(
+        "services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b:\n    image: y\n    ports: [\"8080:81\"]\n",
+    );
     pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:5:5: error: services.b.ports: host port 127.0.0.1:8080/tcp is already published by service `a`",
     ));
@@ -196,11 +232,17 @@ fn duplicate_host_port() {
 
 #[test]
 fn missing_required_variable() {
-    let dir = project("services:\n  db:\n    image: x\n    environment:\n      PASSWORD: ${DB_PASSWORD:?run pier init first}\n");
+    let dir = project(
+        "services:\n  db:\n    image: x\n    environment:\n      PASSWORD: ${DB_PASSWORD:?run pier init first}\n",
+    );
     pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:5:7: error: services.db.environment.PASSWORD: required variable `DB_PASSWORD` is not set: run pier init first",
     ));
-    pier(dir.path(), &["config"]).env("DB_PASSWORD", "s3cret").assert().success().stdout(predicate::str::contains("PASSWORD: s3cret"));
+    pier(dir.path(), &["config"])
+        .env("DB_PASSWORD", "s3cret")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PASSWORD: s3cret"));
 }
 
 #[test]
@@ -208,7 +250,12 @@ fn every_problem_is_reported_at_once_in_order() {
     let dir = project(
         "services:\n  web:\n    image: x\n    ports: [\"99999:80\"]\n    depends_on: [dbb]\n    restart: sometimes\n  db: {build: ., healthcheck: {test: [CMD, x], interval: soon}}\n",
     );
-    let out = pier(dir.path(), &["config"]).assert().code(2).get_output().stderr.clone();
+    let out = pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| l.contains(": error: ")).collect();
     assert_eq!(lines.len(), 4, "{text}");
@@ -222,18 +269,27 @@ fn every_problem_is_reported_at_once_in_order() {
 #[test]
 fn no_stack_file() {
     let dir = tempfile::tempdir().unwrap();
-    pier(dir.path(), &["config"])
+    pier(dir.path(), &["config"]).assert().code(2).stderr(
+        predicate::str::contains("no stack file").and(predicate::str::contains("pier.yaml")),
+    );
+    pier(dir.path(), &["-f", "missing.yaml", "config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no stack file").and(predicate::str::contains("pier.yaml")));
-    pier(dir.path(), &["-f", "missing.yaml", "config"]).assert().code(2).stderr(predicate::str::contains("missing.yaml"));
+        .stderr(predicate::str::contains("missing.yaml"));
 }
 
 #[test]
 fn compose_file_names_are_found() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("docker-compose.yml"), "services:\n  web: {image: x}\n").unwrap();
-    pier(dir.path(), &["-p", "t", "config"]).assert().success().stdout(predicate::str::contains("image: x"));
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  web: {image: x}\n",
+    )
+    .unwrap();
+    pier(dir.path(), &["-p", "t", "config"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("image: x"));
 }
 
 #[test]
@@ -246,7 +302,9 @@ fn graph_formats() {
     pier(dir.path(), &["graph", "--format", "dot"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"web\" -> \"db\" [label=\"service_healthy\"];"));
+        .stdout(predicate::str::contains(
+            "\"web\" -> \"db\" [label=\"service_healthy\"];",
+        ));
     pier(dir.path(), &["graph", "--format", "mermaid"])
         .assert()
         .success()

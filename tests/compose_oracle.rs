@@ -55,7 +55,10 @@ fn run(program: &Path, args: &[String]) -> std::process::Output {
         .current_dir(corpus())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+        .env(
+            "HOME",
+            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+        )
         .args(args)
         .output()
         .expect("the program runs")
@@ -107,7 +110,12 @@ fn ports(service: &Value, is_compose: bool) -> Value {
                 host_ip = host_ip.or(Some("127.0.0.1".into()));
                 published = published.map(|p| p.split('-').next().unwrap_or_default().to_string());
             }
-            json!([p["target"], published, text(&p["protocol"]).unwrap_or("tcp".into()), host_ip])
+            json!([
+                p["target"],
+                published,
+                text(&p["protocol"]).unwrap_or("tcp".into()),
+                host_ip
+            ])
         })
         .collect();
     out.sort_by_key(|v| v.to_string());
@@ -121,10 +129,21 @@ fn volumes(service: &Value, is_compose: bool) -> Value {
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .map(|m| json!([m["type"], m["source"], m["target"], m["read_only"].as_bool().unwrap_or(false)]))
+        .map(|m| {
+            json!([
+                m["type"],
+                m["source"],
+                m["target"],
+                m["read_only"].as_bool().unwrap_or(false)
+            ])
+        })
         .collect();
     if is_compose {
-        for t in service["tmpfs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for t in service["tmpfs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             out.push(json!(["tmpfs", null, t, false]));
         }
     }
@@ -150,7 +169,10 @@ fn environment(service: &Value, is_compose: bool) -> Value {
 fn depends_on(service: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for (k, v) in service["depends_on"].as_object().into_iter().flatten() {
-        out.insert(k.clone(), json!([v["condition"], v["required"].as_bool().unwrap_or(true)]));
+        out.insert(
+            k.clone(),
+            json!([v["condition"], v["required"].as_bool().unwrap_or(true)]),
+        );
     }
     Value::Object(out)
 }
@@ -178,7 +200,10 @@ fn health_test(h: &Value) -> Value {
 }
 
 fn keys(v: &Value) -> Value {
-    let mut k: Vec<&String> = v.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let mut k: Vec<&String> = v
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     k.sort();
     json!(k)
 }
@@ -208,7 +233,10 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
     let engine_names = |section: &str| -> Value {
         let mut out = serde_json::Map::new();
         for (k, v) in config[section].as_object().into_iter().flatten() {
-            out.insert(k.clone(), json!([v["name"], v["external"].as_bool().unwrap_or(false)]));
+            out.insert(
+                k.clone(),
+                json!([v["name"], v["external"].as_bool().unwrap_or(false)]),
+            );
         }
         Value::Object(out)
     };
@@ -233,11 +261,17 @@ fn corpus_files_load_and_agree_with_compose() {
     for file in valid_files() {
         let mut args = file_args(&file);
         args.extend(["config".into(), "--json".into()]);
-        let pier = json_of(&run(&pier_bin(), &args), &format!("pier {}", args.join(" ")));
+        let pier = json_of(
+            &run(&pier_bin(), &args),
+            &format!("pier {}", args.join(" ")),
+        );
         let Some(compose) = &compose else { continue };
         let mut args = file_args(&file);
         args.extend(["config".into(), "--format".into(), "json".into()]);
-        let theirs = json_of(&run(compose, &args), &format!("docker-compose {}", args.join(" ")));
+        let theirs = json_of(
+            &run(compose, &args),
+            &format!("docker-compose {}", args.join(" ")),
+        );
         let (ours, theirs) = (meaning(&pier, false), meaning(&theirs, true));
         if ours != theirs {
             disagreements.push(format!(
@@ -247,7 +281,11 @@ fn corpus_files_load_and_agree_with_compose() {
             ));
         }
     }
-    assert!(disagreements.is_empty(), "pier and compose disagree:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "pier and compose disagree:\n{}",
+        disagreements.join("\n")
+    );
 }
 
 #[test]
@@ -262,13 +300,25 @@ fn invalid_corpus_files_are_rejected_with_file_and_line() {
     assert!(!files.is_empty());
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let out = run(&pier_bin(), &["-f".into(), format!("invalid/{name}"), "config".into()]);
+        let out = run(
+            &pier_bin(),
+            &["-f".into(), format!("invalid/{name}"), "config".into()],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name} must be rejected with exit 2:\n{stderr}");
-        assert!(out.stdout.is_empty(), "{name}: nothing may be printed to stdout");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name} must be rejected with exit 2:\n{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: nothing may be printed to stdout"
+        );
         let located = format!("{name}:");
         assert!(
-            stderr.lines().any(|l| l.contains(&located) && l.contains(": error: ")),
+            stderr
+                .lines()
+                .any(|l| l.contains(&located) && l.contains(": error: ")),
             "{name}: the error must name the file and line:\n{stderr}"
         );
     }

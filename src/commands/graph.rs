@@ -17,7 +17,8 @@ pub fn run(global: &GlobalArgs, args: &GraphArgs, out: &mut dyn Write) -> Result
         GraphFormat::Dot => dot(&loaded.stack.name, &graph),
         GraphFormat::Mermaid => mermaid(&graph),
     };
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("stdout", e))?;
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))?;
     Ok(0)
 }
 
@@ -55,7 +56,11 @@ pub fn dot(project: &str, graph: &Graph) -> String {
     }
     for d in graph.dependencies() {
         let label = edge_label(d.edge.kind, d.edge.condition.as_str());
-        let _ = writeln!(s, "  \"{}\" -> \"{}\" [label=\"{label}\"];", d.service, d.dependency);
+        let _ = writeln!(
+            s,
+            "  \"{}\" -> \"{}\" [label=\"{label}\"];",
+            d.service, d.dependency
+        );
     }
     s.push_str("}\n");
     s
@@ -84,7 +89,14 @@ mod tests {
 
     fn graph() -> Graph {
         let text = "services:\n  web: {image: x, depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}}\n  db: {image: x}\n  cache: {image: x}\n  proxy: {image: x, depends_on: [web]}\n";
-        let (stack, _) = load_str(text, Path::new("/p/s/pier.yaml"), Path::new("/p/s"), &Variables::default(), None).unwrap();
+        let (stack, _) = load_str(
+            text,
+            Path::new("/p/s/pier.yaml"),
+            Path::new("/p/s"),
+            &Variables::default(),
+            None,
+        )
+        .unwrap();
         Graph::new(&stack).unwrap()
     }
 

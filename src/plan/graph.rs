@@ -64,7 +64,10 @@ impl Graph {
                     graph.add_edge(from, to, edge);
                 }
             }
-            let shared = service.network_mode.as_deref().and_then(|m| m.strip_prefix("service:"));
+            let shared = service
+                .network_mode
+                .as_deref()
+                .and_then(|m| m.strip_prefix("service:"));
             if let Some(&to) = shared.and_then(|s| nodes.get(s))
                 && !service.depends_on.contains_key(shared.unwrap_or_default())
             {
@@ -90,7 +93,10 @@ impl Graph {
 
     /// Direct dependencies of `n`, by name.
     fn deps_sorted(&self, n: NodeIndex) -> Vec<NodeIndex> {
-        let mut deps: Vec<NodeIndex> = self.graph.neighbors_directed(n, Direction::Outgoing).collect();
+        let mut deps: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(n, Direction::Outgoing)
+            .collect();
         deps.sort_by(|a, b| self.name(*a).cmp(self.name(*b)));
         deps.dedup();
         deps
@@ -104,7 +110,10 @@ impl Graph {
             if !looped {
                 continue;
             }
-            let start = *scc.iter().min_by(|a, b| self.name(**a).cmp(self.name(**b))).expect("non-empty");
+            let start = *scc
+                .iter()
+                .min_by(|a, b| self.name(**a).cmp(self.name(**b)))
+                .expect("non-empty");
             let path = self.shortest_cycle(start, &members);
             let names: Vec<&str> = path.iter().map(|n| self.name(*n)).collect();
             out.push(
@@ -152,7 +161,12 @@ impl Graph {
         let mut level: BTreeMap<NodeIndex, usize> = BTreeMap::new();
         // toposort puts a service before its dependencies; walk it backwards.
         for &n in order.iter().rev() {
-            let l = self.deps_sorted(n).iter().map(|d| level[d] + 1).max().unwrap_or(0);
+            let l = self
+                .deps_sorted(n)
+                .iter()
+                .map(|d| level[d] + 1)
+                .max()
+                .unwrap_or(0);
             level.insert(n, l);
         }
         let depth = level.values().max().map_or(0, |m| m + 1);
@@ -202,19 +216,25 @@ impl Graph {
         for s in services {
             if !self.nodes.contains_key(s) {
                 let d = Diagnostic::error("", format!("no service named `{s}` in the stack"));
-                problems.push(match did_you_mean(s, self.nodes.keys().map(String::as_str)) {
-                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                    None => d.with_hint(format!(
-                        "services are: {}",
-                        self.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )),
-                });
+                problems.push(
+                    match did_you_mean(s, self.nodes.keys().map(String::as_str)) {
+                        Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                        None => d.with_hint(format!(
+                            "services are: {}",
+                            self.nodes.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )),
+                    },
+                );
                 continue;
             }
             out.insert(s.clone());
             out.extend(self.dependencies_of(s));
         }
-        if problems.is_empty() { Ok(out) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Every edge, sorted by service then dependency.
@@ -255,7 +275,13 @@ mod tests {
                     Some(d) => (d, Condition::Healthy),
                     None => (d, Condition::Started),
                 };
-                s.depends_on.insert(d.to_string(), Dep { condition, required: true });
+                s.depends_on.insert(
+                    d.to_string(),
+                    Dep {
+                        condition,
+                        required: true,
+                    },
+                );
             }
             services.insert(name.trim().to_string(), s);
         }
@@ -270,20 +296,33 @@ mod tests {
     }
 
     fn cycle_messages(spec: &str) -> Vec<String> {
-        Graph::new(&stack(spec)).unwrap_err().into_iter().map(|d| d.message).collect()
+        Graph::new(&stack(spec))
+            .unwrap_err()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
     }
 
     #[test]
     fn levels_follow_the_deepest_dependency() {
-        let g = Graph::new(&stack("web: db! cache\nworker: db\ndb:\ncache:\nproxy: web\n")).unwrap();
-        assert_eq!(g.levels(), vec![vec!["cache", "db"], vec!["web", "worker"], vec!["proxy"]]);
+        let g = Graph::new(&stack(
+            "web: db! cache\nworker: db\ndb:\ncache:\nproxy: web\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            g.levels(),
+            vec![vec!["cache", "db"], vec!["web", "worker"], vec!["proxy"]]
+        );
         assert_eq!(g.teardown_levels()[0], vec!["proxy"]);
     }
 
     #[test]
     fn transitive_dependencies() {
         let g = Graph::new(&stack("proxy: web\nweb: db cache\ndb:\ncache:\nother:\n")).unwrap();
-        assert_eq!(g.dependencies_of("proxy"), ["cache", "db", "web"].map(String::from).into());
+        assert_eq!(
+            g.dependencies_of("proxy"),
+            ["cache", "db", "web"].map(String::from).into()
+        );
         assert!(g.dependencies_of("db").is_empty());
         let picked = g.select(&["web".into()]).unwrap();
         assert_eq!(picked, ["cache", "db", "web"].map(String::from).into());
@@ -293,11 +332,20 @@ mod tests {
 
     #[test]
     fn cycles_start_from_the_first_name() {
-        assert_eq!(cycle_messages("c: a\na: b\nb: c\n"), ["dependency cycle: a -> b -> c -> a"]);
+        assert_eq!(
+            cycle_messages("c: a\na: b\nb: c\n"),
+            ["dependency cycle: a -> b -> c -> a"]
+        );
         assert_eq!(cycle_messages("a: a\n"), ["dependency cycle: a -> a"]);
         let mut two = cycle_messages("x: y\ny: x\nb: a\na: b\nok:\n");
         two.sort();
-        assert_eq!(two, ["dependency cycle: a -> b -> a", "dependency cycle: x -> y -> x"]);
+        assert_eq!(
+            two,
+            [
+                "dependency cycle: a -> b -> a",
+                "dependency cycle: x -> y -> x"
+            ]
+        );
     }
 
     #[test]
@@ -305,7 +353,10 @@ mod tests {
         let g = Graph::new(&stack("web: db!\ndb:\n")).unwrap();
         let deps = g.dependencies();
         assert_eq!(deps.len(), 1);
-        assert_eq!((deps[0].service.as_str(), deps[0].dependency.as_str()), ("web", "db"));
+        assert_eq!(
+            (deps[0].service.as_str(), deps[0].dependency.as_str()),
+            ("web", "db")
+        );
         assert_eq!(deps[0].edge.condition, Condition::Healthy);
     }
 

@@ -12,7 +12,10 @@ use crate::diagnostic::Diagnostic;
 /// the environment; values defined earlier in the file are used when it has none.
 /// Problems come back as diagnostics with line numbers and an empty path; the
 /// caller sets the file.
-pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+pub fn parse(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
     let mut values = BTreeMap::new();
     let mut diags = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -24,15 +27,28 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (BTreeMap<S
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
         let (key, raw) = match line.split_once('=') {
             Some((k, v)) => (k.trim(), Some(v.trim_start())),
             None => (line.trim(), None),
         };
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
             diags.push(
-                Diagnostic::error("", format!("invalid line `{}`: expected KEY=value", lines[line_no - 1].trim()))
-                    .at(line_no, 1),
+                Diagnostic::error(
+                    "",
+                    format!(
+                        "invalid line `{}`: expected KEY=value",
+                        lines[line_no - 1].trim()
+                    ),
+                )
+                .at(line_no, 1),
             );
             continue;
         }
@@ -43,23 +59,30 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (BTreeMap<S
             }
             continue;
         };
-        let expand = |text: &str, values: &BTreeMap<String, String>, diags: &mut Vec<Diagnostic>| {
-            let find = |n: &str| lookup(n).or_else(|| values.get(n).cloned());
-            match substitute(text, &find) {
-                Ok(s) => s.text,
-                Err(SubstError::Required { variable, message }) => {
-                    diags.push(
-                        Diagnostic::error("", format!("required variable `{variable}` is not set: {message}"))
+        let expand =
+            |text: &str, values: &BTreeMap<String, String>, diags: &mut Vec<Diagnostic>| {
+                let find = |n: &str| lookup(n).or_else(|| values.get(n).cloned());
+                match substitute(text, &find) {
+                    Ok(s) => s.text,
+                    Err(SubstError::Required { variable, message }) => {
+                        diags.push(
+                            Diagnostic::error(
+                                "",
+                                format!("required variable `{variable}` is not set: {message}"),
+                            )
                             .at(line_no, 1),
-                    );
-                    String::new()
+                        );
+                        String::new()
+                    }
+                    Err(SubstError::Invalid { text }) => {
+                        diags.push(
+                            Diagnostic::error("", format!("invalid interpolation `{text}`"))
+                                .at(line_no, 1),
+                        );
+                        String::new()
+                    }
                 }
-                Err(SubstError::Invalid { text }) => {
-                    diags.push(Diagnostic::error("", format!("invalid interpolation `{text}`")).at(line_no, 1));
-                    String::new()
-                }
-            }
-        };
+            };
         let value = match raw.chars().next() {
             Some(q @ ('"' | '\'')) => {
                 // Gather lines until the closing quote.

@@ -54,7 +54,10 @@ pub struct Substituted {
 }
 
 /// Substitute variables in `text`, looking names up with `lookup`.
-pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Substituted, SubstError> {
+pub fn substitute(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Substituted, SubstError> {
     let mut out = Substituted::default();
     out.text = subst(text, lookup, &mut out.unset)?;
     Ok(out)
@@ -68,7 +71,11 @@ fn is_name_char(c: u8) -> bool {
     c == b'_' || c.is_ascii_alphanumeric()
 }
 
-fn subst(text: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, SubstError> {
+fn subst(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, SubstError> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -92,7 +99,9 @@ fn subst(text: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<St
                 i = close + 1;
             }
             Some(&c) if is_name_start(c) => {
-                let end = (i + 1..bytes.len()).find(|&j| !is_name_char(bytes[j])).unwrap_or(bytes.len());
+                let end = (i + 1..bytes.len())
+                    .find(|&j| !is_name_char(bytes[j]))
+                    .unwrap_or(bytes.len());
                 let name = &text[i + 1..end];
                 match lookup(name) {
                     Some(v) => out.push_str(&v),
@@ -129,7 +138,11 @@ fn matching_brace(text: &str, open: usize) -> Option<usize> {
 }
 
 /// The inside of `${...}`.
-fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, SubstError> {
+fn braced(
+    inner: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, SubstError> {
     let bytes = inner.as_bytes();
     let invalid = || SubstError::Invalid {
         text: format!("${{{inner}}}"),
@@ -137,7 +150,9 @@ fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<
     if bytes.is_empty() || !is_name_start(bytes[0]) {
         return Err(invalid());
     }
-    let end = (0..bytes.len()).find(|&j| !is_name_char(bytes[j])).unwrap_or(bytes.len());
+    let end = (0..bytes.len())
+        .find(|&j| !is_name_char(bytes[j]))
+        .unwrap_or(bytes.len());
     let (name, rest) = inner.split_at(end);
     let value = lookup(name);
     let set_and_non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
@@ -214,7 +229,10 @@ fn walk(value: &mut Value, path: &str, vars: &Variables, diags: &mut Vec<Diagnos
             for (k, v) in map.iter_mut() {
                 let key = match k {
                     Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
                 };
                 walk(v, &docpath::child(path, &key), vars, diags);
             }
@@ -285,7 +303,10 @@ mod tests {
                 message: "set the password".into()
             }
         );
-        assert!(matches!(sub("${EMPTY:?x}"), Err(SubstError::Required { .. })));
+        assert!(matches!(
+            sub("${EMPTY:?x}"),
+            Err(SubstError::Required { .. })
+        ));
         assert_eq!(ok("${EMPTY?x}"), "");
     }
 
@@ -305,7 +326,8 @@ mod tests {
 
     #[test]
     fn interpolates_values_not_keys() {
-        let mut v: Value = serde_yaml::from_str("$A: ${A}\nlist: [\"${NOPE:?missing}\", 3]\n").unwrap();
+        let mut v: Value =
+            serde_yaml::from_str("$A: ${A}\nlist: [\"${NOPE:?missing}\", 3]\n").unwrap();
         let mut diags = Vec::new();
         interpolate(&mut v, &vars(), &mut diags);
         assert_eq!(v["$A"], "a");

@@ -90,11 +90,20 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
         }
         Err(err) => return Err(Error::io(&file, err)),
     };
-    let project_dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone());
+    let project_dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.cwd.clone());
 
     let (dotenv, mut diags) = read_dotenv(opts, &project_dir)?;
     let vars = Variables::layered(&dotenv, &opts.environment);
-    let result = load_str(&text, &file, &project_dir, &vars, opts.project_name.as_deref());
+    let result = load_str(
+        &text,
+        &file,
+        &project_dir,
+        &vars,
+        opts.project_name.as_deref(),
+    );
     match result {
         Ok((stack, warnings)) if !diags.iter().any(Diagnostic::is_error) => {
             diags.extend(warnings);
@@ -115,14 +124,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
 }
 
 /// `.env` next to the stack file (absent is fine), or `--env-file` (must exist).
-fn read_dotenv(opts: &LoadOptions, project_dir: &Path) -> Result<(BTreeMap<String, String>, Vec<Diagnostic>), Error> {
+fn read_dotenv(
+    opts: &LoadOptions,
+    project_dir: &Path,
+) -> Result<(BTreeMap<String, String>, Vec<Diagnostic>), Error> {
     let (path, required) = match &opts.env_file {
         Some(f) => (opts.cwd.join(f), true),
         None => (project_dir.join(".env"), false),
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Default::default()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(Default::default());
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::invalid(
                 Diagnostic::error("", "env file not found")
@@ -134,7 +148,10 @@ fn read_dotenv(opts: &LoadOptions, project_dir: &Path) -> Result<(BTreeMap<Strin
     };
     let env = &opts.environment;
     let (values, diags) = dotenv::parse(&text, &|n| env.get(n).cloned());
-    Ok((values, diags.into_iter().map(|d| d.in_file(&path)).collect()))
+    Ok((
+        values,
+        diags.into_iter().map(|d| d.in_file(&path)).collect(),
+    ))
 }
 
 /// Load a stack from text: the whole pipeline after reading the file. Pure but
@@ -193,7 +210,8 @@ fn project_name_for(
     diags: &mut Vec<Diagnostic>,
 ) -> (String, Option<Diagnostic>) {
     if let Some(name) = explicit {
-        let problem = (!project::is_valid_name(name)).then(|| project::invalid_name(name, NameSource::CommandLine));
+        let problem = (!project::is_valid_name(name))
+            .then(|| project::invalid_name(name, NameSource::CommandLine));
         return (name.to_string(), problem);
     }
     if let Some(name) = value.get("name").filter(|v| !v.is_null()) {
@@ -208,8 +226,14 @@ fn project_name_for(
         Some(n) => (n, None),
         None => {
             diags.push(
-                Diagnostic::error("", format!("cannot make a project name from directory {}", project_dir.display()))
-                    .with_hint("add `name: <project>` to the file or pass -p NAME"),
+                Diagnostic::error(
+                    "",
+                    format!(
+                        "cannot make a project name from directory {}",
+                        project_dir.display()
+                    ),
+                )
+                .with_hint("add `name: <project>` to the file or pass -p NAME"),
             );
             ("invalid".to_string(), None)
         }
@@ -226,11 +250,22 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
-        Variables::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Variables::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     fn load_text(text: &str, v: &Variables) -> Result<(Stack, Vec<Diagnostic>), Vec<Diagnostic>> {
-        load_str(text, Path::new("/p/shop/pier.yaml"), Path::new("/p/shop"), v, None)
+        load_str(
+            text,
+            Path::new("/p/shop/pier.yaml"),
+            Path::new("/p/shop"),
+            v,
+            None,
+        )
     }
 
     #[test]
@@ -240,20 +275,36 @@ mod tests {
         assert_eq!(s.name, "shop");
         let (s, _) = load_text("name: other\nservices: {web: {image: x}}\n", &v).unwrap();
         assert_eq!(s.name, "other");
-        let (s, _) = load_str("name: other\nservices: {web: {image: x}}\n", Path::new("/p/f.yaml"), Path::new("/p"), &v, Some("cli"))
-            .unwrap();
+        let (s, _) = load_str(
+            "name: other\nservices: {web: {image: x}}\n",
+            Path::new("/p/f.yaml"),
+            Path::new("/p"),
+            &v,
+            Some("cli"),
+        )
+        .unwrap();
         assert_eq!(s.name, "cli");
         let e = load_text("name: Bad Name\nservices: {web: {image: x}}\n", &v).unwrap_err();
         assert_eq!((e[0].path.as_str(), e[0].line), ("name", Some(1)));
-        let e = load_str("services: {web: {image: x}}\n", Path::new("/p/f.yaml"), Path::new("/p"), &v, Some("UP"))
-            .unwrap_err();
+        let e = load_str(
+            "services: {web: {image: x}}\n",
+            Path::new("/p/f.yaml"),
+            Path::new("/p"),
+            &v,
+            Some("UP"),
+        )
+        .unwrap_err();
         assert!(e[0].file.is_none());
     }
 
     #[test]
     fn interpolation_feeds_normalization() {
         let v = vars(&[("PORT", "9090")]);
-        let (s, w) = load_text("services:\n  web:\n    image: nginx:${TAG:-1.27}\n    ports: [\"${PORT}:80\"]\n", &v).unwrap();
+        let (s, w) = load_text(
+            "services:\n  web:\n    image: nginx:${TAG:-1.27}\n    ports: [\"${PORT}:80\"]\n",
+            &v,
+        )
+        .unwrap();
         assert!(w.is_empty());
         assert_eq!(s.services["web"].image.as_deref(), Some("nginx:1.27"));
         assert_eq!(s.services["web"].ports[0].published, Some(9090));
@@ -273,13 +324,20 @@ mod tests {
                 (Some(8), "services.db.cap_add"),
             ]
         );
-        assert!(e.iter().all(|d| d.file.as_deref() == Some(Path::new("/p/shop/pier.yaml"))));
+        assert!(
+            e.iter()
+                .all(|d| d.file.as_deref() == Some(Path::new("/p/shop/pier.yaml")))
+        );
         assert!(e[2].message.contains("IMAGE") && e[2].message.contains("set IMAGE"));
     }
 
     #[test]
     fn unset_variables_warn() {
-        let (s, w) = load_text("services:\n  web:\n    image: x\n    environment: {A: \"${NOPE}\"}\n", &vars(&[])).unwrap();
+        let (s, w) = load_text(
+            "services:\n  web:\n    image: x\n    environment: {A: \"${NOPE}\"}\n",
+            &vars(&[]),
+        )
+        .unwrap();
         assert_eq!(s.services["web"].environment["A"], "");
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].line, Some(4));
@@ -287,7 +345,11 @@ mod tests {
 
     #[test]
     fn malformed_yaml_has_its_line() {
-        let e = load_text("services:\n  web:\n    image: x\n   ports: []\n", &vars(&[])).unwrap_err();
+        let e = load_text(
+            "services:\n  web:\n    image: x\n   ports: []\n",
+            &vars(&[]),
+        )
+        .unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].line, Some(4));
     }
@@ -318,7 +380,10 @@ mod tests {
             ..LoadOptions::default()
         };
         let loaded = load(&opts).unwrap();
-        assert_eq!(loaded.stack.services["web"].image.as_deref(), Some("nginx:from-shell"));
+        assert_eq!(
+            loaded.stack.services["web"].image.as_deref(),
+            Some("nginx:from-shell")
+        );
         assert_eq!(loaded.stack.services["web"].ports[0].published, Some(1234));
         assert_eq!(loaded.dotenv["TAG"], "from-dotenv");
         assert_eq!(loaded.file, dir.path().join("compose.yaml"));

@@ -194,7 +194,9 @@ impl HealthTest {
     pub fn to_vec(&self) -> Vec<String> {
         match self {
             HealthTest::None => vec!["NONE".to_string()],
-            HealthTest::Cmd(args) => std::iter::once("CMD".to_string()).chain(args.iter().cloned()).collect(),
+            HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
+                .chain(args.iter().cloned())
+                .collect(),
             HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
         }
     }
@@ -367,10 +369,19 @@ mod tests {
     #[test]
     fn health_tests_and_restart_policies_serialize_like_compose() {
         let json = |v: &dyn erased::Json| v.json();
-        assert_eq!(json(&HealthTest::Cmd(vec!["pg_isready".into()])), r#"["CMD","pg_isready"]"#);
-        assert_eq!(json(&HealthTest::Shell("exit 0".into())), r#"["CMD-SHELL","exit 0"]"#);
+        assert_eq!(
+            json(&HealthTest::Cmd(vec!["pg_isready".into()])),
+            r#"["CMD","pg_isready"]"#
+        );
+        assert_eq!(
+            json(&HealthTest::Shell("exit 0".into())),
+            r#"["CMD-SHELL","exit 0"]"#
+        );
         assert_eq!(json(&HealthTest::None), r#"["NONE"]"#);
-        assert_eq!(json(&RestartPolicy::OnFailure(Some(3))), r#""on-failure:3""#);
+        assert_eq!(
+            json(&RestartPolicy::OnFailure(Some(3))),
+            r#""on-failure:3""#
+        );
         assert_eq!(json(&RestartPolicy::UnlessStopped), r#""unless-stopped""#);
     }
 

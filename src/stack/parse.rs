@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostic;
 
 /// Parse one YAML document. A syntax error becomes a diagnostic at the line and
 /// column serde_yaml reports.
-pub fn parse(text: &str) -> Result<Value, Diagnostic> {
+pub fn parse(text: &str) -> Result<Value, Box<Diagnostic>> {
     let mut value: Value = serde_yaml::from_str(text).map_err(|err| {
         let message = first_line(&err.to_string());
         let mut d = Diagnostic::error("", format!("invalid YAML: {message}"))
@@ -15,7 +15,7 @@ pub fn parse(text: &str) -> Result<Value, Diagnostic> {
         if let Some(loc) = err.location() {
             d = d.at(loc.line(), loc.column());
         }
-        d
+        Box::new(d)
     })?;
     apply_merge(&mut value, "")?;
     Ok(value)
@@ -33,7 +33,7 @@ fn first_line(message: &str) -> String {
 /// Apply YAML merge keys, innermost first, so a merged anchor that itself uses `<<`
 /// is complete before it is merged (serde_yaml's own `apply_merge` misses that case).
 /// Keys written in the mapping win over merged ones, earlier merge sources over later.
-fn apply_merge(value: &mut Value, path: &str) -> Result<(), Diagnostic> {
+fn apply_merge(value: &mut Value, path: &str) -> Result<(), Box<Diagnostic>> {
     match value {
         Value::Mapping(map) => {
             for (key, child) in map.iter_mut() {
@@ -72,9 +72,14 @@ fn apply_merge(value: &mut Value, path: &str) -> Result<(), Diagnostic> {
     }
 }
 
-fn merge_error(path: &str) -> Diagnostic {
-    Diagnostic::error(path, "a merge key `<<` must refer to a mapping or a list of mappings")
-        .with_hint("write `<<: *anchor` where `&anchor` marks a mapping")
+fn merge_error(path: &str) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::error(
+            path,
+            "a merge key `<<` must refer to a mapping or a list of mappings",
+        )
+        .with_hint("write `<<: *anchor` where `&anchor` marks a mapping"),
+    )
 }
 
 #[cfg(test)]
@@ -94,10 +99,7 @@ mod tests {
 
     #[test]
     fn chained_merges_are_complete() {
-        let v = parse(
-            "a: &a {x: 1}\nb: &b {<<: *a, y: 2}\nc: {<<: [*b], z: 3}\n",
-        )
-        .unwrap();
+        let v = parse("a: &a {x: 1}\nb: &b {<<: *a, y: 2}\nc: {<<: [*b], z: 3}\n").unwrap();
         assert_eq!(v["c"]["x"], 1);
         assert_eq!(v["c"]["y"], 2);
     }

@@ -63,7 +63,9 @@ struct Recorder {
 impl Recorder {
     fn record(&mut self, path: String, mark: Marker) {
         // yaml-rust2 columns are 0-based; diagnostics are 1-based.
-        self.by_path.entry(path).or_insert((mark.line(), mark.col() + 1));
+        self.by_path
+            .entry(path)
+            .or_insert((mark.line(), mark.col() + 1));
     }
 
     /// The path of the node that starts now; `None` when it is a mapping key.

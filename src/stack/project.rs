@@ -31,8 +31,12 @@ pub fn locate(file: Option<&Path>, cwd: &Path) -> Result<PathBuf, Error> {
 
 /// Compose's rule: `[a-z0-9][a-z0-9_-]*`.
 pub fn is_valid_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// A project name from a directory name: lower-cased, other characters dropped,
@@ -56,8 +60,14 @@ pub enum NameSource {
 
 pub fn invalid_name(name: &str, source: NameSource) -> Diagnostic {
     let (path, hint) = match source {
-        NameSource::CommandLine => ("", "pass -p with lower-case letters, digits, `_` and `-`, starting with a letter or digit"),
-        NameSource::File => ("name", "use lower-case letters, digits, `_` and `-`, starting with a letter or digit"),
+        NameSource::CommandLine => (
+            "",
+            "pass -p with lower-case letters, digits, `_` and `-`, starting with a letter or digit",
+        ),
+        NameSource::File => (
+            "name",
+            "use lower-case letters, digits, `_` and `-`, starting with a letter or digit",
+        ),
     };
     Diagnostic::error(path, format!("invalid project name {name:?}")).with_hint(hint)
 }
@@ -73,7 +83,10 @@ mod tests {
         assert!(!is_valid_name("Shop"));
         assert!(!is_valid_name("-shop"));
         assert!(!is_valid_name(""));
-        assert_eq!(name_from_dir(Path::new("/x/My Shop.v2")).as_deref(), Some("myshopv2"));
+        assert_eq!(
+            name_from_dir(Path::new("/x/My Shop.v2")).as_deref(),
+            Some("myshopv2")
+        );
         assert_eq!(name_from_dir(Path::new("/x/__Tmp")).as_deref(), Some("tmp"));
         assert_eq!(name_from_dir(Path::new("/x/...")), None);
     }
@@ -81,11 +94,23 @@ mod tests {
     #[test]
     fn locate_prefers_pier_yaml() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(locate(None, dir.path()), Err(Error::NoStackFile { .. })));
+        assert!(matches!(
+            locate(None, dir.path()),
+            Err(Error::NoStackFile { .. })
+        ));
         std::fs::write(dir.path().join("compose.yml"), "").unwrap();
-        assert_eq!(locate(None, dir.path()).unwrap(), dir.path().join("compose.yml"));
+        assert_eq!(
+            locate(None, dir.path()).unwrap(),
+            dir.path().join("compose.yml")
+        );
         std::fs::write(dir.path().join("pier.yaml"), "").unwrap();
-        assert_eq!(locate(None, dir.path()).unwrap(), dir.path().join("pier.yaml"));
-        assert_eq!(locate(Some(Path::new("x.yml")), dir.path()).unwrap(), dir.path().join("x.yml"));
+        assert_eq!(
+            locate(None, dir.path()).unwrap(),
+            dir.path().join("pier.yaml")
+        );
+        assert_eq!(
+            locate(Some(Path::new("x.yml")), dir.path()).unwrap(),
+            dir.path().join("x.yml")
+        );
     }
 }

@@ -46,7 +46,8 @@ pub fn env_files(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Strin
         let (file, required) = match entry {
             Value::Mapping(map) => {
                 let (mut file, mut required) = (None, true);
-                for (key, value) in read::entries(ctx, map, &at, &["path", "required"], &["format"]) {
+                for (key, value) in read::entries(ctx, map, &at, &["path", "required"], &["format"])
+                {
                     let key_at = docpath::child(&at, &key);
                     match key.as_str() {
                         "path" => file = read::string(ctx, value, &key_at),
@@ -74,13 +75,17 @@ pub fn env_files(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Strin
             Ok(text) => {
                 let vars = ctx.vars;
                 let (values, problems) = dotenv::parse(&text, &|n| vars.get(n).map(str::to_string));
-                ctx.diags.extend(problems.into_iter().map(|d| d.in_file(&full)));
+                ctx.diags
+                    .extend(problems.into_iter().map(|d| d.in_file(&full)));
                 out.extend(values);
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {}
             Err(err) => ctx.push(
-                Diagnostic::error(at, format!("cannot read env file {}: {err}", full.display()))
-                    .with_hint("create the file, fix the path, or mark it `required: false`"),
+                Diagnostic::error(
+                    at,
+                    format!("cannot read env file {}: {err}", full.display()),
+                )
+                .with_hint("create the file, fix the path, or mark it `required: false`"),
             ),
         }
     }
@@ -95,7 +100,8 @@ mod tests {
     #[test]
     fn environment_forms() {
         let mut ctx = ctx_for();
-        let v: Value = serde_yaml::from_str("{A: 1, B: true, C: 1.5, HOME: null, UNSET_X: ~}").unwrap();
+        let v: Value =
+            serde_yaml::from_str("{A: 1, B: true, C: 1.5, HOME: null, UNSET_X: ~}").unwrap();
         let env = environment(&mut ctx, &v, "environment");
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "true");
@@ -127,8 +133,10 @@ mod tests {
         std::fs::write(dir.path().join("b.env"), "B=from-b\n").unwrap();
         let mut ctx = ctx_for();
         ctx.project_dir = dir.path();
-        let v: Value =
-            serde_yaml::from_str("[a.env, ./b.env, {path: nope.env, required: false}, missing.env]").unwrap();
+        let v: Value = serde_yaml::from_str(
+            "[a.env, ./b.env, {path: nope.env, required: false}, missing.env]",
+        )
+        .unwrap();
         let env = env_files(&mut ctx, &v, "env_file");
         assert_eq!(env["A"], "1");
         assert_eq!(env["B"], "from-b");

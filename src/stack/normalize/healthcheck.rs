@@ -9,7 +9,15 @@ use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
 use crate::stack::model::{HealthTest, Healthcheck};
 
-const KEYS: &[&str] = &["test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"];
+const KEYS: &[&str] = &[
+    "test",
+    "interval",
+    "timeout",
+    "retries",
+    "start_period",
+    "start_interval",
+    "disable",
+];
 
 pub fn healthcheck(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Healthcheck> {
     let map = read::mapping(ctx, v, path)?;
@@ -49,8 +57,9 @@ pub fn healthcheck(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Healthcheck> 
             // The model needs a test; timings alone would tune the image's own check,
             // which pier cannot express, so say so rather than half-apply it.
             ctx.push(
-                Diagnostic::warning(path, "a healthcheck without `test` is ignored")
-                    .with_hint("add `test:`, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]"),
+                Diagnostic::warning(path, "a healthcheck without `test` is ignored").with_hint(
+                    "add `test:`, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]",
+                ),
             );
             return None;
         }
@@ -75,7 +84,12 @@ fn health_test(ctx: &mut Ctx, v: &Value, path: &str) -> Option<HealthTest> {
         return match scalar_text(v) {
             Some(cmd) => Some(HealthTest::Shell(cmd)),
             None => {
-                read::expected(ctx, path, "a list like [\"CMD\", ...] or a command string", v);
+                read::expected(
+                    ctx,
+                    path,
+                    "a list like [\"CMD\", ...] or a command string",
+                    v,
+                );
                 None
             }
         };
@@ -85,20 +99,27 @@ fn health_test(ctx: &mut Ctx, v: &Value, path: &str) -> Option<HealthTest> {
         return None;
     }
     let bad = |ctx: &mut Ctx, message: &str| {
-        ctx.push(
-            Diagnostic::error(path, message.to_string())
-                .with_hint("write [\"CMD\", \"prog\", \"arg\"], [\"CMD-SHELL\", \"command line\"] or [\"NONE\"]"),
-        );
+        ctx.push(Diagnostic::error(path, message.to_string()).with_hint(
+            "write [\"CMD\", \"prog\", \"arg\"], [\"CMD-SHELL\", \"command line\"] or [\"NONE\"]",
+        ));
         None
     };
     match words.split_first() {
-        Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => Some(HealthTest::Cmd(rest.to_vec())),
-        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => Some(HealthTest::Shell(rest.join(" "))),
-        Some((kind, [])) if kind == "NONE" => Some(HealthTest::None),
-        Some((kind, _)) if ["CMD", "CMD-SHELL", "NONE"].contains(&kind.as_str()) => {
-            bad(ctx, &format!("healthcheck test `{kind}` has the wrong number of arguments"))
+        Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => {
+            Some(HealthTest::Cmd(rest.to_vec()))
         }
-        _ => bad(ctx, "healthcheck test must start with CMD, CMD-SHELL or NONE"),
+        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
+            Some(HealthTest::Shell(rest.join(" ")))
+        }
+        Some((kind, [])) if kind == "NONE" => Some(HealthTest::None),
+        Some((kind, _)) if ["CMD", "CMD-SHELL", "NONE"].contains(&kind.as_str()) => bad(
+            ctx,
+            &format!("healthcheck test `{kind}` has the wrong number of arguments"),
+        ),
+        _ => bad(
+            ctx,
+            "healthcheck test must start with CMD, CMD-SHELL or NONE",
+        ),
     }
 }
 
@@ -116,14 +137,25 @@ mod tests {
 
     #[test]
     fn forms_of_test() {
-        let (h, _) = parse("{test: [CMD, pg_isready, -U, app], interval: 1m30s, retries: 5, start_period: 500ms}");
+        let (h, _) = parse(
+            "{test: [CMD, pg_isready, -U, app], interval: 1m30s, retries: 5, start_period: 500ms}",
+        );
         let h = h.unwrap();
-        assert_eq!(h.test, HealthTest::Cmd(vec!["pg_isready".into(), "-U".into(), "app".into()]));
+        assert_eq!(
+            h.test,
+            HealthTest::Cmd(vec!["pg_isready".into(), "-U".into(), "app".into()])
+        );
         assert_eq!(h.interval, Some(Duration::from_secs(90)));
         assert_eq!(h.retries, Some(5));
         assert_eq!(h.start_period, Some(Duration::from_millis(500)));
-        assert_eq!(parse("{test: curl -f localhost}").0.unwrap().test, HealthTest::Shell("curl -f localhost".into()));
-        assert_eq!(parse("{test: [CMD-SHELL, exit 0]}").0.unwrap().test, HealthTest::Shell("exit 0".into()));
+        assert_eq!(
+            parse("{test: curl -f localhost}").0.unwrap().test,
+            HealthTest::Shell("curl -f localhost".into())
+        );
+        assert_eq!(
+            parse("{test: [CMD-SHELL, exit 0]}").0.unwrap().test,
+            HealthTest::Shell("exit 0".into())
+        );
         assert_eq!(parse("{test: [NONE]}").0.unwrap().test, HealthTest::None);
         assert_eq!(parse("{disable: true}").0.unwrap().test, HealthTest::None);
     }

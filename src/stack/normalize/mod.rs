@@ -76,7 +76,12 @@ impl Ctx<'_> {
 }
 
 /// Normalize a whole document.
-pub fn normalize(root: &Value, project: &str, project_dir: &Path, vars: &Variables) -> (Stack, Vec<Diagnostic>) {
+pub fn normalize(
+    root: &Value,
+    project: &str,
+    project_dir: &Path,
+    vars: &Variables,
+) -> (Stack, Vec<Diagnostic>) {
     let mut ctx = Ctx {
         project,
         project_dir,
@@ -95,13 +100,19 @@ pub fn normalize(root: &Value, project: &str, project_dir: &Path, vars: &Variabl
     let Some(top) = root.as_mapping() else {
         let found = read::describe(root);
         ctx.push(
-            Diagnostic::error("", format!("a stack file must be a mapping with `services:`, found {found}"))
-                .with_hint("start the file with `services:` and one key per service"),
+            Diagnostic::error(
+                "",
+                format!("a stack file must be a mapping with `services:`, found {found}"),
+            )
+            .with_hint("start the file with `services:` and one key per service"),
         );
         return (stack, ctx.diags);
     };
     if top.contains_key("version") {
-        ctx.push(Diagnostic::warning("version", "`version` is obsolete and ignored").with_hint("remove it"));
+        ctx.push(
+            Diagnostic::warning("version", "`version` is obsolete and ignored")
+                .with_hint("remove it"),
+        );
     }
     let mut fields = BTreeMap::new();
     let mut top = top.clone();
@@ -128,25 +139,34 @@ pub fn normalize(root: &Value, project: &str, project_dir: &Path, vars: &Variabl
         Some(Value::Mapping(m)) if !m.is_empty() => Some(m),
         Some(Value::Mapping(_)) | Some(Value::Null) | None => {
             ctx.push(
-                Diagnostic::error("services", "the stack defines no services")
-                    .with_hint("add `services:` with at least one service, e.g. `web: {image: nginx}`"),
+                Diagnostic::error("services", "the stack defines no services").with_hint(
+                    "add `services:` with at least one service, e.g. `web: {image: nginx}`",
+                ),
             );
             None
         }
         Some(other) => {
-            read::expected(&mut ctx, "services", "a mapping of service names to services", other);
+            read::expected(
+                &mut ctx,
+                "services",
+                "a mapping of service names to services",
+                other,
+            );
             None
         }
     };
     if let Some(services) = services {
         ctx.declared.services = services.keys().filter_map(read::scalar_text).collect();
         for (key, value) in services {
-            let Some(name) = read::scalar_text(key) else { continue };
+            let Some(name) = read::scalar_text(key) else {
+                continue;
+            };
             let path = docpath::child("services", &name);
             if !valid_service_name(&name) {
                 ctx.push(
-                    Diagnostic::error(&path, format!("invalid service name {name:?}"))
-                        .with_hint("use letters, digits, `.`, `_` and `-`, starting with a letter or digit"),
+                    Diagnostic::error(&path, format!("invalid service name {name:?}")).with_hint(
+                        "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+                    ),
                 );
             }
             if let Some(svc) = service::service(&mut ctx, &name, value, &path) {
@@ -156,7 +176,10 @@ pub fn normalize(root: &Value, project: &str, project_dir: &Path, vars: &Variabl
     }
 
     // The implicit `default` network exists once a service uses it.
-    let uses_default = stack.services.values().any(|s| s.networks.contains_key("default"));
+    let uses_default = stack
+        .services
+        .values()
+        .any(|s| s.networks.contains_key("default"));
     if uses_default && !stack.networks.contains_key("default") {
         stack.networks.insert(
             "default".into(),
@@ -170,8 +193,12 @@ pub fn normalize(root: &Value, project: &str, project_dir: &Path, vars: &Variabl
 }
 
 fn valid_service_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 #[cfg(test)]
@@ -248,8 +275,14 @@ volumes:
         let (stack, diags) = normalize(&v, "shop", Path::new("/srv/shop"), &vars);
         assert!(diags.is_empty(), "{diags:?}");
         let web = &stack.services["web"];
-        assert_eq!(web.build.as_ref().unwrap().context, PathBuf::from("/srv/shop/app"));
-        assert_eq!(web.command.as_ref().unwrap(), &["php", "-S", "0.0.0.0:80", "-t", "public dir"]);
+        assert_eq!(
+            web.build.as_ref().unwrap().context,
+            PathBuf::from("/srv/shop/app")
+        );
+        assert_eq!(
+            web.command.as_ref().unwrap(),
+            &["php", "-S", "0.0.0.0:80", "-t", "public dir"]
+        );
         assert_eq!(web.restart, Some(RestartPolicy::UnlessStopped));
         assert_eq!(web.depends_on["db"].condition, Condition::Healthy);
         assert_eq!(web.ports[0].host_ip, "127.0.0.1");
@@ -259,18 +292,27 @@ volumes:
         assert_eq!(db.environment["PORT"], "3306");
         assert_eq!(db.restart, Some(RestartPolicy::OnFailure(Some(3))));
         assert_eq!(db.networks["default"].aliases, ["database"]);
-        assert!(matches!(db.healthcheck.as_ref().unwrap().test, HealthTest::Cmd(_)));
+        assert!(matches!(
+            db.healthcheck.as_ref().unwrap().test,
+            HealthTest::Cmd(_)
+        ));
         assert_eq!(stack.volumes["data"].name, "shop_data");
         assert_eq!(stack.networks["default"].name, "shop_default");
     }
 
     #[test]
     fn unsupported_keys_are_warnings_naming_them() {
-        let (_, d) = run("services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    ulimits: {nofile: 1}\n    imgae: y\n");
+        let (_, d) = run(
+            "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    ulimits: {nofile: 1}\n    imgae: y\n",
+        );
         let warnings: Vec<_> = d.iter().map(|d| (d.path.as_str(), d.is_error())).collect();
         assert_eq!(
             warnings,
-            [("services.web.cap_add", false), ("services.web.ulimits", false), ("services.web.imgae", false)]
+            [
+                ("services.web.cap_add", false),
+                ("services.web.ulimits", false),
+                ("services.web.imgae", false)
+            ]
         );
         assert_eq!(d[2].hint.as_deref(), Some("did you mean `image`?"));
     }
@@ -278,12 +320,25 @@ volumes:
     #[test]
     fn wrong_types_are_errors_with_the_path() {
         let (_, d) = run("services:\n  app: {image: x, user: 1000}\n");
-        assert_eq!(errors(&d), [("services.app.user".into(), "expected a string, found the number 1000".into())]);
+        assert_eq!(
+            errors(&d),
+            [(
+                "services.app.user".into(),
+                "expected a string, found the number 1000".into()
+            )]
+        );
         let (_, d) = run("services: []\n");
         assert_eq!(errors(&d)[0].0, "services");
-        let (_, d) = run("services:\n  web:\n    image: x\n    ports: yes\n    privileged: maybe\n");
+        let (_, d) =
+            run("services:\n  web:\n    image: x\n    ports: yes\n    privileged: maybe\n");
         let e = errors(&d);
-        assert_eq!(e[0], ("services.web.ports".into(), "expected a list of ports, found the string \"yes\"".into()));
+        assert_eq!(
+            e[0],
+            (
+                "services.web.ports".into(),
+                "expected a list of ports, found the string \"yes\"".into()
+            )
+        );
         assert_eq!(e[1].0, "services.web.privileged");
     }
 
@@ -306,13 +361,18 @@ volumes:
                 "services.db.depends_on.web.condition",
             ]
         );
-        let dep = d.iter().find(|d| d.path == "services.web.depends_on[0]").unwrap();
+        let dep = d
+            .iter()
+            .find(|d| d.path == "services.web.depends_on[0]")
+            .unwrap();
         assert_eq!(dep.hint.as_deref(), Some("did you mean `db`?"));
     }
 
     #[test]
     fn optional_missing_dependency_is_a_warning() {
-        let (s, d) = run("services:\n  web:\n    image: x\n    depends_on: {cache: {condition: service_started, required: false}}\n");
+        let (s, d) = run(
+            "services:\n  web:\n    image: x\n    depends_on: {cache: {condition: service_started, required: false}}\n",
+        );
         assert!(errors(&d).is_empty());
         assert!(s.services["web"].depends_on.is_empty());
     }
@@ -320,7 +380,10 @@ volumes:
     #[test]
     fn service_without_image_or_build() {
         let (_, d) = run("services:\n  web: {}\n");
-        assert_eq!(errors(&d)[0].1, "service `web` has neither `image` nor `build`");
+        assert_eq!(
+            errors(&d)[0].1,
+            "service `web` has neither `image` nor `build`"
+        );
     }
 
     #[test]

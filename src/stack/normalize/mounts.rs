@@ -27,7 +27,12 @@ pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<Mount> {
             other => match scalar_text(other) {
                 Some(text) => short(ctx, &text, &at),
                 None => {
-                    read::expected(ctx, &at, "a volume like \"data:/path\" or a mapping with `target`", other);
+                    read::expected(
+                        ctx,
+                        &at,
+                        "a volume like \"data:/path\" or a mapping with `target`",
+                        other,
+                    );
                     None
                 }
             },
@@ -49,8 +54,9 @@ fn short(ctx: &mut Ctx, text: &str, path: &str) -> Option<Mount> {
         [source, target, mode] => (Some(*source), *target, Some(*mode)),
         _ => {
             ctx.push(
-                Diagnostic::error(path, format!("invalid volume {text:?}"))
-                    .with_hint("write SOURCE:TARGET[:ro], e.g. \"data:/var/lib/mysql\" or \"./src:/app:ro\""),
+                Diagnostic::error(path, format!("invalid volume {text:?}")).with_hint(
+                    "write SOURCE:TARGET[:ro], e.g. \"data:/var/lib/mysql\" or \"./src:/app:ro\"",
+                ),
             );
             return None;
         }
@@ -58,7 +64,10 @@ fn short(ctx: &mut Ctx, text: &str, path: &str) -> Option<Mount> {
     let read_only = mode.map(|m| read_only_mode(ctx, m, path)).unwrap_or(false);
     let (kind, source) = match source.filter(|s| !s.is_empty()) {
         None => (MountKind::Volume, None),
-        Some(s) if is_host_path(s) => (MountKind::Bind, Some(ctx.resolve(s).to_string_lossy().into_owned())),
+        Some(s) if is_host_path(s) => (
+            MountKind::Bind,
+            Some(ctx.resolve(s).to_string_lossy().into_owned()),
+        ),
         Some(name) => {
             check_declared(ctx, name, path);
             (MountKind::Volume, Some(name.to_string()))
@@ -86,7 +95,8 @@ fn read_only_mode(ctx: &mut Ctx, mode: &str, path: &str) -> bool {
                 format!("volume option `{option}` is not supported by pier and is ignored"),
             )),
             other => ctx.push(
-                Diagnostic::error(path, format!("unknown volume mode {other:?}")).with_hint("use `ro` or `rw`"),
+                Diagnostic::error(path, format!("unknown volume mode {other:?}"))
+                    .with_hint("use `ro` or `rw`"),
             ),
         }
     }
@@ -108,7 +118,10 @@ fn check_declared(ctx: &mut Ctx, name: &str, path: &str) {
     if ctx.declared.volumes.contains(name) {
         return;
     }
-    let mut d = Diagnostic::error(path, format!("volume `{name}` is not declared under top-level `volumes`"));
+    let mut d = Diagnostic::error(
+        path,
+        format!("volume `{name}` is not declared under top-level `volumes`"),
+    );
     d = match did_you_mean(name, ctx.declared.volumes.iter().map(String::as_str)) {
         Some(close) => d.with_hint(format!("did you mean `{close}`?")),
         None => d.with_hint(format!(
@@ -146,14 +159,20 @@ fn long(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Mount> {
         }
     }
     let Some(target) = target else {
-        ctx.push(Diagnostic::error(path, "a volume in long syntax needs `target`").with_hint("add `target: /path/in/container`"));
+        ctx.push(
+            Diagnostic::error(path, "a volume in long syntax needs `target`")
+                .with_hint("add `target: /path/in/container`"),
+        );
         return None;
     };
     let kind = kind.unwrap_or(MountKind::Volume);
     let source = match (kind, source) {
         (MountKind::Bind, Some(s)) => Some(ctx.resolve(&s).to_string_lossy().into_owned()),
         (MountKind::Bind, None) => {
-            ctx.push(Diagnostic::error(path, "a bind mount needs `source`").with_hint("add `source: ./dir`"));
+            ctx.push(
+                Diagnostic::error(path, "a bind mount needs `source`")
+                    .with_hint("add `source: ./dir`"),
+            );
             return None;
         }
         (MountKind::Volume, Some(name)) => {
@@ -180,7 +199,10 @@ pub fn tmpfs(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<Mount> {
     for entry in read::string_or_list(ctx, v, path) {
         let (target, options) = entry.split_once(':').unwrap_or((&entry, ""));
         if !options.is_empty() {
-            ctx.push(Diagnostic::warning(path, format!("tmpfs options {options:?} are not supported by pier and are ignored")));
+            ctx.push(Diagnostic::warning(
+                path,
+                format!("tmpfs options {options:?} are not supported by pier and are ignored"),
+            ));
         }
         if target_ok(ctx, target, path) {
             out.push(Mount {
@@ -217,7 +239,9 @@ mod tests {
 
     #[test]
     fn short_syntax() {
-        let (out, d) = parse(r#"["data:/var/lib/mysql", "./src:/app:ro", "/cache", "../up:/up:rw,cached", "~/.ssh:/ssh"]"#);
+        let (out, d) = parse(
+            r#"["data:/var/lib/mysql", "./src:/app:ro", "/cache", "../up:/up:rw,cached", "~/.ssh:/ssh"]"#,
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(
             out,
@@ -237,7 +261,10 @@ mod tests {
             "- {type: bind, source: ./conf, target: /etc/conf, read_only: true}\n- {type: volume, source: data, target: /d}\n- {type: tmpfs, target: /tmp}\n",
         );
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(out[0], m(MountKind::Bind, Some("/project/conf"), "/etc/conf", true));
+        assert_eq!(
+            out[0],
+            m(MountKind::Bind, Some("/project/conf"), "/etc/conf", true)
+        );
         assert_eq!(out[1], m(MountKind::Volume, Some("data"), "/d", false));
         assert_eq!(out[2], m(MountKind::Tmpfs, None, "/tmp", false));
     }
@@ -251,8 +278,19 @@ mod tests {
 
     #[test]
     fn bad_entries() {
-        let (_, d) = parse(r#"["data:/x:rx", "data:relative", {source: data}, {type: npipe, target: /x}, 5]"#);
+        let (_, d) = parse(
+            r#"["data:/x:rx", "data:relative", {source: data}, {type: npipe, target: /x}, 5]"#,
+        );
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
-        assert_eq!(paths, ["volumes[0]", "volumes[1]", "volumes[2]", "volumes[3].type", "volumes[4]"]);
+        assert_eq!(
+            paths,
+            [
+                "volumes[0]",
+                "volumes[1]",
+                "volumes[2]",
+                "volumes[3].type",
+                "volumes[4]"
+            ]
+        );
     }
 }

@@ -31,9 +31,14 @@ pub fn ports(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<PortMapping> {
         let parsed = match item {
             Value::Mapping(_) => long(ctx, item, &at),
             other => match scalar_text(other) {
-                Some(text) => short(&text).map_err(|e| e.at(&at)),
+                Some(text) => short(&text).map_err(|e| Box::new(e.at(&at))),
                 None => {
-                    read::expected(ctx, &at, "a port like \"8080:80\" or a mapping with `target`", other);
+                    read::expected(
+                        ctx,
+                        &at,
+                        "a port like \"8080:80\" or a mapping with `target`",
+                        other,
+                    );
                     continue;
                 }
             },
@@ -45,7 +50,7 @@ pub fn ports(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<PortMapping> {
                 }
                 out.extend(mappings)
             }
-            Err(d) => ctx.push(d),
+            Err(d) => ctx.push(*d),
         }
     }
     out
@@ -55,10 +60,16 @@ pub fn ports(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<PortMapping> {
 /// publishes as the range's first port.
 fn range_note(item: &Value) -> Option<String> {
     let (published, target) = match item {
-        Value::Mapping(m) => (m.get("published").and_then(scalar_text)?, m.get("target").and_then(scalar_text)?),
+        Value::Mapping(m) => (
+            m.get("published").and_then(scalar_text)?,
+            m.get("target").and_then(scalar_text)?,
+        ),
         other => {
             let text = scalar_text(other)?;
-            let spec = text.rsplit_once('/').map_or(text.as_str(), |(s, _)| s).to_string();
+            let spec = text
+                .rsplit_once('/')
+                .map_or(text.as_str(), |(s, _)| s)
+                .to_string();
             let mut parts: Vec<&str> = spec.rsplitn(3, ':').collect();
             parts.reverse();
             let n = parts.len();
@@ -102,7 +113,11 @@ fn short(text: &str) -> Result<Vec<PortMapping>, PortError> {
     let (host_ip, rest) = match spec.strip_prefix('[') {
         Some(after) => match after.split_once("]:") {
             Some((ip, rest)) => (Some(ip), rest),
-            None => return Err(PortError::new(format!("invalid port {text:?}: unclosed `[`"))),
+            None => {
+                return Err(PortError::new(format!(
+                    "invalid port {text:?}: unclosed `[`"
+                )));
+            }
         },
         None => (None, spec),
     };
@@ -118,7 +133,7 @@ fn short(text: &str) -> Result<Vec<PortMapping>, PortError> {
     mappings(text, ip, published, target, protocol)
 }
 
-fn long(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Vec<PortMapping>, Diagnostic> {
+fn long(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Vec<PortMapping>, Box<Diagnostic>> {
     let map = v.as_mapping().expect("called with a mapping");
     let mut target = None;
     let mut published = None;
@@ -145,10 +160,19 @@ fn long(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Vec<PortMapping>, Diagno
         }
     }
     let Some(target) = target else {
-        return Err(Diagnostic::error(path, "a port in long syntax needs `target`")
-            .with_hint("add `target: <container port>`"));
+        return Err(Box::new(
+            Diagnostic::error(path, "a port in long syntax needs `target`")
+                .with_hint("add `target: <container port>`"),
+        ));
     };
-    mappings(&target, host_ip.as_deref(), published.as_deref(), &target, proto).map_err(|e| e.at(path))
+    mappings(
+        &target,
+        host_ip.as_deref(),
+        published.as_deref(),
+        &target,
+        proto,
+    )
+    .map_err(|e| Box::new(e.at(path)))
 }
 
 fn protocol(text: &str) -> Result<Protocol, PortError> {
@@ -173,7 +197,11 @@ fn mappings(
         None => DEFAULT_HOST_IP.to_string(),
         Some(ip) => match ip.parse::<IpAddr>() {
             Ok(addr) => addr.to_string(),
-            Err(_) => return Err(PortError::new(format!("invalid host address {ip:?} in port {text:?}"))),
+            Err(_) => {
+                return Err(PortError::new(format!(
+                    "invalid host address {ip:?} in port {text:?}"
+                )));
+            }
         },
     };
     let (t_start, t_end) = range(target, text)?;
@@ -218,7 +246,9 @@ fn range(text: &str, whole: &str) -> Result<(u16, u16), PortError> {
     let (a, b) = text.split_once('-').unwrap_or((text, text));
     let (a, b) = (port_number(a, whole)?, port_number(b, whole)?);
     if b < a {
-        return Err(PortError::new(format!("port range {text:?} in {whole:?} runs backwards")));
+        return Err(PortError::new(format!(
+            "port range {text:?} in {whole:?} runs backwards"
+        )));
     }
     Ok((a, b))
 }
@@ -230,7 +260,9 @@ fn port_number(text: &str, whole: &str) -> Result<u16, PortError> {
             message: format!("port {n} in {whole:?} is out of range"),
             hint: "ports are numbers from 1 to 65535",
         }),
-        Err(_) => Err(PortError::new(format!("invalid port {whole:?}: {text:?} is not a port number"))),
+        Err(_) => Err(PortError::new(format!(
+            "invalid port {whole:?}: {text:?} is not a port number"
+        ))),
     }
 }
 
@@ -277,7 +309,8 @@ mod tests {
 
     #[test]
     fn short_syntax() {
-        let (out, d) = parse(r#"["8080:80", "0.0.0.0:53:53/udp", 3000, "127.0.0.1::9000", "[::1]:81:80"]"#);
+        let (out, d) =
+            parse(r#"["8080:80", "0.0.0.0:53:53/udp", 3000, "127.0.0.1::9000", "[::1]:81:80"]"#);
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(
             out,
@@ -302,7 +335,9 @@ mod tests {
 
     #[test]
     fn long_syntax() {
-        let (out, d) = parse("- {target: 80, published: \"8080\", protocol: udp}\n- {target: 443, host_ip: 0.0.0.0}\n");
+        let (out, d) = parse(
+            "- {target: 80, published: \"8080\", protocol: udp}\n- {target: 443, host_ip: 0.0.0.0}\n",
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(out[0], p(80, Some(8080), "127.0.0.1", Protocol::Udp));
         assert_eq!(out[1], p(443, None, "0.0.0.0", Protocol::Tcp));
@@ -310,9 +345,16 @@ mod tests {
 
     #[test]
     fn invalid_ports_are_errors_with_their_path() {
-        let (_, d) = parse(r#"["0:80", "8080:70000", "web", "1.2.3:80:80", "80/sctp", "8000-8002:80-81", {published: 80}]"#);
+        let (_, d) = parse(
+            r#"["0:80", "8080:70000", "web", "1.2.3:80:80", "80/sctp", "8000-8002:80-81", {published: 80}]"#,
+        );
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
-        assert_eq!(paths, ["ports[0]", "ports[1]", "ports[2]", "ports[3]", "ports[4]", "ports[5]", "ports[6]"]);
+        assert_eq!(
+            paths,
+            [
+                "ports[0]", "ports[1]", "ports[2]", "ports[3]", "ports[4]", "ports[5]", "ports[6]"
+            ]
+        );
         assert!(d[1].message.contains("70000"));
     }
 
@@ -322,13 +364,20 @@ mod tests {
         assert_eq!(out[0], p(3000, Some(3000), "127.0.0.1", Protocol::Tcp));
         assert_eq!(out[1], p(70, Some(7000), "127.0.0.1", Protocol::Tcp));
         assert_eq!(d.len(), 2);
-        assert!(!d[0].is_error() && d[0].message.contains("3000-3005"), "{:?}", d[0]);
+        assert!(
+            !d[0].is_error() && d[0].message.contains("3000-3005"),
+            "{:?}",
+            d[0]
+        );
     }
 
     #[test]
     fn wrong_type() {
         let (_, d) = parse("yes");
-        assert_eq!(d[0].message, "expected a list of ports, found the string \"yes\"");
+        assert_eq!(
+            d[0].message,
+            "expected a list of ports, found the string \"yes\""
+        );
     }
 
     #[test]

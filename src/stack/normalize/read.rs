@@ -27,7 +27,10 @@ pub fn describe(v: &Value) -> String {
 }
 
 pub fn expected(ctx: &mut Ctx, path: &str, what: &str, v: &Value) {
-    ctx.push(Diagnostic::error(path, format!("expected {what}, found {}", describe(v))));
+    ctx.push(Diagnostic::error(
+        path,
+        format!("expected {what}, found {}", describe(v)),
+    ));
 }
 
 /// The scalar's text, if it is a string, number or boolean.
@@ -71,7 +74,10 @@ pub fn string(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
         Value::Number(_) | Value::Bool(_) => {
             ctx.push(
                 Diagnostic::error(path, format!("expected a string, found {}", describe(v)))
-                    .with_hint(format!("quote it: \"{}\"", scalar_text(v).unwrap_or_default())),
+                    .with_hint(format!(
+                        "quote it: \"{}\"",
+                        scalar_text(v).unwrap_or_default()
+                    )),
             );
             None
         }
@@ -194,7 +200,10 @@ pub fn entries<'v>(
         } else if key.starts_with("x-") {
             // Extension fields: for anchors and tools; ignored by design.
         } else if unsupported.contains(&key.as_str()) {
-            ctx.push(Diagnostic::warning(at, format!("`{key}` is not supported by pier and is ignored")));
+            ctx.push(Diagnostic::warning(
+                at,
+                format!("`{key}` is not supported by pier and is ignored"),
+            ));
         } else {
             let mut d = Diagnostic::warning(at, format!("unknown key `{key}` is ignored"));
             if let Some(close) = did_you_mean(&key, known.iter().copied()) {

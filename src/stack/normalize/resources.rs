@@ -13,11 +13,25 @@ use crate::stack::docpath;
 use crate::stack::model::{Network, Secret, SecretSource, Volume};
 
 const NETWORK_KEYS: &[&str] = &["driver", "external", "name", "internal", "labels"];
-const NETWORK_UNSUPPORTED: &[&str] = &["driver_opts", "ipam", "attachable", "enable_ipv4", "enable_ipv6"];
+const NETWORK_UNSUPPORTED: &[&str] = &[
+    "driver_opts",
+    "ipam",
+    "attachable",
+    "enable_ipv4",
+    "enable_ipv6",
+];
 const VOLUME_KEYS: &[&str] = &["driver", "external", "name", "labels"];
 const VOLUME_UNSUPPORTED: &[&str] = &["driver_opts"];
 const SECRET_KEYS: &[&str] = &["file", "environment"];
-const SECRET_UNSUPPORTED: &[&str] = &["external", "name", "labels", "driver", "driver_opts", "template_driver", "content"];
+const SECRET_UNSUPPORTED: &[&str] = &[
+    "external",
+    "name",
+    "labels",
+    "driver",
+    "driver_opts",
+    "template_driver",
+    "content",
+];
 
 /// Shared by networks and volumes: everything but `internal`.
 struct Common {
@@ -37,7 +51,11 @@ fn common(ctx: &mut Ctx, v: &Value, path: &str, known: &[&str], unsupported: &[&
         labels: BTreeMap::new(),
     };
     // `data:` with nothing after it declares a resource with all defaults.
-    let Some(map) = (if v.is_null() { None } else { read::mapping(ctx, v, path) }) else {
+    let Some(map) = (if v.is_null() {
+        None
+    } else {
+        read::mapping(ctx, v, path)
+    }) else {
         return c;
     };
     for (key, value) in read::entries(ctx, map, path, known, unsupported) {
@@ -81,8 +99,16 @@ pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Networ
     let mut out = BTreeMap::new();
     if let Some(map) = nullable_mapping(ctx, v, path) {
         for (key, value) in map {
-            let Some(key) = read::scalar_text(key) else { continue };
-            let c = common(ctx, value, &docpath::child(path, &key), NETWORK_KEYS, NETWORK_UNSUPPORTED);
+            let Some(key) = read::scalar_text(key) else {
+                continue;
+            };
+            let c = common(
+                ctx,
+                value,
+                &docpath::child(path, &key),
+                NETWORK_KEYS,
+                NETWORK_UNSUPPORTED,
+            );
             let name = engine_name(ctx, &key, &c);
             out.insert(
                 key,
@@ -103,8 +129,16 @@ pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Volume>
     let mut out = BTreeMap::new();
     if let Some(map) = nullable_mapping(ctx, v, path) {
         for (key, value) in map {
-            let Some(key) = read::scalar_text(key) else { continue };
-            let c = common(ctx, value, &docpath::child(path, &key), VOLUME_KEYS, VOLUME_UNSUPPORTED);
+            let Some(key) = read::scalar_text(key) else {
+                continue;
+            };
+            let c = common(
+                ctx,
+                value,
+                &docpath::child(path, &key),
+                VOLUME_KEYS,
+                VOLUME_UNSUPPORTED,
+            );
             let name = engine_name(ctx, &key, &c);
             out.insert(
                 key,
@@ -127,13 +161,19 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
         return out;
     };
     for (key, value) in map {
-        let Some(key) = read::scalar_text(key) else { continue };
+        let Some(key) = read::scalar_text(key) else {
+            continue;
+        };
         let at = docpath::child(path, &key);
-        let Some(def) = read::mapping(ctx, value, &at) else { continue };
+        let Some(def) = read::mapping(ctx, value, &at) else {
+            continue;
+        };
         let mut source = None;
         for (k, val) in read::entries(ctx, def, &at, SECRET_KEYS, SECRET_UNSUPPORTED) {
             let k_at = docpath::child(&at, &k);
-            let Some(text) = read::string(ctx, val, &k_at) else { continue };
+            let Some(text) = read::string(ctx, val, &k_at) else {
+                continue;
+            };
             source = Some(match k.as_str() {
                 "file" => SecretSource::File(ctx.resolve(&text)),
                 _ => SecretSource::Environment(text),
@@ -152,7 +192,11 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
     out
 }
 
-fn nullable_mapping<'v>(ctx: &mut Ctx, v: &'v Value, path: &str) -> Option<&'v serde_yaml::Mapping> {
+fn nullable_mapping<'v>(
+    ctx: &mut Ctx,
+    v: &'v Value,
+    path: &str,
+) -> Option<&'v serde_yaml::Mapping> {
     if v.is_null() {
         return None;
     }
@@ -168,9 +212,10 @@ mod tests {
     #[test]
     fn engine_names() {
         let mut ctx = ctx_for();
-        let v: Value =
-            serde_yaml::from_str("{front: , back: {internal: true}, named: {name: shared}, ext: {external: true}}")
-                .unwrap();
+        let v: Value = serde_yaml::from_str(
+            "{front: , back: {internal: true}, named: {name: shared}, ext: {external: true}}",
+        )
+        .unwrap();
         let n = networks(&mut ctx, &v, "networks");
         assert_eq!(n["front"].name, "proj_front");
         assert!(n["back"].internal);
@@ -193,13 +238,22 @@ mod tests {
     #[test]
     fn secrets_sources() {
         let mut ctx = ctx_for();
-        let v: Value =
-            serde_yaml::from_str("{pw: {file: ./pw.txt}, token: {environment: TOKEN}, ext: {external: true}}")
-                .unwrap();
+        let v: Value = serde_yaml::from_str(
+            "{pw: {file: ./pw.txt}, token: {environment: TOKEN}, ext: {external: true}}",
+        )
+        .unwrap();
         let s = secrets(&mut ctx, &v, "secrets");
-        assert_eq!(s["pw"].source, SecretSource::File(PathBuf::from("/project/pw.txt")));
+        assert_eq!(
+            s["pw"].source,
+            SecretSource::File(PathBuf::from("/project/pw.txt"))
+        );
         assert_eq!(s["token"].source, SecretSource::Environment("TOKEN".into()));
-        let errors: Vec<&str> = ctx.diags.iter().filter(|d| d.is_error()).map(|d| d.path.as_str()).collect();
+        let errors: Vec<&str> = ctx
+            .diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.path.as_str())
+            .collect();
         assert_eq!(errors, ["secrets.ext"]);
     }
 }

@@ -10,36 +10,141 @@ use super::read::{self, scalar_text};
 use super::{Ctx, environment as env, mounts, ports};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::docpath;
-use crate::stack::model::{Build, Condition, Dependency, RestartPolicy, Service, ServiceNetwork, ServiceSecret};
+use crate::stack::model::{
+    Build, Condition, Dependency, RestartPolicy, Service, ServiceNetwork, ServiceSecret,
+};
 
 const KEYS: &[&str] = &[
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
-    "tmpfs", "depends_on", "healthcheck", "restart", "working_dir", "user", "labels", "networks",
-    "network_mode", "hostname", "container_name", "secrets", "stop_signal", "stop_grace_period",
-    "privileged", "tty", "stdin_open", "extra_hosts", "deploy",
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "tmpfs",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "working_dir",
+    "user",
+    "labels",
+    "networks",
+    "network_mode",
+    "hostname",
+    "container_name",
+    "secrets",
+    "stop_signal",
+    "stop_grace_period",
+    "privileged",
+    "tty",
+    "stdin_open",
+    "extra_hosts",
+    "deploy",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
 const UNSUPPORTED: &[&str] = &[
-    "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent", "configs",
-    "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
-    "cpus", "cpuset", "credential_spec", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt",
-    "dns_search", "domainname", "driver_opts", "env_from", "extends", "external_links", "gpus", "group_add",
-    "init", "ipc", "isolation", "label_file", "links", "logging", "mac_address", "mem_limit",
-    "mem_reservation", "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj",
-    "pid", "pids_limit", "platform", "post_start", "pre_stop", "profiles", "provider", "pull_policy",
-    "read_only", "runtime", "scale", "security_opt", "shm_size", "storage_opt",
-    "sysctls", "ulimits", "use_api_socket", "userns_mode", "uts", "volumes_from",
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "configs",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "driver_opts",
+    "env_from",
+    "extends",
+    "external_links",
+    "gpus",
+    "group_add",
+    "init",
+    "ipc",
+    "isolation",
+    "label_file",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "post_start",
+    "pre_stop",
+    "profiles",
+    "provider",
+    "pull_policy",
+    "read_only",
+    "runtime",
+    "scale",
+    "security_opt",
+    "shm_size",
+    "storage_opt",
+    "sysctls",
+    "ulimits",
+    "use_api_socket",
+    "userns_mode",
+    "uts",
+    "volumes_from",
 ];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
 const BUILD_UNSUPPORTED: &[&str] = &[
-    "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements", "extra_hosts",
-    "isolation", "labels", "network", "no_cache", "platforms", "privileged", "provenance", "pull", "sbom",
-    "secrets", "shm_size", "ssh", "tags", "ulimits",
+    "additional_contexts",
+    "cache_from",
+    "cache_to",
+    "dockerfile_inline",
+    "entitlements",
+    "extra_hosts",
+    "isolation",
+    "labels",
+    "network",
+    "no_cache",
+    "platforms",
+    "privileged",
+    "provenance",
+    "pull",
+    "sbom",
+    "secrets",
+    "shm_size",
+    "ssh",
+    "tags",
+    "ulimits",
 ];
 const DEPLOY_UNSUPPORTED: &[&str] = &[
-    "mode", "endpoint_mode", "labels", "placement", "resources", "restart_policy", "rollback_config",
+    "mode",
+    "endpoint_mode",
+    "labels",
+    "placement",
+    "resources",
+    "restart_policy",
+    "rollback_config",
     "update_config",
 ];
 
@@ -94,18 +199,25 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
 
     if svc.image.is_none() && svc.build.is_none() {
         ctx.push(
-            Diagnostic::error(path, format!("service `{name}` has neither `image` nor `build`"))
-                .with_hint("add `image: <name>` or `build: <directory with a Dockerfile>`"),
+            Diagnostic::error(
+                path,
+                format!("service `{name}` has neither `image` nor `build`"),
+            )
+            .with_hint("add `image: <name>` or `build: <directory with a Dockerfile>`"),
         );
     }
     if svc.network_mode.is_some() && networks_given {
         ctx.push(
-            Diagnostic::error(path, "`network_mode` and `networks` cannot be used together")
-                .with_hint("remove one of them"),
+            Diagnostic::error(
+                path,
+                "`network_mode` and `networks` cannot be used together",
+            )
+            .with_hint("remove one of them"),
         );
     }
     if svc.network_mode.is_none() && svc.networks.is_empty() {
-        svc.networks.insert("default".into(), ServiceNetwork::default());
+        svc.networks
+            .insert("default".into(), ServiceNetwork::default());
     }
     Some(svc)
 }
@@ -166,8 +278,11 @@ fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
     let words = shlex::split(&text);
     if words.is_none() {
         ctx.push(
-            Diagnostic::error(path, format!("cannot split {text:?} into words: unbalanced quotes"))
-                .with_hint("close the quote, or write the command as a list"),
+            Diagnostic::error(
+                path,
+                format!("cannot split {text:?} into words: unbalanced quotes"),
+            )
+            .with_hint("close the quote, or write the command as a list"),
         );
     }
     words
@@ -198,7 +313,10 @@ fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
     let d = Diagnostic::error(path, format!("unknown service `{target}`"));
     match did_you_mean(target, ctx.declared.services.iter().map(String::as_str)) {
         Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-        None => d.with_hint(format!("services are: {}", ctx.declared.services.join(", "))),
+        None => d.with_hint(format!(
+            "services are: {}",
+            ctx.declared.services.join(", ")
+        )),
     }
 }
 
@@ -234,7 +352,9 @@ fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Dependen
         if let Some(spec) = spec.filter(|s| !s.is_null())
             && let Some(map) = read::mapping(ctx, spec, &at)
         {
-            for (key, value) in read::entries(ctx, map, &at, &["condition", "required"], &["restart"]) {
+            for (key, value) in
+                read::entries(ctx, map, &at, &["condition", "required"], &["restart"])
+            {
                 let k_at = docpath::child(&at, &key);
                 match key.as_str() {
                     "condition" => match read::string(ctx, value, &k_at).as_deref() {
@@ -256,7 +376,10 @@ fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Dependen
             if dep.required {
                 ctx.push(unknown_service(ctx, &target, &at));
             } else {
-                ctx.push(Diagnostic::warning(at, format!("optional dependency `{target}` is not in the stack; ignored")));
+                ctx.push(Diagnostic::warning(
+                    at,
+                    format!("optional dependency `{target}` is not in the stack; ignored"),
+                ));
             }
             continue;
         }
@@ -291,8 +414,14 @@ fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNet
         }
     };
     const UNSUPPORTED: &[&str] = &[
-        "ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts", "priority",
-        "gw_priority", "interface_name",
+        "ipv4_address",
+        "ipv6_address",
+        "link_local_ips",
+        "mac_address",
+        "driver_opts",
+        "priority",
+        "gw_priority",
+        "interface_name",
     ];
     for (name, at, spec) in entries {
         let mut net = ServiceNetwork::default();
@@ -304,11 +433,16 @@ fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNet
             }
         }
         if name != "default" && !ctx.declared.networks.contains(&name) {
-            let d = Diagnostic::error(&at, format!("network `{name}` is not declared under top-level `networks`"));
-            ctx.push(match did_you_mean(&name, ctx.declared.networks.iter().map(String::as_str)) {
-                Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                None => d.with_hint(format!("add `{name}:` under a top-level `networks:` key")),
-            });
+            let d = Diagnostic::error(
+                &at,
+                format!("network `{name}` is not declared under top-level `networks`"),
+            );
+            ctx.push(
+                match did_you_mean(&name, ctx.declared.networks.iter().map(String::as_str)) {
+                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                    None => d.with_hint(format!("add `{name}:` under a top-level `networks:` key")),
+                },
+            );
             continue;
         }
         out.insert(name, net);
@@ -323,9 +457,14 @@ fn network_mode(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Option<String
         if !ctx.declared.services.iter().any(|s| s == target) {
             ctx.push(unknown_service(ctx, target, path));
         } else if target == me {
-            ctx.push(Diagnostic::error(path, "a service cannot share its own network namespace"));
+            ctx.push(Diagnostic::error(
+                path,
+                "a service cannot share its own network namespace",
+            ));
         }
-    } else if !matches!(mode.as_str(), "host" | "none" | "bridge") && !mode.starts_with("container:") {
+    } else if !matches!(mode.as_str(), "host" | "none" | "bridge")
+        && !mode.starts_with("container:")
+    {
         ctx.push(
             Diagnostic::error(path, format!("invalid network_mode {mode:?}"))
                 .with_hint("use host, none, bridge, service:NAME or container:NAME"),
@@ -344,7 +483,13 @@ fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
         let (source, target) = match item {
             Value::Mapping(map) => {
                 let (mut source, mut target) = (None, None);
-                for (key, value) in read::entries(ctx, map, &at, &["source", "target"], &["uid", "gid", "mode"]) {
+                for (key, value) in read::entries(
+                    ctx,
+                    map,
+                    &at,
+                    &["source", "target"],
+                    &["uid", "gid", "mode"],
+                ) {
                     let value = read::string(ctx, value, &docpath::child(&at, &key));
                     if key == "source" {
                         source = value;
@@ -353,7 +498,10 @@ fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
                     }
                 }
                 let Some(source) = source else {
-                    ctx.push(Diagnostic::error(at, "a secret in long syntax needs `source`"));
+                    ctx.push(Diagnostic::error(
+                        at,
+                        "a secret in long syntax needs `source`",
+                    ));
                     continue;
                 };
                 (source, target)
@@ -364,11 +512,18 @@ fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
             },
         };
         if !ctx.declared.secrets.contains(&source) {
-            let d = Diagnostic::error(&at, format!("secret `{source}` is not declared under top-level `secrets`"));
-            ctx.push(match did_you_mean(&source, ctx.declared.secrets.iter().map(String::as_str)) {
-                Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                None => d.with_hint(format!("add `{source}: {{file: ./{source}.txt}}` under a top-level `secrets:` key")),
-            });
+            let d = Diagnostic::error(
+                &at,
+                format!("secret `{source}` is not declared under top-level `secrets`"),
+            );
+            ctx.push(
+                match did_you_mean(&source, ctx.declared.secrets.iter().map(String::as_str)) {
+                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                    None => d.with_hint(format!(
+                        "add `{source}: {{file: ./{source}.txt}}` under a top-level `secrets:` key"
+                    )),
+                },
+            );
             continue;
         }
         // A relative target lives under /run/secrets, as in Compose.
@@ -396,7 +551,12 @@ fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Option<u32> {
     let map = read::mapping(ctx, v, path)?;
     let mut replicas = None;
     for (_, value) in read::entries(ctx, map, path, &["replicas"], DEPLOY_UNSUPPORTED) {
-        replicas = read::integer(ctx, value, &docpath::child(path, "replicas"), "a number of replicas");
+        replicas = read::integer(
+            ctx,
+            value,
+            &docpath::child(path, "replicas"),
+            "a number of replicas",
+        );
     }
     replicas
 }
