@@ -6,7 +6,7 @@
 //! (unset); `${VAR:?message}`, `${VAR?message}` (required); `${VAR:+alt}`, `${VAR+alt}`.
 //! Defaults and alternatives may themselves hold `${...}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
@@ -191,17 +191,35 @@ fn braced(
 }
 
 /// Interpolate every string in `value` in place; problems are collected as diagnostics.
+/// An unset variable is warned about once, where it is first used: an anchor
+/// merged into five services would otherwise repeat the same warning six times.
 pub fn interpolate(value: &mut Value, vars: &Variables, diags: &mut Vec<Diagnostic>) {
-    walk(value, "", vars, diags);
+    let mut walker = Walker {
+        vars,
+        diags,
+        warned: BTreeSet::new(),
+    };
+    walker.walk(value, "");
 }
 
-fn walk(value: &mut Value, path: &str, vars: &Variables, diags: &mut Vec<Diagnostic>) {
-    match value {
-        Value::String(s) => {
-            let lookup = |name: &str| vars.get(name).map(str::to_string);
-            match substitute(s, &lookup) {
+struct Walker<'a> {
+    vars: &'a Variables,
+    diags: &'a mut Vec<Diagnostic>,
+    warned: BTreeSet<String>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, value: &mut Value, path: &str) {
+        let (vars, diags) = (self.vars, &mut *self.diags);
+        match value {
+            Value::String(s) => {
+                let lookup = |name: &str| vars.get(name).map(str::to_string);
+                match substitute(s, &lookup) {
                 Ok(done) => {
                     for name in done.unset {
+                        if !self.warned.insert(name.clone()) {
+                            continue;
+                        }
                         diags.push(
                             Diagnostic::warning(path, format!("variable `{name}` is not set; using an empty string"))
                                 .with_hint(format!("set {name} in the environment or in .env, or write ${{{name}:-default}}")),
@@ -224,26 +242,27 @@ fn walk(value: &mut Value, path: &str, vars: &Variables, diags: &mut Vec<Diagnos
                         .with_hint("write ${NAME}, ${NAME:-default} or ${NAME:?message}; write $$ for a literal $"),
                 ),
             }
-        }
-        Value::Mapping(map) => {
-            for (k, v) in map.iter_mut() {
-                let key = match k {
-                    Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                };
-                walk(v, &docpath::child(path, &key), vars, diags);
             }
-        }
-        Value::Sequence(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                walk(item, &docpath::item(path, i), vars, diags);
+            Value::Mapping(map) => {
+                for (k, v) in map.iter_mut() {
+                    let key = match k {
+                        Value::String(s) => s.clone(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    };
+                    self.walk(v, &docpath::child(path, &key));
+                }
             }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.walk(item, &docpath::item(path, i));
+                }
+            }
+            Value::Tagged(t) => self.walk(&mut t.value, path),
+            _ => {}
         }
-        Value::Tagged(t) => walk(&mut t.value, path, vars, diags),
-        _ => {}
     }
 }
 
@@ -322,6 +341,15 @@ mod tests {
         assert!(matches!(sub("${A"), Err(SubstError::Invalid { .. })));
         assert!(matches!(sub("${1A}"), Err(SubstError::Invalid { .. })));
         assert!(matches!(sub("${A B}"), Err(SubstError::Invalid { .. })));
+    }
+
+    #[test]
+    fn an_unset_variable_is_warned_about_once() {
+        let mut v: Value = serde_yaml::from_str("a: ${NOPE}\nb: [$NOPE, \"${OTHER}\"]\n").unwrap();
+        let mut diags = Vec::new();
+        interpolate(&mut v, &vars(), &mut diags);
+        let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b[1]"]);
     }
 
     #[test]

@@ -188,10 +188,10 @@ pub fn load_str(
     let (name, cli_problem) = project_name_for(&value, project_dir, project_name, &mut diags);
     let (stack, more) = normalize::normalize(&value, &name, project_dir, vars);
     diags.extend(more);
-    // Validation needs references intact; it would only repeat their errors.
-    if !diags.iter().any(Diagnostic::is_error) {
-        diags.extend(validate::validate(&stack));
-    }
+    // Services or references that failed to normalize are left out of `stack`,
+    // which can hide a conflict but never invent one: validating anyway shows
+    // every problem in one run.
+    diags.extend(validate::validate(&stack));
     let mut diags = finish(diags, &positions);
     // A bad `-p` is not in the file: no file or position.
     diags.extend(cli_problem);
@@ -363,6 +363,49 @@ mod tests {
         .unwrap_err();
         assert_eq!(e[0].message, "dependency cycle: a -> b -> c -> a");
         assert_eq!(e[0].line, Some(2));
+    }
+
+    /// `pier config` prints a stack file pier loads back into the same stack.
+    #[test]
+    fn config_output_loads_back_unchanged() {
+        let text = r#"
+name: shop
+x-base: &base {restart: "on-failure:2", labels: [tier=app]}
+services:
+  web:
+    <<: *base
+    build: {context: ./app, args: {V: "1"}, target: dev}
+    command: php -S 0.0.0.0:80
+    ports: ["8080:80", "0.0.0.0:53:53/udp", 9000]
+    volumes: ["./src:/app:ro", "data:/data", "/anon"]
+    tmpfs: /run
+    depends_on: {db: {condition: service_healthy}, init: {condition: service_completed_successfully}}
+    networks: {front: {aliases: [www]}, back: }
+    secrets: [pw, {source: pw, target: other}]
+    healthcheck: {test: curl -f localhost, interval: 1m30s, start_period: 500ms}
+    stop_grace_period: 20s
+  db:
+    image: mariadb
+    networks: [back]
+    healthcheck: {disable: true}
+    entrypoint: ["/bin/sh", "-c"]
+  init: {image: busybox, network_mode: "service:db", deploy: {replicas: 2}}
+networks:
+  front: {driver: bridge}
+  back: {internal: true}
+  ext: {external: true}
+volumes:
+  data: {name: shared-data}
+secrets:
+  pw: {file: ./pw.txt}
+"#;
+        let v = vars(&[]);
+        let (first, warnings) = load_text(text, &v).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let printed = to_yaml(&first);
+        let (second, warnings) = load_text(&printed, &v).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(first, second, "{printed}");
     }
 
     #[test]

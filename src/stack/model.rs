@@ -90,7 +90,12 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
     /// `deploy.replicas`, used by the swarm target; one container locally.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Serialized back as `deploy: {replicas: N}`, where Compose has it.
+    #[serde(
+        rename = "deploy",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_replicas"
+    )]
     pub replicas: Option<u32>,
 }
 
@@ -346,6 +351,17 @@ pub fn format_duration(d: Duration) -> String {
         }
     }
     out
+}
+
+fn serialize_replicas<S: Serializer>(replicas: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Deploy {
+        replicas: u32,
+    }
+    match replicas {
+        Some(n) => Deploy { replicas: *n }.serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 fn serialize_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
