@@ -432,3 +432,60 @@ secrets:
         assert_eq!(loaded.file, dir.path().join("compose.yaml"));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Odd but well-formed YAML must give diagnostics, never a panic.
+    #[test]
+    fn odd_documents_never_panic() {
+        let docs = [
+            "",
+            "---\n",
+            "[]",
+            "42",
+            "services:",
+            "services: {web: }",
+            "services: {\"\": {image: x}}",
+            "services: {web: {image: [x]}}",
+            "services: {web: {image: x, ports: [{target: 80, published: [1]}, {target: []}, {}]}}",
+            "services: {web: {image: x, healthcheck: {test: []}}}",
+            "services: {web: {image: x, healthcheck: {test: [CMD]}}}",
+            "services: {web: {image: x, healthcheck: [1]}}",
+            "services: {web: {image: x, depends_on: {db: 3}}, db: {image: y}}",
+            "services: {web: {image: x, depends_on: [[db]]}}",
+            "services: {web: {image: x, volumes: [{type: bind}, {type: tmpfs, source: a, target: /t}, {target: rel}]}}",
+            "services: {web: {image: x, volumes: [\"::\", \":/a\", \"a:b:c:d\"]}}",
+            "services: {web: {image: x, networks: {x: [1]}}}",
+            "services: {web: {image: x, secrets: [{}, 3, {source: [a]}]}}",
+            "services: {web: {image: x, environment: [[a]], labels: {a: [1]}, env_file: {}}}",
+            "services: {web: {image: x, command: \"unterminated 'quote\", entrypoint: {a: 1}}}",
+            "services: {web: {image: x, deploy: {replicas: -1}}}",
+            "services: {web: {image: x, ports: [\"${NOPE\"]}}}",
+            "services: {web: {image: !!str x, build: !custom {context: .}}}",
+            "services: {web: {image: x, ports: [\"[::1\", \"[zz]:1:1\", \"1-\", \"-1\", \"65535-1:1-65535\"]}}",
+            "secrets: {a: 3, b: {}}\nvolumes: [x]\nnetworks: 3\nservices: {w: {image: x}}",
+            "services: {w: {image: x, network_mode: \"service:w\"}}",
+            "services: {w: {image: x, <<: [1]}}",
+            "services: {w: {image: \"€${A:-ü}€\", environment: {\"ü\": \"$ü\"}}}",
+            "name: 3\nservices: {w: {image: x}}",
+        ];
+        let vars = Variables::default();
+        for doc in docs {
+            let result = load_str(
+                doc,
+                Path::new("/p/x/pier.yaml"),
+                Path::new("/p/x"),
+                &vars,
+                None,
+            );
+            if let Err(diags) = result {
+                assert!(
+                    diags.iter().any(Diagnostic::is_error),
+                    "{doc}: an Err without an error"
+                );
+            }
+        }
+    }
+}

@@ -131,9 +131,17 @@ pub fn normalize(
     if let Some(v) = fields.get("secrets") {
         stack.secrets = resources::secrets(&mut ctx, v, "secrets");
     }
-    ctx.declared.networks = stack.networks.keys().cloned().collect();
-    ctx.declared.volumes = stack.volumes.keys().cloned().collect();
-    ctx.declared.secrets = stack.secrets.keys().cloned().collect();
+    // Declared means written in the file, even when the definition has errors of
+    // its own: a reference to it should not add a misleading "not declared".
+    let keys_of = |section: &str| -> BTreeSet<String> {
+        match fields.get(section) {
+            Some(Value::Mapping(m)) => m.keys().filter_map(read::scalar_text).collect(),
+            _ => BTreeSet::new(),
+        }
+    };
+    ctx.declared.networks = keys_of("networks");
+    ctx.declared.volumes = keys_of("volumes");
+    ctx.declared.secrets = keys_of("secrets");
 
     let services = match fields.get("services") {
         Some(Value::Mapping(m)) if !m.is_empty() => Some(m),
@@ -369,6 +377,18 @@ volumes:
     }
 
     #[test]
+    fn a_broken_declaration_still_counts_as_declared() {
+        let (_, d) = run("secrets: {pw: 3}\nservices:\n  web: {image: x, secrets: [pw]}\n");
+        assert_eq!(
+            errors(&d),
+            [(
+                "secrets.pw".into(),
+                "expected a mapping, found the number 3".into()
+            )]
+        );
+    }
+
+    #[test]
     fn optional_missing_dependency_is_a_warning() {
         let (s, d) = run(
             "services:\n  web:\n    image: x\n    depends_on: {cache: {condition: service_started, required: false}}\n",
@@ -379,6 +399,20 @@ volumes:
 
     #[test]
     fn service_without_image_or_build() {
+        let (_, d) = run("services:\n  web: {image: }\n");
+        assert_eq!(
+            errors(&d)[0].1,
+            "service `web` has neither `image` nor `build`"
+        );
+        // A wrong image is its own error, not a missing one.
+        let (_, d) = run("services:\n  web: {image: [x]}\n");
+        assert_eq!(
+            errors(&d),
+            [(
+                "services.web.image".into(),
+                "expected a string, found a list".into()
+            )]
+        );
         let (_, d) = run("services:\n  web: {}\n");
         assert_eq!(
             errors(&d)[0].1,

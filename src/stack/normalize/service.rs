@@ -197,7 +197,9 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
     svc.environment = env_from_files;
     svc.volumes.extend(tmpfs);
 
-    if svc.image.is_none() && svc.build.is_none() {
+    // A wrong `image` or `build` was reported already; only their absence is news.
+    let given = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
+    if !given("image") && !given("build") {
         ctx.push(
             Diagnostic::error(
                 path,
