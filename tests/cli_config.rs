@@ -149,6 +149,20 @@ fn project_name_flag_and_env_file_flag() {
 }
 
 #[test]
+fn env_file_problems_are_invalid_input() {
+    let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
+    pier(dir.path(), &["--env-file", "nope.env", "config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope.env: error: env file not found"));
+    std::fs::write(dir.path().join(".env"), "TAG=1\nnot a line\n").unwrap();
+    pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".env:2:1: error: invalid line `not a line`: expected KEY=value"));
+}
+
+#[test]
 fn warnings_go_to_stderr_and_output_stays_clean() {
     let dir = project(
         "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n",
