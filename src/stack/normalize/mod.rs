@@ -8,6 +8,7 @@ mod healthcheck;
 mod mounts;
 mod ports;
 mod read;
+mod references;
 mod resources;
 mod service;
 

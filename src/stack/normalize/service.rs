@@ -7,12 +7,10 @@ use serde_yaml::Value;
 
 use super::healthcheck::{duration_at, healthcheck};
 use super::read::{self, scalar_text};
-use super::{Ctx, environment as env, mounts, ports};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use super::{Ctx, environment as env, mounts, ports, references};
+use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
-use crate::stack::model::{
-    Build, Condition, Dependency, RestartPolicy, Service, ServiceNetwork, ServiceSecret,
-};
+use crate::stack::model::{Build, RestartPolicy, Service, ServiceNetwork};
 
 const KEYS: &[&str] = &[
     "image",
@@ -171,17 +169,17 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "expose" => svc.expose = ports::expose(ctx, value, &at),
             "volumes" => svc.volumes = mounts::volumes(ctx, value, &at),
             "tmpfs" => tmpfs = mounts::tmpfs(ctx, value, &at),
-            "depends_on" => svc.depends_on = depends_on(ctx, value, &at),
+            "depends_on" => svc.depends_on = references::depends_on(ctx, value, &at),
             "healthcheck" => svc.healthcheck = healthcheck(ctx, value, &at),
             "restart" => svc.restart = restart(ctx, value, &at),
             "working_dir" => svc.working_dir = read::string(ctx, value, &at),
             "user" => svc.user = read::string(ctx, value, &at),
             "labels" => svc.labels = env::labels(ctx, value, &at),
-            "networks" => svc.networks = networks(ctx, value, &at),
-            "network_mode" => svc.network_mode = network_mode(ctx, name, value, &at),
+            "networks" => svc.networks = references::networks(ctx, value, &at),
+            "network_mode" => svc.network_mode = references::network_mode(ctx, name, value, &at),
             "hostname" => svc.hostname = read::string(ctx, value, &at),
             "container_name" => svc.container_name = read::string(ctx, value, &at),
-            "secrets" => svc.secrets = secrets(ctx, value, &at),
+            "secrets" => svc.secrets = references::secrets(ctx, value, &at),
             "stop_signal" => svc.stop_signal = read::string(ctx, value, &at),
             "stop_grace_period" => svc.stop_grace_period = duration_at(ctx, value, &at),
             "privileged" => svc.privileged = read::boolean(ctx, value, &at).unwrap_or(false),
@@ -311,234 +309,6 @@ fn restart(ctx: &mut Ctx, v: &Value, path: &str) -> Option<RestartPolicy> {
     policy
 }
 
-fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
-    let d = Diagnostic::error(path, format!("unknown service `{target}`"));
-    match did_you_mean(target, ctx.declared.services.iter().map(String::as_str)) {
-        Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-        None => d.with_hint(format!(
-            "services are: {}",
-            ctx.declared.services.join(", ")
-        )),
-    }
-}
-
-fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Dependency> {
-    let mut out = BTreeMap::new();
-    let entries: Vec<(String, String, Option<&Value>)> = match v {
-        Value::Sequence(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = docpath::item(path, i);
-                read::string(ctx, item, &at).map(|name| (name, at, None))
-            })
-            .collect(),
-        Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(k, val)| {
-                let name = scalar_text(k)?;
-                let at = docpath::child(path, &name);
-                Some((name, at, Some(val)))
-            })
-            .collect(),
-        other => {
-            read::expected(ctx, path, "a list of services or a mapping", other);
-            return out;
-        }
-    };
-    for (target, at, spec) in entries {
-        let mut dep = Dependency {
-            condition: Condition::Started,
-            required: true,
-        };
-        if let Some(spec) = spec.filter(|s| !s.is_null())
-            && let Some(map) = read::mapping(ctx, spec, &at)
-        {
-            for (key, value) in
-                read::entries(ctx, map, &at, &["condition", "required"], &["restart"])
-            {
-                let k_at = docpath::child(&at, &key);
-                match key.as_str() {
-                    "condition" => match read::string(ctx, value, &k_at).as_deref() {
-                        Some("service_started") => dep.condition = Condition::Started,
-                        Some("service_healthy") => dep.condition = Condition::Healthy,
-                        Some("service_completed_successfully") => dep.condition = Condition::CompletedSuccessfully,
-                        Some(other) => ctx.push(
-                            Diagnostic::error(k_at, format!("unknown condition {other:?}")).with_hint(
-                                "use service_started, service_healthy or service_completed_successfully",
-                            ),
-                        ),
-                        None => {}
-                    },
-                    _ => dep.required = read::boolean(ctx, value, &k_at).unwrap_or(true),
-                }
-            }
-        }
-        if !ctx.declared.services.contains(&target) {
-            if dep.required {
-                ctx.push(unknown_service(ctx, &target, &at));
-            } else {
-                ctx.push(Diagnostic::warning(
-                    at,
-                    format!("optional dependency `{target}` is not in the stack; ignored"),
-                ));
-            }
-            continue;
-        }
-        // A service depending on itself is kept: the graph reports it as a cycle.
-        out.insert(target, dep);
-    }
-    out
-}
-
-fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNetwork> {
-    let mut out = BTreeMap::new();
-    let entries: Vec<(String, String, Option<&Value>)> = match v {
-        Value::Sequence(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = docpath::item(path, i);
-                read::string(ctx, item, &at).map(|n| (n, at, None))
-            })
-            .collect(),
-        Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(k, val)| {
-                let name = scalar_text(k)?;
-                let at = docpath::child(path, &name);
-                Some((name, at, Some(val)))
-            })
-            .collect(),
-        other => {
-            read::expected(ctx, path, "a list of networks or a mapping", other);
-            return out;
-        }
-    };
-    const UNSUPPORTED: &[&str] = &[
-        "ipv4_address",
-        "ipv6_address",
-        "link_local_ips",
-        "mac_address",
-        "driver_opts",
-        "priority",
-        "gw_priority",
-        "interface_name",
-    ];
-    for (name, at, spec) in entries {
-        let mut net = ServiceNetwork::default();
-        if let Some(spec) = spec.filter(|s| !s.is_null())
-            && let Some(map) = read::mapping(ctx, spec, &at)
-        {
-            for (_, value) in read::entries(ctx, map, &at, &["aliases"], UNSUPPORTED) {
-                net.aliases = read::string_or_list(ctx, value, &docpath::child(&at, "aliases"));
-            }
-        }
-        if name != "default" && !ctx.declared.networks.contains(&name) {
-            let d = Diagnostic::error(
-                &at,
-                format!("network `{name}` is not declared under top-level `networks`"),
-            );
-            ctx.push(
-                match did_you_mean(&name, ctx.declared.networks.iter().map(String::as_str)) {
-                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                    None => d.with_hint(format!("add `{name}:` under a top-level `networks:` key")),
-                },
-            );
-            continue;
-        }
-        out.insert(name, net);
-    }
-    out
-}
-
-/// `host`, `none`, `bridge`, `service:NAME` (which must exist) or `container:NAME`.
-fn network_mode(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Option<String> {
-    let mode = read::string(ctx, v, path)?;
-    if let Some(target) = mode.strip_prefix("service:") {
-        if !ctx.declared.services.iter().any(|s| s == target) {
-            ctx.push(unknown_service(ctx, target, path));
-        } else if target == me {
-            ctx.push(Diagnostic::error(
-                path,
-                "a service cannot share its own network namespace",
-            ));
-        }
-    } else if !matches!(mode.as_str(), "host" | "none" | "bridge")
-        && !mode.starts_with("container:")
-    {
-        ctx.push(
-            Diagnostic::error(path, format!("invalid network_mode {mode:?}"))
-                .with_hint("use host, none, bridge, service:NAME or container:NAME"),
-        );
-    }
-    Some(mode)
-}
-
-fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
-    let Some(items) = read::sequence(ctx, v, path, "a list of secrets") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = docpath::item(path, i);
-        let (source, target) = match item {
-            Value::Mapping(map) => {
-                let (mut source, mut target) = (None, None);
-                for (key, value) in read::entries(
-                    ctx,
-                    map,
-                    &at,
-                    &["source", "target"],
-                    &["uid", "gid", "mode"],
-                ) {
-                    let value = read::string(ctx, value, &docpath::child(&at, &key));
-                    if key == "source" {
-                        source = value;
-                    } else {
-                        target = value;
-                    }
-                }
-                let Some(source) = source else {
-                    ctx.push(Diagnostic::error(
-                        at,
-                        "a secret in long syntax needs `source`",
-                    ));
-                    continue;
-                };
-                (source, target)
-            }
-            other => match read::string(ctx, other, &at) {
-                Some(s) => (s, None),
-                None => continue,
-            },
-        };
-        if !ctx.declared.secrets.contains(&source) {
-            let d = Diagnostic::error(
-                &at,
-                format!("secret `{source}` is not declared under top-level `secrets`"),
-            );
-            ctx.push(
-                match did_you_mean(&source, ctx.declared.secrets.iter().map(String::as_str)) {
-                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                    None => d.with_hint(format!(
-                        "add `{source}: {{file: ./{source}.txt}}` under a top-level `secrets:` key"
-                    )),
-                },
-            );
-            continue;
-        }
-        // A relative target lives under /run/secrets, as in Compose.
-        let target = match target {
-            Some(t) if t.starts_with('/') => t,
-            Some(t) => format!("/run/secrets/{t}"),
-            None => format!("/run/secrets/{source}"),
-        };
-        out.push(ServiceSecret { source, target });
-    }
-    out
-}
-
 fn extra_hosts(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
     match v {
         Value::Mapping(_) => read::key_values(ctx, v, path)
@@ -561,4 +331,73 @@ fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Option<u32> {
         );
     }
     replicas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::ctx_for;
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn build_forms() {
+        let mut ctx = ctx_for();
+        let b = build(&mut ctx, &yaml("./app"), "b").unwrap();
+        assert_eq!(b.context, PathBuf::from("/project/app"));
+        let b = build(
+            &mut ctx,
+            &yaml("{dockerfile: Dockerfile.dev, target: dev, args: [A=1, PORT, UNSET_ARG]}"),
+            "b",
+        )
+        .unwrap();
+        assert_eq!(b.context, PathBuf::from("/project"));
+        assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.dev"));
+        assert_eq!(b.args.get("PORT").map(String::as_str), Some("8080"));
+        assert!(!b.args.contains_key("UNSET_ARG"));
+        let b = build(&mut ctx, &yaml("https://github.com/x/y.git#main"), "b").unwrap();
+        assert_eq!(b.context, PathBuf::from("https://github.com/x/y.git#main"));
+        assert!(ctx.diags.is_empty());
+    }
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        let mut ctx = ctx_for();
+        let c = command(&mut ctx, &yaml(r#""sh -c 'echo \"hi there\"' x""#), "c").unwrap();
+        assert_eq!(c, ["sh", "-c", "echo \"hi there\"", "x"]);
+        assert_eq!(
+            command(&mut ctx, &yaml("[]"), "c").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            command(&mut ctx, &yaml("[a, 'b c']"), "c").unwrap(),
+            ["a", "b c"]
+        );
+    }
+
+    #[test]
+    fn restart_policies() {
+        let mut ctx = ctx_for();
+        let r = |ctx: &mut Ctx, t: &str| restart(ctx, &yaml(t), "r");
+        assert_eq!(r(&mut ctx, "\"no\""), Some(RestartPolicy::No));
+        assert_eq!(r(&mut ctx, "always"), Some(RestartPolicy::Always));
+        assert_eq!(
+            r(&mut ctx, "unless-stopped"),
+            Some(RestartPolicy::UnlessStopped)
+        );
+        assert_eq!(
+            r(&mut ctx, "on-failure"),
+            Some(RestartPolicy::OnFailure(None))
+        );
+        assert_eq!(
+            r(&mut ctx, "on-failure:5"),
+            Some(RestartPolicy::OnFailure(Some(5)))
+        );
+        assert!(ctx.diags.is_empty());
+        assert_eq!(r(&mut ctx, "on-failure:x"), None);
+        assert_eq!(r(&mut ctx, "sometimes"), None);
+        assert_eq!(ctx.diags.len(), 2);
+    }
 }
