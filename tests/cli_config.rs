@@ -154,12 +154,16 @@ fn env_file_problems_are_invalid_input() {
     pier(dir.path(), &["--env-file", "nope.env", "config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("nope.env: error: env file not found"));
+        .stderr(predicate::str::contains(
+            "nope.env: error: env file not found",
+        ));
     std::fs::write(dir.path().join(".env"), "TAG=1\nnot a line\n").unwrap();
     pier(dir.path(), &["config"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(".env:2:1: error: invalid line `not a line`: expected KEY=value"));
+        .stderr(predicate::str::contains(
+            ".env:2:1: error: invalid line `not a line`: expected KEY=value",
+        ));
 }
 
 #[test]
@@ -323,4 +327,21 @@ fn graph_formats() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("flowchart BT\n"));
+}
+
+/// The normalized form of a realistic stack, whole (corpus path replaced so the
+/// snapshot does not depend on where the repository is checked out).
+#[test]
+fn config_of_the_lamp_corpus_file() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose");
+    let out = pier(&corpus, &["-f", "23-lamp.yaml", "config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out)
+        .unwrap()
+        .replace(&corpus.display().to_string(), "@CORPUS@");
+    insta::assert_snapshot!(text);
 }
