@@ -399,11 +399,21 @@ volumes:
 secrets:
   pw: {file: ./pw.txt}
 "#;
-        let v = vars(&[]);
-        let (first, warnings) = load_text(text, &v).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw.txt"), "s3cret").unwrap();
+        let load = |text: &str| {
+            load_str(
+                text,
+                &dir.path().join("pier.yaml"),
+                dir.path(),
+                &vars(&[]),
+                None,
+            )
+        };
+        let (first, warnings) = load(text).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         let printed = to_yaml(&first);
-        let (second, warnings) = load_text(&printed, &v).unwrap();
+        let (second, warnings) = load(&printed).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(first, second, "{printed}");
     }

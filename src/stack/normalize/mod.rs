@@ -54,6 +54,7 @@ impl Ctx<'_> {
     /// `HOME`), a relative path is against the project directory; `.` and `..` are
     /// folded lexically (the path need not exist yet).
     pub fn resolve(&self, path: &str) -> PathBuf {
+        // HOME is set in any login shell; without one, fall back to root's home.
         let home = self.vars.get("HOME").unwrap_or("/root");
         let joined = if path == "~" {
             PathBuf::from(home)

@@ -175,7 +175,20 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
                 continue;
             };
             source = Some(match k.as_str() {
-                "file" => SecretSource::File(ctx.resolve(&text)),
+                "file" => {
+                    let file = ctx.resolve(&text);
+                    // Docker would bind-mount a missing file as a new empty directory.
+                    if !file.is_file() {
+                        ctx.push(
+                            Diagnostic::error(
+                                &k_at,
+                                format!("secret file {} does not exist", file.display()),
+                            )
+                            .with_hint("create the file (with the secret in it) or fix the path"),
+                        );
+                    }
+                    SecretSource::File(file)
+                }
                 _ => SecretSource::Environment(text),
             });
         }
@@ -207,7 +220,6 @@ fn nullable_mapping<'v>(
 mod tests {
     use super::super::tests::ctx_for;
     use super::*;
-    use std::path::PathBuf;
 
     #[test]
     fn engine_names() {
@@ -237,7 +249,10 @@ mod tests {
 
     #[test]
     fn secrets_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw.txt"), "s3cret").unwrap();
         let mut ctx = ctx_for();
+        ctx.project_dir = dir.path();
         let v: Value = serde_yaml::from_str(
             "{pw: {file: ./pw.txt}, token: {environment: TOKEN}, ext: {external: true}}",
         )
@@ -245,7 +260,7 @@ mod tests {
         let s = secrets(&mut ctx, &v, "secrets");
         assert_eq!(
             s["pw"].source,
-            SecretSource::File(PathBuf::from("/project/pw.txt"))
+            SecretSource::File(dir.path().join("pw.txt"))
         );
         assert_eq!(s["token"].source, SecretSource::Environment("TOKEN".into()));
         let errors: Vec<&str> = ctx
@@ -255,5 +270,14 @@ mod tests {
             .map(|d| d.path.as_str())
             .collect();
         assert_eq!(errors, ["secrets.ext"]);
+    }
+
+    #[test]
+    fn a_missing_secret_file_is_an_error() {
+        let mut ctx = ctx_for();
+        let v: Value = serde_yaml::from_str("{pw: {file: ./nope.txt}}").unwrap();
+        secrets(&mut ctx, &v, "secrets");
+        assert_eq!(ctx.diags[0].path, "secrets.pw.file");
+        assert!(ctx.diags[0].message.contains("/project/nope.txt"));
     }
 }
