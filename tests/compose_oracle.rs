@@ -3,7 +3,7 @@
 //! (`.tools/compose/docker-compose` from scripts/install-compose-v2.sh, or the
 //! path in PIER_COMPOSE_V2), both must agree on what each file means: services,
 //! images, ports, volumes, environment, depends_on conditions, command and
-//! entrypoint, restart, healthcheck tests, networks joined, working_dir, user,
+//! entrypoint, restart, healthchecks, networks joined, working_dir, user,
 //! and the engine names of top-level networks and volumes.
 //!
 //! Known, deliberate differences are normalized before comparing (DESIGN §4):
@@ -12,7 +12,9 @@
 //! - `config` prints `$$` back as `$$` in Compose, pier prints the value the
 //!   container gets (`$`);
 //! - a key without a value whose variable is unset is `null` in Compose, absent in pier;
-//! - pier lists `tmpfs:` mounts among the volumes.
+//! - pier lists `tmpfs:` mounts among the volumes;
+//! - a healthcheck with timings but no `test` is ignored by pier, with a warning
+//!   (the model has no "the image's test" yet).
 //!
 //! Every file of tests/compose/invalid/ must be rejected: exit 2, naming the
 //! file and the line.
@@ -191,12 +193,54 @@ fn words(v: &Value, is_compose: bool) -> Value {
     }
 }
 
-/// The healthcheck's test as a list; `disable: true` is `["NONE"]`.
-fn health_test(h: &Value) -> Value {
-    if h["disable"].as_bool() == Some(true) {
-        return json!(["NONE"]);
+/// The healthcheck's test as a list (`disable: true` is `["NONE"]`), its retries
+/// and its timings in milliseconds (Compose prints `1m0s` where pier prints `1m`).
+fn healthcheck(h: &Value) -> Value {
+    // Timings without a test tune the image's own check: pier warns and ignores them.
+    if h.is_null() || (h["test"].is_null() && h["disable"].is_null()) {
+        return Value::Null;
     }
-    h["test"].clone()
+    let test = if h["disable"].as_bool() == Some(true) {
+        json!(["NONE"])
+    } else {
+        h["test"].clone()
+    };
+    let ms = |key: &str| h[key].as_str().map(millis);
+    json!({
+        "test": test,
+        "retries": h["retries"],
+        "interval": ms("interval"),
+        "timeout": ms("timeout"),
+        "start_period": ms("start_period"),
+        "start_interval": ms("start_interval"),
+    })
+}
+
+/// `1h0m0s`, `1m30s`, `500ms` → milliseconds.
+fn millis(text: &str) -> u64 {
+    let mut total = 0f64;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            1.0
+        } else {
+            match c {
+                'h' => 3_600_000.0,
+                'm' => 60_000.0,
+                's' => 1_000.0,
+                other => panic!("unexpected unit {other} in {text}"),
+            }
+        };
+        total += number.parse::<f64>().unwrap() * unit;
+        number.clear();
+    }
+    total as u64
 }
 
 fn keys(v: &Value) -> Value {
@@ -223,7 +267,7 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
                 "command": words(&s["command"], is_compose),
                 "entrypoint": words(&s["entrypoint"], is_compose),
                 "restart": s["restart"],
-                "healthcheck": health_test(&s["healthcheck"]),
+                "healthcheck": healthcheck(&s["healthcheck"]),
                 "networks": keys(&s["networks"]),
                 "working_dir": s["working_dir"],
                 "user": s["user"],
@@ -246,6 +290,24 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
         "networks": engine_names("networks"),
         "volumes": engine_names("volumes"),
     })
+}
+
+/// Each place where the two meanings differ, as `file: path: pier … compose …`.
+fn differences(at: &str, ours: &Value, theirs: &Value, out: &mut Vec<String>) {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
+                differences(&format!("{at}.{k}"), x, y, out);
+            }
+        }
+        (a, b) if a != b => out.push(format!("{at}:\n  pier:    {a}\n  compose: {b}")),
+        _ => {}
+    }
 }
 
 #[test]
@@ -273,13 +335,7 @@ fn corpus_files_load_and_agree_with_compose() {
             &format!("docker-compose {}", args.join(" ")),
         );
         let (ours, theirs) = (meaning(&pier, false), meaning(&theirs, true));
-        if ours != theirs {
-            disagreements.push(format!(
-                "{file}:\n  pier:    {}\n  compose: {}",
-                serde_json::to_string(&ours).unwrap(),
-                serde_json::to_string(&theirs).unwrap()
-            ));
-        }
+        differences(&file, &ours, &theirs, &mut disagreements);
     }
     assert!(
         disagreements.is_empty(),
