@@ -3,7 +3,8 @@
 //! (`.tools/compose/docker-compose` from scripts/install-compose-v2.sh, or the
 //! path in PIER_COMPOSE_V2), both must agree on what each file means: services,
 //! images, ports, volumes, environment, depends_on conditions, command and
-//! entrypoint, restart, healthchecks, networks joined, working_dir, user,
+//! entrypoint, restart, healthchecks, networks joined, working_dir, user, labels,
+//! hostname, container_name, expose, secrets,
 //! and the engine names of top-level networks and volumes.
 //!
 //! Known, deliberate differences are normalized before comparing (DESIGN §4):
@@ -216,6 +217,27 @@ fn healthcheck(h: &Value) -> Value {
     })
 }
 
+/// (source, target) of each secret a service uses; a relative target (as Compose
+/// prints it) lives under /run/secrets, where pier writes it out.
+fn secrets(v: &Value) -> Value {
+    let list: Vec<Value> = v
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let source = s["source"].as_str().unwrap_or_default();
+            let target = match s["target"].as_str() {
+                Some(t) if t.starts_with('/') => t.to_string(),
+                Some(t) => format!("/run/secrets/{t}"),
+                None => format!("/run/secrets/{source}"),
+            };
+            json!([source, target])
+        })
+        .collect();
+    Value::Array(list)
+}
+
 /// `1h0m0s`, `1m30s`, `500ms` → milliseconds.
 fn millis(text: &str) -> u64 {
     let mut total = 0f64;
@@ -271,6 +293,11 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
                 "networks": keys(&s["networks"]),
                 "working_dir": s["working_dir"],
                 "user": s["user"],
+                "labels": s["labels"],
+                "hostname": s["hostname"],
+                "container_name": s["container_name"],
+                "expose": s["expose"],
+                "secrets": secrets(&s["secrets"]),
             }),
         );
     }
