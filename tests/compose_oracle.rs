@@ -54,8 +54,12 @@ fn file_args(file: &str) -> Vec<String> {
 
 /// Run in the corpus directory with an empty environment, as the README asks.
 fn run(program: &Path, args: &[String]) -> std::process::Output {
+    run_in(&corpus(), program, args)
+}
+
+fn run_in(dir: &Path, program: &Path, args: &[String]) -> std::process::Output {
     Command::new(program)
-        .current_dir(corpus())
+        .current_dir(dir)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env(
@@ -405,4 +409,73 @@ fn invalid_corpus_files_are_rejected_with_file_and_line() {
             "{name}: the error must name the file and line:\n{stderr}"
         );
     }
+}
+
+/// Cases beyond the corpus: `.env` discovery with quotes and `export`, bare keys
+/// from `.env`, optional env files, port ranges with an address, `~` and `..` in
+/// binds, and a shell-split command with `$$`.
+const EXTRA: &str = r#"
+services:
+  a:
+    image: "busybox:${TAG-latest}"
+    environment: [FROM_DOTENV, EXPORTED, SINGLE, UNSET_BARE]
+    env_file:
+      - path: ./missing.env
+        required: false
+      - ./opt.env
+    ports:
+      - "127.0.0.1:8000-8001:80-81"
+      - "5000:5000/UDP"
+      - {target: 22, published: 2222, host_ip: "::"}
+    volumes: ["~/x:/y", "./:/src", "../up:/up:ro"]
+    command: sh -c 'echo "$$HOME" && echo done'
+    depends_on:
+      b: {condition: service_started, required: false}
+    healthcheck: {test: echo ok}
+    labels: [x=1, y]
+  b:
+    build: {context: ., args: [A=1, B]}
+    entrypoint: "/entry.sh --flag"
+    restart: "on-failure:5"
+"#;
+
+#[test]
+fn extra_cases_agree_with_compose() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("extra");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("compose.yaml"), EXTRA).unwrap();
+    std::fs::write(
+        project.join(".env"),
+        "FROM_DOTENV=dot\nexport EXPORTED=\"quoted value\"\nSINGLE='lit $X'\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("opt.env"), "OPT=1 # comment\n").unwrap();
+    let args = |extra: &[&str]| -> Vec<String> {
+        std::iter::once("config")
+            .chain(extra.iter().copied())
+            .map(String::from)
+            .collect()
+    };
+    let pier = json_of(
+        &run_in(&project, &pier_bin(), &args(&["--json"])),
+        "pier config",
+    );
+    let Some(compose) = compose_bin() else { return };
+    let theirs = json_of(
+        &run_in(&project, &compose, &args(&["--format", "json"])),
+        "docker-compose config",
+    );
+    let mut disagreements = Vec::new();
+    differences(
+        "extra",
+        &meaning(&pier, false),
+        &meaning(&theirs, true),
+        &mut disagreements,
+    );
+    assert!(
+        disagreements.is_empty(),
+        "pier and compose disagree:\n{}",
+        disagreements.join("\n")
+    );
 }
