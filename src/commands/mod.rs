@@ -1,33 +1,37 @@
 //! One module per verb: glue only (load → plan → execute → report).
 
+mod config;
+pub mod down;
+mod graph;
+pub mod up;
+
 use std::io::Write;
 
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
-use crate::stack::Stack;
-
-pub mod down;
-pub mod up;
+use crate::stack::{self, LoadOptions, Loaded};
 
 /// Run one command; output goes to `out` so that tests can capture it.
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
+        Command::Config(args) => config::run(&cli.global, &args, out),
+        Command::Graph(args) => graph::run(&cli.global, &args, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
         }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
-            up::up(&stack, &args, cli.global.progress, out)?;
+            up::up(&stack.stack, &args, cli.global.progress, out)?;
             Ok(0)
         }
         Command::Down(args) => {
             let project = match &cli.global.project_name {
                 Some(name) => name.clone(),
-                None => load_stack(&cli.global)?.name,
+                None => load_stack(&cli.global)?.stack.name,
             };
             down::down(&project, &args, cli.global.progress, out)?;
             Ok(0)
@@ -38,12 +42,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     }
 }
 
-/// The stack the global flags point at.
-fn load_stack(_global: &GlobalArgs) -> Result<Stack> {
-    // Wired to `stack::load` once the loader lands on main.
-    Err(Error::Usage {
-        message: "loading stack files is not available yet in this build".into(),
-    })
+/// Load the stack file named by the global flags; warnings go to stderr (the
+/// command's own output stays clean for pipes), invalid input is an error.
+pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
+    let loaded = stack::load(&LoadOptions::from_cli(global)?)?;
+    for warning in &loaded.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(loaded)
 }
 
 /// A runtime for the engine calls of one command.

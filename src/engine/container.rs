@@ -212,10 +212,14 @@ impl Engine {
                 restart_policy: restart,
                 privileged: Some(svc.privileged),
                 extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
-                network_mode: svc
-                    .network_mode
-                    .clone()
-                    .or_else(|| networks.first().map(|(n, _)| n.clone())),
+                network_mode: match svc.network_mode.as_deref() {
+                    // Compose's `service:NAME` is the engine's `container:<its container>`.
+                    Some(mode) => Some(match mode.strip_prefix("service:") {
+                        Some(other) => format!("container:{}", stack.container_name(other)),
+                        None => mode.to_string(),
+                    }),
+                    None => networks.first().map(|(n, _)| n.clone()),
+                },
                 ..Default::default()
             }),
             networking_config,

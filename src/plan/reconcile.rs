@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
+use crate::plan::graph::{EdgeKind, Graph};
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
@@ -93,8 +94,16 @@ pub fn plan_up(
     observed: &Observed,
     opts: &UpOptions,
 ) -> Result<Plan, Vec<Diagnostic>> {
-    let scope = scope(stack, &opts.services)?;
-    let order = start_order(stack, &scope);
+    let graph = Graph::new(stack)?;
+    let scope = graph.select(&opts.services)?;
+    // By start level (dependencies first), by name within a level.
+    let order: Vec<String> = graph
+        .levels()
+        .into_iter()
+        .flatten()
+        .filter(|s| scope.contains(s))
+        .collect();
+    let edges = graph.dependencies();
     let mut b = Builder::default();
 
     // Networks and volumes the services in scope use, in name order.
@@ -234,9 +243,61 @@ pub fn plan_up(
             (None, None) => unreachable!("no container means create"),
         };
 
+        // What the dependencies must reach first. A `network_mode: service:X` service
+        // cannot even be created before X runs.
+        let mut dep_waits: Vec<StepId> = Vec::new();
+        let mut create_waits: Vec<StepId> = Vec::new();
+        if needs_start.is_some() {
+            for edge in edges.iter().filter(|e| &e.service == name) {
+                let (dep, condition) = (&edge.dependency, edge.edge.condition);
+                if !scope.contains(dep) {
+                    continue;
+                }
+                let dep_container = observed.container_of(dep);
+                let satisfied = !started.contains_key(dep)
+                    && dep_container.is_some_and(|c| match condition {
+                        Condition::Started => c.state == ContainerState::Running,
+                        Condition::Healthy => c.health == Some(Health::Healthy),
+                        Condition::CompletedSuccessfully => {
+                            c.state == ContainerState::Exited && c.exit_code == Some(0)
+                        }
+                    });
+                if satisfied {
+                    continue;
+                }
+                let key = (dep.clone(), condition.as_str());
+                let id = match waits.get(&key) {
+                    Some(&id) => {
+                        if let Cause::NeededBy(list) = &mut b.steps[id.0].cause {
+                            list.push(name.clone());
+                        }
+                        id
+                    }
+                    None => {
+                        let id = b.push(
+                            Action::WaitFor {
+                                service: dep.clone(),
+                                container: stack.container_name(dep),
+                                condition,
+                            },
+                            Cause::NeededBy(vec![name.clone()]),
+                            started.get(dep).copied().into_iter().collect(),
+                        );
+                        waits.insert(key, id);
+                        id
+                    }
+                };
+                if edge.edge.kind == EdgeKind::NetworkMode {
+                    create_waits.push(id);
+                }
+                dep_waits.push(id);
+            }
+        }
+
         let mut create_step = None;
         if let Some(cause) = create_cause {
             let mut after: Vec<StepId> = image_step.into_iter().collect();
+            after.extend(&create_waits);
             if svc.network_mode.is_none() {
                 after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
             }
@@ -266,46 +327,7 @@ pub fn plan_up(
             continue;
         };
         let mut after: Vec<StepId> = create_step.into_iter().collect();
-        for (dep, d) in &svc.depends_on {
-            if !scope.contains(dep) {
-                continue;
-            }
-            let dep_container = observed.container_of(dep);
-            let satisfied = !started.contains_key(dep)
-                && dep_container.is_some_and(|c| match d.condition {
-                    Condition::Started => c.state == ContainerState::Running,
-                    Condition::Healthy => c.health == Some(Health::Healthy),
-                    Condition::CompletedSuccessfully => {
-                        c.state == ContainerState::Exited && c.exit_code == Some(0)
-                    }
-                });
-            if satisfied {
-                continue;
-            }
-            let key = (dep.clone(), d.condition.as_str());
-            let id = match waits.get(&key) {
-                Some(&id) => {
-                    if let Cause::NeededBy(list) = &mut b.steps[id.0].cause {
-                        list.push(name.clone());
-                    }
-                    id
-                }
-                None => {
-                    let id = b.push(
-                        Action::WaitFor {
-                            service: dep.clone(),
-                            container: stack.container_name(dep),
-                            condition: d.condition,
-                        },
-                        Cause::NeededBy(vec![name.clone()]),
-                        started.get(dep).copied().into_iter().collect(),
-                    );
-                    waits.insert(key, id);
-                    id
-                }
-            };
-            after.push(id);
-        }
+        after.extend(dep_waits);
         let id = b.push(
             Action::StartContainer {
                 service: name.clone(),
@@ -485,77 +507,6 @@ impl Builder {
     }
 }
 
-/// The requested services and everything they depend on.
-fn scope(stack: &Stack, requested: &[String]) -> Result<BTreeSet<String>, Vec<Diagnostic>> {
-    if requested.is_empty() {
-        return Ok(stack.services.keys().cloned().collect());
-    }
-    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
-    let mut problems = Vec::new();
-    for r in requested {
-        if !stack.services.contains_key(r) {
-            let mut d = Diagnostic::error("", format!("no service `{r}` in the stack"));
-            if let Some(m) = did_you_mean(r, names.iter().copied()) {
-                d = d.with_hint(format!("did you mean `{m}`?"));
-            } else {
-                d = d.with_hint(format!("services: {}", names.join(", ")));
-            }
-            problems.push(d);
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut scope = BTreeSet::new();
-    let mut todo: Vec<String> = requested.to_vec();
-    while let Some(s) = todo.pop() {
-        if !scope.insert(s.clone()) {
-            continue;
-        }
-        for dep in stack.services[&s].depends_on.keys() {
-            if stack.services.contains_key(dep) {
-                todo.push(dep.clone());
-            }
-        }
-    }
-    Ok(scope)
-}
-
-/// Services by start level (dependencies first), by name within a level.
-/// The loader has rejected cycles; should one slip through, its members go last.
-fn start_order(stack: &Stack, scope: &BTreeSet<String>) -> Vec<String> {
-    let mut level: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut placed = true;
-    while placed {
-        placed = false;
-        for name in scope {
-            if level.contains_key(name.as_str()) {
-                continue;
-            }
-            let deps: Vec<&String> = stack.services[name]
-                .depends_on
-                .keys()
-                .filter(|d| scope.contains(*d))
-                .collect();
-            if deps.iter().all(|d| level.contains_key(d.as_str())) {
-                let l = deps
-                    .iter()
-                    .map(|d| level[d.as_str()] + 1)
-                    .max()
-                    .unwrap_or(0);
-                level.insert(name, l);
-                placed = true;
-            }
-        }
-    }
-    let mut order: Vec<(usize, &String)> = scope
-        .iter()
-        .map(|n| (level.get(n.as_str()).copied().unwrap_or(usize::MAX), n))
-        .collect();
-    order.sort();
-    order.into_iter().map(|(_, n)| n.clone()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -710,11 +661,11 @@ project shop: 16 steps
   6. create container shop-db-1 (not found) after 1, 2, 5
   7. start container shop-db-1 (created) after 6
   8. pull image shop/api:1 for api (image not present)
-  9. create container shop-api-1 (not found) after 1, 8
- 10. wait for db: service_healthy (needed by api) after 7
+  9. wait for db: service_healthy (needed by api) after 7
+ 10. create container shop-api-1 (not found) after 1, 8
  11. start container shop-api-1 (created) after 9, 10
- 12. create container shop-web-1 (not found) after 1
- 13. wait for api: service_started (needed by web) after 11
+ 12. wait for api: service_started (needed by web) after 11
+ 13. create container shop-web-1 (not found) after 1
  14. start container shop-web-1 (created) after 12, 13
  15. wait for cache: service_started (ready before up returns) after 4
  16. wait for web: service_started (ready before up returns) after 14
@@ -829,10 +780,40 @@ project shop: 8 steps
   2. create volume shop_db-data (not found)
   3. create container shop-db-1 (not found) after 1, 2
   4. start container shop-db-1 (created) after 3
-  5. create container shop-api-1 (not found) after 1
-  6. wait for db: service_healthy (needed by api) after 4
+  5. wait for db: service_healthy (needed by api) after 4
+  6. create container shop-api-1 (not found) after 1
   7. start container shop-api-1 (created) after 5, 6
   8. wait for api: service_started (ready before up returns) after 7
+"
+        );
+    }
+
+    #[test]
+    fn network_mode_service_is_created_after_its_host_runs() {
+        let mut stack = shop();
+        let web = stack.services.get_mut("web").unwrap();
+        web.depends_on.clear();
+        web.networks.clear();
+        web.network_mode = Some("service:cache".into());
+        let observed = Observed {
+            images: ["nginx:1", "redis:7", "mysql:8", "shop/api:1"]
+                .map(String::from)
+                .into(),
+            ..running(&stack)
+        };
+        let mut observed = observed;
+        observed.containers.retain(|c| c.service != "web" && c.service != "cache");
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 6 steps
+  1. create container shop-cache-1 (not found)
+  2. start container shop-cache-1 (created) after 1
+  3. wait for cache: service_started (needed by web) after 2
+  4. create container shop-web-1 (not found) after 3
+  5. start container shop-web-1 (created) after 3, 4
+  6. wait for web: service_started (ready before up returns) after 5
+unchanged: db, api
 "
         );
     }
@@ -844,7 +825,7 @@ project shop: 8 steps
             ..UpOptions::default()
         };
         let err = plan_up(&shop(), &Observed::default(), &opts).unwrap_err();
-        assert_eq!(err[0].message, "no service `webb` in the stack");
+        assert_eq!(err[0].message, "no service named `webb` in the stack");
         assert_eq!(err[0].hint.as_deref(), Some("did you mean `web`?"));
     }
 
