@@ -802,7 +802,9 @@ project shop: 8 steps
             ..running(&stack)
         };
         let mut observed = observed;
-        observed.containers.retain(|c| c.service != "web" && c.service != "cache");
+        observed
+            .containers
+            .retain(|c| c.service != "web" && c.service != "cache");
         assert_eq!(
             up(&stack, &observed, UpOptions::default()),
             "\

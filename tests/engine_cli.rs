@@ -1,0 +1,154 @@
+//! `pier up` / `pier down` through the real binary, with stack files in temporary
+//! directories, against the real engine.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use support::*;
+
+fn pier(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("pier").unwrap();
+    cmd.current_dir(dir).args(args);
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
+
+#[test]
+fn up_dry_run_up_again_and_down_through_the_binary() {
+    let p = Project::new("cli");
+    let port = free_port();
+    let yaml = format!(
+        r#"name: {name}
+services:
+  db:
+    image: {IMAGE}
+    command: ["sh", "-c", "touch /tmp/ready; {IDLE}"]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ready"]
+      interval: 5m
+  api:
+    image: {IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+    depends_on:
+      db: {{condition: service_healthy}}
+  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "mkdir -p /www && echo hi > /www/index.html && httpd -p 80 -h /www; {IDLE}"]
+    ports: ["{port}:80"]
+    depends_on: [api]
+volumes:
+  data:
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    let dir = p.dir.path();
+
+    // Invalid input: exit 2, nothing created.
+    pier(dir, &["up", "webb"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no service named `webb`"))
+        .stderr(predicate::str::contains("did you mean `web`?"));
+    assert!(p.containers().is_empty() && p.networks().is_empty() && p.volumes().is_empty());
+
+    // Dry run: the whole plan, nothing touched.
+    pier(dir, &["up", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "create network {}_default (not found)",
+            p.name
+        )))
+        .stdout(predicate::str::contains(
+            "wait for db: service_healthy (needed by api)",
+        ));
+    assert!(p.containers().is_empty() && p.networks().is_empty() && p.volumes().is_empty());
+
+    let out = pier(dir, &["--progress", "plain", "up"]).assert().success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(table.starts_with("SERVICE"), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("web")
+            && l.contains("running")
+            && l.ends_with(&format!("http://127.0.0.1:{port}"))),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("db") && l.contains("running")),
+        "{table}"
+    );
+    assert_eq!(p.containers().len(), 3);
+
+    pier(dir, &["up", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to do"));
+
+    pier(dir, &["down", "-v"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "removed 3 containers and 1 network",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "removed volume {}_data",
+            p.name
+        )));
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+    assert!(p.networks().is_empty(), "{:?}", p.networks());
+    assert!(p.volumes().is_empty(), "{:?}", p.volumes());
+
+    pier(dir, &["down"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to remove"));
+}
+
+#[test]
+fn failed_up_exits_1_with_the_reason_and_down_cleans_up() {
+    let p = Project::new("clifail");
+    let yaml = format!(
+        r#"name: {name}
+services:
+  migrate:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo 'relation users does not exist'; exit 3"]
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+    depends_on:
+      migrate: {{condition: service_completed_successfully}}
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    let dir = p.dir.path();
+    pier(dir, &["up"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: service `migrate` (container {}) did not reach service_completed_successfully: it exited with code 3",
+            p.container("migrate")
+        )))
+        .stderr(predicate::str::contains("| relation users does not exist"));
+    assert_eq!(p.containers().len(), 2);
+
+    pier(dir, &["down"]).assert().success();
+    assert!(p.containers().is_empty() && p.networks().is_empty());
+}
