@@ -722,7 +722,7 @@ unchanged: cache, db, web
             up(&stack, &observed, UpOptions::default()),
             "\
 project shop: 2 steps
-  1. start container shop-cache-1 (exited)
+  1. start container shop-cache-1 (exited, not running)
   2. wait for cache: service_started (ready before up returns) after 1
 unchanged: db, api, web
 "

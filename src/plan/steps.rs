@@ -117,7 +117,7 @@ impl fmt::Display for Cause {
             Cause::NotFound => f.write_str("not found"),
             Cause::ConfigChanged(fields) if fields.is_empty() => f.write_str("config changed"),
             Cause::ConfigChanged(fields) => write!(f, "config changed: {}", fields.join(", ")),
-            Cause::NotRunning(state) => write!(f, "{state}"),
+            Cause::NotRunning(state) => write!(f, "{state}, not running"),
             Cause::ImageMissing => f.write_str("image not present"),
             Cause::PullAlways => f.write_str("--pull always"),
             Cause::BuildRequested => f.write_str("--build"),

@@ -8,6 +8,8 @@ pub fn format_event(event: &Event) -> Option<String> {
         Event::StepStarted { text, .. } => Some(format!(" => {text}")),
         Event::StepFinished { text, .. } => Some(format!(" ok {text}")),
         Event::StepFailed { text, .. } => Some(format!(" !! {text}: failed")),
+        // Byte-level progress ("Downloading 42%") would flood a log; states are enough.
+        Event::PullProgress { line, .. } if line.ends_with('%') => None,
         Event::PullProgress { image, line } => Some(format!("    {image}: {line}")),
         Event::BuildOutput { service, line } => Some(format!("    {service} | {line}")),
         // The step line already says what is waited for.
