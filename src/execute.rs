@@ -273,6 +273,11 @@ fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verd
     match condition {
         Condition::Started => match status.state {
             ContainerState::Running => Verdict::Ready,
+            // It did start, and finished cleanly: a one-shot nobody declared as such
+            // (e.g. a setup job). Failing `up` for it would only get in the way.
+            ContainerState::Exited if status.exit_code == Some(0) && status.error.is_none() => {
+                Verdict::Ready
+            }
             _ if exited => Verdict::Failed(exit_reason()),
             _ => Verdict::Pending,
         },
@@ -456,6 +461,10 @@ mod tests {
         assert_eq!(
             j(status(Exited, None, Some(3)), Condition::Started, false),
             "it exited with code 3"
+        );
+        assert_eq!(
+            j(status(Exited, None, Some(0)), Condition::Started, false),
+            "ready"
         );
         assert_eq!(
             j(

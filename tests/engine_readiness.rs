@@ -122,3 +122,28 @@ fn a_service_that_exits_fails_up_at_once() {
     assert_eq!(n.reason, "it exited with code 1");
     assert!(n.logs.contains(&"fatal: no config".to_string()), "{n:?}");
 }
+
+#[test]
+fn wait_timeout_bounds_the_wait_and_shows_the_probe_output() {
+    let p = Project::new("timeout");
+    // The engine's own check would first run after 5 minutes; pier's probe sees the failure.
+    let db = healthcheck(
+        service(&idle_after("echo db up;")),
+        "echo 'connection refused' >&2; exit 1",
+        Duration::from_secs(300),
+        3,
+    );
+    let app = depends(service(&idle_after("")), "db", Condition::Healthy);
+    let stack = p.stack(vec![("db", db), ("app", app)]);
+    let err = up(&stack, &up_args(2)).expect_err("up must time out");
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.service, "db");
+    assert_eq!(n.reason, "not ready after 2s (state running, starting)");
+    assert_eq!(
+        n.health_output.as_deref().map(str::trim),
+        Some("connection refused")
+    );
+    assert_eq!(n.logs, vec!["db up"]);
+}
