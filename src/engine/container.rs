@@ -21,7 +21,7 @@ use crate::labels;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, PublishedPort};
 use crate::plan::reconcile::{image_of, network_name, volume_name};
-use crate::stack::model::{HealthTest, MountKind, RestartPolicy, SecretSource, Stack};
+use crate::stack::model::{HealthTest, MountKind, Protocol, RestartPolicy, SecretSource, Stack};
 
 /// A container's state as inspected: plain data for the executor and the reporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,16 +40,6 @@ pub struct ContainerStatus {
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
-}
-
-fn health_test(test: &HealthTest) -> Vec<String> {
-    match test {
-        HealthTest::None => vec!["NONE".into()],
-        HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
-            .chain(args.iter().cloned())
-            .collect(),
-        HealthTest::Shell(cmd) => vec!["CMD-SHELL".into(), cmd.clone()],
-    }
 }
 
 /// The command a health test runs, for running it ourselves through exec.
@@ -89,14 +79,11 @@ impl Engine {
         let mut exposed: Vec<String> = svc.expose.iter().map(|p| with_protocol(p)).collect();
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for p in &svc.ports {
-            let key = format!(
-                "{}/{}",
-                p.target,
-                serde_json::to_value(p.protocol)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_else(|| "tcp".into())
-            );
+            let protocol = match p.protocol {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+            };
+            let key = format!("{}/{protocol}", p.target);
             exposed.push(key.clone());
             bindings
                 .entry(key)
@@ -198,7 +185,7 @@ impl Engine {
             labels: Some(labels),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             healthcheck: svc.healthcheck.as_ref().map(|h| HealthConfig {
-                test: Some(health_test(&h.test)),
+                test: Some(h.test.to_vec()),
                 interval: nanos(h.interval),
                 timeout: nanos(h.timeout),
                 retries: h.retries.map(i64::from),

@@ -15,8 +15,8 @@ use crate::stack::model::Service;
 
 /// Fields that do not describe the running container, so changing them must not
 /// recreate it (as in Compose): `depends_on` only orders startup, `build` takes
-/// effect through the image (`up --build`), `replicas` belongs to the swarm target.
-const IGNORED_FIELDS: [&str; 3] = ["depends_on", "build", "replicas"];
+/// effect through the image (`up --build`), `deploy` (replicas) belongs to the swarm target.
+const IGNORED_FIELDS: [&str; 3] = ["depends_on", "build", "deploy"];
 
 /// Length of the per-field hashes kept in the `io.pier.config-fields` label.
 const FIELD_HASH_LEN: usize = 12;
@@ -131,6 +131,13 @@ mod tests {
         assert_eq!(new.changed_fields(&old.fields), vec!["environment", "user"]);
         let parsed = parse_fields_label(&old.fields_label());
         assert_eq!(parsed, old.fields);
+    }
+
+    #[test]
+    fn replicas_do_not_change_the_hash() {
+        let mut scaled = web();
+        scaled.replicas = Some(3);
+        assert_eq!(ConfigHash::of(&scaled), ConfigHash::of(&web()));
     }
 
     #[test]
