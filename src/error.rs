@@ -44,7 +44,7 @@ pub enum Error {
 
     /// One engine operation failed: what pier was doing, to which resource, and the
     /// engine's own message (never a bare HTTP status).
-    #[error("{op} {resource}: {message}{}", engine_hint(*.op))]
+    #[error("{op} {resource}: {message}{}", engine_hint(*.op, .message))]
     Engine {
         op: EngineOp,
         resource: String,
@@ -134,7 +134,10 @@ impl std::fmt::Display for EngineOp {
 }
 
 /// What to try next, for the operations where there is something general to say.
-fn engine_hint(op: EngineOp) -> &'static str {
+fn engine_hint(op: EngineOp, message: &str) -> &'static str {
+    if message.contains("port is already allocated") || message.contains("address already in use") {
+        return "\n  hint: another program or container uses that host port; stop it, or change the published port in the stack file";
+    }
     match op {
         EngineOp::PullImage => {
             "\n  hint: check the image name and that the registry can be reached; build the image locally and use `pier up --pull never` to use only local images"

@@ -184,6 +184,39 @@ fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
 
     // The image exists now: a second up neither builds nor recreates.
     assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
+
+    // `up --build` rebuilds and recreates, so the change is in the running container.
+    write(&ctx, "hello.txt", "hello-again\n");
+    let mut rebuild = up_args(60);
+    rebuild.build = true;
+    up(&stack, &rebuild).expect("up --build");
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/app/hello.txt"]).unwrap(),
+        "hello-again"
+    );
+
+    // An image rebuilt outside pier: the next up sees the new image id and recreates.
+    write(&ctx, "hello.txt", "built-by-docker\n");
+    docker(&[
+        "build",
+        "-q",
+        "--build-arg",
+        "GREETING=x",
+        "-t",
+        &image,
+        ctx.to_str().unwrap(),
+    ])
+    .expect("docker build");
+    let plan = up(&stack, &dry).unwrap();
+    assert!(
+        plan.contains(&format!("recreate container {c} (image changed)")),
+        "{plan}"
+    );
+    up(&stack, &up_args(60)).expect("up after the outside rebuild");
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/app/hello.txt"]).unwrap(),
+        "built-by-docker"
+    );
 }
 
 #[test]
@@ -220,4 +253,29 @@ fn an_image_that_cannot_be_pulled_fails_naming_the_operation_and_the_image() {
         "{text}"
     );
     assert!(p.containers().is_empty(), "no container without its image");
+}
+
+#[test]
+fn a_host_port_in_use_fails_naming_the_container_and_the_fix() {
+    let p = Project::new("portbusy");
+    // Held for the whole test, so the engine cannot bind it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut web = service(&idle_after(""));
+    web.ports.push(PortMapping {
+        target: 80,
+        published: Some(port),
+        host_ip: "127.0.0.1".into(),
+        protocol: Protocol::Tcp,
+    });
+    let stack = p.stack(vec![("web", web)]);
+    let err = up(&stack, &up_args(60)).expect_err("the port is taken");
+    assert_eq!(err.exit_code(), 1);
+    let text = pier::render_error(&err);
+    assert!(
+        text.starts_with(&format!("error: starting container {}: ", p.container("web"))),
+        "{text}"
+    );
+    assert!(text.contains("hint: another program or container uses that host port"), "{text}");
+    drop(listener);
 }

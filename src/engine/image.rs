@@ -23,10 +23,11 @@ fn split_reference(image: &str) -> (&str, &str) {
 }
 
 impl Engine {
-    pub async fn image_exists(&self, image: &str) -> Result<bool> {
+    /// The id (`sha256:…`) of the local image `image`, or None when it is not present.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>> {
         match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
+            Ok(info) => Ok(info.id),
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(fail(EngineOp::InspectImage, image)(e)),
         }
     }

@@ -1,6 +1,6 @@
 //! Reading what exists for a project, by the `io.pier.project` label alone.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
@@ -32,18 +32,20 @@ impl Engine {
         let inspected = futures_util::future::try_join_all(summaries.into_iter().filter_map(|s| {
             let id = s.id?;
             let labels = s.labels.unwrap_or_default();
+            let image_id = s.image_id;
             Some(async move {
                 let status = self.inspect_container(&id).await?;
-                Ok::<_, crate::Error>(status.map(|st| (id, labels, st)))
+                Ok::<_, crate::Error>(status.map(|st| (id, image_id, labels, st)))
             })
         }))
         .await?;
         let mut containers: Vec<ObservedContainer> = inspected
             .into_iter()
             .flatten() // None: removed meanwhile
-            .map(|(id, labels, status)| ObservedContainer {
+            .map(|(id, image_id, labels, status)| ObservedContainer {
                 name: status.name.clone(),
                 id,
+                image_id,
                 service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
                 config_hash: labels.get(labels::CONFIG_HASH).cloned(),
                 field_hashes: labels
@@ -104,10 +106,11 @@ impl Engine {
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
 
         let checks = futures_util::future::try_join_all(images.iter().map(|image| async move {
-            Ok::<_, crate::Error>(self.image_exists(image).await?.then(|| image.clone()))
+            let id = self.image_id(image).await?;
+            Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
         }))
         .await?;
-        let present: BTreeSet<String> = checks.into_iter().flatten().collect();
+        let present: BTreeMap<String, String> = checks.into_iter().flatten().collect();
         Ok(Observed {
             containers,
             networks,

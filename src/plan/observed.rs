@@ -1,7 +1,7 @@
 //! What exists on the engine for one project: a plain snapshot the planner compares
 //! with the Stack model. Filled by `engine::Engine::observe`; built by hand in tests.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -9,8 +9,8 @@ pub struct Observed {
     pub containers: Vec<ObservedContainer>,
     pub networks: Vec<ObservedNetwork>,
     pub volumes: Vec<ObservedVolume>,
-    /// Image references (as written in the stack) that are present on the engine.
-    pub images: BTreeSet<String>,
+    /// Image references (as written in the stack) present on the engine → their image ids.
+    pub images: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,8 @@ pub struct ObservedContainer {
     /// Engine name without the leading `/`.
     pub name: String,
     pub id: String,
+    /// The id of the image it was created from (`sha256:…`).
+    pub image_id: Option<String>,
     /// The `io.pier.service` label.
     pub service: String,
     /// The `io.pier.config-hash` label (None on containers from foreign tools).

@@ -167,7 +167,7 @@ pub fn plan_up(
         let svc = &stack.services[name];
         let container = stack.container_name(name);
         let image = image_of(stack, name);
-        let present = observed.images.contains(&image);
+        let present = observed.images.contains_key(&image);
         let image_step = if let Some(&id) = images.get(&image) {
             Some(id)
         } else {
@@ -225,6 +225,14 @@ pub fn plan_up(
                 Some(Cause::ConfigChanged(hash.changed_fields(&c.field_hashes)))
             }
             Some(_) if opts.build && svc.build.is_some() => Some(Cause::BuildRequested),
+            // Rebuilt or pulled outside pier since the container was created (as Compose).
+            Some(c)
+                if image_step.is_none()
+                    && c.image_id.is_some()
+                    && observed.images.get(&image) != c.image_id.as_ref() =>
+            {
+                Some(Cause::ImageChanged)
+            }
             Some(_) => None,
         };
         let needs_start = match (&create_cause, existing) {
@@ -613,6 +621,7 @@ mod tests {
                 ObservedContainer {
                     name: stack.container_name(name),
                     id: format!("id-{name}"),
+                    image_id: Some(format!("sha256:{}", image_of(stack, name))),
                     service: name.clone(),
                     config_hash: Some(hash.total.clone()),
                     field_hashes: hash.fields.clone(),
@@ -634,8 +643,21 @@ mod tests {
             volumes: vec![ObservedVolume {
                 name: "shop_db-data".into(),
             }],
-            images: stack.services.keys().map(|s| image_of(stack, s)).collect(),
+            images: images(
+                &stack
+                    .services
+                    .keys()
+                    .map(|s| image_of(stack, s))
+                    .collect::<Vec<_>>(),
+            ),
         }
+    }
+
+    /// Present images, each with an id derived from its reference.
+    fn images(refs: &[String]) -> BTreeMap<String, String> {
+        refs.iter()
+            .map(|r| (r.clone(), format!("sha256:{r}")))
+            .collect()
     }
 
     fn up(stack: &Stack, observed: &Observed, opts: UpOptions) -> String {
@@ -646,7 +668,7 @@ mod tests {
     fn fresh_project() {
         let stack = shop();
         let observed = Observed {
-            images: ["nginx:1".to_string(), "redis:7".to_string()].into(),
+            images: images(&["nginx:1".into(), "redis:7".into()]),
             ..Observed::default()
         };
         assert_eq!(
@@ -730,6 +752,25 @@ unchanged: db, api, web
     }
 
     #[test]
+    fn an_image_changed_outside_pier_recreates_its_containers() {
+        let stack = shop();
+        let mut observed = running(&stack);
+        observed
+            .images
+            .insert("redis:7".into(), "sha256:newer".into());
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 3 steps
+  1. recreate container shop-cache-1 (image changed)
+  2. start container shop-cache-1 (created) after 1
+  3. wait for cache: service_started (ready before up returns) after 2
+unchanged: db, api, web
+"
+        );
+    }
+
+    #[test]
     fn orphans_are_noted_or_removed() {
         let stack = shop();
         let mut observed = running(&stack);
@@ -763,9 +804,7 @@ unchanged: cache, db, api, web
     fn subset_brings_its_dependencies_only() {
         let stack = shop();
         let observed = Observed {
-            images: ["nginx:1", "redis:7", "mysql:8", "shop/api:1"]
-                .map(String::from)
-                .into(),
+            images: images(&["nginx:1", "redis:7", "mysql:8", "shop/api:1"].map(String::from)),
             ..Observed::default()
         };
         let opts = UpOptions {
@@ -796,9 +835,7 @@ project shop: 8 steps
         web.networks.clear();
         web.network_mode = Some("service:cache".into());
         let observed = Observed {
-            images: ["nginx:1", "redis:7", "mysql:8", "shop/api:1"]
-                .map(String::from)
-                .into(),
+            images: images(&["nginx:1", "redis:7", "mysql:8", "shop/api:1"].map(String::from)),
             ..running(&stack)
         };
         let mut observed = observed;

@@ -99,6 +99,8 @@ pub enum Cause {
     /// The container exists but is not running (its state).
     NotRunning(String),
     ImageMissing,
+    /// The image reference now points to another image than the container runs.
+    ImageChanged,
     PullAlways,
     BuildRequested,
     /// Just created or recreated by an earlier step of this plan.
@@ -119,6 +121,7 @@ impl fmt::Display for Cause {
             Cause::ConfigChanged(fields) => write!(f, "config changed: {}", fields.join(", ")),
             Cause::NotRunning(state) => write!(f, "{state}, not running"),
             Cause::ImageMissing => f.write_str("image not present"),
+            Cause::ImageChanged => f.write_str("image changed"),
             Cause::PullAlways => f.write_str("--pull always"),
             Cause::BuildRequested => f.write_str("--build"),
             Cause::Created => f.write_str("created"),
