@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod labels;
 pub mod stack;
+pub mod template;
 
 pub use error::{Error, Result};
 

@@ -1,5 +1,8 @@
 //! One module per verb: glue only (load → plan → execute → report).
 
+pub mod init;
+pub mod list;
+
 use std::io::Write;
 
 use clap::CommandFactory;
@@ -11,6 +14,8 @@ use crate::error::{Error, Result};
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
+        Command::List(args) => list::run(args, out),
+        Command::Init(args) => init::run(args, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
