@@ -16,9 +16,20 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
     let done = template::init(&template, &args.set, &target, args.force)?;
 
     let io = |e: std::io::Error| Error::io("<stdout>", e);
-    writeln!(out, "Rendered stack \"{}\" into {}", template.manifest.name, target.display()).map_err(io)?;
+    writeln!(
+        out,
+        "Rendered stack \"{}\" into {}",
+        template.manifest.name,
+        target.display()
+    )
+    .map_err(io)?;
     let secrets = done.values.0.iter().filter(|r| r.is_secret()).count();
-    let width = done.written.iter().map(|w| w.path.to_string().len()).max().unwrap_or(0);
+    let width = done
+        .written
+        .iter()
+        .map(|w| w.path.to_string().len())
+        .max()
+        .unwrap_or(0);
     for w in &done.written {
         let mut notes = Vec::new();
         match w.action {
@@ -28,7 +39,9 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
             Action::Unchanged => notes.push("unchanged".to_string()),
         }
         if w.kind == FileKind::Secret {
-            notes.push(format!("{secrets} generated or set secrets, mode 0600 — keep it private"));
+            notes.push(format!(
+                "{secrets} generated or set secrets, mode 0600 — keep it private"
+            ));
         }
         let path = w.path.to_string();
         if notes.is_empty() {
@@ -47,7 +60,9 @@ fn cd_prefix(target: &Path) -> String {
         return String::new();
     }
     let text = target.display().to_string();
-    let plain = text.chars().all(|c| c.is_ascii_alphanumeric() || "_-./~".contains(c));
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-./~".contains(c));
     if plain {
         format!("cd {text} && ")
     } else {

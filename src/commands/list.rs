@@ -23,7 +23,8 @@ pub fn run(args: ListArgs, out: &mut dyn Write) -> Result<i32> {
         }
         None => {
             // A broken user stack must not hide the others: it is listed with its problem.
-            let loaded: Vec<(&Entry, Result<Template>)> = catalog.entries().iter().map(|e| (e, e.load())).collect();
+            let loaded: Vec<(&Entry, Result<Template>)> =
+                catalog.entries().iter().map(|e| (e, e.load())).collect();
             if args.json {
                 let list: Vec<Json> = loaded
                     .iter()
@@ -42,16 +43,35 @@ pub fn run(args: ListArgs, out: &mut dyn Write) -> Result<i32> {
 }
 
 fn print_stacks(out: &mut dyn Write, loaded: &[(&Entry, Result<Template>)]) -> Result<()> {
-    let mut rows = vec![["NAME".to_string(), "DESCRIPTION".into(), "SERVICES".into(), "SOURCE".into()]];
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "DESCRIPTION".into(),
+        "SERVICES".into(),
+        "SOURCE".into(),
+    ]];
     for (entry, template) in loaded {
         let source = source_text(entry);
         rows.push(match template {
-            Ok(t) => [entry.name.clone(), t.manifest.description.clone(), t.manifest.services.join(", "), source],
-            Err(_) => [entry.name.clone(), format!("(invalid: see `pier list {}`)", entry.name), String::new(), source],
+            Ok(t) => [
+                entry.name.clone(),
+                t.manifest.description.clone(),
+                t.manifest.services.join(", "),
+                source,
+            ],
+            Err(_) => [
+                entry.name.clone(),
+                format!("(invalid: see `pier list {}`)", entry.name),
+                String::new(),
+                source,
+            ],
         });
     }
     write_table(out, &rows)?;
-    writeln!(out, "\nStart one with: pier init STACK DIR   (parameters: pier list STACK)").map_err(stdout)
+    writeln!(
+        out,
+        "\nStart one with: pier init STACK DIR   (parameters: pier list STACK)"
+    )
+    .map_err(stdout)
 }
 
 fn print_parameters(out: &mut dyn Write, entry: &Entry, template: &Template) -> Result<()> {
@@ -61,19 +81,44 @@ fn print_parameters(out: &mut dyn Write, entry: &Entry, template: &Template) -> 
     w(out, format!("source:   {}", source_text(entry)))?;
     w(out, format!("services: {}", m.services.join(", ")))?;
     w(out, String::new())?;
-    let mut rows = vec![["PARAMETER".to_string(), "TYPE".into(), "DEFAULT".into(), "CHOICES".into(), "DESCRIPTION".into()]];
+    let mut rows = vec![[
+        "PARAMETER".to_string(),
+        "TYPE".into(),
+        "DEFAULT".into(),
+        "CHOICES".into(),
+        "DESCRIPTION".into(),
+    ]];
     for p in &m.parameters {
-        let default = p.kind.default_text().unwrap_or_else(|| "(generated)".into());
+        let default = p
+            .kind
+            .default_text()
+            .unwrap_or_else(|| "(generated)".into());
         let mut description = p.description.clone();
         if let Some(env) = &p.env {
             description.push_str(&format!(" [.env {env}]"));
         }
-        rows.push([p.name.clone(), p.kind.type_name().into(), default, choices_text(&p.kind), description]);
+        rows.push([
+            p.name.clone(),
+            p.kind.type_name().into(),
+            default,
+            choices_text(&p.kind),
+            description,
+        ]);
     }
     write_table(out, &rows)?;
-    if let Some(example) = m.parameters.iter().find(|p| !matches!(p.kind, Kind::Secret { .. })) {
+    if let Some(example) = m
+        .parameters
+        .iter()
+        .find(|p| !matches!(p.kind, Kind::Secret { .. }))
+    {
         let value = example.kind.default_text().unwrap_or_default();
-        w(out, format!("\nSet with: pier init {} DIR --set {}={}", m.name, example.name, value))?;
+        w(
+            out,
+            format!(
+                "\nSet with: pier init {} DIR --set {}={}",
+                m.name, example.name, value
+            ),
+        )?;
     }
     Ok(())
 }

@@ -56,7 +56,11 @@ impl SearchPath {
     pub fn from_env() -> SearchPath {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let mut dirs: Vec<PathBuf> = var("PIER_STACKS_PATH")
-            .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+            .map(|v| {
+                std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         let config = var("XDG_CONFIG_HOME")
             .map(PathBuf::from)
@@ -88,14 +92,20 @@ impl Catalog {
         let mut found: Vec<(String, Source)> = Vec::new();
         for dir in &search.dirs {
             // A missing or unreadable directory simply holds no stacks.
-            let Ok(read) = std::fs::read_dir(dir) else { continue };
+            let Ok(read) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut names: Vec<(String, PathBuf)> = read
                 .flatten()
                 .filter(|e| e.path().join(MANIFEST_FILE).is_file())
                 .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
                 .collect();
             names.sort();
-            found.extend(names.into_iter().map(|(name, path)| (name, Source::Dir(path))));
+            found.extend(
+                names
+                    .into_iter()
+                    .map(|(name, path)| (name, Source::Dir(path))),
+            );
         }
         for dir in BUILTIN_STACKS.dirs() {
             if dir.get_file(dir.path().join(MANIFEST_FILE)).is_some()
@@ -108,7 +118,11 @@ impl Catalog {
         for (name, source) in found {
             match entries.iter_mut().find(|e| e.name == name) {
                 Some(winner) => winner.shadows.push(source),
-                None => entries.push(Entry { name, source, shadows: Vec::new() }),
+                None => entries.push(Entry {
+                    name,
+                    source,
+                    shadows: Vec::new(),
+                }),
             }
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -130,7 +144,9 @@ impl Catalog {
             Some(close) => format!("did you mean \"{close}\"? {available}"),
             None => available,
         };
-        Err(Error::invalid(Diagnostic::error("", format!("unknown stack \"{name}\"")).with_hint(hint)))
+        Err(Error::invalid(
+            Diagnostic::error("", format!("unknown stack \"{name}\"")).with_hint(hint),
+        ))
     }
 }
 
@@ -155,23 +171,36 @@ impl Entry {
             Source::Dir(dir) => (dir.join(MANIFEST_FILE), dir.join(STACK_TEMPLATE_FILE)),
         };
         let manifest_text = self.read_text(&manifest_path, MANIFEST_FILE)?;
-        let mut manifest = Manifest::parse(&manifest_text, &manifest_path).map_err(Error::Invalid)?;
+        let mut manifest =
+            Manifest::parse(&manifest_text, &manifest_path).map_err(Error::Invalid)?;
         if manifest.name != self.name {
             return Err(Error::invalid(
-                Diagnostic::error("name", format!("the manifest says \"{}\" but the directory is \"{}\"", manifest.name, self.name))
-                    .in_file(&manifest_path)
-                    .with_hint("make them the same"),
+                Diagnostic::error(
+                    "name",
+                    format!(
+                        "the manifest says \"{}\" but the directory is \"{}\"",
+                        manifest.name, self.name
+                    ),
+                )
+                .in_file(&manifest_path)
+                .with_hint("make them the same"),
             ));
         }
         manifest.name = self.name.clone();
         let stack_file = self.read_text(&stack_file_path, STACK_TEMPLATE_FILE)?;
-        Ok(Template { manifest, stack_file, stack_file_path, source: self.source.clone() })
+        Ok(Template {
+            manifest,
+            stack_file,
+            stack_file_path,
+            source: self.source.clone(),
+        })
     }
 
     fn read_text(&self, path: &Path, file_name: &str) -> Result<String> {
         let missing = || {
             Error::invalid(
-                Diagnostic::error("", format!("stack \"{}\" has no {file_name}", self.name)).in_file(path),
+                Diagnostic::error("", format!("stack \"{}\" has no {file_name}", self.name))
+                    .in_file(path),
             )
         };
         match &self.source {
@@ -193,18 +222,22 @@ impl Template {
     /// Where the skeleton file `source` is, for diagnostics.
     pub fn skeleton_path(&self, source: &RelPath) -> PathBuf {
         match &self.source {
-            Source::BuiltIn => Path::new("templates").join(&self.manifest.name).join(source.as_path()),
+            Source::BuiltIn => Path::new("templates")
+                .join(&self.manifest.name)
+                .join(source.as_path()),
             Source::Dir(dir) => dir.join(USER_SKELETON_DIR).join(source.as_path()),
         }
     }
 
     /// The bytes of a skeleton file.
-    pub fn skeleton(&self, source: &RelPath) -> Result<Vec<u8>, Diagnostic> {
+    pub fn skeleton(&self, source: &RelPath) -> Result<Vec<u8>, Box<Diagnostic>> {
         let path = self.skeleton_path(source);
         let missing = || {
-            Diagnostic::error("files", format!("skeleton file {source} does not exist"))
-                .in_file(&path)
-                .with_hint("add it, or remove it from `files` in stack.yaml")
+            Box::new(
+                Diagnostic::error("files", format!("skeleton file {source} does not exist"))
+                    .in_file(&path)
+                    .with_hint("add it, or remove it from `files` in stack.yaml"),
+            )
         };
         match &self.source {
             Source::BuiltIn => BUILTIN_SKELETONS
@@ -213,7 +246,9 @@ impl Template {
                 .ok_or_else(missing),
             Source::Dir(_) => std::fs::read(&path).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => missing(),
-                _ => Diagnostic::error("files", format!("cannot read {source}: {e}")).in_file(&path),
+                _ => Box::new(
+                    Diagnostic::error("files", format!("cannot read {source}: {e}")).in_file(&path),
+                ),
             }),
         }
     }
@@ -254,24 +289,40 @@ mod tests {
         user_stack(second.path(), "lamp", MANIFEST);
         user_stack(second.path(), "mine", "name: mine\ndescription: d\n");
         std::fs::create_dir_all(second.path().join("not-a-stack")).unwrap();
-        let search = SearchPath { dirs: vec![first.path().into(), second.path().into(), "/nonexistent".into()] };
+        let search = SearchPath {
+            dirs: vec![
+                first.path().into(),
+                second.path().into(),
+                "/nonexistent".into(),
+            ],
+        };
         let catalog = Catalog::discover(&search);
         let lamp = catalog.find("lamp").unwrap();
         assert_eq!(lamp.source, Source::Dir(first.path().join("lamp")));
-        assert_eq!(lamp.shadows, [Source::Dir(second.path().join("lamp")), Source::BuiltIn]);
+        assert_eq!(
+            lamp.shadows,
+            [Source::Dir(second.path().join("lamp")), Source::BuiltIn]
+        );
         assert_eq!(lamp.load().unwrap().manifest.description, "my own lamp");
-        assert_eq!(catalog.find("mine").unwrap().source, Source::Dir(second.path().join("mine")));
+        assert_eq!(
+            catalog.find("mine").unwrap().source,
+            Source::Dir(second.path().join("mine"))
+        );
         assert!(catalog.find("not-a-stack").is_err());
     }
 
     #[test]
     fn unknown_stack_suggests_and_lists() {
         let catalog = Catalog::discover(&SearchPath::default());
-        let Err(Error::Invalid(ds)) = catalog.find("djnago") else { panic!() };
+        let Err(Error::Invalid(ds)) = catalog.find("djnago") else {
+            panic!()
+        };
         assert_eq!(ds[0].message, "unknown stack \"djnago\"");
         assert_eq!(
             ds[0].hint.as_deref(),
-            Some("did you mean \"django\"? available stacks: django, dotnet, lamp (see `pier list`)")
+            Some(
+                "did you mean \"django\"? available stacks: django, dotnet, lamp (see `pier list`)"
+            )
         );
     }
 
@@ -279,8 +330,12 @@ mod tests {
     fn manifest_name_must_match_directory() {
         let dir = tempfile::tempdir().unwrap();
         user_stack(dir.path(), "other", MANIFEST);
-        let catalog = Catalog::discover(&SearchPath { dirs: vec![dir.path().into()] });
-        let Err(Error::Invalid(ds)) = catalog.find("other").unwrap().load() else { panic!() };
+        let catalog = Catalog::discover(&SearchPath {
+            dirs: vec![dir.path().into()],
+        });
+        let Err(Error::Invalid(ds)) = catalog.find("other").unwrap().load() else {
+            panic!()
+        };
         assert!(ds[0].message.contains("the manifest says \"lamp\""));
     }
 }

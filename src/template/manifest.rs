@@ -41,13 +41,28 @@ pub struct Parameter {
 /// A parameter's type, with its default and constraints.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    String { default: String },
-    Int { default: i64, min: Option<i64>, max: Option<i64> },
-    Bool { default: bool },
-    Port { default: u16 },
-    Enum { default: String, choices: Vec<String> },
+    String {
+        default: String,
+    },
+    Int {
+        default: i64,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Bool {
+        default: bool,
+    },
+    Port {
+        default: u16,
+    },
+    Enum {
+        default: String,
+        choices: Vec<String>,
+    },
     /// Generated at init with `length` random alphanumeric characters.
-    Secret { length: usize },
+    Secret {
+        length: usize,
+    },
 }
 
 impl Kind {
@@ -100,7 +115,9 @@ impl RelPath {
                     return Err(format!("\"{text}\" leaves the project directory (`..`)"));
                 }
                 Component::RootDir | Component::Prefix(_) => {
-                    return Err(format!("\"{text}\" is absolute; paths must be relative to the project directory"));
+                    return Err(format!(
+                        "\"{text}\" is absolute; paths must be relative to the project directory"
+                    ));
                 }
             }
         }
@@ -136,7 +153,17 @@ pub const ENV_FILE: &str = ".env";
 pub const STACK_FILE: &str = "pier.yaml";
 
 const TOP_KEYS: &[&str] = &["name", "description", "services", "parameters", "files"];
-const PARAM_KEYS: &[&str] = &["name", "type", "description", "default", "min", "max", "choices", "env", "length"];
+const PARAM_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "description",
+    "default",
+    "min",
+    "max",
+    "choices",
+    "env",
+    "length",
+];
 const FILE_KEYS: &[&str] = &["source", "path"];
 const TYPES: &[&str] = &["string", "int", "bool", "port", "enum", "secret"];
 const DEFAULT_SECRET_LENGTH: usize = 32;
@@ -144,7 +171,10 @@ const DEFAULT_SECRET_LENGTH: usize = 32;
 impl Manifest {
     /// Parse a manifest; `file` is used in diagnostics only.
     pub fn parse(text: &str, file: &Path) -> Result<Manifest, Vec<Diagnostic>> {
-        let mut problems = Problems { file, list: Vec::new() };
+        let mut problems = Problems {
+            file,
+            list: Vec::new(),
+        };
         let doc: Yaml = match serde_yaml::from_str(text) {
             Ok(doc) => doc,
             Err(err) => {
@@ -157,23 +187,40 @@ impl Manifest {
         };
         let Some(top) = doc.as_mapping() else {
             return Err(vec![
-                Diagnostic::error("", "a stack manifest must be a mapping with `name`, `description`, `parameters`")
-                    .in_file(file),
+                Diagnostic::error(
+                    "",
+                    "a stack manifest must be a mapping with `name`, `description`, `parameters`",
+                )
+                .in_file(file),
             ]);
         };
         problems.unknown_keys(top, "", TOP_KEYS);
 
-        let name = problems.required_string(top, "", "name").unwrap_or_default();
+        let name = problems
+            .required_string(top, "", "name")
+            .unwrap_or_default();
         if !name.is_empty() && !is_identifier(&name, true) {
-            problems.error("name", format!("\"{name}\" is not a valid stack name"), "use lower-case letters, digits, `-` and `_`");
+            problems.error(
+                "name",
+                format!("\"{name}\" is not a valid stack name"),
+                "use lower-case letters, digits, `-` and `_`",
+            );
         }
-        let description = problems.required_string(top, "", "description").unwrap_or_default();
+        let description = problems
+            .required_string(top, "", "description")
+            .unwrap_or_default();
         let services = problems.string_list(top, "", "services");
         let parameters = parse_parameters(top.get("parameters"), &mut problems);
         let files = parse_files(top.get("files"), &mut problems);
 
         if problems.list.is_empty() {
-            Ok(Manifest { name, description, services, parameters, files })
+            Ok(Manifest {
+                name,
+                description,
+                services,
+                parameters,
+                files,
+            })
         } else {
             crate::diagnostic::sort(&mut problems.list);
             Err(problems.list)
@@ -186,9 +233,15 @@ impl Manifest {
 }
 
 fn parse_parameters(value: Option<&Yaml>, problems: &mut Problems) -> Vec<Parameter> {
-    let Some(value) = value else { return Vec::new() };
+    let Some(value) = value else {
+        return Vec::new();
+    };
     let Some(items) = value.as_sequence() else {
-        problems.error("parameters", "must be a list of parameters", "write `parameters:` followed by `- name: ...` items");
+        problems.error(
+            "parameters",
+            "must be a list of parameters",
+            "write `parameters:` followed by `- name: ...` items",
+        );
         return Vec::new();
     };
     let mut out: Vec<Parameter> = Vec::new();
@@ -201,9 +254,13 @@ fn parse_parameters(value: Option<&Yaml>, problems: &mut Problems) -> Vec<Parame
         problems.unknown_keys(map, &path, PARAM_KEYS);
         let name = problems.required_string(map, &path, "name");
         let ty = problems.required_string(map, &path, "type");
-        let description = problems.optional_string(map, &path, "description").unwrap_or_default();
+        let description = problems
+            .optional_string(map, &path, "description")
+            .unwrap_or_default();
         let env = problems.optional_string(map, &path, "env");
-        let (Some(name), Some(ty)) = (name, ty) else { continue };
+        let (Some(name), Some(ty)) = (name, ty) else {
+            continue;
+        };
 
         if !is_identifier(&name, false) {
             problems.error(
@@ -213,56 +270,106 @@ fn parse_parameters(value: Option<&Yaml>, problems: &mut Problems) -> Vec<Parame
             );
         }
         if out.iter().any(|p| p.name == name) {
-            problems.error(format!("{path}.name"), format!("parameter \"{name}\" is declared twice"), "");
+            problems.error(
+                format!("{path}.name"),
+                format!("parameter \"{name}\" is declared twice"),
+                "",
+            );
         }
         if let Some(env) = &env {
             if !is_env_name(env) {
-                problems.error(format!("{path}.env"), format!("\"{env}\" is not a valid variable name"), "use upper-case letters, digits and `_`");
+                problems.error(
+                    format!("{path}.env"),
+                    format!("\"{env}\" is not a valid variable name"),
+                    "use upper-case letters, digits and `_`",
+                );
             } else if out.iter().any(|p| p.env.as_deref() == Some(env)) {
-                problems.error(format!("{path}.env"), format!("variable {env} is used by two parameters"), "");
+                problems.error(
+                    format!("{path}.env"),
+                    format!("variable {env} is used by two parameters"),
+                    "",
+                );
             }
         }
         if let Some(kind) = parse_kind(map, &path, &ty, env.is_some(), problems) {
-            out.push(Parameter { name, description, kind, env });
+            out.push(Parameter {
+                name,
+                description,
+                kind,
+                env,
+            });
         }
     }
     out
 }
 
-fn parse_kind(map: &serde_yaml::Mapping, path: &str, ty: &str, has_env: bool, problems: &mut Problems) -> Option<Kind> {
+fn parse_kind(
+    map: &serde_yaml::Mapping,
+    path: &str,
+    ty: &str,
+    has_env: bool,
+    problems: &mut Problems,
+) -> Option<Kind> {
     let default = map.get("default");
     let default_path = format!("{path}.default");
-    let for_type = |key: &str, allowed: &[&str]| (map.contains_key(key) && !allowed.contains(&ty)).then(|| key.to_string());
-    for key in [for_type("min", &["int"]), for_type("max", &["int"]), for_type("choices", &["enum"]), for_type("length", &["secret"])]
-        .into_iter()
-        .flatten()
+    let for_type = |key: &str, allowed: &[&str]| {
+        (map.contains_key(key) && !allowed.contains(&ty)).then(|| key.to_string())
+    };
+    for key in [
+        for_type("min", &["int"]),
+        for_type("max", &["int"]),
+        for_type("choices", &["enum"]),
+        for_type("length", &["secret"]),
+    ]
+    .into_iter()
+    .flatten()
     {
-        problems.error(format!("{path}.{key}"), format!("`{key}` does not apply to a {ty} parameter"), "");
+        problems.error(
+            format!("{path}.{key}"),
+            format!("`{key}` does not apply to a {ty} parameter"),
+            "",
+        );
     }
     // The default is checked with the same parser as `--set`, so a manifest
     // cannot declare a default the user could not type.
     let default_text = |problems: &mut Problems| -> Option<String> {
         match default {
             None => {
-                problems.error(&default_path, "missing: every parameter except a secret needs a default", "");
+                problems.error(
+                    &default_path,
+                    "missing: every parameter except a secret needs a default",
+                    "",
+                );
                 None
             }
             Some(Yaml::String(s)) => Some(s.clone()),
             Some(Yaml::Number(n)) if ty != "string" && ty != "enum" => Some(n.to_string()),
             Some(Yaml::Bool(b)) if ty == "bool" => Some(b.to_string()),
             Some(_) => {
-                problems.error(&default_path, format!("must be a {ty} value"), "quote text values, e.g. default: \"8.3\"");
+                problems.error(
+                    &default_path,
+                    format!("must be a {ty} value"),
+                    "quote text values, e.g. default: \"8.3\"",
+                );
                 None
             }
         }
     };
     let kind = match ty {
-        "string" => Kind::String { default: default_text(problems)? },
+        "string" => Kind::String {
+            default: default_text(problems)?,
+        },
         "bool" => {
             let text = default_text(problems)?;
             match parse_bool(&text) {
                 Some(default) => Kind::Bool { default },
-                None => return problems.error_none(&default_path, format!("\"{text}\" is not true or false"), ""),
+                None => {
+                    return problems.error_none(
+                        &default_path,
+                        format!("\"{text}\" is not true or false"),
+                        "",
+                    );
+                }
             }
         }
         "port" => {
@@ -279,7 +386,11 @@ fn parse_kind(map: &serde_yaml::Mapping, path: &str, ty: &str, has_env: bool, pr
             if let (Some(lo), Some(hi)) = (min, max)
                 && lo > hi
             {
-                return problems.error_none(format!("{path}.min"), format!("min {lo} is greater than max {hi}"), "");
+                return problems.error_none(
+                    format!("{path}.min"),
+                    format!("min {lo} is greater than max {hi}"),
+                    "",
+                );
             }
             match parse_int(&text, min, max) {
                 Ok(default) => Kind::Int { default, min, max },
@@ -289,33 +400,62 @@ fn parse_kind(map: &serde_yaml::Mapping, path: &str, ty: &str, has_env: bool, pr
         "enum" => {
             let choices = problems.string_list(map, path, "choices");
             if choices.is_empty() {
-                return problems.error_none(format!("{path}.choices"), "an enum needs a non-empty list of choices", "");
+                return problems.error_none(
+                    format!("{path}.choices"),
+                    "an enum needs a non-empty list of choices",
+                    "",
+                );
             }
             let default = default_text(problems)?;
             if !choices.contains(&default) {
-                return problems.error_none(&default_path, format!("\"{default}\" is not one of the choices: {}", choices.join(", ")), "");
+                return problems.error_none(
+                    &default_path,
+                    format!(
+                        "\"{default}\" is not one of the choices: {}",
+                        choices.join(", ")
+                    ),
+                    "",
+                );
             }
             Kind::Enum { default, choices }
         }
         "secret" => {
             if default.is_some() {
-                problems.error(&default_path, "a secret has no default: it is generated at init", "remove `default`; users can still pass --set");
+                problems.error(
+                    &default_path,
+                    "a secret has no default: it is generated at init",
+                    "remove `default`; users can still pass --set",
+                );
             }
             if !has_env {
-                problems.error(format!("{path}.env"), "a secret needs `env`: the variable it is written to in .env", "e.g. env: DB_PASSWORD");
+                problems.error(
+                    format!("{path}.env"),
+                    "a secret needs `env`: the variable it is written to in .env",
+                    "e.g. env: DB_PASSWORD",
+                );
             }
             let length = match problems.optional_int(map, path, "length") {
                 None => DEFAULT_SECRET_LENGTH,
                 Some(n) if (16..=256).contains(&n) => n as usize,
-                Some(n) => return problems.error_none(format!("{path}.length"), format!("{n} is out of range"), "use 16 to 256 characters"),
+                Some(n) => {
+                    return problems.error_none(
+                        format!("{path}.length"),
+                        format!("{n} is out of range"),
+                        "use 16 to 256 characters",
+                    );
+                }
             };
             Kind::Secret { length }
         }
         other => {
-            let hint = did_you_mean(other, TYPES.iter().copied()).map(|s| format!("did you mean \"{s}\"?"));
+            let hint = did_you_mean(other, TYPES.iter().copied())
+                .map(|s| format!("did you mean \"{s}\"?"));
             return problems.error_none(
                 format!("{path}.type"),
-                format!("unknown type \"{other}\"; expected one of {}", TYPES.join(", ")),
+                format!(
+                    "unknown type \"{other}\"; expected one of {}",
+                    TYPES.join(", ")
+                ),
                 hint.as_deref().unwrap_or(""),
             );
         }
@@ -324,7 +464,9 @@ fn parse_kind(map: &serde_yaml::Mapping, path: &str, ty: &str, has_env: bool, pr
 }
 
 fn parse_files(value: Option<&Yaml>, problems: &mut Problems) -> Vec<FileSpec> {
-    let Some(value) = value else { return Vec::new() };
+    let Some(value) = value else {
+        return Vec::new();
+    };
     let Some(items) = value.as_sequence() else {
         problems.error("files", "must be a list of skeleton file paths", "");
         return Vec::new();
@@ -337,20 +479,32 @@ fn parse_files(value: Option<&Yaml>, problems: &mut Problems) -> Vec<FileSpec> {
             Yaml::String(s) => (Some(s.clone()), None),
             Yaml::Mapping(map) => {
                 problems.unknown_keys(map, &path, FILE_KEYS);
-                (problems.required_string(map, &path, "source"), problems.optional_string(map, &path, "path"))
+                (
+                    problems.required_string(map, &path, "source"),
+                    problems.optional_string(map, &path, "path"),
+                )
             }
             _ => {
-                problems.error(&path, "must be a path or a mapping with `source` and `path`", "");
+                problems.error(
+                    &path,
+                    "must be a path or a mapping with `source` and `path`",
+                    "",
+                );
                 continue;
             }
         };
         let Some(source) = source else { continue };
         let render = source.ends_with(".hbs");
-        let dest_text = dest.unwrap_or_else(|| source.strip_suffix(".hbs").unwrap_or(&source).to_string());
+        let dest_text =
+            dest.unwrap_or_else(|| source.strip_suffix(".hbs").unwrap_or(&source).to_string());
         let source = match RelPath::parse(&source) {
             Ok(p) => p,
             Err(msg) => {
-                problems.error(&path, msg, "skeleton paths are relative to the template's directory");
+                problems.error(
+                    &path,
+                    msg,
+                    "skeleton paths are relative to the template's directory",
+                );
                 continue;
             }
         };
@@ -363,14 +517,22 @@ fn parse_files(value: Option<&Yaml>, problems: &mut Problems) -> Vec<FileSpec> {
         };
         let dest_str = dest.to_string();
         if dest_str == ENV_FILE || dest_str == STACK_FILE {
-            problems.error(&path, format!("{dest_str} is written by pier itself"), "remove it from `files`");
+            problems.error(
+                &path,
+                format!("{dest_str} is written by pier itself"),
+                "remove it from `files`",
+            );
             continue;
         }
         if out.iter().any(|f| f.dest == dest) {
             problems.error(&path, format!("{dest} is written twice"), "");
             continue;
         }
-        out.push(FileSpec { source, dest, render });
+        out.push(FileSpec {
+            source,
+            dest,
+            render,
+        });
     }
     out
 }
@@ -392,9 +554,13 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
 }
 
 pub fn parse_int(text: &str, min: Option<i64>, max: Option<i64>) -> Result<i64, String> {
-    let n: i64 = text.parse().map_err(|_| format!("\"{text}\" is not a whole number"))?;
+    let n: i64 = text
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a whole number"))?;
     match (min, max) {
-        (Some(lo), Some(hi)) if n < lo || n > hi => Err(format!("{n} is out of range: use {lo} to {hi}")),
+        (Some(lo), Some(hi)) if n < lo || n > hi => {
+            Err(format!("{n} is out of range: use {lo} to {hi}"))
+        }
         (Some(lo), None) if n < lo => Err(format!("{n} is too small: the minimum is {lo}")),
         (None, Some(hi)) if n > hi => Err(format!("{n} is too large: the maximum is {hi}")),
         _ => Ok(n),
@@ -405,7 +571,9 @@ pub fn parse_int(text: &str, min: Option<i64>, max: Option<i64>) -> Result<i64, 
 fn is_identifier(s: &str, allow_dash: bool) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (allow_dash && c == '-'))
+        && chars.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (allow_dash && c == '-')
+        })
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -429,14 +597,22 @@ impl Problems<'_> {
         self.list.push(d);
     }
 
-    fn error_none<T>(&mut self, path: impl Into<String>, message: impl Into<String>, hint: &str) -> Option<T> {
+    fn error_none<T>(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: &str,
+    ) -> Option<T> {
         self.error(path, message, hint);
         None
     }
 
     fn unknown_keys(&mut self, map: &serde_yaml::Mapping, path: &str, known: &[&str]) {
         for key in map.keys() {
-            let key = key.as_str().map(str::to_string).unwrap_or_else(|| format!("{key:?}"));
+            let key = key
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{key:?}"));
             if !known.contains(&key.as_str()) {
                 let hint = did_you_mean(&key, known.iter().copied())
                     .map(|s| format!("did you mean \"{s}\"?"))
@@ -446,14 +622,24 @@ impl Problems<'_> {
         }
     }
 
-    fn optional_string(&mut self, map: &serde_yaml::Mapping, path: &str, key: &str) -> Option<String> {
+    fn optional_string(
+        &mut self,
+        map: &serde_yaml::Mapping,
+        path: &str,
+        key: &str,
+    ) -> Option<String> {
         match map.get(key)? {
             Yaml::String(s) => Some(s.clone()),
             _ => self.error_none(join(path, key), "must be a string", ""),
         }
     }
 
-    fn required_string(&mut self, map: &serde_yaml::Mapping, path: &str, key: &str) -> Option<String> {
+    fn required_string(
+        &mut self,
+        map: &serde_yaml::Mapping,
+        path: &str,
+        key: &str,
+    ) -> Option<String> {
         if !map.contains_key(key) {
             return self.error_none(join(path, key), "missing", "");
         }
@@ -468,7 +654,9 @@ impl Problems<'_> {
     }
 
     fn string_list(&mut self, map: &serde_yaml::Mapping, path: &str, key: &str) -> Vec<String> {
-        let Some(value) = map.get(key) else { return Vec::new() };
+        let Some(value) = map.get(key) else {
+            return Vec::new();
+        };
         let Some(items) = value.as_sequence() else {
             self.error(join(path, key), "must be a list of strings", "");
             return Vec::new();
@@ -485,7 +673,11 @@ impl Problems<'_> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 #[cfg(test)]
@@ -497,7 +689,11 @@ mod tests {
     }
 
     fn messages(text: &str) -> Vec<String> {
-        parse(text).unwrap_err().iter().map(|d| format!("{}: {}", d.path, d.message)).collect()
+        parse(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
     }
 
     const GOOD: &str = r#"
@@ -541,9 +737,22 @@ files:
         assert_eq!(m.services, ["web", "db"]);
         let kinds: Vec<_> = m.parameters.iter().map(|p| p.kind.type_name()).collect();
         assert_eq!(kinds, ["string", "int", "bool", "port", "enum", "secret"]);
-        assert_eq!(m.parameter("workers").unwrap().kind, Kind::Int { default: 2, min: Some(1), max: Some(8) });
-        assert_eq!(m.parameter("db_password").unwrap().kind, Kind::Secret { length: 32 });
-        assert_eq!(m.parameter("web_port").unwrap().env.as_deref(), Some("WEB_PORT"));
+        assert_eq!(
+            m.parameter("workers").unwrap().kind,
+            Kind::Int {
+                default: 2,
+                min: Some(1),
+                max: Some(8)
+            }
+        );
+        assert_eq!(
+            m.parameter("db_password").unwrap().kind,
+            Kind::Secret { length: 32 }
+        );
+        assert_eq!(
+            m.parameter("web_port").unwrap().env.as_deref(),
+            Some("WEB_PORT")
+        );
         assert_eq!(m.files[0].dest.to_string(), "public/index.php");
         assert!(m.files[0].render);
         assert_eq!(m.files[1].source.to_string(), "gitignore");
@@ -594,7 +803,9 @@ parameters:
 
     #[test]
     fn file_paths_cannot_leave_the_project() {
-        let msgs = messages("name: d\ndescription: d\nfiles:\n  - ../evil\n  - source: ok\n    path: /etc/passwd\n  - source: a/../../b\n  - .env\n");
+        let msgs = messages(
+            "name: d\ndescription: d\nfiles:\n  - ../evil\n  - source: ok\n    path: /etc/passwd\n  - source: a/../../b\n  - .env\n",
+        );
         assert_eq!(msgs.len(), 4, "{msgs:?}");
         assert!(msgs[0].contains("leaves the project directory"));
         assert!(msgs[1].contains("is absolute"));
@@ -612,7 +823,9 @@ parameters:
 
     #[test]
     fn text_defaults_must_be_quoted() {
-        let msgs = messages("name: d\ndescription: d\nparameters:\n  - name: v\n    type: string\n    default: 8.10\n");
+        let msgs = messages(
+            "name: d\ndescription: d\nparameters:\n  - name: v\n    type: string\n    default: 8.10\n",
+        );
         assert_eq!(msgs, ["parameters[0].default: must be a string value"]);
     }
 

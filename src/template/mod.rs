@@ -24,7 +24,12 @@ pub struct Initialized {
 
 /// Resolve the parameters, render every file, check the target, and only then
 /// write. Any invalid input returns `Error::Invalid` with nothing written.
-pub fn init(template: &Template, sets: &[String], target: &Path, force: bool) -> Result<Initialized> {
+pub fn init(
+    template: &Template,
+    sets: &[String],
+    target: &Path,
+    force: bool,
+) -> Result<Initialized> {
     let values = params::resolve_with_os_secrets(&template.manifest, sets)?;
     let files = write::plan_files(template, &values)?;
     let written = write::write_files(target, &files, force)?;

@@ -77,13 +77,19 @@ impl Values {
 
     /// `(VAR, value, is_secret)` for every parameter written to `.env`.
     pub fn env_vars(&self) -> impl Iterator<Item = (&str, String, bool)> {
-        self.0
-            .iter()
-            .filter_map(|r| r.parameter.env.as_deref().map(|env| (env, r.value.to_text(), r.is_secret())))
+        self.0.iter().filter_map(|r| {
+            r.parameter
+                .env
+                .as_deref()
+                .map(|env| (env, r.value.to_text(), r.is_secret()))
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|r| r.parameter.name == name).map(|r| &r.value)
+        self.0
+            .iter()
+            .find(|r| r.parameter.name == name)
+            .map(|r| &r.value)
     }
 }
 
@@ -93,16 +99,26 @@ pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<Str
         Kind::String { .. } => Ok(Value::Text(text.to_string())),
         Kind::Secret { .. } => {
             if text.is_empty() {
-                Err(("a secret cannot be empty".into(), Some("leave it out to have one generated".into())))
+                Err((
+                    "a secret cannot be empty".into(),
+                    Some("leave it out to have one generated".into()),
+                ))
             } else {
                 Ok(Value::Text(text.to_string()))
             }
         }
-        Kind::Int { min, max, .. } => manifest::parse_int(text, *min, *max).map(Value::Int).map_err(|m| (m, None)),
-        Kind::Port { .. } => manifest::parse_port(text).map(|p| Value::Int(p.into())).map_err(|m| (m, None)),
-        Kind::Bool { .. } => manifest::parse_bool(text)
-            .map(Value::Bool)
-            .ok_or_else(|| (format!("\"{text}\" is not a boolean"), Some("use true or false".into()))),
+        Kind::Int { min, max, .. } => manifest::parse_int(text, *min, *max)
+            .map(Value::Int)
+            .map_err(|m| (m, None)),
+        Kind::Port { .. } => manifest::parse_port(text)
+            .map(|p| Value::Int(p.into()))
+            .map_err(|m| (m, None)),
+        Kind::Bool { .. } => manifest::parse_bool(text).map(Value::Bool).ok_or_else(|| {
+            (
+                format!("\"{text}\" is not a boolean"),
+                Some("use true or false".into()),
+            )
+        }),
         Kind::Enum { choices, .. } => {
             if choices.iter().any(|c| c == text) {
                 Ok(Value::Text(text.to_string()))
@@ -140,8 +156,10 @@ pub fn resolve(
     for arg in sets {
         let Some((key, text)) = arg.split_once('=') else {
             problems.push(
-                Diagnostic::error(format!("--set {arg}"), "expected KEY=VALUE")
-                    .with_hint(format!("e.g. --set {arg}=VALUE; see `pier list {}`", manifest.name)),
+                Diagnostic::error(format!("--set {arg}"), "expected KEY=VALUE").with_hint(format!(
+                    "e.g. --set {arg}=VALUE; see `pier list {}`",
+                    manifest.name
+                )),
             );
             continue;
         };
@@ -153,8 +171,11 @@ pub fn resolve(
                 None => format!("see `pier list {}` for its parameters", manifest.name),
             };
             problems.push(
-                Diagnostic::error(format!("--set {key}"), format!("stack \"{}\" has no parameter \"{key}\"", manifest.name))
-                    .with_hint(hint),
+                Diagnostic::error(
+                    format!("--set {key}"),
+                    format!("stack \"{}\" has no parameter \"{key}\"", manifest.name),
+                )
+                .with_hint(hint),
             );
             continue;
         };
@@ -186,11 +207,17 @@ pub fn resolve(
             Some((_, v)) => (v.clone(), Origin::Set),
             None => match (default_value(&param.kind), &param.kind) {
                 (Some(v), _) => (v, Origin::Default),
-                (None, Kind::Secret { length }) => (Value::Text(generate(*length)?), Origin::Generated),
+                (None, Kind::Secret { length }) => {
+                    (Value::Text(generate(*length)?), Origin::Generated)
+                }
                 (None, _) => unreachable!("only secrets have no default"),
             },
         };
-        out.push(Resolved { parameter: param.clone(), value, origin });
+        out.push(Resolved {
+            parameter: param.clone(),
+            value,
+            origin,
+        });
     }
     Ok(Values(out))
 }
@@ -267,7 +294,11 @@ parameters:
         )
         .unwrap();
         assert_eq!(v.get("version"), Some(&Value::Text("8.4".into())));
-        assert_eq!(v.get("workers"), Some(&Value::Int(3)), "the last --set wins");
+        assert_eq!(
+            v.get("workers"),
+            Some(&Value::Int(3)),
+            "the last --set wins"
+        );
         assert_eq!(v.get("editor"), Some(&Value::Bool(true)));
         assert_eq!(v.get("web_port"), Some(&Value::Int(65535)));
         assert_eq!(v.get("database"), Some(&Value::Text("mysql".into())));
@@ -277,7 +308,15 @@ parameters:
 
     #[test]
     fn collects_every_problem() {
-        let got = problems(&["web_prot=1", "workers=many", "workers=9", "database=maria", "web_port=0", "editor=maybe", "oops"]);
+        let got = problems(&[
+            "web_prot=1",
+            "workers=many",
+            "workers=9",
+            "database=maria",
+            "web_port=0",
+            "editor=maybe",
+            "oops",
+        ]);
         assert_eq!(
             got,
             [
@@ -300,7 +339,13 @@ parameters:
         assert_eq!(ctx["web_port"], Json::from(8080));
         assert_eq!(ctx["editor"], Json::Bool(false));
         let env: Vec<_> = v.env_vars().collect();
-        assert_eq!(env, [("WEB_PORT", "8080".to_string(), false), ("DB_PASSWORD", "s".repeat(20), true)]);
+        assert_eq!(
+            env,
+            [
+                ("WEB_PORT", "8080".to_string(), false),
+                ("DB_PASSWORD", "s".repeat(20), true)
+            ]
+        );
     }
 
     #[test]

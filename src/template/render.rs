@@ -45,11 +45,20 @@ pub fn yaml_quoted_content(value: &str) -> String {
 }
 
 /// Render the stack file template (`pier.yaml.hbs`).
-pub fn render_stack_file(template: &str, file: &Path, values: &Values) -> Result<String, Vec<Diagnostic>> {
+pub fn render_stack_file(
+    template: &str,
+    file: &Path,
+    values: &Values,
+) -> Result<String, Vec<Diagnostic>> {
     let bare_ok: BTreeSet<&str> = values
         .0
         .iter()
-        .filter(|r| matches!(r.parameter.kind, Kind::Int { .. } | Kind::Port { .. } | Kind::Bool { .. }))
+        .filter(|r| {
+            matches!(
+                r.parameter.kind,
+                Kind::Int { .. } | Kind::Port { .. } | Kind::Bool { .. }
+            )
+        })
         .map(|r| r.parameter.name.as_str())
         .collect();
     let problems = check_value_positions(template, file, &bare_ok);
@@ -63,11 +72,15 @@ pub fn render_stack_file(template: &str, file: &Path, values: &Values) -> Result
 }
 
 /// Render a skeleton file (`*.hbs` under templates/<stack>/) with raw values.
-pub fn render_skeleton(template: &str, file: &Path, values: &Values) -> Result<String, Diagnostic> {
+pub fn render_skeleton(
+    template: &str,
+    file: &Path,
+    values: &Values,
+) -> Result<String, Box<Diagnostic>> {
     let mut hb = registry();
     hb.register_escape_fn(handlebars::no_escape);
     hb.render_template(template, &values.context())
-        .map_err(|e| render_error(e, file, values))
+        .map_err(|e| Box::new(render_error(e, file, values)))
 }
 
 fn registry() -> Handlebars<'static> {
@@ -79,9 +92,14 @@ fn registry() -> Handlebars<'static> {
 fn render_error(err: RenderError, file: &Path, values: &Values) -> Diagnostic {
     let (message, position) = match err.reason() {
         RenderErrorReason::MissingVariable(Some(name)) => {
-            let secret = values.0.iter().find(|r| r.is_secret() && &r.parameter.name == name);
+            let secret = values
+                .0
+                .iter()
+                .find(|r| r.is_secret() && &r.parameter.name == name);
             let message = match secret.and_then(|r| r.parameter.env.as_deref()) {
-                Some(env) => format!("secret \"{name}\" cannot be inlined; write ${{{env}}} and it is read from .env"),
+                Some(env) => format!(
+                    "secret \"{name}\" cannot be inlined; write ${{{env}}} and it is read from .env"
+                ),
                 None => format!("unknown variable \"{name}\""),
             };
             (message, None)
@@ -137,7 +155,11 @@ fn check_value_positions(template: &str, file: &Path, bare_ok: &BTreeSet<&str>) 
 /// The expression text of the mustache starting at `start`, and where it ends.
 fn mustache_at(line: &str, start: usize) -> (&str, usize) {
     let rest = &line[start..];
-    let close = if rest.starts_with("{{!--") { "--}}" } else { "}}" };
+    let close = if rest.starts_with("{{!--") {
+        "--}}"
+    } else {
+        "}}"
+    };
     match rest.find(close) {
         Some(pos) => {
             let mut end = start + pos + close.len();
@@ -154,18 +176,24 @@ fn mustache_at(line: &str, start: usize) -> (&str, usize) {
 /// Why this mustache is unsafe where it stands, if it is.
 fn classify(mustache: &str, in_double: bool, bare_ok: &BTreeSet<&str>) -> Option<String> {
     if mustache.starts_with("{{{") {
-        return Some(format!("{mustache} inserts a value unescaped; use {{{{name}}}} inside double quotes"));
+        return Some(format!(
+            "{mustache} inserts a value unescaped; use {{{{name}}}} inside double quotes"
+        ));
     }
     let inner = mustache.trim_start_matches('{').trim_end_matches('}');
     let inner = inner.trim_start_matches('~').trim_end_matches('~').trim();
-    let is_block = inner.starts_with(['#', '/', '^', '!', '>']) || inner == "else" || inner.starts_with("else ");
+    let is_block = inner.starts_with(['#', '/', '^', '!', '>'])
+        || inner == "else"
+        || inner.starts_with("else ");
     if is_block || in_double {
         return None;
     }
     if bare_ok.contains(inner) {
         return None;
     }
-    Some(format!("{mustache} is outside double quotes, where a value could change the YAML structure"))
+    Some(format!(
+        "{mustache} is outside double quotes, where a value could change the YAML structure"
+    ))
 }
 
 #[cfg(test)]
@@ -223,7 +251,10 @@ parameters:
         assert_eq!(yaml_quoted_content("x\ny\r\tz"), r"x\ny\r\tz");
         assert_eq!(yaml_quoted_content("${HOME} $x"), "$${HOME} $$x");
         assert_eq!(yaml_quoted_content("\u{7}\u{2028}"), r"\u0007\u2028");
-        assert_eq!(yaml_quoted_content("k: v # c {{x}} 'q'"), "k: v # c {{x}} 'q'");
+        assert_eq!(
+            yaml_quoted_content("k: v # c {{x}} 'q'"),
+            "k: v # c {{x}} 'q'"
+        );
     }
 
     #[test]
@@ -235,7 +266,10 @@ parameters:
         assert!(out.contains("retries: 8080"));
         assert!(!out.contains("editor:"));
         let out = render(STACK, &["editor=true", "database=mysql"]).unwrap();
-        assert!(out.contains("editor:\n    image: codercom/code-server"), "{out}");
+        assert!(
+            out.contains("editor:\n    image: codercom/code-server"),
+            "{out}"
+        );
         assert!(out.contains(r#"image: "mysql:11.4""#));
     }
 
@@ -246,13 +280,23 @@ parameters:
         let line = out.lines().find(|l| l.contains("DB_NAME")).unwrap();
         assert_eq!(line, r#"      DB_NAME: "a\"b: c\nd: '{{x}}' $${HOME} \\""#);
         // Same number of lines as with a harmless value: no structure was added.
-        assert_eq!(out.lines().count(), render(STACK, &[]).unwrap().lines().count());
+        assert_eq!(
+            out.lines().count(),
+            render(STACK, &[]).unwrap().lines().count()
+        );
     }
 
     #[test]
     fn rejects_values_outside_double_quotes() {
-        let errs = render("a: {{db_name}}\nb: '{{version}}'\nc: {{{db_name}}}\nd: \"{{db_name}}\" {{version}}\n", &[]).unwrap_err();
-        let got: Vec<_> = errs.iter().map(|d| (d.line.unwrap(), d.column.unwrap())).collect();
+        let errs = render(
+            "a: {{db_name}}\nb: '{{version}}'\nc: {{{db_name}}}\nd: \"{{db_name}}\" {{version}}\n",
+            &[],
+        )
+        .unwrap_err();
+        let got: Vec<_> = errs
+            .iter()
+            .map(|d| (d.line.unwrap(), d.column.unwrap()))
+            .collect();
         assert_eq!(got, [(1, 4), (2, 5), (3, 4), (4, 18)]);
         assert!(errs[2].message.contains("unescaped"));
     }
@@ -266,20 +310,38 @@ parameters:
     #[test]
     fn strict_mode_and_secrets() {
         let errs = render("a: \"{{nope}}\"\n", &[]).unwrap_err();
-        assert!(errs[0].message.contains("unknown variable \"nope\""), "{errs:?}");
+        assert!(
+            errs[0].message.contains("unknown variable \"nope\""),
+            "{errs:?}"
+        );
         let errs = render("a: \"{{db_password}}\"\n", &[]).unwrap_err();
-        assert!(errs[0].message.contains("secret \"db_password\" cannot be inlined; write ${DB_PASSWORD}"), "{errs:?}");
+        assert!(
+            errs[0]
+                .message
+                .contains("secret \"db_password\" cannot be inlined; write ${DB_PASSWORD}"),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn skeletons_get_raw_values() {
-        let out = render_skeleton("FROM php:{{version}}-apache\n# {{db_name}}\n", Path::new("Dockerfile.hbs"), &values(&["db_name=<a & \"b\">"])).unwrap();
+        let out = render_skeleton(
+            "FROM php:{{version}}-apache\n# {{db_name}}\n",
+            Path::new("Dockerfile.hbs"),
+            &values(&["db_name=<a & \"b\">"]),
+        )
+        .unwrap();
         assert_eq!(out, "FROM php:11.4-apache\n# <a & \"b\">\n");
     }
 
     #[test]
     fn template_syntax_errors_have_a_position() {
-        let err = render_skeleton("ok\n{{#if editor}}\nno end\n", Path::new("x.hbs"), &values(&[])).unwrap_err();
+        let err = render_skeleton(
+            "ok\n{{#if editor}}\nno end\n",
+            Path::new("x.hbs"),
+            &values(&[]),
+        )
+        .unwrap_err();
         assert_eq!(err.file.as_deref(), Some(Path::new("x.hbs")));
         assert!(err.line.is_some(), "{err:?}");
     }

@@ -27,7 +27,11 @@ fn random_alphanumeric(length: usize) -> Result<String> {
     // Rejection sampling: 248 = 4 * 62, so bytes below it map uniformly.
     let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
     while out.len() < length {
-        SysRng.try_fill_bytes(&mut buf).map_err(|e| Error::Entropy { message: e.to_string() })?;
+        SysRng
+            .try_fill_bytes(&mut buf)
+            .map_err(|e| Error::Entropy {
+                message: e.to_string(),
+            })?;
         for &b in buf.iter().filter(|&&b| b < limit) {
             if out.len() == length {
                 break;

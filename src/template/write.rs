@@ -67,20 +67,22 @@ pub fn plan_files(template: &Template, values: &Values) -> Result<Vec<PlannedFil
         let bytes = match template.skeleton(&spec.source) {
             Ok(bytes) => bytes,
             Err(d) => {
-                problems.push(d);
+                problems.push(*d);
                 continue;
             }
         };
         let contents = if spec.render {
             let path = template.skeleton_path(&spec.source);
             let Ok(text) = String::from_utf8(bytes) else {
-                problems.push(Diagnostic::error("files", "a .hbs template must be UTF-8 text").in_file(path));
+                problems.push(
+                    Diagnostic::error("files", "a .hbs template must be UTF-8 text").in_file(path),
+                );
                 continue;
             };
             match render::render_skeleton(&text, &path, values) {
                 Ok(text) => text.into_bytes(),
                 Err(d) => {
-                    problems.push(d);
+                    problems.push(*d);
                     continue;
                 }
             }
@@ -90,13 +92,25 @@ pub fn plan_files(template: &Template, values: &Values) -> Result<Vec<PlannedFil
         if spec.dest.to_string() == GITIGNORE {
             // The skeleton's own ignore rules, plus ours.
             let text = String::from_utf8_lossy(&contents);
-            ignore_lines = text.lines().map(str::to_string).chain(ignore_lines).collect();
+            ignore_lines = text
+                .lines()
+                .map(str::to_string)
+                .chain(ignore_lines)
+                .collect();
         } else {
-            files.push(PlannedFile { path: spec.dest.clone(), contents, kind: FileKind::Plain });
+            files.push(PlannedFile {
+                path: spec.dest.clone(),
+                contents,
+                kind: FileKind::Plain,
+            });
         }
     }
     match env_file(&template.manifest.name, values) {
-        Ok(Some(text)) => files.push(PlannedFile { path: rel(ENV_FILE), contents: text.into_bytes(), kind: FileKind::Secret }),
+        Ok(Some(text)) => files.push(PlannedFile {
+            path: rel(ENV_FILE),
+            contents: text.into_bytes(),
+            kind: FileKind::Secret,
+        }),
         Ok(None) => {}
         Err(ds) => problems.extend(ds),
     }
@@ -105,7 +119,11 @@ pub fn plan_files(template: &Template, values: &Values) -> Result<Vec<PlannedFil
         ignore.push_str(&line);
         ignore.push('\n');
     }
-    files.push(PlannedFile { path: rel(GITIGNORE), contents: ignore.into_bytes(), kind: FileKind::IgnoreList });
+    files.push(PlannedFile {
+        path: rel(GITIGNORE),
+        contents: ignore.into_bytes(),
+        kind: FileKind::IgnoreList,
+    });
 
     if problems.is_empty() {
         Ok(files)
@@ -132,13 +150,20 @@ pub fn env_file(stack: &str, values: &Values) -> Result<Option<String>, Vec<Diag
             match env_value(value) {
                 Some(v) => out.push_str(&format!("{name}={v}\n")),
                 None => problems.push(
-                    Diagnostic::error(format!(".env {name}"), "the value holds both a single quote and a line break")
-                        .with_hint("choose a value without them"),
+                    Diagnostic::error(
+                        format!(".env {name}"),
+                        "the value holds both a single quote and a line break",
+                    )
+                    .with_hint("choose a value without them"),
                 ),
             }
         }
     }
-    if problems.is_empty() { Ok(Some(out)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(Some(out))
+    } else {
+        Err(problems)
+    }
 }
 
 /// A value as `.env` syntax: bare when it is plain, single-quoted (literal, no
@@ -169,14 +194,26 @@ pub fn write_files(target: &Path, files: &[PlannedFile], force: bool) -> Result<
             FileKind::IgnoreList if existed => merge_ignore(&path, &file.contents)?,
             FileKind::Secret => {
                 write_private(&path, &file.contents)?;
-                if existed { Action::Overwrote } else { Action::Created }
+                if existed {
+                    Action::Overwrote
+                } else {
+                    Action::Created
+                }
             }
             _ => {
                 std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
-                if existed { Action::Overwrote } else { Action::Created }
+                if existed {
+                    Action::Overwrote
+                } else {
+                    Action::Created
+                }
             }
         };
-        written.push(Written { path: file.path.clone(), kind: file.kind, action });
+        written.push(Written {
+            path: file.path.clone(),
+            kind: file.kind,
+            action,
+        });
     }
     Ok(written)
 }
@@ -186,8 +223,11 @@ fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
     let target_real = std::fs::canonicalize(target).ok();
     if target.exists() && !target.is_dir() {
         return Err(Error::invalid(
-            Diagnostic::error("", format!("{} exists and is not a directory", target.display()))
-                .with_hint("choose another directory for the project"),
+            Diagnostic::error(
+                "",
+                format!("{} exists and is not a directory", target.display()),
+            )
+            .with_hint("choose another directory for the project"),
         ));
     }
     for file in files {
@@ -198,7 +238,9 @@ fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
         for part in file.path.as_path().components() {
             prefix.push(part);
             let here = target.join(&prefix);
-            let Ok(meta) = std::fs::symlink_metadata(&here) else { break };
+            let Ok(meta) = std::fs::symlink_metadata(&here) else {
+                break;
+            };
             if meta.file_type().is_symlink() {
                 let inside = match (std::fs::canonicalize(&here), &target_real) {
                     (Ok(real), Some(root)) => real.starts_with(root),
@@ -207,8 +249,15 @@ fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
                 };
                 if !inside {
                     problems.push(
-                        Diagnostic::error(shown.clone(), format!("{} is a symlink that leads outside {}", prefix.display(), target.display()))
-                            .with_hint("remove the link, or init into another directory"),
+                        Diagnostic::error(
+                            shown.clone(),
+                            format!(
+                                "{} is a symlink that leads outside {}",
+                                prefix.display(),
+                                target.display()
+                            ),
+                        )
+                        .with_hint("remove the link, or init into another directory"),
                     );
                     escaped = true;
                     break;
@@ -221,14 +270,23 @@ fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
         let path = target.join(file.path.as_path());
         if path.is_dir() {
             problems.push(
-                Diagnostic::error(shown, "is a directory, where the template writes a file").with_hint("move it away first"),
+                Diagnostic::error(shown, "is a directory, where the template writes a file")
+                    .with_hint("move it away first"),
             );
         } else if path.exists() && file.kind != FileKind::IgnoreList && !force {
-            problems.push(Diagnostic::error(shown, "already exists").with_hint("pass --force to overwrite it"));
+            problems.push(
+                Diagnostic::error(shown, "already exists")
+                    .with_hint("pass --force to overwrite it"),
+            );
         } else if let Some(parent) = file.path.as_path().parent()
-            && parent.ancestors().any(|a| !a.as_os_str().is_empty() && target.join(a).is_file())
+            && parent
+                .ancestors()
+                .any(|a| !a.as_os_str().is_empty() && target.join(a).is_file())
         {
-            problems.push(Diagnostic::error(shown, "a parent of this path is a file, not a directory"));
+            problems.push(Diagnostic::error(
+                shown,
+                "a parent of this path is a file, not a directory",
+            ));
         }
     }
     if problems.is_empty() {
@@ -274,7 +332,8 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
         options.mode(0o600);
         // `mode` only applies when creating; an existing file (--force) is tightened first.
         if path.exists() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(path, e))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(path, e))?;
         }
     }
     let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
@@ -282,7 +341,11 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 fn plain(path: &str, contents: Vec<u8>) -> PlannedFile {
-    PlannedFile { path: rel(path), contents, kind: FileKind::Plain }
+    PlannedFile {
+        path: rel(path),
+        contents,
+        kind: FileKind::Plain,
+    }
 }
 
 fn rel(path: &str) -> RelPath {
@@ -314,7 +377,12 @@ mod tests {
             Path::new("stack.yaml"),
         )
         .unwrap();
-        Template { manifest, stack_file: stack.into(), stack_file_path: "pier.yaml.hbs".into(), source: Source::BuiltIn }
+        Template {
+            manifest,
+            stack_file: stack.into(),
+            stack_file_path: "pier.yaml.hbs".into(),
+            source: Source::BuiltIn,
+        }
     }
 
     fn values(t: &Template, sets: &[&str]) -> Values {
@@ -326,14 +394,25 @@ mod tests {
         vec![
             plain("pier.yaml", contents.into()),
             plain("public/index.php", b"<?php".to_vec()),
-            PlannedFile { path: rel(".env"), contents: b"A=1\n".to_vec(), kind: FileKind::Secret },
-            PlannedFile { path: rel(".gitignore"), contents: b".env\n".to_vec(), kind: FileKind::IgnoreList },
+            PlannedFile {
+                path: rel(".env"),
+                contents: b"A=1\n".to_vec(),
+                kind: FileKind::Secret,
+            },
+            PlannedFile {
+                path: rel(".gitignore"),
+                contents: b".env\n".to_vec(),
+                kind: FileKind::IgnoreList,
+            },
         ]
     }
 
     fn invalid_paths(err: Error) -> Vec<String> {
         match err {
-            Error::Invalid(ds) => ds.iter().map(|d| format!("{}: {}", d.path, d.message)).collect(),
+            Error::Invalid(ds) => ds
+                .iter()
+                .map(|d| format!("{}: {}", d.path, d.message))
+                .collect(),
             other => panic!("expected invalid, got {other}"),
         }
     }
@@ -343,8 +422,16 @@ mod tests {
         let t = template("[]", "services: {}\n");
         let env = env_file("t", &values(&t, &[])).unwrap().unwrap();
         let body: Vec<_> = env.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(body, [format!("DB_PASSWORD={}", "S".repeat(32)), "WEB_PORT=8080".to_string()]);
-        let env = env_file("t", &values(&t, &["db_password=a b$c"])).unwrap().unwrap();
+        assert_eq!(
+            body,
+            [
+                format!("DB_PASSWORD={}", "S".repeat(32)),
+                "WEB_PORT=8080".to_string()
+            ]
+        );
+        let env = env_file("t", &values(&t, &["db_password=a b$c"]))
+            .unwrap()
+            .unwrap();
         assert!(env.contains("DB_PASSWORD='a b$c'\n"), "{env}");
         let errs = env_file("t", &values(&t, &["db_password=it's\nx"])).unwrap_err();
         assert_eq!(errs[0].path, ".env DB_PASSWORD");
@@ -352,7 +439,10 @@ mod tests {
 
     #[test]
     fn plans_stack_file_skeleton_env_and_gitignore() {
-        let t = template("[]", "services:\n  web:\n    environment:\n      DB: \"{{db_name}}\"\n      PW: ${DB_PASSWORD}\n");
+        let t = template(
+            "[]",
+            "services:\n  web:\n    environment:\n      DB: \"{{db_name}}\"\n      PW: ${DB_PASSWORD}\n",
+        );
         let files = plan_files(&t, &values(&t, &[])).unwrap();
         let names: Vec<_> = files.iter().map(|f| (f.path.to_string(), f.kind)).collect();
         assert_eq!(
@@ -381,11 +471,17 @@ mod tests {
         let target = dir.path().join("shop");
         let written = write_files(&target, &planned("services: {}\n"), false).unwrap();
         assert!(written.iter().all(|w| w.action == Action::Created));
-        assert_eq!(std::fs::read_to_string(target.join("public/index.php")).unwrap(), "<?php");
+        assert_eq!(
+            std::fs::read_to_string(target.join("public/index.php")).unwrap(),
+            "<?php"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(target.join(".env")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(target.join(".env"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -398,19 +494,37 @@ mod tests {
         std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
         let err = write_files(dir.path(), &planned("new"), false).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert_eq!(invalid_paths(err), [".env: already exists", "pier.yaml: already exists"]);
-        assert_eq!(std::fs::read_to_string(dir.path().join("pier.yaml")).unwrap(), "mine");
+        assert_eq!(
+            invalid_paths(err),
+            [".env: already exists", "pier.yaml: already exists"]
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("pier.yaml")).unwrap(),
+            "mine"
+        );
         assert!(!dir.path().join("public").exists(), "nothing was written");
 
         let written = write_files(dir.path(), &planned("new"), true).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("pier.yaml")).unwrap(), "new");
-        assert_eq!(std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(), "target/\n.env\n");
-        let gitignore = written.iter().find(|w| w.path.to_string() == ".gitignore").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("pier.yaml")).unwrap(),
+            "new"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            "target/\n.env\n"
+        );
+        let gitignore = written
+            .iter()
+            .find(|w| w.path.to_string() == ".gitignore")
+            .unwrap();
         assert_eq!(gitignore.action, Action::Updated);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(".env")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(".env"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "an overwritten .env is tightened too");
         }
     }
@@ -425,9 +539,19 @@ mod tests {
         let err = write_files(dir.path(), &planned("x"), true).unwrap_err();
         let got = invalid_paths(err);
         assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got[0].starts_with("pier.yaml: pier.yaml is a symlink that leads outside"), "{got:?}");
-        assert!(got[1].starts_with("public/index.php: public is a symlink that leads outside"), "{got:?}");
-        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written outside");
+        assert!(
+            got[0].starts_with("pier.yaml: pier.yaml is a symlink that leads outside"),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("public/index.php: public is a symlink that leads outside"),
+            "{got:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "nothing written outside"
+        );
         assert!(!dir.path().join(".env").exists());
     }
 
