@@ -79,6 +79,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Show the dependency graph and start levels
     Graph(GraphArgs),
+    /// Write the stack for docker compose, or as Kubernetes manifests
+    Export(ExportArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -230,6 +232,24 @@ pub struct GraphArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A compose file that docker compose runs with the same meaning
+    Compose,
+    /// Kubernetes manifests (Deployments, StatefulSets, Services, Secrets, ConfigMaps)
+    Kubernetes,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export to
+    #[arg(value_enum)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output (a file for compose, a directory for kubernetes)
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

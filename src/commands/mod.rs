@@ -38,6 +38,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Info(_) => "info",
         Command::Config(_) => "config",
         Command::Graph(_) => "graph",
+        Command::Export(_) => "export",
         Command::Completions(_) => "completions",
     }
 }
