@@ -98,8 +98,11 @@ fn yaml(path: impl AsRef<Path>) -> Yaml {
 
 /// `KEY=value` lines of a .env file pier wrote.
 fn env_vars(path: impl AsRef<Path>) -> BTreeMap<String, String> {
-    read(path)
-        .lines()
+    env_vars_of(&read(path))
+}
+
+fn env_vars_of(text: &str) -> BTreeMap<String, String> {
+    text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (k, v) = l.split_once('=').unwrap();
@@ -505,6 +508,12 @@ fn init_refuses_to_overwrite_and_writes_nothing() {
 
     let stdout = sb.ok(&["init", "lamp", "shop", "--force"]);
     assert!(stdout.contains("overwritten"), "{stdout}");
+    assert!(
+        stdout.contains("3 secrets kept from the existing .env"),
+        "{stdout}"
+    );
+    // The database volume was initialized with these: --force keeps them.
+    assert_eq!(env_vars(sb.dir("shop/.env")), env_vars_of(&env_before));
     assert!(sb.dir("shop/Dockerfile").exists());
     assert_ne!(read(sb.dir("shop/pier.yaml")), "# mine\n");
     #[cfg(unix)]

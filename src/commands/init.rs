@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
+use crate::template::params::{Origin, Values};
 use crate::template::write::{Action, FileKind};
 use crate::template::{self, Catalog, SearchPath};
 
@@ -23,7 +24,7 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
         target.display()
     )
     .map_err(io)?;
-    let secrets = done.values.0.iter().filter(|r| r.is_secret()).count();
+    let secrets = secrets_note(&done.values);
     let width = done
         .written
         .iter()
@@ -52,6 +53,31 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
     }
     writeln!(out, "\nNext: {}pier up", cd_prefix(&target)).map_err(io)?;
     Ok(0)
+}
+
+/// How the secrets in `.env` came about, e.g. "2 secrets generated, 1 kept; ".
+fn secrets_note(values: &Values) -> String {
+    let count = |origin: Origin| {
+        values
+            .0
+            .iter()
+            .filter(|r| r.is_secret() && r.origin == origin)
+            .count()
+    };
+    let parts: Vec<String> = [
+        (count(Origin::Generated), "generated"),
+        (count(Origin::Kept), "kept from the existing .env"),
+        (count(Origin::Set), "set"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, how)| format!("{n} {} {how}", if *n == 1 { "secret" } else { "secrets" }))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{}; ", parts.join(", "))
+    }
 }
 
 /// `cd DIR && ` unless DIR is the current directory; quoted for the shell when needed.

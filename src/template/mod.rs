@@ -30,7 +30,10 @@ pub fn init(
     target: &Path,
     force: bool,
 ) -> Result<Initialized> {
-    let values = params::resolve_with_os_secrets(&template.manifest, sets)?;
+    // Re-initializing (--force) keeps the secrets in an existing .env: the
+    // database volumes were initialized with them.
+    let kept = write::existing_env(&target.join(manifest::ENV_FILE));
+    let values = params::resolve_with_os_secrets(&template.manifest, sets, &kept)?;
     let files = write::plan_files(template, &values)?;
     let written = write::write_files(target, &files, force)?;
     Ok(Initialized { written, values })

@@ -4,6 +4,8 @@
 //! choice) so the user fixes them all at once; nothing is generated or written
 //! unless all values are valid.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -44,6 +46,9 @@ pub enum Origin {
     Default,
     Set,
     Generated,
+    /// A secret already in the project's `.env` (re-init with --force), kept so
+    /// that databases initialized with it keep working.
+    Kept,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,11 +148,14 @@ fn default_value(kind: &Kind) -> Option<Value> {
     }
 }
 
-/// Resolve the `--set` arguments; secrets not set are generated with `generate`
-/// (injected so tests are deterministic). `Error::Invalid` lists every problem.
+/// Resolve the `--set` arguments. A secret not set is taken from `kept`
+/// (variables of an existing `.env`, by variable name) or else generated with
+/// `generate` (injected so tests are deterministic). `Error::Invalid` lists
+/// every problem.
 pub fn resolve(
     manifest: &Manifest,
     sets: &[String],
+    kept: &BTreeMap<String, String>,
     mut generate: impl FnMut(usize) -> Result<String>,
 ) -> Result<Values> {
     let mut problems = Vec::new();
@@ -208,7 +216,12 @@ pub fn resolve(
             None => match (default_value(&param.kind), &param.kind) {
                 (Some(v), _) => (v, Origin::Default),
                 (None, Kind::Secret { length }) => {
-                    (Value::Text(generate(*length)?), Origin::Generated)
+                    match param.env.as_ref().and_then(|var| kept.get(var)) {
+                        Some(value) if !value.is_empty() => {
+                            (Value::Text(value.clone()), Origin::Kept)
+                        }
+                        _ => (Value::Text(generate(*length)?), Origin::Generated),
+                    }
                 }
                 (None, _) => unreachable!("only secrets have no default"),
             },
@@ -222,9 +235,13 @@ pub fn resolve(
     Ok(Values(out))
 }
 
-/// Resolve with secrets from the operating system's random source.
-pub fn resolve_with_os_secrets(manifest: &Manifest, sets: &[String]) -> Result<Values> {
-    resolve(manifest, sets, secret::generate)
+/// Resolve with new secrets from the operating system's random source.
+pub fn resolve_with_os_secrets(
+    manifest: &Manifest,
+    sets: &[String],
+    kept: &BTreeMap<String, String>,
+) -> Result<Values> {
+    resolve(manifest, sets, kept, secret::generate)
 }
 
 #[cfg(test)]
@@ -260,7 +277,7 @@ parameters:
     }
 
     fn problems(args: &[&str]) -> Vec<String> {
-        match resolve(&manifest(), &sets(args), fixed) {
+        match resolve(&manifest(), &sets(args), &BTreeMap::new(), fixed) {
             Err(Error::Invalid(ds)) => ds.iter().map(|d| d.to_string()).collect(),
             other => panic!("expected invalid, got {other:?}"),
         }
@@ -268,7 +285,7 @@ parameters:
 
     #[test]
     fn defaults_and_generated_secrets() {
-        let v = resolve(&manifest(), &[], fixed).unwrap();
+        let v = resolve(&manifest(), &[], &BTreeMap::new(), fixed).unwrap();
         assert_eq!(v.get("version"), Some(&Value::Text("8.3".into())));
         assert_eq!(v.get("workers"), Some(&Value::Int(2)));
         assert_eq!(v.get("editor"), Some(&Value::Bool(false)));
@@ -290,6 +307,7 @@ parameters:
                 "db_password=mine",
                 "workers=3",
             ]),
+            &BTreeMap::new(),
             fixed,
         )
         .unwrap();
@@ -333,7 +351,7 @@ parameters:
 
     #[test]
     fn secrets_stay_out_of_the_template_context() {
-        let v = resolve(&manifest(), &[], fixed).unwrap();
+        let v = resolve(&manifest(), &[], &BTreeMap::new(), fixed).unwrap();
         let ctx = v.context();
         assert!(!ctx.contains_key("db_password"));
         assert_eq!(ctx["web_port"], Json::from(8080));
@@ -349,8 +367,28 @@ parameters:
     }
 
     #[test]
+    fn secrets_of_an_existing_env_are_kept() {
+        let kept = BTreeMap::from([("DB_PASSWORD".to_string(), "old".to_string())]);
+        let v = resolve(&manifest(), &[], &kept, fixed).unwrap();
+        assert_eq!(v.get("db_password"), Some(&Value::Text("old".into())));
+        assert_eq!(v.0[5].origin, Origin::Kept);
+        let v = resolve(&manifest(), &sets(&["db_password=new"]), &kept, fixed).unwrap();
+        assert_eq!(
+            v.get("db_password"),
+            Some(&Value::Text("new".into())),
+            "--set wins"
+        );
+    }
+
+    #[test]
     fn a_value_may_contain_equals_signs() {
-        let v = resolve(&manifest(), &sets(&["version=a=b"]), fixed).unwrap();
+        let v = resolve(
+            &manifest(),
+            &sets(&["version=a=b"]),
+            &BTreeMap::new(),
+            fixed,
+        )
+        .unwrap();
         assert_eq!(v.get("version"), Some(&Value::Text("a=b".into())));
     }
 }

@@ -221,7 +221,7 @@ parameters:
         )
         .unwrap();
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        resolve(&m, &sets, |n| Ok("x".repeat(n))).unwrap()
+        resolve(&m, &sets, &Default::default(), |n| Ok("x".repeat(n))).unwrap()
     }
 
     const STACK: &str = r#"services:

@@ -6,6 +6,7 @@
 //! target directory (through `..` or a symlink). `.env` holds the secrets with
 //! mode 0600 and `.gitignore` lists it.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -177,6 +178,33 @@ fn env_value(value: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The variables of an existing `.env` (as written by `env_file`, or edited by
+/// hand: `KEY=value`, `export KEY=value`, single or double quotes), so a
+/// re-init with `--force` keeps the secrets databases were initialized with.
+/// A missing or unreadable file has no variables.
+pub fn existing_env(path: &Path) -> BTreeMap<String, String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return BTreeMap::new();
+    };
+    let mut vars = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let unquoted = ['\'', '"']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        vars.insert(key.trim().to_string(), unquoted.to_string());
+    }
+    vars
 }
 
 /// Check the planned files against `target`, then write them. Every conflict
@@ -387,7 +415,10 @@ mod tests {
 
     fn values(t: &Template, sets: &[&str]) -> Values {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        resolve(&t.manifest, &sets, |n| Ok("S".repeat(n))).unwrap()
+        resolve(&t.manifest, &sets, &Default::default(), |n| {
+            Ok("S".repeat(n))
+        })
+        .unwrap()
     }
 
     fn planned(contents: &str) -> Vec<PlannedFile> {
@@ -435,6 +466,20 @@ mod tests {
         assert!(env.contains("DB_PASSWORD='a b$c'\n"), "{env}");
         let errs = env_file("t", &values(&t, &["db_password=it's\nx"])).unwrap_err();
         assert_eq!(errs[0].path, ".env DB_PASSWORD");
+    }
+
+    #[test]
+    fn reads_back_an_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "# c\nA=1\nexport B='x y'\nC=\"q\"\nnot a var\n").unwrap();
+        let vars = existing_env(&path);
+        assert_eq!(vars.len(), 3);
+        assert_eq!(
+            (vars["A"].as_str(), vars["B"].as_str(), vars["C"].as_str()),
+            ("1", "x y", "q")
+        );
+        assert!(existing_env(&dir.path().join("missing")).is_empty());
     }
 
     #[test]
