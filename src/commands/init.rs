@@ -40,9 +40,7 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
             Action::Unchanged => notes.push("unchanged".to_string()),
         }
         if w.kind == FileKind::Secret {
-            notes.push(format!(
-                "{secrets} generated or set secrets, mode 0600 — keep it private"
-            ));
+            notes.push(format!("{secrets}mode 0600, keep it private"));
         }
         let path = w.path.to_string();
         if notes.is_empty() {
