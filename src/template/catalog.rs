@@ -281,6 +281,44 @@ mod tests {
         }
     }
 
+    /// Catches a parameter that is declared but does nothing, and a `${VAR}`
+    /// parameter the stack file never reads.
+    #[test]
+    fn every_built_in_parameter_is_used() {
+        let catalog = Catalog::discover(&SearchPath::default());
+        for entry in catalog.entries() {
+            let t = entry.load().unwrap();
+            let mut text = t.stack_file.clone();
+            for file in t.manifest.files.iter().filter(|f| f.render) {
+                text.push_str(&String::from_utf8(t.skeleton(&file.source).unwrap()).unwrap());
+            }
+            let mut names = std::collections::BTreeSet::new();
+            for chunk in text.split("{{").skip(1) {
+                let expr = chunk.split("}}").next().unwrap();
+                names.extend(
+                    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .map(str::to_string),
+                );
+            }
+            for p in &t.manifest.parameters {
+                match &p.env {
+                    Some(env) => assert!(
+                        t.stack_file.contains(&format!("${{{env}}}")),
+                        "{}: {} is written to .env but the stack file never reads ${{{env}}}",
+                        entry.name,
+                        p.name
+                    ),
+                    None => assert!(
+                        names.contains(&p.name),
+                        "{}: parameter {} is never used",
+                        entry.name,
+                        p.name
+                    ),
+                }
+            }
+        }
+    }
+
     #[test]
     fn user_stacks_shadow_built_ins_in_search_order() {
         let first = tempfile::tempdir().unwrap();
