@@ -10,6 +10,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod error;
 pub mod labels;
+pub mod plan;
 pub mod stack;
 pub mod template;
 
