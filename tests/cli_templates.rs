@@ -272,7 +272,7 @@ fn init_writes_each_built_in_stack() {
             );
         }
         assert!(stdout.contains("  pier.yaml"), "{stdout}");
-        assert!(stdout.contains("secrets generated; mode 0600"), "{stdout}");
+        assert!(stdout.contains(" generated; mode 0600"), "{stdout}");
         #[cfg(unix)]
         assert_eq!(mode(&dir.join(".env")), 0o600, "{name}: .env mode");
         assert!(

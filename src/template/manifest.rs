@@ -1,11 +1,10 @@
 //! The manifest of a stack template (`stacks/<name>/stack.yaml`): what the stack
 //! is, its typed parameters and the skeleton files it writes (DESIGN §5).
 //!
-//! Manifests are parsed here with serde_yaml into a generic value and then walked
-//! by hand, so that every problem is collected as a diagnostic with its path
-//! (`parameters[2].default`) instead of stopping at the first serde error.
-//! This is the only place outside the stack loader that reads YAML; manifests are
-//! not stack files, so they do not go through the loader.
+//! Manifests are parsed by the loader's YAML stage (`stack::parse`) into a
+//! generic value and walked here by hand, so that every problem is collected as
+//! a diagnostic with its path (`parameters[2].default`), placed at its line and
+//! column with the loader's `Positions`.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -14,6 +13,7 @@ use serde::Serialize;
 use serde_yaml::Value as Yaml;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::stack::positions::Positions;
 
 /// A parsed, valid manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,15 +175,10 @@ impl Manifest {
             file,
             list: Vec::new(),
         };
-        let doc: Yaml = match serde_yaml::from_str(text) {
+        // The loader's YAML stage: anchors, merge keys, positioned syntax errors.
+        let doc: Yaml = match crate::stack::parse::parse(text) {
             Ok(doc) => doc,
-            Err(err) => {
-                let mut d = Diagnostic::error("", format!("not valid YAML: {err}")).in_file(file);
-                if let Some(loc) = err.location() {
-                    d = d.at(loc.line(), loc.column());
-                }
-                return Err(vec![d]);
-            }
+            Err(d) => return Err(vec![d.in_file(file)]),
         };
         let Some(top) = doc.as_mapping() else {
             return Err(vec![
@@ -222,6 +217,13 @@ impl Manifest {
                 files,
             })
         } else {
+            let positions = Positions::index(text);
+            for d in &mut problems.list {
+                if let Some((line, column)) = positions.locate(&d.path) {
+                    d.line = Some(line);
+                    d.column = Some(column);
+                }
+            }
             crate::diagnostic::sort(&mut problems.list);
             Err(problems.list)
         }
@@ -696,6 +698,17 @@ mod tests {
             .collect()
     }
 
+    fn positioned(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| match (d.line, d.column) {
+                (Some(l), Some(c)) => format!("{l}:{c} {}: {}", d.path, d.message),
+                _ => format!("- {}: {}", d.path, d.message),
+            })
+            .collect()
+    }
+
     const GOOD: &str = r#"
 name: demo
 description: A demo stack
@@ -762,7 +775,7 @@ files:
 
     #[test]
     fn collects_all_problems_with_paths() {
-        let msgs = messages(
+        let msgs = positioned(
             r#"
 name: demo
 descripton: typo
@@ -786,17 +799,18 @@ parameters:
     default: y
 "#,
         );
+        // In document order; a missing key has no line and comes last.
         assert_eq!(
             msgs,
             [
-                "description: missing",
-                "descripton: unknown key \"descripton\"",
-                "parameters[0].default: 70000 is not a port: use 1 to 65535",
-                "parameters[1].default: \"c\" is not one of the choices: a, b",
-                "parameters[2].default: a secret has no default: it is generated at init",
-                "parameters[2].env: a secret needs `env`: the variable it is written to in .env",
-                "parameters[3].default: 10 is too large: the maximum is 5",
-                "parameters[4].type: unknown type \"strng\"; expected one of string, int, bool, port, enum, secret",
+                "3:1 descripton: unknown key \"descripton\"",
+                "7:5 parameters[0].default: 70000 is not a port: use 1 to 65535",
+                "11:5 parameters[1].default: \"c\" is not one of the choices: a, b",
+                "12:9 parameters[2].env: a secret needs `env`: the variable it is written to in .env",
+                "14:5 parameters[2].default: a secret has no default: it is generated at init",
+                "17:5 parameters[3].default: 10 is too large: the maximum is 5",
+                "20:5 parameters[4].type: unknown type \"strng\"; expected one of string, int, bool, port, enum, secret",
+                "- description: missing",
             ]
         );
     }

@@ -2,6 +2,7 @@
 //! manifests and typed parameters, rendering, and writing a project at init.
 
 pub mod catalog;
+pub mod check;
 pub mod manifest;
 pub mod params;
 pub mod render;
@@ -35,6 +36,12 @@ pub fn init(
     let kept = write::existing_env(&target.join(manifest::ENV_FILE));
     let values = params::resolve_with_os_secrets(&template.manifest, sets, &kept)?;
     let files = write::plan_files(template, &values)?;
+    check::rendered_stack_loads(
+        &files,
+        target,
+        &template.manifest.name,
+        &template.stack_file_path,
+    )?;
     let written = write::write_files(target, &files, force)?;
     Ok(Initialized { written, values })
 }

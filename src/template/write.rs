@@ -180,31 +180,14 @@ fn env_value(value: &str) -> Option<String> {
     }
 }
 
-/// The variables of an existing `.env` (as written by `env_file`, or edited by
-/// hand: `KEY=value`, `export KEY=value`, single or double quotes), so a
+/// The variables of an existing `.env`, read as the loader reads it, so a
 /// re-init with `--force` keeps the secrets databases were initialized with.
 /// A missing or unreadable file has no variables.
 pub fn existing_env(path: &Path) -> BTreeMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeMap::new();
-    };
-    let mut vars = BTreeMap::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value.trim();
-        let unquoted = ['\'', '"']
-            .iter()
-            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .unwrap_or(value);
-        vars.insert(key.trim().to_string(), unquoted.to_string());
+    match std::fs::read_to_string(path) {
+        Ok(text) => crate::stack::dotenv::parse(&text, &|_| None).0,
+        Err(_) => BTreeMap::new(),
     }
-    vars
 }
 
 /// Check the planned files against `target`, then write them. Every conflict
@@ -469,16 +452,17 @@ mod tests {
     }
 
     #[test]
-    fn reads_back_an_env_file() {
+    fn the_loader_reads_back_what_env_file_writes() {
+        let t = template("[]", "services: {}\n");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        std::fs::write(&path, "# c\nA=1\nexport B='x y'\nC=\"q\"\nnot a var\n").unwrap();
-        let vars = existing_env(&path);
-        assert_eq!(vars.len(), 3);
-        assert_eq!(
-            (vars["A"].as_str(), vars["B"].as_str(), vars["C"].as_str()),
-            ("1", "x y", "q")
-        );
+        for secret in ["plain123", "a b", "${HOME} $$x", "x\"y # z", "tab\there"] {
+            let values = values(&t, &[&format!("db_password={secret}")]);
+            std::fs::write(&path, env_file("t", &values).unwrap().unwrap()).unwrap();
+            let vars = existing_env(&path);
+            assert_eq!(vars["DB_PASSWORD"], secret);
+            assert_eq!(vars["WEB_PORT"], "8080");
+        }
         assert!(existing_env(&dir.path().join("missing")).is_empty());
     }
 
