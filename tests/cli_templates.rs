@@ -30,10 +30,12 @@ impl Sandbox {
 
     fn pier(&self) -> Command {
         let mut cmd = Command::cargo_bin("pier").unwrap();
+        // A clean environment: nothing from the caller's shell (a WEB_PORT, a
+        // PIER_STACKS_PATH) may leak into what the tests see.
         cmd.current_dir(self.work.path())
+            .env_clear()
             .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env_remove("PIER_STACKS_PATH");
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"));
         if let Some(path) = &self.stacks_path {
             cmd.env("PIER_STACKS_PATH", path);
         }
@@ -799,4 +801,173 @@ fn a_value_outside_quotes_in_a_user_template_is_rejected_with_its_position() {
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("outside double quotes"), "{stderr}");
     assert!(!sb.dir("p").exists());
+}
+
+/// A different valid value for every parameter of `stack` (from `pier list
+/// STACK --json`), as `--set` arguments; one set per non-default enum choice,
+/// so every branch of every template is rendered.
+fn override_sets(sb: &Sandbox, stack: &str) -> Vec<Vec<String>> {
+    let info = sb.json(&["list", stack, "--json"]);
+    let params = info["parameters"].as_array().unwrap();
+    let mut common = Vec::new();
+    let mut enum_choices: Vec<(String, Vec<String>)> = Vec::new();
+    for p in params {
+        let name = p["name"].as_str().unwrap();
+        let value = match p["type"].as_str().unwrap() {
+            "string" => format!("{}-x", p["default"].as_str().unwrap()),
+            "int" => {
+                let default = p["default"].as_i64().unwrap();
+                let min = p["min"].as_i64().unwrap_or(i64::MIN);
+                if default > min {
+                    min.to_string()
+                } else {
+                    (default + 1).to_string()
+                }
+            }
+            "bool" => (!p["default"].as_bool().unwrap()).to_string(),
+            "port" => (p["default"].as_i64().unwrap() + 1000).to_string(),
+            "secret" => format!("Set{name}42"),
+            "enum" => {
+                let choices = p["choices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string());
+                let others = choices
+                    .filter(|c| c != p["default"].as_str().unwrap())
+                    .collect();
+                enum_choices.push((name.to_string(), others));
+                continue;
+            }
+            other => panic!("{stack}: unknown parameter type {other}"),
+        };
+        common.push(format!("{name}={value}"));
+    }
+    let mut sets = vec![common.clone()];
+    for (name, others) in enum_choices {
+        for choice in others {
+            let mut set = common.clone();
+            set.push(format!("{name}={choice}"));
+            sets.push(set);
+        }
+    }
+    sets
+}
+
+/// `pier init` then `pier -f DIR/pier.yaml config` for every built-in stack,
+/// with the defaults and with every parameter overridden: the loader accepts
+/// what the templates render, and `.env` feeds the `${VAR}`s.
+#[test]
+fn every_rendered_stack_loads_with_pier_config() {
+    let sb = Sandbox::new();
+    for stack in BUILT_INS {
+        let mut runs = vec![Vec::new()];
+        runs.extend(override_sets(&sb, stack));
+        for (i, sets) in runs.iter().enumerate() {
+            let dir = sb.dir(&format!("{stack}-{i}"));
+            let mut args = vec![
+                "init".to_string(),
+                stack.to_string(),
+                dir.display().to_string(),
+            ];
+            for set in sets {
+                args.extend(["--set".to_string(), set.clone()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            sb.ok(&args);
+            let file = dir.join("pier.yaml");
+            let (code, stdout, stderr) =
+                sb.run(&["-f", file.to_str().unwrap(), "config", "--json"]);
+            assert_eq!(
+                code, 0,
+                "{stack} with {sets:?}: pier config failed:\n{stderr}"
+            );
+            assert!(
+                !stderr.contains("warning"),
+                "{stack} with {sets:?}: warnings:\n{stderr}"
+            );
+            let config: Json = serde_json::from_str(&stdout).unwrap();
+            let vars = env_vars(dir.join(".env"));
+            let text = serde_json::to_string(&config).unwrap();
+            // Every secret reached the configuration through .env interpolation...
+            let secret_vars: Vec<&String> = vars
+                .keys()
+                .filter(|k| k.contains("PASSWORD") || k.contains("SECRET"))
+                .collect();
+            assert!(!secret_vars.is_empty());
+            let used = secret_vars
+                .iter()
+                .filter(|k| text.contains(vars[**k].as_str()))
+                .count();
+            assert!(
+                used > 0,
+                "{stack}: no secret value reached the configuration"
+            );
+            // ...and overridden values show up in it.
+            if let Some(port) = sets.iter().find_map(|s| s.strip_prefix("web_port=")) {
+                assert!(
+                    text.contains(&format!("\"published\":\"{port}\""))
+                        || text.contains(&format!("\"published\":{port}")),
+                    "{stack}: web port {port} not in {text}"
+                );
+            }
+        }
+    }
+}
+
+/// The hostile value comes out of the whole pipeline (render, load,
+/// interpolate) exactly as it went in.
+#[test]
+fn hostile_values_survive_pier_config_unchanged() {
+    let sb = Sandbox::new();
+    let hostile = "x\" injected: true\nservices: {}\n# '{{db_user}}' ${HOME} $$ $x \\ end";
+    for (stack, service, var) in [
+        ("lamp", "web", "DB_NAME"),
+        ("django", "db", "POSTGRES_DB"),
+        ("dotnet", "web", "DB_NAME"),
+    ] {
+        let dir = sb.dir(stack);
+        sb.ok(&[
+            "init",
+            stack,
+            dir.to_str().unwrap(),
+            "--set",
+            &format!("db_name={hostile}"),
+        ]);
+        let file = dir.join("pier.yaml");
+        let config = sb.json(&["-f", file.to_str().unwrap(), "config", "--json"]);
+        assert_eq!(
+            config["services"][service]["environment"][var], hostile,
+            "{stack}"
+        );
+    }
+}
+
+#[test]
+fn a_template_that_renders_an_invalid_stack_writes_nothing() {
+    let mut sb = Sandbox::new();
+    let extra = TempDir::new().unwrap();
+    user_stack(
+        extra.path(),
+        "broken",
+        "name: broken\ndescription: d\nparameters:\n  - {name: needs, type: string, default: db}\n",
+        "services:\n  web:\n    image: nginx\n    depends_on: [\"{{needs}}\"]\n",
+        &[],
+    );
+    sb.stacks_path = Some(extra.path().into());
+    let stderr = sb.invalid(&["init", "broken", "p"]);
+    assert!(stderr.contains("renders an invalid pier.yaml"), "{stderr}");
+    assert!(stderr.contains("bug in the stack template"), "{stderr}");
+    assert!(stderr.contains("services.web.depends_on[0]"), "{stderr}");
+    assert!(!sb.dir("p").exists());
+    // With a value that makes it valid, the same template works.
+    user_stack(
+        extra.path(),
+        "broken",
+        "name: broken\ndescription: d\nparameters:\n  - {name: needs, type: string, default: db}\n",
+        "services:\n  web:\n    image: nginx\n    depends_on: [\"{{needs}}\"]\n  db:\n    image: postgres\n",
+        &[],
+    );
+    sb.ok(&["init", "broken", "p"]);
+    assert!(sb.dir("p/pier.yaml").exists());
 }
