@@ -9,7 +9,6 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
 use serde_yaml::Value as Yaml;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -87,17 +86,10 @@ impl Kind {
             Kind::Secret { .. } => None,
         }
     }
-
-    pub fn choices(&self) -> &[String] {
-        match self {
-            Kind::Enum { choices, .. } => choices,
-            _ => &[],
-        }
-    }
 }
 
 /// A path relative to a root that cannot leave it: no `..`, not absolute, not empty.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelPath(PathBuf);
 
 impl RelPath {
