@@ -803,6 +803,15 @@ fn a_value_outside_quotes_in_a_user_template_is_rejected_with_its_position() {
     assert!(!sb.dir("p").exists());
 }
 
+/// Docker Compose v2, where installed (as in tests/compose_oracle.rs).
+fn compose_v2() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("PIER_COMPOSE_V2") {
+        return Some(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/compose/docker-compose");
+    local.is_file().then_some(local)
+}
+
 /// A different valid value for every parameter of `stack` (from `pier list
 /// STACK --json`), as `--set` arguments; one set per non-default enum choice,
 /// so every branch of every template is rendered.
@@ -860,6 +869,13 @@ fn override_sets(sb: &Sandbox, stack: &str) -> Vec<Vec<String>> {
 #[test]
 fn every_rendered_stack_loads_with_pier_config() {
     let sb = Sandbox::new();
+    let compose = compose_v2();
+    if compose.is_none() {
+        eprintln!(
+            "note: Docker Compose v2 not found (scripts/install-compose-v2.sh or PIER_COMPOSE_V2); \
+             checking the rendered stacks with pier only"
+        );
+    }
     for stack in BUILT_INS {
         let mut runs = vec![Vec::new()];
         runs.extend(override_sets(&sb, stack));
@@ -887,6 +903,19 @@ fn every_rendered_stack_loads_with_pier_config() {
                 "{stack} with {sets:?}: warnings:\n{stderr}"
             );
             let config: Json = serde_json::from_str(&stdout).unwrap();
+            if let Some(compose) = &compose {
+                let out = std::process::Command::new(compose)
+                    .args(["-f", file.to_str().unwrap(), "config", "-q"])
+                    .current_dir(&dir)
+                    .env_clear()
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{stack} with {sets:?}: Docker Compose rejects it:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
             let vars = env_vars(dir.join(".env"));
             let text = serde_json::to_string(&config).unwrap();
             // Every secret reached the configuration through .env interpolation...
