@@ -36,6 +36,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The operating system's random source failed (secrets cannot be generated).
+    #[error("cannot read random data from the operating system: {message}")]
+    Entropy { message: String },
+
     /// The engine could not be reached at all.
     #[error(
         "cannot reach the Docker engine at {host}: {reason}\n  hint: start Docker (e.g. `systemctl start docker`), or point DOCKER_HOST at the engine's socket (e.g. unix:///var/run/docker.sock); check that you may use it (`docker info`)"
@@ -65,6 +69,7 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
             Error::Io { .. }
+            | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
             | Error::NotReady(_) => exit::RUNTIME,

@@ -15,6 +15,7 @@ pub mod labels;
 pub mod plan;
 pub mod report;
 pub mod stack;
+pub mod template;
 
 pub use error::{Error, Result};
 

@@ -273,9 +273,15 @@ fn a_host_port_in_use_fails_naming_the_container_and_the_fix() {
     assert_eq!(err.exit_code(), 1);
     let text = pier::render_error(&err);
     assert!(
-        text.starts_with(&format!("error: starting container {}: ", p.container("web"))),
+        text.starts_with(&format!(
+            "error: starting container {}: ",
+            p.container("web")
+        )),
         "{text}"
     );
-    assert!(text.contains("hint: another program or container uses that host port"), "{text}");
+    assert!(
+        text.contains("hint: another program or container uses that host port"),
+        "{text}"
+    );
     drop(listener);
 }
