@@ -354,6 +354,14 @@ async fn wait_for(
                 if healthy {
                     return Ok(());
                 }
+                // The test's program is not in the image: it can never pass, so say so
+                // now instead of after every retry has run out.
+                if output.contains("executable file not found") {
+                    let reason = "its health check cannot run in the container".to_string();
+                    return Err(
+                        not_ready(cx, service, container, condition, reason, Some(output)).await,
+                    );
+                }
                 probe_output = Some(output);
             }
         }

@@ -147,3 +147,34 @@ fn wait_timeout_bounds_the_wait_and_shows_the_probe_output() {
     );
     assert_eq!(n.logs, vec!["db up"]);
 }
+
+#[test]
+fn a_health_check_whose_program_is_missing_fails_without_waiting_out_the_retries() {
+    let p = Project::new("nocurl");
+    let mut db = healthcheck(
+        service(&idle_after("")),
+        "unused",
+        Duration::from_secs(300),
+        50,
+    );
+    db.healthcheck.as_mut().unwrap().test = pier::stack::model::HealthTest::Cmd(vec![
+        "curl".into(),
+        "-f".into(),
+        "http://localhost/".into(),
+    ]);
+    let app = depends(service(&idle_after("")), "db", Condition::Healthy);
+    let stack = p.stack(vec![("db", db), ("app", app)]);
+    // A timeout far beyond the test run: only recognising the missing program ends the wait.
+    let err = up(&stack, &up_args(3600)).expect_err("up must fail");
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.reason, "its health check cannot run in the container");
+    assert!(
+        n.health_output
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"curl\": executable file not found"),
+        "{n:?}"
+    );
+}

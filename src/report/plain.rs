@@ -11,10 +11,35 @@ pub fn format_event(event: &Event) -> Option<String> {
         // Byte-level progress ("Downloading 42%") would flood a log; states are enough.
         Event::PullProgress { line, .. } if line.ends_with('%') => None,
         Event::PullProgress { image, line } => Some(format!("    {image}: {line}")),
-        Event::BuildOutput { service, line } => Some(format!("    {service} | {line}")),
+        Event::BuildOutput { service, line } => {
+            Some(format!("    {service} | {}", strip_escapes(line)))
+        }
         // The step line already says what is waited for.
         Event::Waiting { .. } => None,
     }
+}
+
+/// Remove terminal escape sequences (the engine colours build stderr) so a plain
+/// log holds only text.
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters… final byte in @..~
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
