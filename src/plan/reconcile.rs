@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::graph::{EdgeKind, Graph};
 use crate::plan::hash::ConfigHash;
-use crate::plan::observed::{ContainerState, Health, Observed};
+use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
 
@@ -171,45 +171,7 @@ pub fn plan_up(
         let image_step = if let Some(&id) = images.get(&image) {
             Some(id)
         } else {
-            let step = if svc.build.is_some() {
-                if opts.build {
-                    Some((
-                        Action::BuildImage {
-                            service: name.clone(),
-                            image: image.clone(),
-                        },
-                        Cause::BuildRequested,
-                    ))
-                } else if !present {
-                    Some((
-                        Action::BuildImage {
-                            service: name.clone(),
-                            image: image.clone(),
-                        },
-                        Cause::ImageMissing,
-                    ))
-                } else {
-                    None
-                }
-            } else {
-                match opts.pull {
-                    PullPolicy::Always => Some((
-                        Action::PullImage {
-                            service: name.clone(),
-                            image: image.clone(),
-                        },
-                        Cause::PullAlways,
-                    )),
-                    PullPolicy::Missing if !present => Some((
-                        Action::PullImage {
-                            service: name.clone(),
-                            image: image.clone(),
-                        },
-                        Cause::ImageMissing,
-                    )),
-                    _ => None,
-                }
-            };
+            let step = image_action(svc, name, &image, present, opts);
             step.map(|(action, cause)| {
                 let id = b.push(action, cause, vec![]);
                 images.insert(image.clone(), id);
@@ -219,37 +181,15 @@ pub fn plan_up(
 
         let hash = ConfigHash::of(svc);
         let existing = observed.container_of(name);
-        let create_cause = match existing {
-            None => Some(Cause::NotFound),
-            Some(c) if c.config_hash.as_deref() != Some(hash.total.as_str()) => {
-                Some(Cause::ConfigChanged(hash.changed_fields(&c.field_hashes)))
-            }
-            Some(_) if opts.build && svc.build.is_some() => Some(Cause::BuildRequested),
-            // Rebuilt or pulled outside pier since the container was created (as Compose).
-            Some(c)
-                if image_step.is_none()
-                    && c.image_id.is_some()
-                    && observed.images.get(&image) != c.image_id.as_ref() =>
-            {
-                Some(Cause::ImageChanged)
-            }
-            Some(_) => None,
-        };
-        let needs_start = match (&create_cause, existing) {
-            (Some(_), _) => Some(Cause::Created),
-            (None, Some(c)) => match c.state {
-                ContainerState::Running | ContainerState::Restarting => None,
-                // A one-shot that already completed stays completed, as in Compose.
-                ContainerState::Exited
-                    if c.exit_code == Some(0)
-                        && final_condition(stack, name) == Condition::CompletedSuccessfully =>
-                {
-                    None
-                }
-                state => Some(Cause::NotRunning(state.to_string())),
-            },
-            (None, None) => unreachable!("no container means create"),
-        };
+        let create_cause = create_cause(
+            svc,
+            existing,
+            &hash,
+            image_step.is_some(),
+            observed.images.get(&image),
+            opts,
+        );
+        let needs_start = start_cause(stack, name, existing, create_cause.is_some());
 
         // What the dependencies must reach first. A `network_mode: service:X` service
         // cannot even be created before X runs.
@@ -395,6 +335,83 @@ pub fn plan_up(
         unchanged,
         notes,
     })
+}
+
+/// Pull or build the image of `service`, and why; None when it is there and not to be refreshed.
+fn image_action(
+    svc: &Service,
+    service: &str,
+    image: &str,
+    present: bool,
+    opts: &UpOptions,
+) -> Option<(Action, Cause)> {
+    let (service, image) = (service.to_string(), image.to_string());
+    if svc.build.is_some() {
+        let cause = if opts.build {
+            Cause::BuildRequested
+        } else if !present {
+            Cause::ImageMissing
+        } else {
+            return None;
+        };
+        return Some((Action::BuildImage { service, image }, cause));
+    }
+    let cause = match opts.pull {
+        PullPolicy::Always => Cause::PullAlways,
+        PullPolicy::Missing if !present => Cause::ImageMissing,
+        _ => return None,
+    };
+    Some((Action::PullImage { service, image }, cause))
+}
+
+/// Why the container must be (re)created, or None when the existing one will do.
+fn create_cause(
+    svc: &Service,
+    existing: Option<&ObservedContainer>,
+    hash: &ConfigHash,
+    image_refreshed: bool,
+    current_image_id: Option<&String>,
+    opts: &UpOptions,
+) -> Option<Cause> {
+    let c = match existing {
+        None => return Some(Cause::NotFound),
+        Some(c) => c,
+    };
+    if c.config_hash.as_deref() != Some(hash.total.as_str()) {
+        return Some(Cause::ConfigChanged(hash.changed_fields(&c.field_hashes)));
+    }
+    if opts.build && svc.build.is_some() {
+        return Some(Cause::BuildRequested);
+    }
+    // Rebuilt or pulled outside pier since the container was created (as Compose).
+    if !image_refreshed && c.image_id.is_some() && current_image_id != c.image_id.as_ref() {
+        return Some(Cause::ImageChanged);
+    }
+    None
+}
+
+/// Why the container must be started, or None when it runs (or completed as it should).
+fn start_cause(
+    stack: &Stack,
+    service: &str,
+    existing: Option<&ObservedContainer>,
+    created: bool,
+) -> Option<Cause> {
+    let c = match existing {
+        Some(c) if !created => c,
+        _ => return Some(Cause::Created),
+    };
+    match c.state {
+        ContainerState::Running | ContainerState::Restarting => None,
+        // A one-shot that already completed stays completed, as in Compose.
+        ContainerState::Exited
+            if c.exit_code == Some(0)
+                && final_condition(stack, service) == Condition::CompletedSuccessfully =>
+        {
+            None
+        }
+        state => Some(Cause::NotRunning(state.to_string())),
+    }
 }
 
 /// The plan for `pier down`, from what was observed alone (labels, not the file), so a
