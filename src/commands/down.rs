@@ -29,8 +29,12 @@ pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Wr
                 timeout_secs: args.timeout,
             },
         );
-        if plan.is_empty() && plan.notes.is_empty() {
-            return write_out(out, &format!("nothing to remove for project {project}\n"));
+        if plan.is_empty() {
+            let mut text = format!("nothing to remove for project {project}\n");
+            for note in &plan.notes {
+                text.push_str(&format!("note: {note}\n"));
+            }
+            return write_out(out, &text);
         }
         execute(
             &engine,
