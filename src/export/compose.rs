@@ -53,15 +53,24 @@ fn document(stack: &Stack) -> Value {
         .collect();
     doc.insert("services".into(), Value::Object(services));
     if !stack.networks.is_empty() {
-        let networks = stack.networks.iter().map(|(k, n)| (k.clone(), network_doc(n)));
+        let networks = stack
+            .networks
+            .iter()
+            .map(|(k, n)| (k.clone(), network_doc(n)));
         doc.insert("networks".into(), Value::Object(networks.collect()));
     }
     if !stack.volumes.is_empty() {
-        let volumes = stack.volumes.iter().map(|(k, v)| (k.clone(), volume_doc(v)));
+        let volumes = stack
+            .volumes
+            .iter()
+            .map(|(k, v)| (k.clone(), volume_doc(v)));
         doc.insert("volumes".into(), Value::Object(volumes.collect()));
     }
     if !stack.secrets.is_empty() {
-        let secrets = stack.secrets.iter().map(|(k, s)| (k.clone(), secret_doc(s)));
+        let secrets = stack
+            .secrets
+            .iter()
+            .map(|(k, s)| (k.clone(), secret_doc(s)));
         doc.insert("secrets".into(), Value::Object(secrets.collect()));
     }
     Value::Object(doc)
@@ -322,7 +331,9 @@ fn compose_string(text: &str, secrets: &SecretVars) -> String {
         match piece {
             Piece::Literal(literal) => out.push_str(&literal.replace('$', "$$")),
             // `:?` makes compose stop with this message instead of running with an empty password.
-            Piece::Secret(name) => out.push_str(&format!("${{{name}:?{name} is not set (see .env)}}")),
+            Piece::Secret(name) => {
+                out.push_str(&format!("${{{name}:?{name} is not set (see .env)}}"))
+            }
         }
     }
     out
@@ -355,7 +366,10 @@ mod tests {
             web["ports"],
             json!([{"target": 80, "published": 8080, "host_ip": "127.0.0.1", "protocol": "tcp"}])
         );
-        assert_eq!(web["depends_on"], json!({"db": {"condition": "service_healthy"}}));
+        assert_eq!(
+            web["depends_on"],
+            json!({"db": {"condition": "service_healthy"}})
+        );
         assert_eq!(web["build"]["context"], "/projects/shop");
         assert_eq!(web["build"]["args"], json!({"PHP_VERSION": "8.3"}));
         assert_eq!(
@@ -376,13 +390,19 @@ mod tests {
         assert_eq!(db["restart"], "unless-stopped");
         assert_eq!(db["networks"], json!({"default": {"aliases": ["mysql"]}}));
         assert_eq!(doc["volumes"], json!({"db-data": {"name": "shop_db-data"}}));
-        assert_eq!(doc["networks"], json!({"default": {"name": "shop_default"}}));
+        assert_eq!(
+            doc["networks"],
+            json!({"default": {"name": "shop_default"}})
+        );
     }
 
     #[test]
     fn secret_values_become_references() {
         let text = export(&lamp(), &secrets());
-        assert!(!text.contains("pw-0123456789abcdef"), "secret leaked:\n{text}");
+        assert!(
+            !text.contains("pw-0123456789abcdef"),
+            "secret leaked:\n{text}"
+        );
         let doc = parsed(&text);
         assert_eq!(
             doc["services"]["db"]["environment"]["MYSQL_ROOT_PASSWORD"],
@@ -403,16 +423,25 @@ mod tests {
         let mut stack = lamp();
         stack.secrets.insert(
             "api_key".into(),
-            Secret { source: SecretSource::File(PathBuf::from("/projects/shop/secrets/api_key.txt")) },
+            Secret {
+                source: SecretSource::File(PathBuf::from("/projects/shop/secrets/api_key.txt")),
+            },
         );
         stack.secrets.insert(
             "token".into(),
-            Secret { source: SecretSource::Environment("API_TOKEN".into()) },
+            Secret {
+                source: SecretSource::Environment("API_TOKEN".into()),
+            },
         );
-        stack.services.get_mut("web").unwrap().secrets.push(ServiceSecret {
-            source: "api_key".into(),
-            target: "/run/secrets/api_key".into(),
-        });
+        stack
+            .services
+            .get_mut("web")
+            .unwrap()
+            .secrets
+            .push(ServiceSecret {
+                source: "api_key".into(),
+                target: "/run/secrets/api_key".into(),
+            });
         let doc = parsed(&export(&stack, &SecretVars::new()));
         assert_eq!(
             doc["secrets"],
@@ -431,7 +460,10 @@ mod tests {
         stack.services.get_mut("web").unwrap().command =
             Some(vec!["sh".into(), "-c".into(), "echo $HOME ${X}".into()]);
         let doc = parsed(&export(&stack, &SecretVars::new()));
-        assert_eq!(doc["services"]["web"]["command"], json!(["sh", "-c", "echo $$HOME $${X}"]));
+        assert_eq!(
+            doc["services"]["web"]["command"],
+            json!(["sh", "-c", "echo $$HOME $${X}"])
+        );
     }
 
     #[test]
@@ -461,15 +493,28 @@ mod tests {
         });
         pma.depends_on.insert(
             "migrate".into(),
-            Dependency { condition: Condition::CompletedSuccessfully, required: false },
+            Dependency {
+                condition: Condition::CompletedSuccessfully,
+                required: false,
+            },
         );
         pma.stop_grace_period = Some(Duration::from_secs(20));
         pma.replicas = Some(2);
-        stack.services.get_mut("db").unwrap().healthcheck.as_mut().unwrap().test = HealthTest::None;
+        stack
+            .services
+            .get_mut("db")
+            .unwrap()
+            .healthcheck
+            .as_mut()
+            .unwrap()
+            .test = HealthTest::None;
         stack.volumes.get_mut("db-data").unwrap().external = true;
 
         let text = export(&stack, &SecretVars::new());
-        assert!(text.contains("restart: \"no\""), "restart must stay a string:\n{text}");
+        assert!(
+            text.contains("restart: \"no\""),
+            "restart must stay a string:\n{text}"
+        );
         let doc = parsed(&text);
         let pma = &doc["services"]["phpmyadmin"];
         assert_eq!(pma["restart"], "no");
@@ -483,7 +528,10 @@ mod tests {
             pma["healthcheck"],
             json!({"test": ["CMD", "curl", "-f", "http://localhost/"], "start_interval": "500ms"})
         );
-        assert_eq!(pma["volumes"], json!([{"type": "volume", "target": "/tmp/cache"}]));
+        assert_eq!(
+            pma["volumes"],
+            json!([{"type": "volume", "target": "/tmp/cache"}])
+        );
         assert_eq!(
             pma["depends_on"]["migrate"],
             json!({"condition": "service_completed_successfully", "required": false})
@@ -491,19 +539,31 @@ mod tests {
         assert_eq!(pma["networks"], json!({"default": null}));
         assert_eq!(pma["stop_grace_period"], "20s");
         assert_eq!(pma["deploy"], json!({"replicas": 2}));
-        assert_eq!(doc["services"]["db"]["healthcheck"]["test"], json!(["NONE"]));
-        assert_eq!(doc["volumes"]["db-data"], json!({"name": "shop_db-data", "external": true}));
+        assert_eq!(
+            doc["services"]["db"]["healthcheck"]["test"],
+            json!(["NONE"])
+        );
+        assert_eq!(
+            doc["volumes"]["db-data"],
+            json!({"name": "shop_db-data", "external": true})
+        );
     }
 
     #[test]
     fn restart_policies_in_compose_notation() {
-        assert_eq!(restart_str(RestartPolicy::OnFailure(Some(3))), "on-failure:3");
+        assert_eq!(
+            restart_str(RestartPolicy::OnFailure(Some(3))),
+            "on-failure:3"
+        );
         assert_eq!(restart_str(RestartPolicy::OnFailure(None)), "on-failure");
         assert_eq!(restart_str(RestartPolicy::Always), "always");
     }
 
     #[test]
     fn output_is_deterministic() {
-        assert_eq!(export(&lamp(), &secrets()), export(&lamp().clone(), &secrets()));
+        assert_eq!(
+            export(&lamp(), &secrets()),
+            export(&lamp().clone(), &secrets())
+        );
     }
 }

@@ -164,7 +164,13 @@ mod tests {
 
     #[test]
     fn names_that_look_secret() {
-        for name in ["MYSQL_ROOT_PASSWORD", "SECRET_KEY", "db_pass", "API_TOKEN", "github.key"] {
+        for name in [
+            "MYSQL_ROOT_PASSWORD",
+            "SECRET_KEY",
+            "db_pass",
+            "API_TOKEN",
+            "github.key",
+        ] {
             assert!(looks_secret(name), "{name}");
         }
         for name in ["PHP_VERSION", "KEYCLOAK_URL", "PWD", "PASSAGE", "HTTP_PORT"] {
@@ -186,7 +192,10 @@ mod tests {
 
     #[test]
     fn splits_whole_values_and_long_substrings() {
-        let v = vars(&[("DB_PASSWORD", "Zx81-long-secret"), ("ROOT_PASSWORD", "root")]);
+        let v = vars(&[
+            ("DB_PASSWORD", "Zx81-long-secret"),
+            ("ROOT_PASSWORD", "root"),
+        ]);
         assert_eq!(v.split("root"), [Piece::Secret("ROOT_PASSWORD")]);
         // Short values are not matched inside other strings.
         assert_eq!(v.split("/root/x"), [Piece::Literal("/root/x")]);
@@ -210,8 +219,14 @@ mod tests {
             ("B_TOKEN", "abcdefghijkl"),
             ("C_TOKEN", "abcdefgh"),
         ]);
-        assert_eq!(v.split("xabcdefghijkl"), [Piece::Literal("x"), Piece::Secret("B_TOKEN")]);
-        assert_eq!(v.split("abcdefgh!"), [Piece::Secret("A_TOKEN"), Piece::Literal("!")]);
+        assert_eq!(
+            v.split("xabcdefghijkl"),
+            [Piece::Literal("x"), Piece::Secret("B_TOKEN")]
+        );
+        assert_eq!(
+            v.split("abcdefgh!"),
+            [Piece::Secret("A_TOKEN"), Piece::Literal("!")]
+        );
     }
 
     #[test]
@@ -219,7 +234,11 @@ mod tests {
         let v = vars(&[("K_SECRET", "ünïcödé-secret")]);
         assert_eq!(
             v.split("é-ünïcödé-secret-é"),
-            [Piece::Literal("é-"), Piece::Secret("K_SECRET"), Piece::Literal("-é")]
+            [
+                Piece::Literal("é-"),
+                Piece::Secret("K_SECRET"),
+                Piece::Literal("-é")
+            ]
         );
     }
 }

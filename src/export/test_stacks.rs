@@ -12,7 +12,10 @@ fn default_network(aliases: &[&str]) -> BTreeMap<String, ServiceNetwork> {
 }
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A LAMP-like stack in /projects/shop: web (built, bind-mounted source, published
@@ -48,7 +51,10 @@ pub fn lamp() -> Stack {
             }],
             depends_on: [(
                 "db".to_string(),
-                Dependency { condition: Condition::Healthy, required: true },
+                Dependency {
+                    condition: Condition::Healthy,
+                    required: true,
+                },
             )]
             .into(),
             networks: default_network(&[]),
@@ -71,7 +77,9 @@ pub fn lamp() -> Stack {
                 read_only: false,
             }],
             healthcheck: Some(Healthcheck {
-                test: HealthTest::Shell("mysqladmin ping -h 127.0.0.1 -p$MYSQL_ROOT_PASSWORD".into()),
+                test: HealthTest::Shell(
+                    "mysqladmin ping -h 127.0.0.1 -p$MYSQL_ROOT_PASSWORD".into(),
+                ),
                 interval: Some(Duration::from_secs(2)),
                 timeout: Some(Duration::from_secs(5)),
                 retries: Some(30),
@@ -96,7 +104,10 @@ pub fn lamp() -> Stack {
             }],
             depends_on: [(
                 "db".to_string(),
-                Dependency { condition: Condition::Started, required: true },
+                Dependency {
+                    condition: Condition::Started,
+                    required: true,
+                },
             )]
             .into(),
             networks: default_network(&[]),
@@ -109,12 +120,18 @@ pub fn lamp() -> Stack {
         services,
         networks: [(
             "default".to_string(),
-            Network { name: "shop_default".into(), ..Network::default() },
+            Network {
+                name: "shop_default".into(),
+                ..Network::default()
+            },
         )]
         .into(),
         volumes: [(
             "db-data".to_string(),
-            Volume { name: "shop_db-data".into(), ..Volume::default() },
+            Volume {
+                name: "shop_db-data".into(),
+                ..Volume::default()
+            },
         )]
         .into(),
         secrets: BTreeMap::new(),

@@ -117,7 +117,9 @@ fn is_plain_safe(s: &str) -> bool {
         return false;
     };
     // `-c` and `--port` are common command arguments; `-1` or `- x` are not strings.
-    let flag = first == '-' && s.trim_start_matches('-').starts_with(|c: char| c.is_ascii_alphabetic());
+    let flag = first == '-'
+        && s.trim_start_matches('-')
+            .starts_with(|c: char| c.is_ascii_alphabetic());
     if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || flag) {
         return false;
     }
@@ -162,7 +164,11 @@ mod tests {
 
     #[test]
     fn quotes_what_yaml_1_1_would_misread() {
-        for s in ["no", "No", "ON", "y", "~", "null", "1.0", "010", "0x1f", "1:20", "1e3", ".inf", "", " x", "a: b", "x:", "#c", "- a", "*ref", "&a", "-1", "--", "- x", "!tag", "@x", "%x", "`x", "'q'", "\"q\"", "a #b", "{x}", "[x]", "|", ">"] {
+        for s in [
+            "no", "No", "ON", "y", "~", "null", "1.0", "010", "0x1f", "1:20", "1e3", ".inf", "",
+            " x", "a: b", "x:", "#c", "- a", "*ref", "&a", "-1", "--", "- x", "!tag", "@x", "%x",
+            "`x", "'q'", "\"q\"", "a #b", "{x}", "[x]", "|", ">",
+        ] {
             let out = to_yaml(&json!({ "k": s }));
             assert!(out.starts_with("k: \""), "{s:?} must be quoted, got {out}");
             assert_eq!(round_trip(&json!({ "k": s })), json!({ "k": s }));
@@ -173,7 +179,9 @@ mod tests {
     #[test]
     fn plain_where_unambiguous() {
         assert_eq!(
-            to_yaml(&json!({"a": "unless-stopped", "b": "/var/lib/mysql", "c": "mysql://db:3306/app"})),
+            to_yaml(
+                &json!({"a": "unless-stopped", "b": "/var/lib/mysql", "c": "mysql://db:3306/app"})
+            ),
             "a: unless-stopped\nb: /var/lib/mysql\nc: mysql://db:3306/app\n"
         );
     }
