@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's test command. Makes sure what the tests need is on this machine
+# (a running Docker engine, busybox-static for the tiny test image), then runs
+# every test: unit, CLI and engine tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'test.sh: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# 1. A reachable Docker engine: start the daemon when it is installed but not running.
+if ! docker info >/dev/null 2>&1; then
+  if command -v dockerd >/dev/null 2>&1; then
+    say "starting the Docker engine"
+    as_root service docker start >/dev/null 2>&1 || (as_root dockerd >/tmp/pier-dockerd.log 2>&1 &)
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    say "no Docker engine reachable (DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}); install docker.io and start it"
+    exit 1
+  fi
+fi
+
+# 2. Debian packages the tests build images from.
+missing=()
+[ -x /bin/busybox ] || missing+=(busybox-static)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# 3. The tests.
+cargo test --locked
