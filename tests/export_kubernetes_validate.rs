@@ -62,7 +62,10 @@ secrets:
 "#;
 
 fn validator_available() -> bool {
-    Command::new("kubernetes-validate").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("kubernetes-validate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn validate(file: &Path) -> std::process::Output {
@@ -76,7 +79,9 @@ fn validate(file: &Path) -> std::process::Output {
 #[test]
 fn exported_manifests_validate_against_the_kubernetes_schemas() {
     if !validator_available() {
-        eprintln!("note: kubernetes-validate not on PATH (pip install kubernetes-validate): skipping schema validation");
+        eprintln!(
+            "note: kubernetes-validate not on PATH (pip install kubernetes-validate): skipping schema validation"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -95,11 +100,21 @@ fn exported_manifests_validate_against_the_kubernetes_schemas() {
         .args(["export", "kubernetes"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stream = p.join("all.yaml");
     std::fs::write(&stream, &out.stdout).unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for kind in ["kind: Deployment", "kind: Job", "kind: Service", "kind: ConfigMap", "kind: PersistentVolumeClaim"] {
+    for kind in [
+        "kind: Deployment",
+        "kind: Job",
+        "kind: Service",
+        "kind: ConfigMap",
+        "kind: PersistentVolumeClaim",
+    ] {
         assert!(text.contains(kind), "no {kind} in the export:\n{text}");
     }
 
@@ -114,5 +129,8 @@ fn exported_manifests_validate_against_the_kubernetes_schemas() {
     // The validator does reject a wrong field, so the check above means something.
     let broken = p.join("broken.yaml");
     std::fs::write(&broken, text.replacen("containers:", "containerz:", 1)).unwrap();
-    assert!(!validate(&broken).status.success(), "kubernetes-validate accepted a misspelt field");
+    assert!(
+        !validate(&broken).status.success(),
+        "kubernetes-validate accepted a misspelt field"
+    );
 }

@@ -47,7 +47,8 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("stdout", e))
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("stdout", e))
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
