@@ -296,3 +296,62 @@ fn invalid_stack_exits_2_and_writes_nothing() {
         .code(2);
     assert!(!dir.path().join("out.yaml").exists());
 }
+
+/// The Secret script, run for real with `sh`, against a `kubectl` stand-in that
+/// records its arguments (the cluster is not what is tested here: the script's
+/// shell and where it takes the values from are).
+#[test]
+fn secrets_script_reads_values_from_the_env_file() {
+    let dir = project();
+    pier(dir.path())
+        .args(["export", "kubernetes", "-o", "k8s"])
+        .assert()
+        .success();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("kubectl.log");
+    let kubectl = bin.join("kubectl");
+    std::fs::write(
+        &kubectl,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = || {
+        Command::new("sh")
+            .arg(dir.path().join("k8s/create-secrets.sh"))
+            .env("PATH", &path)
+            .env_remove("DB_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(&format!("create secret generic shop-env --from-literal=DB_PASSWORD={PASSWORD} --dry-run=client -o yaml")),
+        "{calls}"
+    );
+    assert!(calls.contains("apply -f -"), "{calls}");
+
+    // Without the value anywhere, the script stops before creating anything.
+    std::fs::remove_file(dir.path().join(".env")).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let out = run();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DB_PASSWORD is not set"));
+    assert!(!log.exists(), "kubectl ran without the secret");
+}

@@ -4,8 +4,8 @@
 //! environment in the model holds the *value* of `${DB_PASSWORD}`, not the
 //! reference. Exported files are meant to be committed and shared, so an
 //! exporter must not inline those values. The caller tells the exporter which
-//! variables are secret (those of `.env` whose names look secret, see
-//! [`SecretVars::from_dotenv`], plus any it knows for sure, such as a template's
+//! variables are secret (those of `.env` and the shell whose names look secret, see
+//! [`SecretVars::from_variables`], plus any it knows for sure, such as a template's
 //! `secret` parameters) and the exporter writes a reference to the variable
 //! wherever its value appears: `${VAR}` for compose, a `secretKeyRef` for
 //! Kubernetes.
@@ -65,8 +65,8 @@ impl SecretVars {
         }
     }
 
-    /// The variables of a `.env` file whose names look secret ([`looks_secret`]).
-    pub fn from_dotenv<'a>(dotenv: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+    /// The variables (of `.env`, of the shell) whose names look secret ([`looks_secret`]).
+    pub fn from_variables<'a>(dotenv: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
         let mut vars = Self::new();
         for (name, value) in dotenv {
             if looks_secret(name) {
@@ -179,14 +179,14 @@ mod tests {
     }
 
     #[test]
-    fn from_dotenv_keeps_only_secret_names() {
+    fn from_variables_keeps_only_secret_names() {
         let dotenv: BTreeMap<String, String> = [
             ("DB_PASSWORD".to_string(), "s3cr3t-value".to_string()),
             ("PHP_VERSION".to_string(), "8.3".to_string()),
             ("EMPTY_TOKEN".to_string(), String::new()),
         ]
         .into();
-        let v = SecretVars::from_dotenv(&dotenv);
+        let v = SecretVars::from_variables(&dotenv);
         assert_eq!(v.names().collect::<Vec<_>>(), ["DB_PASSWORD"]);
     }
 

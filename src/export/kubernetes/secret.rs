@@ -132,6 +132,11 @@ impl<'a> EnvBuilder<'a> {
     }
 }
 
+/// `${VAR:?...}`: the script stops rather than create a Secret with an empty value.
+fn required(var: &str) -> String {
+    format!("${{{var}:?{var} is not set}}")
+}
+
 /// Single-quote for sh.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -162,9 +167,10 @@ pub fn setup_script(
             .values()
             .any(|s| matches!(s.source, SecretSource::Environment(_)));
     if needs_env {
+        // The shell's own variables win over the file, as when pier loaded the stack.
+        let file = sh_quote(&env_file.to_string_lossy());
         script.push_str(&format!(
-            "set -a; . {}; set +a\n",
-            sh_quote(&env_file.to_string_lossy())
+            "if [ -f {file} ]; then set -a; . {file}; set +a; fi\n"
         ));
     }
     if !env_secrets.is_empty() {
@@ -173,7 +179,10 @@ pub fn setup_script(
             env_secret_name(project)
         ));
         for name in env_secrets {
-            script.push_str(&format!(" \\\n  --from-literal={name}=\"${{{name}}}\""));
+            script.push_str(&format!(
+                " \\\n  --from-literal={name}=\"{}\"",
+                required(name)
+            ));
         }
         script.push_str(apply);
     }
@@ -189,9 +198,10 @@ pub fn setup_script(
                     " \\\n  --from-file={key}={}",
                     sh_quote(&path.to_string_lossy())
                 )),
-                SecretSource::Environment(var) => {
-                    script.push_str(&format!(" \\\n  --from-literal={key}=\"${{{var}}}\""))
-                }
+                SecretSource::Environment(var) => script.push_str(&format!(
+                    " \\\n  --from-literal={key}=\"{}\"",
+                    required(var)
+                )),
             }
         }
         script.push_str(apply);
@@ -269,12 +279,12 @@ mod tests {
         ]
         .into();
         let script = setup_script("shop", Path::new("/p/.env"), &used, &files).unwrap();
-        assert!(script.contains("set -a; . '/p/.env'; set +a\n"));
+        assert!(script.contains("if [ -f '/p/.env' ]; then set -a; . '/p/.env'; set +a; fi\n"));
         assert!(script.contains(
-            "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD}\" --dry-run=client -o yaml | kubectl apply -f -\n"
+            "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD:?DB_PASSWORD is not set}\" --dry-run=client -o yaml | kubectl apply -f -\n"
         ));
         assert!(script.contains("--from-file=api_key='/p/it'\\''s.txt'"));
-        assert!(script.contains("--from-literal=token=\"${API_TOKEN}\""));
+        assert!(script.contains("--from-literal=token=\"${API_TOKEN:?API_TOKEN is not set}\""));
         assert_eq!(
             setup_script(
                 "shop",

@@ -210,7 +210,9 @@ fn secret_values_stay_out_of_the_manifests() {
     );
     let script = e.secrets_script.as_deref().unwrap();
     assert!(script.contains("kubectl create secret generic shop-env"));
-    assert!(script.contains("--from-literal=DB_PASSWORD=\"${DB_PASSWORD}\""));
+    assert!(
+        script.contains("--from-literal=DB_PASSWORD=\"${DB_PASSWORD:?DB_PASSWORD is not set}\"")
+    );
     assert!(!script.contains(PASSWORD));
     assert!(
         e.diagnostics
