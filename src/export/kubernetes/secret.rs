@@ -132,11 +132,6 @@ impl<'a> EnvBuilder<'a> {
     }
 }
 
-/// `${VAR:?...}`: the script stops rather than create a Secret with an empty value.
-fn required(var: &str) -> String {
-    format!("${{{var}:?{var} is not set}}")
-}
-
 /// Single-quote for sh.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -162,16 +157,21 @@ pub fn setup_script(
          set -eu\n",
     );
     let apply = " --dry-run=client -o yaml | kubectl apply -f -\n";
-    let needs_env = !env_secrets.is_empty()
-        || file_secrets
-            .values()
-            .any(|s| matches!(s.source, SecretSource::Environment(_)));
-    if needs_env {
-        // The shell's own variables win over the file, as when pier loaded the stack.
+    let mut needed: BTreeSet<&str> = env_secrets.iter().map(String::as_str).collect();
+    needed.extend(file_secrets.values().filter_map(|s| match &s.source {
+        SecretSource::Environment(var) => Some(var.as_str()),
+        SecretSource::File(_) => None,
+    }));
+    if !needed.is_empty() {
+        // Values from the env file, else from the caller's environment.
         let file = sh_quote(&env_file.to_string_lossy());
         script.push_str(&format!(
             "if [ -f {file} ]; then set -a; . {file}; set +a; fi\n"
         ));
+        // Checked up front: a failure inside `create | apply` would not stop the script.
+        for var in &needed {
+            script.push_str(&format!(": \"${{{var}:?{var} is not set}}\"\n"));
+        }
     }
     if !env_secrets.is_empty() {
         script.push_str(&format!(
@@ -179,10 +179,7 @@ pub fn setup_script(
             env_secret_name(project)
         ));
         for name in env_secrets {
-            script.push_str(&format!(
-                " \\\n  --from-literal={name}=\"{}\"",
-                required(name)
-            ));
+            script.push_str(&format!(" \\\n  --from-literal={name}=\"${{{name}}}\""));
         }
         script.push_str(apply);
     }
@@ -198,10 +195,9 @@ pub fn setup_script(
                     " \\\n  --from-file={key}={}",
                     sh_quote(&path.to_string_lossy())
                 )),
-                SecretSource::Environment(var) => script.push_str(&format!(
-                    " \\\n  --from-literal={key}=\"{}\"",
-                    required(var)
-                )),
+                SecretSource::Environment(var) => {
+                    script.push_str(&format!(" \\\n  --from-literal={key}=\"${{{var}}}\""))
+                }
             }
         }
         script.push_str(apply);
@@ -279,12 +275,16 @@ mod tests {
         ]
         .into();
         let script = setup_script("shop", Path::new("/p/.env"), &used, &files).unwrap();
-        assert!(script.contains("if [ -f '/p/.env' ]; then set -a; . '/p/.env'; set +a; fi\n"));
         assert!(script.contains(
-            "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD:?DB_PASSWORD is not set}\" --dry-run=client -o yaml | kubectl apply -f -\n"
+            "if [ -f '/p/.env' ]; then set -a; . '/p/.env'; set +a; fi\n\
+             : \"${API_TOKEN:?API_TOKEN is not set}\"\n\
+             : \"${DB_PASSWORD:?DB_PASSWORD is not set}\"\n"
+        ));
+        assert!(script.contains(
+            "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD}\" --dry-run=client -o yaml | kubectl apply -f -\n"
         ));
         assert!(script.contains("--from-file=api_key='/p/it'\\''s.txt'"));
-        assert!(script.contains("--from-literal=token=\"${API_TOKEN:?API_TOKEN is not set}\""));
+        assert!(script.contains("--from-literal=token=\"${API_TOKEN}\""));
         assert_eq!(
             setup_script(
                 "shop",
