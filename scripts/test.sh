@@ -30,5 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# 3. The tests.
+# 3. Compose v2 (into .tools/), the oracle the corpus tests compare `pier config` with.
+#    Without it those tests only check that pier loads the corpus, and say so.
+if ! scripts/install-compose-v2.sh; then
+  say "note: Compose v2 could not be installed; the Compose oracle comparisons will be skipped"
+fi
+
+# 4. The tests.
 cargo test --locked

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod export;
 pub mod labels;
+pub mod plan;
 pub mod stack;
 
 pub use error::{Error, Result};

@@ -1,16 +1,24 @@
 //! One module per verb: glue only (load → plan → execute → report).
 
+mod config;
+mod export;
+mod graph;
+
 use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::stack::{self, LoadOptions, Loaded};
 
 /// Run one command; output goes to `out` so that tests can capture it.
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
+        Command::Config(args) => config::run(&cli.global, &args, out),
+        Command::Graph(args) => graph::run(&cli.global, &args, out),
+        Command::Export(args) => export::run(&cli.global, &args, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
@@ -19,6 +27,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
         }),
     }
+}
+
+/// Load the stack file named by the global flags; warnings go to stderr (the
+/// command's own output stays clean for pipes), invalid input is an error.
+pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
+    let loaded = stack::load(&LoadOptions::from_cli(global)?)?;
+    for warning in &loaded.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(loaded)
 }
 
 fn verb(command: &Command) -> &'static str {

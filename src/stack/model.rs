@@ -90,7 +90,12 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
     /// `deploy.replicas`, used by the swarm target; one container locally.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Serialized back as `deploy: {replicas: N}`, where Compose has it.
+    #[serde(
+        rename = "deploy",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_replicas"
+    )]
     pub replicas: Option<u32>,
 }
 
@@ -178,17 +183,34 @@ pub struct Dependency {
     pub required: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Serialized as Compose writes it: `["CMD", arg, …]`, `["CMD-SHELL", "cmd"]`, `["NONE"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthTest {
     /// `["NONE"]` or `disable: true`: the image's healthcheck is switched off.
-    #[serde(rename = "NONE")]
     None,
     /// `["CMD", arg, …]`: exec form.
-    #[serde(rename = "CMD")]
     Cmd(Vec<String>),
     /// `["CMD-SHELL", "cmd"]` or a plain string: run with `/bin/sh -c`.
-    #[serde(rename = "CMD-SHELL")]
     Shell(String),
+}
+
+impl HealthTest {
+    /// The Docker API / Compose list form.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            HealthTest::None => vec!["NONE".to_string()],
+            HealthTest::Cmd(args) => std::iter::once("CMD".to_string())
+                .chain(args.iter().cloned())
+                .collect(),
+            HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
+        }
+    }
+}
+
+impl Serialize for HealthTest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_vec().serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -218,17 +240,32 @@ pub struct Healthcheck {
     pub start_interval: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Serialized as Compose writes it: `no`, `always`, `unless-stopped`, `on-failure[:max]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartPolicy {
-    #[serde(rename = "no")]
     No,
-    #[serde(rename = "always")]
     Always,
-    #[serde(rename = "unless-stopped")]
     UnlessStopped,
     /// `on-failure[:max]`.
-    #[serde(rename = "on-failure")]
     OnFailure(Option<u32>),
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::UnlessStopped => f.write_str("unless-stopped"),
+            RestartPolicy::OnFailure(None) => f.write_str("on-failure"),
+            RestartPolicy::OnFailure(Some(n)) => write!(f, "on-failure:{n}"),
+        }
+    }
+}
+
+impl Serialize for RestartPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -316,6 +353,17 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
+fn serialize_replicas<S: Serializer>(replicas: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Deploy {
+        replicas: u32,
+    }
+    match replicas {
+        Some(n) => Deploy { replicas: *n }.serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
 fn serialize_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_str(&format_duration(*d)),
@@ -332,6 +380,36 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(90_500)), "1m30s500ms");
         assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
         assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn health_tests_and_restart_policies_serialize_like_compose() {
+        let json = |v: &dyn erased::Json| v.json();
+        assert_eq!(
+            json(&HealthTest::Cmd(vec!["pg_isready".into()])),
+            r#"["CMD","pg_isready"]"#
+        );
+        assert_eq!(
+            json(&HealthTest::Shell("exit 0".into())),
+            r#"["CMD-SHELL","exit 0"]"#
+        );
+        assert_eq!(json(&HealthTest::None), r#"["NONE"]"#);
+        assert_eq!(
+            json(&RestartPolicy::OnFailure(Some(3))),
+            r#""on-failure:3""#
+        );
+        assert_eq!(json(&RestartPolicy::UnlessStopped), r#""unless-stopped""#);
+    }
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,366 @@
+//! Stage 2: `${VAR}` interpolation, as Compose does it, over every string value
+//! (never keys), before normalization — so `ports: ["${PORT}:80"]` is checked
+//! after substitution.
+//!
+//! `$$` → `$`; `$VAR`, `${VAR}`; `${VAR:-default}` (unset or empty), `${VAR-default}`
+//! (unset); `${VAR:?message}`, `${VAR?message}` (required); `${VAR:+alt}`, `${VAR+alt}`.
+//! Defaults and alternatives may themselves hold `${...}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml::Value;
+
+use super::docpath;
+use crate::diagnostic::Diagnostic;
+
+/// Variables available to interpolation: the shell environment over `.env`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Variables {
+    values: BTreeMap<String, String>,
+}
+
+impl Variables {
+    pub fn new(values: BTreeMap<String, String>) -> Self {
+        Variables { values }
+    }
+
+    /// `.env` values, overridden by the shell's (Compose's precedence).
+    pub fn layered(dotenv: &BTreeMap<String, String>, shell: &BTreeMap<String, String>) -> Self {
+        let mut values = dotenv.clone();
+        values.extend(shell.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Variables { values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+}
+
+/// Why a substitution failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubstError {
+    /// `${VAR:?message}` with VAR unset (or empty).
+    Required { variable: String, message: String },
+    /// `${` without a valid variable name or closing brace.
+    Invalid { text: String },
+}
+
+/// The result of substituting one string.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Substituted {
+    pub text: String,
+    /// Variables referenced plainly (`${VAR}`, `$VAR`) but not set: they became "".
+    pub unset: Vec<String>,
+}
+
+/// Substitute variables in `text`, looking names up with `lookup`.
+pub fn substitute(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Substituted, SubstError> {
+    let mut out = Substituted::default();
+    out.text = subst(text, lookup, &mut out.unset)?;
+    Ok(out)
+}
+
+fn is_name_start(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphabetic()
+}
+
+fn is_name_char(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphanumeric()
+}
+
+fn subst(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, SubstError> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(offset) = text[i..].find('$') else {
+            out.push_str(&text[i..]);
+            break;
+        };
+        out.push_str(&text[i..i + offset]);
+        i += offset;
+        match bytes.get(i + 1) {
+            Some(b'$') => {
+                out.push('$');
+                i += 2;
+            }
+            Some(b'{') => {
+                let close = matching_brace(text, i + 1).ok_or_else(|| SubstError::Invalid {
+                    text: text[i..].to_string(),
+                })?;
+                out.push_str(&braced(&text[i + 2..close], lookup, unset)?);
+                i = close + 1;
+            }
+            Some(&c) if is_name_start(c) => {
+                let end = (i + 1..bytes.len())
+                    .find(|&j| !is_name_char(bytes[j]))
+                    .unwrap_or(bytes.len());
+                let name = &text[i + 1..end];
+                match lookup(name) {
+                    Some(v) => out.push_str(&v),
+                    None => unset.push(name.to_string()),
+                }
+                i = end;
+            }
+            // A lone `$` (e.g. `$1`, or at the end) stays as written, as in Compose.
+            _ => {
+                out.push('$');
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Index of the `}` closing the `{` at `open`, counting nested braces.
+fn matching_brace(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, c) in text.bytes().enumerate().skip(open) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The inside of `${...}`.
+fn braced(
+    inner: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, SubstError> {
+    let bytes = inner.as_bytes();
+    let invalid = || SubstError::Invalid {
+        text: format!("${{{inner}}}"),
+    };
+    if bytes.is_empty() || !is_name_start(bytes[0]) {
+        return Err(invalid());
+    }
+    let end = (0..bytes.len())
+        .find(|&j| !is_name_char(bytes[j]))
+        .unwrap_or(bytes.len());
+    let (name, rest) = inner.split_at(end);
+    let value = lookup(name);
+    let set_and_non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
+    // Longest operators first: ":-" before "-".
+    for op in [":-", ":?", ":+", "-", "?", "+"] {
+        let Some(arg) = rest.strip_prefix(op) else {
+            continue;
+        };
+        let present = if op.starts_with(':') {
+            set_and_non_empty
+        } else {
+            value.is_some()
+        };
+        return match (op.trim_start_matches(':'), present) {
+            ("-", true) => Ok(value.unwrap_or_default()),
+            ("-", false) => subst(arg, lookup, unset),
+            ("?", true) => Ok(value.unwrap_or_default()),
+            ("?", false) => Err(SubstError::Required {
+                variable: name.to_string(),
+                message: subst(arg, lookup, unset)?,
+            }),
+            ("+", true) => subst(arg, lookup, unset),
+            _ => Ok(String::new()),
+        };
+    }
+    if !rest.is_empty() {
+        return Err(invalid());
+    }
+    match value {
+        Some(v) => Ok(v),
+        None => {
+            unset.push(name.to_string());
+            Ok(String::new())
+        }
+    }
+}
+
+/// Interpolate every string in `value` in place; problems are collected as diagnostics.
+/// An unset variable is warned about once, where it is first used: an anchor
+/// merged into five services would otherwise repeat the same warning six times.
+pub fn interpolate(value: &mut Value, vars: &Variables, diags: &mut Vec<Diagnostic>) {
+    let mut walker = Walker {
+        vars,
+        diags,
+        warned: BTreeSet::new(),
+    };
+    walker.walk(value, "");
+}
+
+struct Walker<'a> {
+    vars: &'a Variables,
+    diags: &'a mut Vec<Diagnostic>,
+    warned: BTreeSet<String>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, value: &mut Value, path: &str) {
+        let (vars, diags) = (self.vars, &mut *self.diags);
+        match value {
+            Value::String(s) => {
+                let lookup = |name: &str| vars.get(name).map(str::to_string);
+                match substitute(s, &lookup) {
+                Ok(done) => {
+                    for name in done.unset {
+                        if !self.warned.insert(name.clone()) {
+                            continue;
+                        }
+                        diags.push(
+                            Diagnostic::warning(path, format!("variable `{name}` is not set; using an empty string"))
+                                .with_hint(format!("set {name} in the environment or in .env, or write ${{{name}:-default}}")),
+                        );
+                    }
+                    *s = done.text;
+                }
+                Err(SubstError::Required { variable, message }) => {
+                    let mut msg = format!("required variable `{variable}` is not set");
+                    if !message.is_empty() {
+                        msg.push_str(&format!(": {message}"));
+                    }
+                    diags.push(
+                        Diagnostic::error(path, msg)
+                            .with_hint(format!("set {variable} in the environment or in .env")),
+                    );
+                }
+                Err(SubstError::Invalid { text }) => diags.push(
+                    Diagnostic::error(path, format!("invalid interpolation `{text}`"))
+                        .with_hint("write ${NAME}, ${NAME:-default} or ${NAME:?message}; write $$ for a literal $"),
+                ),
+            }
+            }
+            Value::Mapping(map) => {
+                for (k, v) in map.iter_mut() {
+                    let key = match k {
+                        Value::String(s) => s.clone(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    };
+                    self.walk(v, &docpath::child(path, &key));
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.walk(item, &docpath::item(path, i));
+                }
+            }
+            Value::Tagged(t) => self.walk(&mut t.value, path),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Variables {
+        Variables::new(
+            [("A", "a"), ("EMPTY", ""), ("PORT", "8080")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn sub(text: &str) -> Result<Substituted, SubstError> {
+        let v = vars();
+        substitute(text, &|n| v.get(n).map(str::to_string))
+    }
+
+    fn ok(text: &str) -> String {
+        sub(text).unwrap().text
+    }
+
+    #[test]
+    fn plain_forms() {
+        assert_eq!(ok("${A}-$A-${PORT}:80"), "a-a-8080:80");
+        assert_eq!(ok("$$A costs $$5"), "$A costs $5");
+        assert_eq!(ok("price: $1 and $"), "price: $1 and $");
+        assert_eq!(ok("naïve ${A} ü"), "naïve a ü");
+    }
+
+    #[test]
+    fn defaults_distinguish_unset_and_empty() {
+        assert_eq!(ok("${EMPTY:-d}"), "d");
+        assert_eq!(ok("${EMPTY-d}"), "");
+        assert_eq!(ok("${NOPE-d}"), "d");
+        assert_eq!(ok("${NOPE:-${A}x}"), "ax");
+    }
+
+    #[test]
+    fn alternatives() {
+        assert_eq!(ok("${A:+yes}"), "yes");
+        assert_eq!(ok("${EMPTY:+yes}"), "");
+        assert_eq!(ok("${EMPTY+yes}"), "yes");
+        assert_eq!(ok("${NOPE+yes}"), "");
+    }
+
+    #[test]
+    fn required_variables() {
+        assert_eq!(ok("${A:?need A}"), "a");
+        assert_eq!(
+            sub("${NOPE:?set the password}").unwrap_err(),
+            SubstError::Required {
+                variable: "NOPE".into(),
+                message: "set the password".into()
+            }
+        );
+        assert!(matches!(
+            sub("${EMPTY:?x}"),
+            Err(SubstError::Required { .. })
+        ));
+        assert_eq!(ok("${EMPTY?x}"), "");
+    }
+
+    #[test]
+    fn unset_plain_variables_are_reported() {
+        let s = sub("$NOPE/${ALSO}").unwrap();
+        assert_eq!(s.text, "/");
+        assert_eq!(s.unset, vec!["NOPE".to_string(), "ALSO".to_string()]);
+    }
+
+    #[test]
+    fn malformed_references_are_errors() {
+        assert!(matches!(sub("${A"), Err(SubstError::Invalid { .. })));
+        assert!(matches!(sub("${1A}"), Err(SubstError::Invalid { .. })));
+        assert!(matches!(sub("${A B}"), Err(SubstError::Invalid { .. })));
+    }
+
+    #[test]
+    fn an_unset_variable_is_warned_about_once() {
+        let mut v: Value = serde_yaml::from_str("a: ${NOPE}\nb: [$NOPE, \"${OTHER}\"]\n").unwrap();
+        let mut diags = Vec::new();
+        interpolate(&mut v, &vars(), &mut diags);
+        let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b[1]"]);
+    }
+
+    #[test]
+    fn interpolates_values_not_keys() {
+        let mut v: Value =
+            serde_yaml::from_str("$A: ${A}\nlist: [\"${NOPE:?missing}\", 3]\n").unwrap();
+        let mut diags = Vec::new();
+        interpolate(&mut v, &vars(), &mut diags);
+        assert_eq!(v["$A"], "a");
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].path, "list[0]");
+        assert!(diags[0].message.contains("NOPE") && diags[0].message.contains("missing"));
+    }
+}

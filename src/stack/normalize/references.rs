@@ -1,0 +1,318 @@
+//! Service keys that refer to other declarations — `depends_on`, `networks`,
+//! `network_mode: service:NAME`, `secrets` — each checked against what the file
+//! declares, with "did you mean" for near misses.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use super::Ctx;
+use super::read::{self, scalar_text};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::stack::docpath;
+use crate::stack::model::{Condition, Dependency, ServiceNetwork, ServiceSecret};
+
+fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
+    let d = Diagnostic::error(path, format!("unknown service `{target}`"));
+    match did_you_mean(target, ctx.declared.services.iter().map(String::as_str)) {
+        Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+        None => d.with_hint(format!(
+            "services are: {}",
+            ctx.declared.services.join(", ")
+        )),
+    }
+}
+
+pub fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Dependency> {
+    let mut out = BTreeMap::new();
+    let entries: Vec<(String, String, Option<&Value>)> = match v {
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let at = docpath::item(path, i);
+                read::string(ctx, item, &at).map(|name| (name, at, None))
+            })
+            .collect(),
+        Value::Mapping(map) => map
+            .iter()
+            .filter_map(|(k, val)| {
+                let name = scalar_text(k)?;
+                let at = docpath::child(path, &name);
+                Some((name, at, Some(val)))
+            })
+            .collect(),
+        other => {
+            read::expected(ctx, path, "a list of services or a mapping", other);
+            return out;
+        }
+    };
+    for (target, at, spec) in entries {
+        let mut dep = Dependency {
+            condition: Condition::Started,
+            required: true,
+        };
+        if let Some(spec) = spec.filter(|s| !s.is_null())
+            && let Some(map) = read::mapping(ctx, spec, &at)
+        {
+            for (key, value) in
+                read::entries(ctx, map, &at, &["condition", "required"], &["restart"])
+            {
+                let k_at = docpath::child(&at, &key);
+                match key.as_str() {
+                    "condition" => match read::string(ctx, value, &k_at).as_deref() {
+                        Some("service_started") => dep.condition = Condition::Started,
+                        Some("service_healthy") => dep.condition = Condition::Healthy,
+                        Some("service_completed_successfully") => dep.condition = Condition::CompletedSuccessfully,
+                        Some(other) => ctx.push(
+                            Diagnostic::error(k_at, format!("unknown condition {other:?}")).with_hint(
+                                "use service_started, service_healthy or service_completed_successfully",
+                            ),
+                        ),
+                        None => {}
+                    },
+                    _ => dep.required = read::boolean(ctx, value, &k_at).unwrap_or(true),
+                }
+            }
+        }
+        if !ctx.declared.services.contains(&target) {
+            if dep.required {
+                ctx.push(unknown_service(ctx, &target, &at));
+            } else {
+                ctx.push(Diagnostic::warning(
+                    at,
+                    format!("optional dependency `{target}` is not in the stack; ignored"),
+                ));
+            }
+            continue;
+        }
+        // A service depending on itself is kept: the graph reports it as a cycle.
+        out.insert(target, dep);
+    }
+    out
+}
+
+pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNetwork> {
+    let mut out = BTreeMap::new();
+    let entries: Vec<(String, String, Option<&Value>)> = match v {
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let at = docpath::item(path, i);
+                read::string(ctx, item, &at).map(|n| (n, at, None))
+            })
+            .collect(),
+        Value::Mapping(map) => map
+            .iter()
+            .filter_map(|(k, val)| {
+                let name = scalar_text(k)?;
+                let at = docpath::child(path, &name);
+                Some((name, at, Some(val)))
+            })
+            .collect(),
+        other => {
+            read::expected(ctx, path, "a list of networks or a mapping", other);
+            return out;
+        }
+    };
+    const UNSUPPORTED: &[&str] = &[
+        "ipv4_address",
+        "ipv6_address",
+        "link_local_ips",
+        "mac_address",
+        "driver_opts",
+        "priority",
+        "gw_priority",
+        "interface_name",
+    ];
+    for (name, at, spec) in entries {
+        let mut net = ServiceNetwork::default();
+        if let Some(spec) = spec.filter(|s| !s.is_null())
+            && let Some(map) = read::mapping(ctx, spec, &at)
+        {
+            for (_, value) in read::entries(ctx, map, &at, &["aliases"], UNSUPPORTED) {
+                net.aliases = read::string_or_list(ctx, value, &docpath::child(&at, "aliases"));
+            }
+        }
+        if name != "default" && !ctx.declared.networks.contains(&name) {
+            let d = Diagnostic::error(
+                &at,
+                format!("network `{name}` is not declared under top-level `networks`"),
+            );
+            ctx.push(
+                match did_you_mean(&name, ctx.declared.networks.iter().map(String::as_str)) {
+                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                    None => d.with_hint(format!("add `{name}:` under a top-level `networks:` key")),
+                },
+            );
+            continue;
+        }
+        out.insert(name, net);
+    }
+    out
+}
+
+/// `host`, `none`, `bridge`, `service:NAME` (which must exist) or `container:NAME`.
+pub fn network_mode(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Option<String> {
+    let mode = read::string(ctx, v, path)?;
+    if let Some(target) = mode.strip_prefix("service:") {
+        if !ctx.declared.services.iter().any(|s| s == target) {
+            ctx.push(unknown_service(ctx, target, path));
+        } else if target == me {
+            ctx.push(Diagnostic::error(
+                path,
+                "a service cannot share its own network namespace",
+            ));
+        }
+    } else if !matches!(mode.as_str(), "host" | "none" | "bridge")
+        && !mode.starts_with("container:")
+    {
+        ctx.push(
+            Diagnostic::error(path, format!("invalid network_mode {mode:?}"))
+                .with_hint("use host, none, bridge, service:NAME or container:NAME"),
+        );
+    }
+    Some(mode)
+}
+
+pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
+    let Some(items) = read::sequence(ctx, v, path, "a list of secrets") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = docpath::item(path, i);
+        let (source, target) = match item {
+            Value::Mapping(map) => {
+                let (mut source, mut target) = (None, None);
+                for (key, value) in read::entries(
+                    ctx,
+                    map,
+                    &at,
+                    &["source", "target"],
+                    &["uid", "gid", "mode"],
+                ) {
+                    let value = read::string(ctx, value, &docpath::child(&at, &key));
+                    if key == "source" {
+                        source = value;
+                    } else {
+                        target = value;
+                    }
+                }
+                let Some(source) = source else {
+                    ctx.push(Diagnostic::error(
+                        at,
+                        "a secret in long syntax needs `source`",
+                    ));
+                    continue;
+                };
+                (source, target)
+            }
+            other => match read::string(ctx, other, &at) {
+                Some(s) => (s, None),
+                None => continue,
+            },
+        };
+        if !ctx.declared.secrets.contains(&source) {
+            let d = Diagnostic::error(
+                &at,
+                format!("secret `{source}` is not declared under top-level `secrets`"),
+            );
+            ctx.push(
+                match did_you_mean(&source, ctx.declared.secrets.iter().map(String::as_str)) {
+                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                    None => d.with_hint(format!(
+                        "add `{source}: {{file: ./{source}.txt}}` under a top-level `secrets:` key"
+                    )),
+                },
+            );
+            continue;
+        }
+        // A relative target lives under /run/secrets, as in Compose.
+        let target = match target {
+            Some(t) if t.starts_with('/') => t,
+            Some(t) => format!("/run/secrets/{t}"),
+            None => format!("/run/secrets/{source}"),
+        };
+        out.push(ServiceSecret { source, target });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::ctx_for;
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn depends_on_list_and_map() {
+        let mut ctx = ctx_for();
+        let deps = depends_on(&mut ctx, &yaml("[db]"), "d");
+        assert_eq!(
+            deps["db"],
+            Dependency {
+                condition: Condition::Started,
+                required: true
+            }
+        );
+        let deps = depends_on(
+            &mut ctx,
+            &yaml("{db: {condition: service_completed_successfully, required: false}, web: }"),
+            "d",
+        );
+        assert_eq!(deps["db"].condition, Condition::CompletedSuccessfully);
+        assert!(!deps["db"].required);
+        assert_eq!(deps["web"].condition, Condition::Started);
+        assert!(ctx.diags.is_empty(), "{:?}", ctx.diags);
+    }
+
+    #[test]
+    fn networks_with_aliases_and_unknown_ones() {
+        let mut ctx = ctx_for();
+        let nets = networks(
+            &mut ctx,
+            &yaml("{back: {aliases: [api, api2]}, default: , bakc: }"),
+            "n",
+        );
+        assert_eq!(nets["back"].aliases, ["api", "api2"]);
+        assert!(nets.contains_key("default"));
+        assert_eq!(ctx.diags.len(), 1);
+        assert_eq!(ctx.diags[0].path, "n.bakc");
+        assert_eq!(ctx.diags[0].hint.as_deref(), Some("did you mean `back`?"));
+    }
+
+    #[test]
+    fn secret_targets() {
+        let mut ctx = ctx_for();
+        let s = secrets(
+            &mut ctx,
+            &yaml("[pw, {source: pw, target: db.txt}, {source: pw, target: /etc/pw}]"),
+            "s",
+        );
+        let targets: Vec<&str> = s.iter().map(|s| s.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            ["/run/secrets/pw", "/run/secrets/db.txt", "/etc/pw"]
+        );
+    }
+
+    #[test]
+    fn network_modes() {
+        let mut ctx = ctx_for();
+        for ok in ["host", "none", "bridge", "service:db", "container:abc"] {
+            assert_eq!(
+                network_mode(&mut ctx, "web", &yaml(ok), "m").as_deref(),
+                Some(ok)
+            );
+        }
+        assert!(ctx.diags.is_empty());
+        network_mode(&mut ctx, "web", &yaml("service:web"), "m");
+        network_mode(&mut ctx, "web", &yaml("hots"), "m");
+        assert_eq!(ctx.diags.len(), 2);
+    }
+}

@@ -1,0 +1,283 @@
+//! Top-level `networks`, `volumes` and `secrets`. Networks and volumes get engine
+//! names `<project>_<key>` unless `name:` is given or they are `external`.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use super::Ctx;
+use super::environment::labels;
+use super::read;
+use crate::diagnostic::Diagnostic;
+use crate::stack::docpath;
+use crate::stack::model::{Network, Secret, SecretSource, Volume};
+
+const NETWORK_KEYS: &[&str] = &["driver", "external", "name", "internal", "labels"];
+const NETWORK_UNSUPPORTED: &[&str] = &[
+    "driver_opts",
+    "ipam",
+    "attachable",
+    "enable_ipv4",
+    "enable_ipv6",
+];
+const VOLUME_KEYS: &[&str] = &["driver", "external", "name", "labels"];
+const VOLUME_UNSUPPORTED: &[&str] = &["driver_opts"];
+const SECRET_KEYS: &[&str] = &["file", "environment"];
+const SECRET_UNSUPPORTED: &[&str] = &[
+    "external",
+    "name",
+    "labels",
+    "driver",
+    "driver_opts",
+    "template_driver",
+    "content",
+];
+
+/// Shared by networks and volumes: everything but `internal`.
+struct Common {
+    driver: Option<String>,
+    external: bool,
+    name: Option<String>,
+    internal: bool,
+    labels: BTreeMap<String, String>,
+}
+
+fn common(ctx: &mut Ctx, v: &Value, path: &str, known: &[&str], unsupported: &[&str]) -> Common {
+    let mut c = Common {
+        driver: None,
+        external: false,
+        name: None,
+        internal: false,
+        labels: BTreeMap::new(),
+    };
+    // `data:` with nothing after it declares a resource with all defaults.
+    let Some(map) = (if v.is_null() {
+        None
+    } else {
+        read::mapping(ctx, v, path)
+    }) else {
+        return c;
+    };
+    for (key, value) in read::entries(ctx, map, path, known, unsupported) {
+        let at = docpath::child(path, &key);
+        match key.as_str() {
+            "driver" => c.driver = read::string(ctx, value, &at),
+            "external" => c.external = external(ctx, value, &at, &mut c.name),
+            "name" => c.name = read::string(ctx, value, &at),
+            "internal" => c.internal = read::boolean(ctx, value, &at).unwrap_or(false),
+            "labels" => c.labels = labels(ctx, value, &at),
+            _ => unreachable!("only known keys are returned"),
+        }
+    }
+    c
+}
+
+/// `external: true`, or the legacy `external: {name: x}`.
+fn external(ctx: &mut Ctx, v: &Value, path: &str, name: &mut Option<String>) -> bool {
+    if let Value::Mapping(m) = v {
+        ctx.push(
+            Diagnostic::warning(path, "`external: {name: ...}` is deprecated")
+                .with_hint("write `external: true` and `name: ...` next to it"),
+        );
+        if let Some(n) = m.get("name").and_then(read::scalar_text) {
+            *name = Some(n);
+        }
+        return true;
+    }
+    read::boolean(ctx, v, path).unwrap_or(false)
+}
+
+fn engine_name(ctx: &Ctx, key: &str, c: &Common) -> String {
+    match (&c.name, c.external) {
+        (Some(n), _) => n.clone(),
+        (None, true) => key.to_string(),
+        (None, false) => format!("{}_{key}", ctx.project),
+    }
+}
+
+pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Network> {
+    let mut out = BTreeMap::new();
+    if let Some(map) = nullable_mapping(ctx, v, path) {
+        for (key, value) in map {
+            let Some(key) = read::scalar_text(key) else {
+                continue;
+            };
+            let c = common(
+                ctx,
+                value,
+                &docpath::child(path, &key),
+                NETWORK_KEYS,
+                NETWORK_UNSUPPORTED,
+            );
+            let name = engine_name(ctx, &key, &c);
+            out.insert(
+                key,
+                Network {
+                    driver: c.driver,
+                    external: c.external,
+                    name,
+                    internal: c.internal,
+                    labels: c.labels,
+                },
+            );
+        }
+    }
+    out
+}
+
+pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Volume> {
+    let mut out = BTreeMap::new();
+    if let Some(map) = nullable_mapping(ctx, v, path) {
+        for (key, value) in map {
+            let Some(key) = read::scalar_text(key) else {
+                continue;
+            };
+            let c = common(
+                ctx,
+                value,
+                &docpath::child(path, &key),
+                VOLUME_KEYS,
+                VOLUME_UNSUPPORTED,
+            );
+            let name = engine_name(ctx, &key, &c);
+            out.insert(
+                key,
+                Volume {
+                    driver: c.driver,
+                    external: c.external,
+                    name,
+                    labels: c.labels,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// File-backed secrets (made absolute) or ones read from an environment variable.
+pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret> {
+    let mut out = BTreeMap::new();
+    let Some(map) = nullable_mapping(ctx, v, path) else {
+        return out;
+    };
+    for (key, value) in map {
+        let Some(key) = read::scalar_text(key) else {
+            continue;
+        };
+        let at = docpath::child(path, &key);
+        let Some(def) = read::mapping(ctx, value, &at) else {
+            continue;
+        };
+        let mut source = None;
+        for (k, val) in read::entries(ctx, def, &at, SECRET_KEYS, SECRET_UNSUPPORTED) {
+            let k_at = docpath::child(&at, &k);
+            let Some(text) = read::string(ctx, val, &k_at) else {
+                continue;
+            };
+            source = Some(match k.as_str() {
+                "file" => {
+                    let file = ctx.resolve(&text);
+                    // Docker would bind-mount a missing file as a new empty directory.
+                    if !file.is_file() {
+                        ctx.push(
+                            Diagnostic::error(
+                                &k_at,
+                                format!("secret file {} does not exist", file.display()),
+                            )
+                            .with_hint("create the file (with the secret in it) or fix the path"),
+                        );
+                    }
+                    SecretSource::File(file)
+                }
+                _ => SecretSource::Environment(text),
+            });
+        }
+        match source {
+            Some(source) => {
+                out.insert(key, Secret { source });
+            }
+            None => ctx.push(
+                Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`"))
+                    .with_hint("e.g. `file: ./secrets/db_password.txt`; external secrets are not supported"),
+            ),
+        }
+    }
+    out
+}
+
+fn nullable_mapping<'v>(
+    ctx: &mut Ctx,
+    v: &'v Value,
+    path: &str,
+) -> Option<&'v serde_yaml::Mapping> {
+    if v.is_null() {
+        return None;
+    }
+    read::mapping(ctx, v, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::ctx_for;
+    use super::*;
+
+    #[test]
+    fn engine_names() {
+        let mut ctx = ctx_for();
+        let v: Value = serde_yaml::from_str(
+            "{front: , back: {internal: true}, named: {name: shared}, ext: {external: true}}",
+        )
+        .unwrap();
+        let n = networks(&mut ctx, &v, "networks");
+        assert_eq!(n["front"].name, "proj_front");
+        assert!(n["back"].internal);
+        assert_eq!(n["named"].name, "shared");
+        assert_eq!(n["ext"].name, "ext");
+        assert!(n["ext"].external);
+        assert!(ctx.diags.is_empty());
+    }
+
+    #[test]
+    fn unsupported_keys_warn() {
+        let mut ctx = ctx_for();
+        let v: Value = serde_yaml::from_str("{data: {driver_opts: {type: nfs}}}").unwrap();
+        let vols = volumes(&mut ctx, &v, "volumes");
+        assert_eq!(vols["data"].name, "proj_data");
+        assert_eq!(ctx.diags[0].path, "volumes.data.driver_opts");
+        assert!(!ctx.diags[0].is_error());
+    }
+
+    #[test]
+    fn secrets_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw.txt"), "s3cret").unwrap();
+        let mut ctx = ctx_for();
+        ctx.project_dir = dir.path();
+        let v: Value = serde_yaml::from_str(
+            "{pw: {file: ./pw.txt}, token: {environment: TOKEN}, ext: {external: true}}",
+        )
+        .unwrap();
+        let s = secrets(&mut ctx, &v, "secrets");
+        assert_eq!(
+            s["pw"].source,
+            SecretSource::File(dir.path().join("pw.txt"))
+        );
+        assert_eq!(s["token"].source, SecretSource::Environment("TOKEN".into()));
+        let errors: Vec<&str> = ctx
+            .diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.path.as_str())
+            .collect();
+        assert_eq!(errors, ["secrets.ext"]);
+    }
+
+    #[test]
+    fn a_missing_secret_file_is_an_error() {
+        let mut ctx = ctx_for();
+        let v: Value = serde_yaml::from_str("{pw: {file: ./nope.txt}}").unwrap();
+        secrets(&mut ctx, &v, "secrets");
+        assert_eq!(ctx.diags[0].path, "secrets.pw.file");
+        assert!(ctx.diags[0].message.contains("/project/nope.txt"));
+    }
+}

@@ -1,0 +1,305 @@
+//! One service: every key pier supports, read into `model::Service`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_yaml::Value;
+
+use super::healthcheck::{duration_at, healthcheck};
+use super::read::{self, scalar_text};
+use super::{Ctx, environment as env, mounts, ports, references};
+use crate::diagnostic::Diagnostic;
+use crate::stack::docpath;
+use crate::stack::model::{Build, RestartPolicy, Service, ServiceNetwork};
+
+#[rustfmt::skip]
+const KEYS: &[&str] = &[
+    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose",
+    "volumes", "tmpfs", "depends_on", "healthcheck", "restart", "working_dir", "user", "labels",
+    "networks", "network_mode", "hostname", "container_name", "secrets", "stop_signal",
+    "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy",
+];
+
+/// Compose service keys pier does not implement: warned about, not dropped silently.
+#[rustfmt::skip]
+const UNSUPPORTED: &[&str] = &[
+    "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
+    "configs", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
+    "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "develop",
+    "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
+    "env_from", "extends", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
+    "label_file", "links", "logging", "mac_address", "mem_limit", "mem_reservation",
+    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
+    "pids_limit", "platform", "post_start", "pre_stop", "profiles", "provider", "pull_policy",
+    "read_only", "runtime", "scale", "security_opt", "shm_size", "storage_opt", "sysctls",
+    "ulimits", "use_api_socket", "userns_mode", "uts", "volumes_from",
+];
+
+const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
+#[rustfmt::skip]
+const BUILD_UNSUPPORTED: &[&str] = &[
+    "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements",
+    "extra_hosts", "isolation", "labels", "network", "no_cache", "platforms", "privileged",
+    "provenance", "pull", "sbom", "secrets", "shm_size", "ssh", "tags", "ulimits",
+];
+#[rustfmt::skip]
+const DEPLOY_UNSUPPORTED: &[&str] = &[
+    "mode", "endpoint_mode", "labels", "placement", "resources", "restart_policy",
+    "rollback_config", "update_config",
+];
+
+pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Service> {
+    let map = read::mapping(ctx, v, path)?;
+    let mut svc = Service::default();
+    let mut env_from_files = BTreeMap::new();
+    let mut tmpfs = Vec::new();
+    let networks_given = map.contains_key("networks");
+    for (key, value) in read::entries(ctx, map, path, KEYS, UNSUPPORTED) {
+        let at = docpath::child(path, &key);
+        // `key: null` means "not set" for optional keys, as in Compose.
+        if value.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "image" => svc.image = read::string(ctx, value, &at),
+            "build" => svc.build = build(ctx, value, &at),
+            "command" => svc.command = command(ctx, value, &at),
+            "entrypoint" => svc.entrypoint = command(ctx, value, &at),
+            "environment" => svc.environment = env::environment(ctx, value, &at),
+            "env_file" => env_from_files = env::env_files(ctx, value, &at),
+            "ports" => svc.ports = ports::ports(ctx, value, &at),
+            "expose" => svc.expose = ports::expose(ctx, value, &at),
+            "volumes" => svc.volumes = mounts::volumes(ctx, value, &at),
+            "tmpfs" => tmpfs = mounts::tmpfs(ctx, value, &at),
+            "depends_on" => svc.depends_on = references::depends_on(ctx, value, &at),
+            "healthcheck" => svc.healthcheck = healthcheck(ctx, value, &at),
+            "restart" => svc.restart = restart(ctx, value, &at),
+            "working_dir" => svc.working_dir = read::string(ctx, value, &at),
+            "user" => svc.user = read::string(ctx, value, &at),
+            "labels" => svc.labels = env::labels(ctx, value, &at),
+            "networks" => svc.networks = references::networks(ctx, value, &at),
+            "network_mode" => svc.network_mode = references::network_mode(ctx, name, value, &at),
+            "hostname" => svc.hostname = read::string(ctx, value, &at),
+            "container_name" => svc.container_name = read::string(ctx, value, &at),
+            "secrets" => svc.secrets = references::secrets(ctx, value, &at),
+            "stop_signal" => svc.stop_signal = read::string(ctx, value, &at),
+            "stop_grace_period" => svc.stop_grace_period = duration_at(ctx, value, &at),
+            "privileged" => svc.privileged = read::boolean(ctx, value, &at).unwrap_or(false),
+            "tty" => svc.tty = read::boolean(ctx, value, &at).unwrap_or(false),
+            "stdin_open" => svc.stdin_open = read::boolean(ctx, value, &at).unwrap_or(false),
+            "extra_hosts" => svc.extra_hosts = extra_hosts(ctx, value, &at),
+            "deploy" => svc.replicas = deploy(ctx, value, &at),
+            _ => unreachable!("only known keys are returned"),
+        }
+    }
+    // `environment` wins over `env_file`, as in Compose.
+    env_from_files.extend(std::mem::take(&mut svc.environment));
+    svc.environment = env_from_files;
+    svc.volumes.extend(tmpfs);
+
+    // A wrong `image` or `build` was reported already; only their absence is news.
+    let given = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
+    if !given("image") && !given("build") {
+        ctx.push(
+            Diagnostic::error(
+                path,
+                format!("service `{name}` has neither `image` nor `build`"),
+            )
+            .with_hint("add `image: <name>` or `build: <directory with a Dockerfile>`"),
+        );
+    }
+    if svc.network_mode.is_some() && networks_given {
+        ctx.push(
+            Diagnostic::error(
+                path,
+                "`network_mode` and `networks` cannot be used together",
+            )
+            .with_hint("remove one of them"),
+        );
+    }
+    if svc.network_mode.is_none() && svc.networks.is_empty() {
+        svc.networks
+            .insert("default".into(), ServiceNetwork::default());
+    }
+    Some(svc)
+}
+
+fn build(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Build> {
+    if let Some(context) = scalar_text(v) {
+        return Some(Build {
+            context: context_path(ctx, &context),
+            ..Build::default()
+        });
+    }
+    let map = read::mapping(ctx, v, path)?;
+    let mut b = Build {
+        context: context_path(ctx, "."),
+        ..Build::default()
+    };
+    for (key, value) in read::entries(ctx, map, path, BUILD_KEYS, BUILD_UNSUPPORTED) {
+        let at = docpath::child(path, &key);
+        match key.as_str() {
+            "context" => {
+                if let Some(c) = read::string(ctx, value, &at) {
+                    b.context = context_path(ctx, &c);
+                }
+            }
+            "dockerfile" => b.dockerfile = read::string(ctx, value, &at),
+            "target" => b.target = read::string(ctx, value, &at),
+            "args" => {
+                b.args = read::key_values(ctx, value, &at)
+                    .into_iter()
+                    .filter_map(|(k, v)| match v {
+                        Some(v) => Some((k, v)),
+                        None => ctx.vars.get(&k).map(|v| (k, v.to_string())),
+                    })
+                    .collect()
+            }
+            _ => unreachable!("only known keys are returned"),
+        }
+    }
+    Some(b)
+}
+
+/// A local context is made absolute; a remote one (git URL) is kept as written.
+fn context_path(ctx: &Ctx, context: &str) -> PathBuf {
+    if context.contains("://") || context.starts_with("git@") {
+        PathBuf::from(context)
+    } else {
+        ctx.resolve(context)
+    }
+}
+
+/// A list as is; a string split like a shell would.
+fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
+    if let Value::Sequence(items) = v {
+        let words = read::string_or_list(ctx, v, path);
+        return (words.len() == items.len()).then_some(words);
+    }
+    let text = read::string(ctx, v, path)?;
+    let words = shlex::split(&text);
+    if words.is_none() {
+        ctx.push(
+            Diagnostic::error(
+                path,
+                format!("cannot split {text:?} into words: unbalanced quotes"),
+            )
+            .with_hint("close the quote, or write the command as a list"),
+        );
+    }
+    words
+}
+
+fn restart(ctx: &mut Ctx, v: &Value, path: &str) -> Option<RestartPolicy> {
+    let text = read::string(ctx, v, path)?;
+    let policy = match text.as_str() {
+        "no" => Some(RestartPolicy::No),
+        "always" => Some(RestartPolicy::Always),
+        "unless-stopped" => Some(RestartPolicy::UnlessStopped),
+        "on-failure" => Some(RestartPolicy::OnFailure(None)),
+        other => other
+            .strip_prefix("on-failure:")
+            .and_then(|n| n.parse().ok())
+            .map(|n| RestartPolicy::OnFailure(Some(n))),
+    };
+    if policy.is_none() {
+        ctx.push(
+            Diagnostic::error(path, format!("invalid restart policy {text:?}"))
+                .with_hint("use \"no\", always, unless-stopped, on-failure or on-failure:N"),
+        );
+    }
+    policy
+}
+
+fn extra_hosts(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
+    match v {
+        Value::Mapping(_) => read::key_values(ctx, v, path)
+            .into_iter()
+            .map(|(host, ip)| format!("{host}:{}", ip.unwrap_or_default()))
+            .collect(),
+        _ => read::string_or_list(ctx, v, path),
+    }
+}
+
+fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Option<u32> {
+    let map = read::mapping(ctx, v, path)?;
+    let mut replicas = None;
+    for (_, value) in read::entries(ctx, map, path, &["replicas"], DEPLOY_UNSUPPORTED) {
+        replicas = read::integer(
+            ctx,
+            value,
+            &docpath::child(path, "replicas"),
+            "a number of replicas",
+        );
+    }
+    replicas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::ctx_for;
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn build_forms() {
+        let mut ctx = ctx_for();
+        let b = build(&mut ctx, &yaml("./app"), "b").unwrap();
+        assert_eq!(b.context, PathBuf::from("/project/app"));
+        let b = build(
+            &mut ctx,
+            &yaml("{dockerfile: Dockerfile.dev, target: dev, args: [A=1, PORT, UNSET_ARG]}"),
+            "b",
+        )
+        .unwrap();
+        assert_eq!(b.context, PathBuf::from("/project"));
+        assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.dev"));
+        assert_eq!(b.args.get("PORT").map(String::as_str), Some("8080"));
+        assert!(!b.args.contains_key("UNSET_ARG"));
+        let b = build(&mut ctx, &yaml("https://github.com/x/y.git#main"), "b").unwrap();
+        assert_eq!(b.context, PathBuf::from("https://github.com/x/y.git#main"));
+        assert!(ctx.diags.is_empty());
+    }
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        let mut ctx = ctx_for();
+        let c = command(&mut ctx, &yaml(r#""sh -c 'echo \"hi there\"' x""#), "c").unwrap();
+        assert_eq!(c, ["sh", "-c", "echo \"hi there\"", "x"]);
+        assert_eq!(
+            command(&mut ctx, &yaml("[]"), "c").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            command(&mut ctx, &yaml("[a, 'b c']"), "c").unwrap(),
+            ["a", "b c"]
+        );
+    }
+
+    #[test]
+    fn restart_policies() {
+        let mut ctx = ctx_for();
+        let r = |ctx: &mut Ctx, t: &str| restart(ctx, &yaml(t), "r");
+        assert_eq!(r(&mut ctx, "\"no\""), Some(RestartPolicy::No));
+        assert_eq!(r(&mut ctx, "always"), Some(RestartPolicy::Always));
+        assert_eq!(
+            r(&mut ctx, "unless-stopped"),
+            Some(RestartPolicy::UnlessStopped)
+        );
+        assert_eq!(
+            r(&mut ctx, "on-failure"),
+            Some(RestartPolicy::OnFailure(None))
+        );
+        assert_eq!(
+            r(&mut ctx, "on-failure:5"),
+            Some(RestartPolicy::OnFailure(Some(5)))
+        );
+        assert!(ctx.diags.is_empty());
+        assert_eq!(r(&mut ctx, "on-failure:x"), None);
+        assert_eq!(r(&mut ctx, "sometimes"), None);
+        assert_eq!(ctx.diags.len(), 2);
+    }
+}

@@ -1,0 +1,347 @@
+//! `pier config` and `pier graph` through the real binary, in temporary
+//! directories, with a controlled environment. No Docker.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+/// A project directory holding `pier.yaml` with `text`.
+fn project(text: &str) -> TempDir {
+    let dir = tempfile::Builder::new().prefix("shop").tempdir().unwrap();
+    std::fs::write(dir.path().join("pier.yaml"), text).unwrap();
+    dir
+}
+
+/// `pier ARGS` in `dir` with an empty environment (HOME only), so nothing from
+/// the caller's shell leaks into interpolation.
+fn pier(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("pier").unwrap();
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("HOME", "/home/tester")
+        .args(args);
+    cmd
+}
+
+const GOOD: &str = r#"name: shop
+x-common: &common
+  restart: unless-stopped
+services:
+  web:
+    <<: *common
+    image: "nginx:${NGINX_TAG:-1.27}"
+    ports: ["8080:80", "0.0.0.0:8443:443"]
+    depends_on:
+      db: {condition: service_healthy}
+    environment: [MODE=dev]
+  db:
+    image: mariadb:11
+    volumes: [data:/var/lib/mysql]
+    healthcheck:
+      test: ["CMD", "healthcheck.sh", "--connect"]
+      interval: 1m30s
+volumes:
+  data:
+"#;
+
+#[test]
+fn config_prints_the_normalized_stack() {
+    let dir = project(GOOD);
+    let out = pier(dir.path(), &["config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let expected = "\
+name: shop
+services:
+  db:
+    image: mariadb:11
+    volumes:
+    - type: volume
+      source: data
+      target: /var/lib/mysql
+    healthcheck:
+      test:
+      - CMD
+      - healthcheck.sh
+      - --connect
+      interval: 1m30s
+    networks:
+      default: {}
+  web:
+    image: nginx:1.27
+    environment:
+      MODE: dev
+    ports:
+    - target: 80
+      published: 8080
+      host_ip: 127.0.0.1
+      protocol: tcp
+    - target: 443
+      published: 8443
+      host_ip: 0.0.0.0
+      protocol: tcp
+    depends_on:
+      db:
+        condition: service_healthy
+        required: true
+    restart: unless-stopped
+    networks:
+      default: {}
+networks:
+  default:
+    name: shop_default
+volumes:
+  data:
+    name: shop_data
+";
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+}
+
+#[test]
+fn config_json_and_variables_from_the_shell_and_dotenv() {
+    let dir = project(GOOD);
+    std::fs::write(dir.path().join(".env"), "NGINX_TAG=from-dotenv\n").unwrap();
+    let out = pier(dir.path(), &["config", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["services"]["web"]["image"], "nginx:from-dotenv");
+    assert_eq!(v["services"]["web"]["ports"][0]["host_ip"], "127.0.0.1");
+
+    let out = pier(dir.path(), &["config", "--json"])
+        .env("NGINX_TAG", "from-shell")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["services"]["web"]["image"], "nginx:from-shell");
+}
+
+#[test]
+fn project_name_flag_and_env_file_flag() {
+    let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
+    std::fs::write(dir.path().join("vars.env"), "TAG=custom\n").unwrap();
+    pier(
+        dir.path(),
+        &["-p", "other", "--env-file", "vars.env", "config"],
+    )
+    .assert()
+    .success()
+    .stdout(predicate::str::starts_with("name: other\n"))
+    .stdout(predicate::str::contains("image: nginx:custom"))
+    .stdout(predicate::str::contains("name: other_default"));
+    pier(dir.path(), &["-p", "Not Valid", "config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid project name \"Not Valid\"",
+        ));
+}
+
+#[test]
+fn env_file_problems_are_invalid_input() {
+    let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
+    pier(dir.path(), &["--env-file", "nope.env", "config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "nope.env: error: env file not found",
+        ));
+    std::fs::write(dir.path().join(".env"), "TAG=1\nnot a line\n").unwrap();
+    pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ".env:2:1: error: invalid line `not a line`: expected KEY=value",
+        ));
+}
+
+#[test]
+fn warnings_go_to_stderr_and_output_stays_clean() {
+    let dir = project(
+        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n",
+    );
+    pier(dir.path(), &["config", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("{"))
+        .stderr(predicate::str::contains(
+            "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported",
+        ))
+        .stderr(predicate::str::contains(
+            "pier.yaml:5:19: warning: services.web.environment.A: variable `UNSET` is not set",
+        ));
+}
+
+#[test]
+fn dependency_cycle_is_named() {
+    let dir = project(
+        "services:\n  c: {image: x, depends_on: [a]}\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n",
+    );
+    pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "pier.yaml:3:17: error: services.a.depends_on: dependency cycle: a -> b -> c -> a",
+        ));
+    pier(dir.path(), &["graph"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a -> b -> c -> a"));
+}
+
+#[test]
+fn unknown_dependency_suggests_the_close_name() {
+    let dir = project(
+        "services:\n  web:\n    image: x\n    depends_on:\n      - databse\n  database: {image: y}\n",
+    );
+    pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "pier.yaml:5:9: error: services.web.depends_on[0]: unknown service `databse`",
+        ))
+        .stderr(predicate::str::contains("hint: did you mean `database`?"));
+}
+
+#[test]
+fn malformed_yaml_names_its_line() {
+    let dir = project("services:\n  web:\n    image: x\n   ports: [\"80\"]\n");
+    pier(dir.path(), &["config"]).assert().code(2).stderr(
+        predicate::str::contains("pier.yaml:4:").and(predicate::str::contains("invalid YAML")),
+    );
+}
+
+#[test]
+fn wrong_types_are_named_with_their_path() {
+    let dir = project("services:\n  web:\n    image: x\n    ports: yes\n");
+    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+        "pier.yaml:4:5: error: services.web.ports: expected a list of ports, found the string \"yes\"",
+    ));
+    let dir = project("services: []\n");
+    pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: services: expected a mapping of service names to services, found a list",
+        ));
+}
+
+#[test]
+fn duplicate_host_port() {
+    let dir = project(
+        "services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b:\n    image: y\n    ports: [\"8080:81\"]\n",
+    );
+    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+        "pier.yaml:5:5: error: services.b.ports: host port 127.0.0.1:8080/tcp is already published by service `a`",
+    ));
+}
+
+#[test]
+fn missing_required_variable() {
+    let dir = project(
+        "services:\n  db:\n    image: x\n    environment:\n      PASSWORD: ${DB_PASSWORD:?run pier init first}\n",
+    );
+    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+        "pier.yaml:5:7: error: services.db.environment.PASSWORD: required variable `DB_PASSWORD` is not set: run pier init first",
+    ));
+    pier(dir.path(), &["config"])
+        .env("DB_PASSWORD", "s3cret")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PASSWORD: s3cret"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once_in_order() {
+    let dir = project(
+        "services:\n  web:\n    image: x\n    ports: [\"99999:80\"]\n    depends_on: [dbb]\n    restart: sometimes\n  db: {build: ., healthcheck: {test: [CMD, x], interval: soon}}\n",
+    );
+    let out = pier(dir.path(), &["config"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].contains("pier.yaml:4:") && lines[0].contains("ports[0]"));
+    assert!(lines[1].contains("pier.yaml:5:") && lines[1].contains("dbb"));
+    assert!(lines[2].contains("pier.yaml:6:") && lines[2].contains("restart"));
+    assert!(lines[3].contains("pier.yaml:7:") && lines[3].contains("invalid duration \"soon\""));
+    assert!(text.contains("4 problems found"));
+}
+
+#[test]
+fn no_stack_file() {
+    let dir = tempfile::tempdir().unwrap();
+    pier(dir.path(), &["config"]).assert().code(2).stderr(
+        predicate::str::contains("no stack file").and(predicate::str::contains("pier.yaml")),
+    );
+    pier(dir.path(), &["-f", "missing.yaml", "config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.yaml"));
+}
+
+#[test]
+fn compose_file_names_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  web: {image: x}\n",
+    )
+    .unwrap();
+    pier(dir.path(), &["-p", "t", "config"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("image: x"));
+}
+
+#[test]
+fn graph_formats() {
+    let dir = project(GOOD);
+    pier(dir.path(), &["graph"])
+        .assert()
+        .success()
+        .stdout("start levels:\n  0: db\n  1: web\ndependencies:\n  web -> db (service_healthy)\n");
+    pier(dir.path(), &["graph", "--format", "dot"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\"web\" -> \"db\" [label=\"service_healthy\"];",
+        ));
+    pier(dir.path(), &["graph", "--format", "mermaid"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("flowchart BT\n"));
+}
+
+/// The normalized form of a realistic stack, whole (corpus path replaced so the
+/// snapshot does not depend on where the repository is checked out).
+#[test]
+fn config_of_the_lamp_corpus_file() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose");
+    let out = pier(&corpus, &["-f", "23-lamp.yaml", "config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out)
+        .unwrap()
+        .replace(&corpus.display().to_string(), "@CORPUS@");
+    insta::assert_snapshot!(text);
+}
