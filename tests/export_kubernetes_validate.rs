@@ -25,10 +25,14 @@ services:
         condition: service_healthy
       migrate:
         condition: service_completed_successfully
+      cache:
+        condition: service_started
     user: "33:33"
     extra_hosts: ["api.local:10.0.0.5"]
     labels:
       com.example.team: web
+  cache:
+    image: redis:7
   migrate:
     image: shop-migrate
     command: php migrate.php

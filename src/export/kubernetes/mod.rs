@@ -7,13 +7,13 @@
 //! | stack file | Kubernetes |
 //! | --- | --- |
 //! | a service | a Deployment (`workload.rs`), or a Job if another service waits for it with `service_completed_successfully` |
-//! | its ports / expose | a Service with the service's name, so `db:3306` resolves as under pier (`service.rs`); one more per network alias |
+//! | its name (and network aliases) | a headless Service, so `db:3306` resolves to the pod as under pier, whatever ports are listed (`service.rs`) |
 //! | a named volume | a PersistentVolumeClaim (1Gi, ReadWriteOnce) named like the engine volume; its Deployment uses the `Recreate` strategy |
 //! | anonymous volume / tmpfs | an emptyDir (in memory for tmpfs) |
 //! | a read-only single-file bind mount | a ConfigMap with the file's content (`files.rs`) |
 //! | other bind mounts | left out, with a warning naming the service |
 //! | healthcheck | readiness and liveness probes (`probes.rs`) |
-//! | depends_on | init containers that wait for the dependency's Service |
+//! | depends_on | init containers that wait until the dependency is ready (in its Service's DNS) and its port answers |
 //! | secret values, secrets | references to Secrets created outside the manifests (`secret.rs`) |
 //!
 //! Published host ports have no equivalent (use `kubectl port-forward`), and a
@@ -162,7 +162,8 @@ pub fn export(
             manifests.push(manifest("ConfigMap", &config_map));
         }
         let ports = ctx.ports[name].clone();
-        if ports.is_empty() {
+        // A one-shot task is not connected to, unless it says it listens.
+        if ctx.jobs.contains(name) && ports.is_empty() {
             continue;
         }
         manifests.push(manifest(

@@ -1,6 +1,14 @@
-//! A Service per service that publishes or exposes ports, named after the
-//! service so that `db:3306` resolves in the cluster as it does under pier.
-//! Network aliases get a Service of their own with the same selector.
+//! A Service per service, named after it, so that `db` resolves in the
+//! cluster as it does under pier. Network aliases get a Service of their own
+//! with the same selector.
+//!
+//! The Services are *headless* (`clusterIP: None`): the name resolves to the
+//! pod's own address, so every port the container listens on is reachable, as
+//! between containers on a Docker network — not only the ports the file
+//! happens to publish or expose (the lamp stack's `db` lists none). The ports
+//! that are known are still listed (SRV records, `kubectl port-forward`). Only
+//! *ready* pods are in a headless Service's DNS, which is what lets init
+//! containers wait for `service_healthy` (see `workload.rs`).
 
 use k8s_openapi::api::core::v1::{Service as KService, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -108,8 +116,9 @@ pub fn service_object(
             ..ObjectMeta::default()
         },
         spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
             selector: Some(service_labels(project, service)),
-            ports: Some(service_ports),
+            ports: Some(service_ports).filter(|p: &Vec<ServicePort>| !p.is_empty()),
             ..ServiceSpec::default()
         }),
         status: None,

@@ -97,7 +97,8 @@ fn dependents_wait_in_init_containers() {
         json!([{
             "name": "wait-for-db",
             "image": WAIT_IMAGE,
-            "command": ["sh", "-c", "until nc -z -w 2 db 3306; do echo 'waiting for db:3306'; sleep 2; done"],
+            "command": ["sh", "-c", "until nslookup db.$NAMESPACE.svc.cluster.local >/dev/null 2>&1; do echo 'waiting for db to be ready'; sleep 2; done"],
+            "env": [{"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
         }])
     );
     let pma = pod(find(&e, "Deployment", "phpmyadmin"));
@@ -140,6 +141,8 @@ fn named_volume_gets_a_claim() {
 fn services_keep_dns_names_and_ports() {
     let e = export_lamp();
     let db = find(&e, "Service", "db");
+    // Headless: `db` resolves to the ready pod itself, so every port answers as on a Docker network.
+    assert_eq!(db["spec"]["clusterIP"], "None");
     assert_eq!(
         db["spec"]["ports"],
         json!([{"name": "tcp-3306", "port": 3306, "targetPort": 3306, "protocol": "TCP"}])
@@ -411,4 +414,24 @@ fn output_is_deterministic_and_split_into_files() {
         let parsed: Value = serde_yaml::from_str(doc).unwrap();
         assert_eq!(parsed, m.object);
     }
+}
+
+#[test]
+fn services_without_ports_still_resolve_and_are_waited_for() {
+    // As in pier's lamp template: db lists no port, web still reaches db:3306.
+    let mut stack = lamp();
+    stack.services.get_mut("db").unwrap().expose.clear();
+    let e = export(&stack, &secrets(), Path::new(".env")).unwrap();
+    assert_strict(&e);
+    let db = find(&e, "Service", "db");
+    assert_eq!(db["spec"]["clusterIP"], "None");
+    assert!(db["spec"]["ports"].is_null(), "{db}");
+    assert!(find(&e, "Service", "mysql")["spec"]["ports"].is_null());
+    let web = pod(find(&e, "Deployment", "web"));
+    assert_eq!(web["initContainers"][0]["name"], "wait-for-db");
+    assert!(
+        e.diagnostics.iter().all(|d| !d.path.contains("depends_on")),
+        "{:?}",
+        e.diagnostics
+    );
 }

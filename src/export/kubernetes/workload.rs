@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort as KContainerPort, EmptyDirVolumeSource, HostAlias,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    Container, ContainerPort as KContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    HostAlias, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
+    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -20,7 +20,7 @@ use super::{Context, files, probes};
 use crate::diagnostic::Diagnostic;
 use crate::stack::model::{Condition, MountKind, RestartPolicy, Service};
 
-/// The image init containers use to wait for a dependency's port.
+/// The image init containers use to wait for a dependency.
 pub const WAIT_IMAGE: &str = "busybox:1.37";
 
 /// The objects one service becomes (besides its Service, see `service.rs`).
@@ -330,10 +330,13 @@ fn host_aliases(ctx: &mut Context, name: &str, service: &Service) -> Option<Vec<
     (!aliases.is_empty()).then_some(aliases)
 }
 
-/// One init container per dependency that has a port: it loops until the
-/// dependency's Service accepts a connection. A Service only routes to *ready*
-/// pods (readiness = the healthcheck), so this waits for `service_healthy` as
-/// well as for `service_started`.
+/// One init container per dependency, which loops until the dependency's name
+/// resolves. Its Service is headless, and a headless Service's DNS lists only
+/// *ready* pods: ready means the readiness probe (the healthcheck) passes, or,
+/// without one, that the container runs — `service_healthy` and
+/// `service_started`, the same line compose draws. The name is fully qualified
+/// (namespace from the downward API) because busybox's `nslookup` does not use
+/// the resolver's search domains; `cluster.local` is the default cluster domain.
 fn wait_containers(ctx: &mut Context, name: &str, service: &Service) -> Vec<Container> {
     let mut containers = Vec::new();
     for (dep, dependency) in &service.depends_on {
@@ -351,29 +354,26 @@ fn wait_containers(ctx: &mut Context, name: &str, service: &Service) -> Vec<Cont
             );
             continue;
         }
-        let Some(port) = ctx.ports[dep.as_str()]
-            .iter()
-            .find(|p| p.protocol_name() == "TCP")
-            .copied()
-        else {
-            ctx.diagnostics.push(
-                Diagnostic::warning(
-                    &path,
-                    format!("{dep} has no TCP port to wait on, so {name} does not wait for it in Kubernetes"),
-                )
-                .with_hint(format!("add `expose: [\"PORT\"]` to {dep}")),
-            );
-            continue;
-        };
         let host = dns_label(dep);
         let script = format!(
-            "until nc -z -w 2 {host} {port}; do echo 'waiting for {host}:{port}'; sleep 2; done",
-            port = port.port
+            "until nslookup {host}.$NAMESPACE.svc.cluster.local >/dev/null 2>&1; \
+             do echo 'waiting for {host} to be ready'; sleep 2; done"
         );
         containers.push(Container {
             name: dns_label(&format!("wait-for-{dep}")),
             image: Some(WAIT_IMAGE.into()),
             command: Some(vec!["sh".into(), "-c".into(), script]),
+            env: Some(vec![EnvVar {
+                name: "NAMESPACE".into(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.namespace".into(),
+                        api_version: None,
+                    }),
+                    ..EnvVarSource::default()
+                }),
+            }]),
             ..Container::default()
         });
     }
