@@ -13,6 +13,8 @@
 //! every secret value is written as `${VAR:?…}` (see `export::secrets`), which
 //! compose resolves from the `.env` beside the file — and refuses to run without.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::secrets::{Piece, SecretVars};
@@ -25,17 +27,18 @@ use crate::stack::yaml_emit::to_yaml;
 /// The compose file for `stack`, as YAML text. Values of `secrets` are referenced, never written.
 pub fn export(stack: &Stack, secrets: &SecretVars) -> String {
     let mut doc = document(stack);
-    rewrite_strings(&mut doc, secrets);
+    let mut used = BTreeSet::new();
+    rewrite_strings(&mut doc, secrets, &mut used);
     let mut text = format!(
         "# Exported by `pier export compose` from project {:?}.\n",
         stack.name
     );
-    if !secrets.is_empty() {
+    if !used.is_empty() {
         text.push_str(
             "# Secret values are not in this file: they are read from the environment or the\n\
              # .env file next to it (variables: ",
         );
-        text.push_str(&secrets.names().collect::<Vec<_>>().join(", "));
+        text.push_str(&used.into_iter().collect::<Vec<_>>().join(", "));
         text.push_str(").\n");
     }
     text.push_str(&to_yaml(&doc));
@@ -315,23 +318,29 @@ fn secret_doc(s: &Secret) -> Value {
 }
 
 /// Escape `$` and replace secret values in every string value (keys are not interpolated by compose).
-fn rewrite_strings(value: &mut Value, secrets: &SecretVars) {
+/// `used` collects the names of the secrets referenced.
+fn rewrite_strings(value: &mut Value, secrets: &SecretVars, used: &mut BTreeSet<String>) {
     match value {
-        Value::String(s) => *s = compose_string(s, secrets),
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_strings(v, secrets)),
-        Value::Object(map) => map.values_mut().for_each(|v| rewrite_strings(v, secrets)),
+        Value::String(s) => *s = compose_string(s, secrets, used),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rewrite_strings(v, secrets, used)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| rewrite_strings(v, secrets, used)),
         _ => {}
     }
 }
 
 /// `text` as compose must read it to get `text` back after interpolation.
-fn compose_string(text: &str, secrets: &SecretVars) -> String {
+fn compose_string(text: &str, secrets: &SecretVars, used: &mut BTreeSet<String>) -> String {
     let mut out = String::with_capacity(text.len());
     for piece in secrets.split(text) {
         match piece {
             Piece::Literal(literal) => out.push_str(&literal.replace('$', "$$")),
             // `:?` makes compose stop with this message instead of running with an empty password.
             Piece::Secret(name) => {
+                used.insert(name.to_string());
                 out.push_str(&format!("${{{name}:?{name} is not set (see .env)}}"))
             }
         }
@@ -414,6 +423,10 @@ mod tests {
             "mysql://root:${DB_PASSWORD:?DB_PASSWORD is not set (see .env)}@db/shop"
         );
         assert!(text.contains("(variables: DB_PASSWORD)"));
+        // Only the variables the file refers to are named in its header.
+        let mut more = secrets();
+        more.insert("UNUSED_TOKEN", "not-in-the-stack-at-all");
+        assert!(export(&lamp(), &more).contains("(variables: DB_PASSWORD)"));
         // Without the secret list the value is written as is: the caller decides.
         assert!(export(&lamp(), &SecretVars::new()).contains("pw-0123456789abcdef"));
     }
