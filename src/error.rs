@@ -36,6 +36,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The operating system's random source failed (secrets cannot be generated).
+    #[error("cannot read random data from the operating system: {message}")]
+    Entropy { message: String },
+
     /// Ctrl-C. What was left running is reported before this is returned.
     #[error("interrupted")]
     Interrupted,
@@ -45,7 +49,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
-            Error::Io { .. } => exit::RUNTIME,
+            Error::Io { .. } | Error::Entropy { .. } => exit::RUNTIME,
             Error::Interrupted => exit::INTERRUPTED,
         }
     }

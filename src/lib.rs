@@ -13,6 +13,7 @@ pub mod export;
 pub mod labels;
 pub mod plan;
 pub mod stack;
+pub mod template;
 
 pub use error::{Error, Result};
 

@@ -3,6 +3,8 @@
 mod config;
 mod export;
 mod graph;
+mod init;
+mod list;
 
 use std::io::Write;
 
@@ -16,6 +18,8 @@ use crate::stack::{self, LoadOptions, Loaded};
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
+        Command::List(args) => list::run(args, out),
+        Command::Init(args) => init::run(args, out),
         Command::Config(args) => config::run(&cli.global, &args, out),
         Command::Graph(args) => graph::run(&cli.global, &args, out),
         Command::Export(args) => export::run(&cli.global, &args, out),
