@@ -157,7 +157,7 @@ mod tests {
         });
         assert_eq!(
             to_yaml(&v),
-            "services:\n  web:\n    command:\n      - sh\n      - -c\n      - echo hi\n    environment: {}\n    image: nginx:1.25\n    ports:\n      - host_ip: \"127.0.0.1\"\n        target: 80\n"
+            "services:\n  web:\n    image: nginx:1.25\n    ports:\n      - target: 80\n        host_ip: \"127.0.0.1\"\n    command:\n      - sh\n      - -c\n      - echo hi\n    environment: {}\n"
         );
         assert_eq!(round_trip(&v), v);
     }
