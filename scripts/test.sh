@@ -36,5 +36,12 @@ if ! scripts/install-compose-v2.sh; then
   say "note: Compose v2 could not be installed; the Compose oracle comparisons will be skipped"
 fi
 
-# 4. The tests.
+# 4. kubernetes-validate (PyPI; it ships the Kubernetes schemas), which checks
+#    every manifest `pier export kubernetes` writes.
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  say "installing kubernetes-validate"
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
+fi
+
+# 5. The tests.
 cargo test --locked

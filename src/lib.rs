@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod error;
 pub mod execute;
+pub mod export;
 pub mod labels;
 pub mod plan;
 pub mod report;

@@ -61,15 +61,15 @@ services:
   db:
     image: mariadb:11
     volumes:
-    - type: volume
-      source: data
-      target: /var/lib/mysql
+      - type: volume
+        source: data
+        target: /var/lib/mysql
     healthcheck:
       test:
-      - CMD
-      - healthcheck.sh
-      - --connect
-      interval: 1m30s
+        - CMD
+        - healthcheck.sh
+        - --connect
+      interval: \"1m30s\"
     networks:
       default: {}
   web:
@@ -77,14 +77,14 @@ services:
     environment:
       MODE: dev
     ports:
-    - target: 80
-      published: 8080
-      host_ip: 127.0.0.1
-      protocol: tcp
-    - target: 443
-      published: 8443
-      host_ip: 0.0.0.0
-      protocol: tcp
+      - target: 80
+        published: 8080
+        host_ip: \"127.0.0.1\"
+        protocol: tcp
+      - target: 443
+        published: 8443
+        host_ip: \"0.0.0.0\"
+        protocol: tcp
     depends_on:
       db:
         condition: service_healthy

@@ -2,6 +2,7 @@
 
 mod config;
 pub mod down;
+mod export;
 mod graph;
 mod init;
 mod list;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Init(args) => init::run(args, out),
         Command::Config(args) => config::run(&cli.global, &args, out),
         Command::Graph(args) => graph::run(&cli.global, &args, out),
+        Command::Export(args) => export::run(&cli.global, &args, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)

@@ -83,9 +83,43 @@ pub fn parse_fields_label(label: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// serde_json's map is ordered by key (no `preserve_order` feature), so this is canonical.
+/// Canonical JSON: object keys sorted at every level, no whitespace. Written out by
+/// hand because serde_json's map order depends on a crate feature (`preserve_order`,
+/// enabled in this crate) that another dependency could switch on or off.
 fn canonical(value: &Value) -> String {
-    serde_json::to_string(value).expect("a JSON value always serializes")
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -117,6 +151,15 @@ mod tests {
         assert_eq!(
             a.fields.keys().collect::<Vec<_>>(),
             vec!["environment", "image"]
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let v = serde_json::json!({"b": {"z": 1, "a": [{"y": true, "x": null}]}, "a": "s\"q"});
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":"s\"q","b":{"a":[{"x":null,"y":true}],"z":1}}"#
         );
     }
 

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod positions;
 pub mod project;
 pub mod validate;
+pub mod yaml_emit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -242,7 +243,9 @@ fn project_name_for(
 
 /// The stack as Compose-shaped YAML (what `pier config` prints).
 pub fn to_yaml(stack: &Stack) -> String {
-    serde_yaml::to_string(stack).expect("the model always serializes")
+    // Through yaml_emit rather than serde_yaml: serde_yaml writes YAML 1.2 and
+    // leaves `no`/`on` unquoted, which YAML 1.1 readers (Compose v1) take as booleans.
+    yaml_emit::to_yaml(&serde_json::to_value(stack).expect("the model always serializes"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,298 @@
+//! Secrets without their values.
+//!
+//! Manifests are meant to be committed and shared, so pier never writes a
+//! secret's value into one — not even base64-encoded in a Secret object, which
+//! is the same thing. Instead the workloads *reference* two Secrets by name:
+//!
+//! - `<project>-env`: one key per secret variable (see `export::secrets`) whose
+//!   value appears in a service's environment or command;
+//! - `<project>-secrets`: one key per top-level secret the services use
+//!   (file-backed or from an environment variable), mounted where compose would.
+//!
+//! and [`setup_script`] prints the `kubectl create secret` commands that build
+//! them from where the values already live (`.env`, the secret files). Pods
+//! that start before those exist wait in `CreateContainerConfigError` — a
+//! visible, named failure rather than a silently empty password.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+
+use super::names::{data_key, dns_label};
+use crate::export::secrets::{Piece, SecretVars};
+use crate::stack::model::{Secret, SecretSource};
+
+pub fn env_secret_name(project: &str) -> String {
+    dns_label(&format!("{project}-env"))
+}
+
+pub fn file_secret_name(project: &str) -> String {
+    dns_label(&format!("{project}-secrets"))
+}
+
+/// The variable a container gets when a secret is needed *inside* a longer value
+/// (`mysql://app:$(PIER_SECRET_DB_PASSWORD)@db`): Kubernetes expands `$(VAR)`
+/// in env values, command and args from variables defined earlier.
+fn helper_var(secret: &str) -> String {
+    format!("PIER_SECRET_{secret}")
+}
+
+/// Kubernetes expands `$(VAR)` in env values, command and args; `$$` stands for
+/// one `$`. Doubling every `$` keeps a literal value literal.
+fn escape(literal: &str) -> String {
+    literal.replace('$', "$$")
+}
+
+/// Builds a container's environment, recording which secrets it references.
+pub struct EnvBuilder<'a> {
+    project: &'a str,
+    secrets: &'a SecretVars,
+    /// Secret variables referenced through a helper variable.
+    helpers: BTreeSet<String>,
+    /// Every secret variable referenced (the keys `<project>-env` needs).
+    pub used: BTreeSet<String>,
+}
+
+impl<'a> EnvBuilder<'a> {
+    pub fn new(project: &'a str, secrets: &'a SecretVars) -> Self {
+        EnvBuilder {
+            project,
+            secrets,
+            helpers: BTreeSet::new(),
+            used: BTreeSet::new(),
+        }
+    }
+
+    /// `text` (a command or args element, or part of an env value) for Kubernetes:
+    /// literals escaped, secret values replaced by `$(PIER_SECRET_NAME)`.
+    pub fn text(&mut self, text: &str) -> String {
+        let mut out = String::new();
+        for piece in self.secrets.split(text) {
+            match piece {
+                Piece::Literal(literal) => out.push_str(&escape(literal)),
+                Piece::Secret(name) => {
+                    self.helpers.insert(name.to_string());
+                    self.used.insert(name.to_string());
+                    out.push_str(&format!("$({})", helper_var(name)));
+                }
+            }
+        }
+        out
+    }
+
+    fn secret_ref(&self, key: &str) -> Option<EnvVarSource> {
+        Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: env_secret_name(self.project),
+                key: key.to_string(),
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        })
+    }
+
+    /// The env list for `environment`. Call after `text` was used for command and
+    /// args: the helper variables come first, as `$(VAR)` only sees earlier variables.
+    pub fn env(
+        mut self,
+        environment: &BTreeMap<String, String>,
+    ) -> (Vec<EnvVar>, BTreeSet<String>) {
+        let mut plain = Vec::new();
+        for (name, value) in environment {
+            let var = match self.secrets.split(value).as_slice() {
+                // The whole value is a secret: reference it directly.
+                [Piece::Secret(secret)] => {
+                    self.used.insert(secret.to_string());
+                    EnvVar {
+                        name: name.clone(),
+                        value: None,
+                        value_from: self.secret_ref(secret),
+                    }
+                }
+                _ => EnvVar {
+                    name: name.clone(),
+                    value: Some(self.text(value)),
+                    value_from: None,
+                },
+            };
+            plain.push(var);
+        }
+        let mut env: Vec<EnvVar> = self
+            .helpers
+            .iter()
+            .map(|secret| EnvVar {
+                name: helper_var(secret),
+                value: None,
+                value_from: self.secret_ref(secret),
+            })
+            .collect();
+        env.extend(plain);
+        (env, self.used)
+    }
+}
+
+/// Single-quote for sh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The shell commands that create the Secrets the manifests reference, from the
+/// `.env` file and the secret files (their values never pass through pier's
+/// output). `None` when nothing is referenced. Re-runnable: create → apply.
+pub fn setup_script(
+    project: &str,
+    env_file: &Path,
+    env_secrets: &BTreeSet<String>,
+    file_secrets: &BTreeMap<String, Secret>,
+) -> Option<String> {
+    if env_secrets.is_empty() && file_secrets.is_empty() {
+        return None;
+    }
+    let mut script = String::from(
+        "#!/bin/sh\n\
+         # Creates the Secrets that the manifests exported by `pier export kubernetes` refer to.\n\
+         # The values are read here from where they already are; they are never written into\n\
+         # the manifests. Run it against the cluster (and namespace) you apply the manifests to.\n\
+         set -eu\n",
+    );
+    let apply = " --dry-run=client -o yaml | kubectl apply -f -\n";
+    let mut needed: BTreeSet<&str> = env_secrets.iter().map(String::as_str).collect();
+    needed.extend(file_secrets.values().filter_map(|s| match &s.source {
+        SecretSource::Environment(var) => Some(var.as_str()),
+        SecretSource::File(_) => None,
+    }));
+    if !needed.is_empty() {
+        // Values from the env file, else from the caller's environment.
+        let file = sh_quote(&env_file.to_string_lossy());
+        script.push_str(&format!(
+            "if [ -f {file} ]; then set -a; . {file}; set +a; fi\n"
+        ));
+        // Checked up front: a failure inside `create | apply` would not stop the script.
+        for var in &needed {
+            script.push_str(&format!(": \"${{{var}:?{var} is not set}}\"\n"));
+        }
+    }
+    if !env_secrets.is_empty() {
+        script.push_str(&format!(
+            "kubectl create secret generic {}",
+            env_secret_name(project)
+        ));
+        for name in env_secrets {
+            script.push_str(&format!(" \\\n  --from-literal={name}=\"${{{name}}}\""));
+        }
+        script.push_str(apply);
+    }
+    if !file_secrets.is_empty() {
+        script.push_str(&format!(
+            "kubectl create secret generic {}",
+            file_secret_name(project)
+        ));
+        for (name, secret) in file_secrets {
+            let key = data_key(name);
+            match &secret.source {
+                SecretSource::File(path) => script.push_str(&format!(
+                    " \\\n  --from-file={key}={}",
+                    sh_quote(&path.to_string_lossy())
+                )),
+                SecretSource::Environment(var) => {
+                    script.push_str(&format!(" \\\n  --from-literal={key}=\"${{{var}}}\""))
+                }
+            }
+        }
+        script.push_str(apply);
+    }
+    Some(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn secrets() -> SecretVars {
+        let mut s = SecretVars::new();
+        s.insert("DB_PASSWORD", "pw-0123456789abcdef");
+        s
+    }
+
+    #[test]
+    fn whole_values_reference_the_secret_and_parts_use_a_helper() {
+        let secrets = secrets();
+        let mut b = EnvBuilder::new("shop", &secrets);
+        let arg = b.text("connect pw-0123456789abcdef $HOME");
+        assert_eq!(arg, "connect $(PIER_SECRET_DB_PASSWORD) $$HOME");
+        let env: BTreeMap<String, String> = [
+            ("A_PASSWORD".to_string(), "pw-0123456789abcdef".to_string()),
+            (
+                "URL".to_string(),
+                "mysql://u:pw-0123456789abcdef@db".to_string(),
+            ),
+            ("PLAIN".to_string(), "$(not expanded)".to_string()),
+        ]
+        .into();
+        let (vars, used) = b.env(&env);
+        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["PIER_SECRET_DB_PASSWORD", "A_PASSWORD", "PLAIN", "URL"]
+        );
+        let key_ref = |v: &EnvVar| {
+            v.value_from
+                .as_ref()
+                .unwrap()
+                .secret_key_ref
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(key_ref(&vars[0]).name, "shop-env");
+        assert_eq!(key_ref(&vars[0]).key, "DB_PASSWORD");
+        assert_eq!(key_ref(&vars[1]).key, "DB_PASSWORD");
+        assert_eq!(vars[2].value.as_deref(), Some("$$(not expanded)"));
+        assert_eq!(
+            vars[3].value.as_deref(),
+            Some("mysql://u:$(PIER_SECRET_DB_PASSWORD)@db")
+        );
+        assert_eq!(used.into_iter().collect::<Vec<_>>(), ["DB_PASSWORD"]);
+    }
+
+    #[test]
+    fn setup_script_names_sources_not_values() {
+        let used: BTreeSet<String> = ["DB_PASSWORD".to_string()].into();
+        let files: BTreeMap<String, Secret> = [
+            (
+                "api_key".to_string(),
+                Secret {
+                    source: SecretSource::File(PathBuf::from("/p/it's.txt")),
+                },
+            ),
+            (
+                "token".to_string(),
+                Secret {
+                    source: SecretSource::Environment("API_TOKEN".into()),
+                },
+            ),
+        ]
+        .into();
+        let script = setup_script("shop", Path::new("/p/.env"), &used, &files).unwrap();
+        assert!(script.contains(
+            "if [ -f '/p/.env' ]; then set -a; . '/p/.env'; set +a; fi\n\
+             : \"${API_TOKEN:?API_TOKEN is not set}\"\n\
+             : \"${DB_PASSWORD:?DB_PASSWORD is not set}\"\n"
+        ));
+        assert!(script.contains(
+            "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD}\" --dry-run=client -o yaml | kubectl apply -f -\n"
+        ));
+        assert!(script.contains("--from-file=api_key='/p/it'\\''s.txt'"));
+        assert!(script.contains("--from-literal=token=\"${API_TOKEN}\""));
+        assert_eq!(
+            setup_script(
+                "shop",
+                Path::new(".env"),
+                &BTreeSet::new(),
+                &BTreeMap::new()
+            ),
+            None
+        );
+    }
+}
