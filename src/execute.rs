@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use tokio::sync::watch;
 
 use crate::engine::{ContainerStatus, Engine};
 use crate::error::{Error, NotReady, Result};
@@ -85,10 +86,13 @@ struct Context<'a> {
     first_wait: OnceLock<Instant>,
     /// (service, container) started by this run that must keep running.
     watched: Mutex<Vec<(String, String)>>,
+    /// Set on the first failure: waits, pulls and builds still running give up.
+    cancel: watch::Sender<bool>,
 }
 
-/// Carry out `plan`. On the first failing step, the steps still running are
-/// abandoned and its error returned; what was created stays for `down` to remove.
+/// Carry out `plan`. On the first failing step no new step starts; waits, pulls
+/// and builds still running give up, the engine changes still running finish (so
+/// that what exists is what `down` will find), and the first error is returned.
 pub async fn execute(
     engine: &Engine,
     stack: Option<&Stack>,
@@ -104,6 +108,7 @@ pub async fn execute(
         sink,
         first_wait: OnceLock::new(),
         watched: Mutex::new(Vec::new()),
+        cancel: watch::Sender::new(false),
     };
     let n = plan.steps.len();
     let mut done = vec![false; n];
@@ -143,6 +148,12 @@ pub async fn execute(
                     text,
                     error: err.to_string(),
                 });
+                cx.cancel.send_replace(true);
+                while let Some((i, text, result)) = running.next().await {
+                    if result.is_ok() {
+                        (cx.sink)(Event::StepFinished { step: i, text });
+                    }
+                }
                 return Err(err);
             }
         }
@@ -158,6 +169,20 @@ fn stack<'a>(cx: &Context<'a>, action: &Action) -> Result<&'a Stack> {
 }
 
 async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
+    match action {
+        // Nothing half-done is left behind when these stop early.
+        Action::WaitFor { .. } | Action::PullImage { .. } | Action::BuildImage { .. } => {
+            let mut cancelled = cx.cancel.subscribe();
+            tokio::select! {
+                result = engine_step(cx, action) => result,
+                _ = cancelled.wait_for(|c| *c) => Err(Error::Interrupted),
+            }
+        }
+        _ => engine_step(cx, action).await,
+    }
+}
+
+async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
     let e = cx.engine;
     match action {
         Action::CreateNetwork {

@@ -253,6 +253,10 @@ fn an_image_that_cannot_be_pulled_fails_naming_the_operation_and_the_image() {
         "{text}"
     );
     assert!(p.containers().is_empty(), "no container without its image");
+    // The network was being created when the pull failed: up let that finish, so
+    // down finds it and nothing is left behind.
+    down(&p.name, &down_args(false)).expect("down");
+    assert!(p.networks().is_empty(), "networks left: {:?}", p.networks());
 }
 
 #[test]
