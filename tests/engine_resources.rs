@@ -147,13 +147,26 @@ fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
     });
     let stack = p.stack(vec![("app", app)]);
     let image = format!("{}-app", p.name);
-    struct RemoveImage(String);
-    impl Drop for RemoveImage {
-        fn drop(&mut self) {
-            let _ = docker(&["rmi", "-f", &self.0]);
+    /// Removes the tag and every image id it pointed to during the test (rebuilds
+    /// leave the earlier ones untagged).
+    struct RemoveImages(String, std::cell::RefCell<Vec<String>>);
+    impl RemoveImages {
+        fn remember(&self) {
+            if let Ok(id) = docker(&["image", "inspect", "-f", "{{.Id}}", &self.0]) {
+                self.1.borrow_mut().push(id);
+            }
         }
     }
-    let _image_guard = RemoveImage(image.clone());
+    impl Drop for RemoveImages {
+        fn drop(&mut self) {
+            self.remember();
+            let _ = docker(&["rmi", "-f", &self.0]);
+            for id in self.1.borrow().iter() {
+                let _ = docker(&["rmi", "-f", id]);
+            }
+        }
+    }
+    let images = RemoveImages(image.clone(), Default::default());
 
     let mut dry = up_args(60);
     dry.dry_run = true;
@@ -185,6 +198,7 @@ fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
     // The image exists now: a second up neither builds nor recreates.
     assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
 
+    images.remember();
     // `up --build` rebuilds and recreates, so the change is in the running container.
     write(&ctx, "hello.txt", "hello-again\n");
     let mut rebuild = up_args(60);
@@ -195,6 +209,7 @@ fn build_service_is_built_from_its_dockerfile_honouring_dockerignore() {
         "hello-again"
     );
 
+    images.remember();
     // An image rebuilt outside pier: the next up sees the new image id and recreates.
     write(&ctx, "hello.txt", "built-by-docker\n");
     docker(&[
