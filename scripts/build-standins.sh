@@ -110,7 +110,8 @@ build_base() {
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
   fi
-  chroot "$dir" update-ca-certificates 2>&1 | grep -v -e "^rehash: warning: skipping ca-certificates.crt" -e "^Updating certificates" -e "added, .* removed" -e "^Running hooks" -e "^done\.$" >&2 || true; [[ ${PIPESTATUS[0]} -eq 0 ]] || die "update-ca-certificates failed in the root filesystem"
+  local out
+  out=$(chroot "$dir" update-ca-certificates 2>&1) || { echo "$out" >&2; die "update-ca-certificates failed in the root filesystem"; }
 
   # apt sources as the host has them (security updates too when configured).
   rm -f "$dir/etc/apt/sources.list"
