@@ -5,9 +5,11 @@
 #
 #   scripts/build-standins.sh [--rebuild] [NAME...]
 #
-# NAME is a directory under tests/standins/ (mariadb, postgres, php, ...);
-# without names every stand-in is built. An image whose tags all exist already
-# is skipped unless --rebuild is given. Everything is tagged
+# NAME is a directory under tests/standins/ (mariadb, postgres, php, ...) or
+# "base" (the Debian root filesystem image they are all built FROM); without
+# names everything is built. An image whose tags all exist already is skipped
+# unless --rebuild is given; `--rebuild NAME` rebuilds only NAME (and the base
+# only when it is missing or named). Everything is tagged
 # pier-standin/<name>:<tag>, never php:... or mariadb:..., so a real image on
 # the machine is never overwritten. See tests/standins/README.md.
 set -euo pipefail
@@ -34,22 +36,25 @@ die() { echo "build-standins: error: $*" >&2; exit 1; }
 log() { echo "build-standins: $*"; }
 
 rebuild=0
+rebuild_base=0
 wanted=()
 for arg in "$@"; do
   case "$arg" in
     --rebuild) rebuild=1 ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$arg' (expected --rebuild)" ;;
-    *) [[ -n "${TAGS[$arg]:-}" ]] || die "unknown stand-in '$arg' (known: ${ORDER[*]})"
+    base) rebuild_base=1 ;;
+    *) [[ -n "${TAGS[$arg]:-}" ]] || die "unknown stand-in '$arg' (known: base ${ORDER[*]})"
        wanted+=("$arg") ;;
   esac
 done
-if [[ ${#wanted[@]} -eq 0 ]]; then wanted=("${ORDER[@]}"); fi
+if [[ ${#wanted[@]} -eq 0 && $rebuild_base -eq 0 ]]; then wanted=("${ORDER[@]}"); rebuild_base=1; fi
+[[ $rebuild -eq 1 ]] || rebuild_base=0
 # phpmyadmin is built FROM the php stand-in; keep ORDER whatever the argument order.
-[[ " ${wanted[*]} " == *" phpmyadmin "* ]] && wanted+=(php)
+if [[ " ${wanted[*]} " == *" phpmyadmin "* ]]; then wanted+=(php); fi
 selected=()
 for name in "${ORDER[@]}"; do
-  [[ " ${wanted[*]} " == *" $name "* ]] && selected+=("$name")
+  if [[ " ${wanted[*]} " == *" $name "* ]]; then selected+=("$name"); fi
 done
 
 command -v docker >/dev/null || die "docker not found in PATH"
@@ -82,7 +87,7 @@ mirror_for() { # $1 = suite to look for (bookworm | bookworm-security)
 }
 
 build_base() {
-  if image_exists "$BASE_TAG" && [[ $rebuild -eq 0 ]]; then
+  if image_exists "$BASE_TAG" && [[ $rebuild_base -eq 0 ]]; then
     log "$BASE_TAG exists, skipping (use --rebuild to rebuild)"
     return
   fi

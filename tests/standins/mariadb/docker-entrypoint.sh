@@ -28,6 +28,9 @@ file_env() {
   unset "$mfile" "$yfile"
 }
 
+# A random password; pipefail off so that tr's SIGPIPE is not an error.
+rand_pw() { (set +o pipefail; tr -dc "$2" </dev/urandom | head -c "$1"); }
+
 # Escaping for SQL string literals and identifiers.
 sql_str()   { local s="${1//\\/\\\\}"; s="${s//\'/\\\'}"; printf "'%s'" "$s"; }
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }
@@ -65,7 +68,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
     fail "MARIADB_USER=\"root\", MARIADB_USER and MARIADB_PASSWORD are for configuring a regular user and cannot be used for the root user"
   fi
   if [ -n "$MARIADB_RANDOM_ROOT_PASSWORD" ]; then
-    MARIADB_ROOT_PASSWORD=$(tr -dc 'A-Za-z0-9,._+:@%-' </dev/urandom | head -c 32)
+    MARIADB_ROOT_PASSWORD=$(rand_pw 32 'A-Za-z0-9,._+:@%-')
     log "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
   fi
 
@@ -88,7 +91,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
   mariadb --no-defaults --protocol=socket --socket="$SOCKET" -uroot -e 'SELECT 1' >/dev/null || fail "temporary server did not come up"
 
   # A user the healthcheck can log in as, with no privileges (as upstream).
-  hc_pass=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32)
+  hc_pass=$(rand_pw 32 'A-Za-z0-9')
   printf '[mariadb-client]\nport=3306\nsocket=%s\nuser=healthcheck\npassword=%s\n' "$SOCKET" "$hc_pass" >"$DATADIR/.my-healthcheck.cnf"
   chmod 600 "$DATADIR/.my-healthcheck.cnf"
 
