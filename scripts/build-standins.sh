@@ -41,13 +41,14 @@ wanted=()
 for arg in "$@"; do
   case "$arg" in
     --rebuild) rebuild=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$arg' (expected --rebuild)" ;;
     base) rebuild_base=1 ;;
     *) [[ -n "${TAGS[$arg]:-}" ]] || die "unknown stand-in '$arg' (known: base ${ORDER[*]})"
        wanted+=("$arg") ;;
   esac
 done
+named=("${wanted[@]}")
 if [[ ${#wanted[@]} -eq 0 && $rebuild_base -eq 0 ]]; then wanted=("${ORDER[@]}"); rebuild_base=1; fi
 [[ $rebuild -eq 1 ]] || rebuild_base=0
 # phpmyadmin is built FROM the php stand-in; keep ORDER whatever the argument order.
@@ -56,6 +57,7 @@ selected=()
 for name in "${ORDER[@]}"; do
   if [[ " ${wanted[*]} " == *" $name "* ]]; then selected+=("$name"); fi
 done
+is_selected() { [[ " ${selected[*]} " == *" $1 "* ]]; }
 
 command -v docker >/dev/null || die "docker not found in PATH"
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker engine (is it running? DOCKER_HOST=${DOCKER_HOST:-unset})"
@@ -137,7 +139,10 @@ DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 EOF
+  # force-unsafe-io: no fsync per file while unpacking (as the official
+  # debian images); an interrupted build is simply rebuilt.
   cat >"$dir/etc/dpkg/dpkg.cfg.d/90pier-standin" <<'EOF'
+force-unsafe-io
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
 path-exclude /usr/share/man/*
@@ -159,17 +164,21 @@ EOF
     - "$BASE_TAG" >/dev/null || die "docker import of the root filesystem failed"
   rm -rf "$dir" "$dir.log"
   trap - EXIT
+  base_built=1
 }
 
+# build_one NAME FORCE: build tests/standins/NAME unless all its tags exist
+# (FORCE=1 rebuilds anyway). Prints one line; the build log is kept only on
+# failure.
 build_one() {
-  local name="$1" ctx="$STANDINS/$1"
+  local name="$1" force="$2" ctx="$STANDINS/$1"
   # shellcheck disable=SC2206
   local tags=(${TAGS[$name]})
   [[ -f "$ctx/Dockerfile" ]] || die "missing $ctx/Dockerfile"
-  if [[ $rebuild -eq 0 ]]; then
+  if [[ $force -eq 0 ]]; then
     local t missing=0
     for t in "${tags[@]}"; do image_exists "$t" || missing=1; done
-    if [[ $missing -eq 0 ]]; then log "${tags[0]} exists, skipping"; return; fi
+    if [[ $missing -eq 0 ]]; then log "${tags[0]} exists, skipping"; return 3; fi
   fi
   local t0 logf
   t0=$(date +%s)
@@ -178,13 +187,49 @@ build_one() {
   for t in "${tags[@]}"; do targs+=(-t "$t"); done
   # Docker 20.10 here: the classic builder (no BuildKit).
   if ! DOCKER_BUILDKIT=0 docker build --force-rm "${targs[@]}" "$ctx" >"$logf" 2>&1; then
-    tail -n 30 "$logf" >&2
+    tail -n 30 "$logf" | sed "s/^/  [$name] /" >&2
     die "building ${tags[0]} failed (full log: $logf)"
   fi
   rm -f "$logf"
   log "built ${tags[*]} in $(( $(date +%s) - t0 ))s"
 }
 
+is_named() { [[ " ${named[*]} " == *" $1 "* ]]; }
+
+# An image is rebuilt when --rebuild names it (or names nothing), and when
+# the image it is built FROM was just built, so that no stand-in is left on
+# a stale base.
+base_built=0
 build_base
-for name in "${selected[@]}"; do build_one "$name"; done
+
+force_for() { # NAME [PARENT_BUILT]
+  if [[ $base_built -eq 1 || "${2:-0}" -eq 1 ]]; then echo 1; return; fi
+  if [[ $rebuild -eq 1 ]] && { [[ ${#named[@]} -eq 0 ]] || is_named "$1"; }; then echo 1; else echo 0; fi
+}
+
+# Independent images build concurrently (mostly apt downloads and unpacking);
+# phpmyadmin waits for php, its base.
+pids=()
+for name in "${selected[@]}"; do
+  case "$name" in
+    phpmyadmin) continue ;;
+    php)
+      (
+        php_built=0
+        if is_selected php; then
+          rc=0; build_one php "$(force_for php)" || rc=$?
+          case $rc in 0) php_built=1 ;; 3) ;; *) exit "$rc" ;; esac
+        fi
+        if is_selected phpmyadmin; then
+          rc=0; build_one phpmyadmin "$(force_for phpmyadmin "$php_built")" || rc=$?
+          [[ $rc -eq 0 || $rc -eq 3 ]] || exit "$rc"
+        fi
+      ) & pids+=($!) ;;
+    *)
+      ( rc=0; build_one "$name" "$(force_for "$name")" || rc=$?; [[ $rc -eq 0 || $rc -eq 3 ]] || exit "$rc" ) & pids+=($!) ;;
+  esac
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[[ $failed -eq 0 ]] || die "some stand-ins failed to build (see above) after $(( $(date +%s) - start ))s"
 log "done in $(( $(date +%s) - start ))s"
