@@ -125,16 +125,24 @@ if [ ! -d "$DATADIR/mysql" ]; then
   } | mariadb --no-defaults --protocol=socket --socket="$SOCKET" -uroot --binary-mode \
     || fail "setting up users and database failed"
 
-  client=(mariadb --no-defaults --protocol=socket --socket="$SOCKET" -uroot)
-  if [ -n "$MARIADB_ROOT_PASSWORD" ]; then
-    client=(mariadb --defaults-extra-file=<(printf '[client]\npassword="%s"\n' "${MARIADB_ROOT_PASSWORD//\"/\\\"}") --protocol=socket --socket="$SOCKET" -uroot)
-  fi
+  # root's password through a file descriptor, not the command line; the
+  # process substitution must happen at each call, hence a function.
+  client() {
+    if [ -n "$MARIADB_ROOT_PASSWORD" ]; then
+      local pw="${MARIADB_ROOT_PASSWORD//\\/\\\\}"
+      pw="${pw//\"/\\\"}"
+      mariadb --defaults-extra-file=<(printf '[client]\npassword="%s"\n' "$pw") \
+        --protocol=socket --socket="$SOCKET" -uroot "$@"
+    else
+      mariadb --no-defaults --protocol=socket --socket="$SOCKET" -uroot "$@"
+    fi
+  }
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
     case "$f" in
       *.sh)     log "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
-      *.sql)    log "running $f"; "${client[@]}" ${MARIADB_DATABASE:+--database="$MARIADB_DATABASE"} <"$f" ;;
-      *.sql.gz) log "running $f"; gunzip -c "$f" | "${client[@]}" ${MARIADB_DATABASE:+--database="$MARIADB_DATABASE"} ;;
+      *.sql)    log "running $f"; client ${MARIADB_DATABASE:+--database="$MARIADB_DATABASE"} <"$f" ;;
+      *.sql.gz) log "running $f"; gunzip -c "$f" | client ${MARIADB_DATABASE:+--database="$MARIADB_DATABASE"} ;;
       *)        log "ignoring $f" ;;
     esac
   done
