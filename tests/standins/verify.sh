@@ -244,8 +244,13 @@ expect_eq "redis answers another container (bind 0.0.0.0, protected-mode off)" \
 docker exec "$rd" redis-cli set kept yes >/dev/null
 docker exec "$rd" redis-cli save >/dev/null
 docker rm -f "$rd" >/dev/null
-rd="$P-redis-2"; run "$rd" -v "$rvol:/data" pier-standin/redis:7
+# A compose-style `command: redis-server --maxmemory-policy allkeys-lru` keeps the stand-in's
+# config (open to other containers) and adds the option.
+rd="$P-redis-2"; run "$rd" -v "$rvol:/data" pier-standin/redis:7 redis-server --maxmemory-policy allkeys-lru
 wait_until "redis (second start) answers" "$rd" docker exec "$rd" redis-cli ping
 expect_eq "redis keeps its data in /data" "$(docker exec "$rd" redis-cli get kept)" "yes" "$rd"
+expect_eq "redis-server ARGS adds to the config" "$(docker exec "$rd" redis-cli config get maxmemory-policy | tail -n1)" "allkeys-lru" "$rd"
+expect_eq "redis-server ARGS still answers other containers" \
+  "$(docker run --rm --network "$NET" pier-standin/redis:7 redis-cli -h "$rd" ping)" "PONG" "$rd"
 
 echo "all $passed checks passed"
