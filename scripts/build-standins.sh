@@ -152,8 +152,8 @@ path-include /usr/share/locale/locale.alias
 EOF
   printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
   chmod 755 "$dir/usr/sbin/policy-rc.d"
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/var/log/*.log \
-         "$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/info "$dir"/dev/* "$dir"/proc/* "$dir"/sys/*
+  rm -rf "${dir:?}"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/var/log/*.log \
+         "${dir:?}"/usr/share/doc "${dir:?}"/usr/share/man "${dir:?}"/usr/share/info "${dir:?}"/dev/* "${dir:?}"/proc/* "${dir:?}"/sys/*
   mkdir -p "$dir/var/lib/apt/lists/partial"
 
   log "importing $BASE_TAG"
@@ -199,6 +199,28 @@ is_named() { [[ " ${named[*]} " == *" $1 "* ]]; }
 # An image is rebuilt when --rebuild names it (or names nothing), and when
 # the image it is built FROM was just built, so that no stand-in is left on
 # a stale base.
+# Images the tags point to now: once rebuilt, the old ones are untagged
+# garbage and removed at the end (children first, so the rmi succeeds).
+old_ids=()
+for name in phpmyadmin mariadb postgres python redis php; do
+  if is_selected "$name"; then
+    # shellcheck disable=SC2206
+    tags=(${TAGS[$name]})
+    old_ids+=("$(docker image inspect -f '{{.Id}}' "${tags[0]}" 2>/dev/null || true)")
+  fi
+done
+old_ids+=("$(docker image inspect -f '{{.Id}}' "$BASE_TAG" 2>/dev/null || true)")
+remove_replaced() {
+  local id
+  for id in "${old_ids[@]}"; do
+    [[ -n "$id" ]] || continue
+    # Only when nothing tags it any more (and no container uses it).
+    if [[ "$(docker image inspect -f '{{len .RepoTags}}' "$id" 2>/dev/null)" == 0 ]]; then
+      docker rmi "$id" >/dev/null 2>&1 || true
+    fi
+  done
+}
+
 base_built=0
 build_base
 
@@ -232,4 +254,5 @@ done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [[ $failed -eq 0 ]] || die "some stand-ins failed to build (see above) after $(( $(date +%s) - start ))s"
+remove_replaced
 log "done in $(( $(date +%s) - start ))s"

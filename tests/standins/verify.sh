@@ -8,6 +8,7 @@
 # Everything it creates is named pier-standin-verify-<pid>-* and removed on
 # exit, also when a check fails or the run is interrupted. Exit 0 when every
 # check passed; 1 at the first failed check, with the container's log.
+# shellcheck disable=SC2016 # single-quoted $ in passwords and PHP code is meant literally
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -16,7 +16,7 @@ fail() { printf '%s [ERROR] [Entrypoint]: %s\n' "$(date --rfc-3339=seconds)" "$*
 # file_env VAR [DEFAULT]: VAR from $MARIADB_VAR, $MARIADB_VAR_FILE, $MYSQL_VAR or
 # $MYSQL_VAR_FILE (the official images' precedence), exported as MARIADB_VAR.
 file_env() {
-  local name="$1" def="${2:-}" val="" mvar="MARIADB_$1" yvar="MYSQL_$1"
+  local def="${2:-}" val="" mvar="MARIADB_$1" yvar="MYSQL_$1"
   local mfile="${mvar}_FILE" yfile="${yvar}_FILE"
   if [ -n "${!mvar:-}" ] && [ -n "${!mfile:-}" ]; then fail "both $mvar and $mfile are set (but are exclusive)"; fi
   if [ -n "${!mvar:-}" ]; then val="${!mvar}"
@@ -33,6 +33,7 @@ rand_pw() { (set +o pipefail; tr -dc "$2" </dev/urandom | head -c "$1"); }
 
 # Escaping for SQL string literals and identifiers.
 sql_str()   { local s="${1//\\/\\\\}"; s="${s//\'/\\\'}"; printf "'%s'" "$s"; }
+# shellcheck disable=SC2016 # backticks quote an SQL identifier
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 if [ "${1:0:1}" = '-' ]; then set -- mariadbd "$@"; fi
@@ -47,7 +48,7 @@ if [ "$(id -u)" = 0 ]; then
   mkdir -p /run/mysqld "$DATADIR"
   chown mysql:mysql /run/mysqld
   find "$DATADIR" \! -user mysql -exec chown mysql:mysql '{}' + 2>/dev/null || true
-  exec setpriv --reuid=mysql --regid=mysql --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=mysql --regid=mysql --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 if [ ! -d "$DATADIR/mysql" ]; then
@@ -139,6 +140,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
   }
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
+    # shellcheck disable=SC1090 # init scripts are the user's
     case "$f" in
       *.sh)     log "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
       *.sql)    log "running $f"; client ${MARIADB_DATABASE:+--database="$MARIADB_DATABASE"} <"$f" ;;

@@ -11,7 +11,7 @@ log()  { echo "pier-standin postgres: $*"; }
 fail() { echo "pier-standin postgres: error: $*" >&2; exit 1; }
 
 file_env() {
-  local var="$1" file="${1}_FILE" def="${2:-}" val="$2"
+  local var="$1" file="${1}_FILE" val="${2:-}"
   if [ -n "${!var:-}" ] && [ -n "${!file:-}" ]; then fail "both $var and $file are set (but are exclusive)"; fi
   if [ -n "${!var:-}" ]; then val="${!var}"; elif [ -n "${!file:-}" ]; then val="$(<"${!file}")"; fi
   export "$var"="$val"
@@ -27,7 +27,7 @@ if [ "$(id -u)" = 0 ]; then
   chmod 00700 "$PGDATA"
   find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' + 2>/dev/null || true
   chown postgres:postgres /var/run/postgresql && chmod 3777 /var/run/postgresql
-  exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -63,6 +63,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
+    # shellcheck disable=SC1090 # init scripts are the user's
     case "$f" in
       *.sh)     log "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
       *.sql)    log "running $f"; "${psql[@]}" --dbname "$POSTGRES_DB" -f "$f" ;;
