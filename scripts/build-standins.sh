@@ -20,14 +20,16 @@ BASE_TAG="pier-standin/debian:bookworm"
 SUITE="bookworm"
 
 # name -> the tags its image gets (first one is the primary tag). Aliases
-# point to the same image: versions come from Debian, not from the tag.
+# point to the same image: versions come from Debian, not from the tag. They
+# cover the versions pier's built-in stacks default to (stacks/*/stack.yaml),
+# so a test only has to swap the image name.
 declare -A TAGS=(
-  [mariadb]="pier-standin/mariadb:11 pier-standin/mysql:8"
-  [postgres]="pier-standin/postgres:16"
-  [php]="pier-standin/php:8.2-apache pier-standin/php:8.3-apache"
-  [phpmyadmin]="pier-standin/phpmyadmin:5"
-  [python]="pier-standin/python:3.11-slim pier-standin/python:3.12-slim"
-  [redis]="pier-standin/redis:7"
+  [mariadb]="pier-standin/mariadb:11 pier-standin/mariadb:11.8 pier-standin/mysql:8 pier-standin/mysql:8.4"
+  [postgres]="pier-standin/postgres:16 pier-standin/postgres:18"
+  [php]="pier-standin/php:8.2-apache pier-standin/php:8.3-apache pier-standin/php:8.4-apache"
+  [phpmyadmin]="pier-standin/phpmyadmin:5 pier-standin/phpmyadmin:5.2"
+  [python]="pier-standin/python:3.11-slim pier-standin/python:3.12-slim pier-standin/python:3.13-slim"
+  [redis]="pier-standin/redis:7 pier-standin/redis:8"
 )
 # Build order matters: phpmyadmin is built FROM the php stand-in.
 ORDER=(php phpmyadmin mariadb postgres python redis)

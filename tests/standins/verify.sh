@@ -63,6 +63,15 @@ wait_until() {
 }
 healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ]; }
 host_port() { docker port "$1" "$2" | head -n1 | sed 's/.*://'; }
+# same_image TAG...: all the tags name one image.
+same_image() {
+  local first t
+  first=$(docker image inspect -f '{{.Id}}' "$1") || fail "no image $1"
+  for t in "$@"; do
+    [ "$(docker image inspect -f '{{.Id}}' "$t" 2>/dev/null)" = "$first" ] || fail "$t is not the same image as $1"
+  done
+  ok "one image tagged $*"
+}
 
 # expect_eq DESC ACTUAL EXPECTED [CONTAINER]
 expect_eq() {
@@ -116,12 +125,14 @@ echo "# mysql (pier-standin/mysql:8, MYSQL_* variables, docker-entrypoint-initdb
 mkdir -p "$WORK/initdb"
 printf 'CREATE TABLE seeded (v VARCHAR(10));\nINSERT INTO seeded VALUES ("seed");\n' >"$WORK/initdb/01-seed.sql"
 chmod -R a+rX "$WORK"
+same_image pier-standin/mariadb:11 pier-standin/mariadb:11.8 pier-standin/mysql:8 pier-standin/mysql:8.4
+# The lamp stack's healthcheck for database=mysql, verbatim; once it passes,
+# clients must get in at once (no retry below).
 my="$P-mysql"; run "$my" -e MYSQL_ROOT_PASSWORD=rootpw -e MYSQL_DATABASE=app -e MYSQL_USER=appuser -e MYSQL_PASSWORD=apppw \
   -v "$WORK/initdb:/docker-entrypoint-initdb.d:ro" \
-  --health-cmd 'mysqladmin ping -h 127.0.0.1' --health-interval 1s --health-retries 120 pier-standin/mysql:8
+  --health-cmd 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent' --health-interval 1s --health-retries 120 \
+  pier-standin/mysql:8
 wait_until "mysql stand-in becomes healthy" "$my" healthy "$my"
-# mysqladmin ping succeeds during init too (as upstream), so wait for TCP.
-wait_until "mysql stand-in accepts TCP logins" "$my" docker exec "$my" mariadb -h127.0.0.1 -uappuser -papppw app -e 'SELECT 1'
 expect_eq "mysql MYSQL_USER gets MYSQL_DATABASE, seeded by initdb.d" \
   "$(docker run --rm --network "$NET" pier-standin/mysql:8 mysql -h "$my" -uappuser -papppw app --batch --skip-column-names -e 'SELECT v FROM seeded')" "seed" "$my"
 
@@ -129,9 +140,12 @@ expect_eq "mysql MYSQL_USER gets MYSQL_DATABASE, seeded by initdb.d" \
 echo "# postgres (pier-standin/postgres:16)"
 pgvol="$P-postgres-data"; volume "$pgvol"
 PG_PW="p'w \$1"
+same_image pier-standin/postgres:16 pier-standin/postgres:18
+# The django stack's healthcheck, verbatim (socket, no -h): once it passes,
+# clients must get in over TCP at once (no retry below).
 pg="$P-postgres"; run "$pg" -v "$pgvol:/var/lib/postgresql/data" \
   -e POSTGRES_PASSWORD="$PG_PW" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
-  --health-cmd 'pg_isready -h 127.0.0.1 -U app -d appdb' --health-interval 1s --health-retries 120 \
+  --health-cmd 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB"' --health-interval 1s --health-retries 120 \
   pier-standin/postgres:16
 wait_until "postgres becomes healthy" "$pg" healthy "$pg"
 ok "postgres pg_isready healthcheck passes"
@@ -149,6 +163,19 @@ logs=$(docker logs "$pg" 2>&1)
 if grep -q 'initdb in' <<<"$logs"; then fail "postgres re-initialised existing data" "$pg"; fi
 expect_match "postgres second start says it skips initialization" "$logs" 'Skipping initialization' "$pg"
 expect_eq "postgres second start keeps data and password" "$(psql_net "$PG_PW" -U app -d appdb -c 'SELECT x FROM kept')" "7" "$pg"
+# The postgres:18 layout: the volume at /var/lib/postgresql keeps the data.
+pg18vol="$P-postgres18-data"; volume "$pg18vol"
+pg18="$P-postgres18"; run "$pg18" -v "$pg18vol:/var/lib/postgresql" -e POSTGRES_PASSWORD=pw \
+  --health-cmd 'pg_isready' --health-interval 1s --health-retries 120 pier-standin/postgres:18
+wait_until "postgres:18 becomes healthy" "$pg18" healthy "$pg18"
+docker exec "$pg18" psql -U postgres -qc 'CREATE TABLE kept (x int); INSERT INTO kept VALUES (18)' || fail "postgres:18 write" "$pg18"
+docker rm -f "$pg18" >/dev/null
+pg18="$P-postgres18-2"; run "$pg18" -v "$pg18vol:/var/lib/postgresql" -e POSTGRES_PASSWORD=pw \
+  --health-cmd 'pg_isready' --health-interval 1s --health-retries 120 pier-standin/postgres:18
+wait_until "postgres:18 (second start) becomes healthy" "$pg18" healthy "$pg18"
+expect_eq "postgres with the volume at /var/lib/postgresql (18 layout) keeps its data" \
+  "$(docker exec "$pg18" psql -U postgres -At -c 'SELECT x FROM kept')" "18" "$pg18"
+
 pgd="$P-postgres-defaults"; run "$pgd" -e POSTGRES_PASSWORD=pw pier-standin/postgres:16
 wait_until "postgres (defaults) accepts TCP logins" "$pgd" docker exec -e PGPASSWORD=pw "$pgd" psql -h 127.0.0.1 -U postgres -d postgres -c 'SELECT 1'
 ok "postgres defaults: user postgres, database postgres"
@@ -157,9 +184,8 @@ wait_until "postgres (POSTGRES_USER only) accepts TCP logins into database alice
 ok "postgres POSTGRES_DB defaults to POSTGRES_USER"
 
 # ---------------------------------------------------------------- php
-echo "# php (pier-standin/php:8.2-apache = 8.3-apache)"
-expect_eq "php 8.2-apache and 8.3-apache are the same image" \
-  "$(docker image inspect -f '{{.Id}}' pier-standin/php:8.3-apache)" "$(docker image inspect -f '{{.Id}}' pier-standin/php:8.2-apache)"
+echo "# php (pier-standin/php:8.2-apache = 8.3-apache = 8.4-apache)"
+same_image pier-standin/php:8.2-apache pier-standin/php:8.3-apache pier-standin/php:8.4-apache
 if docker run --rm pier-standin/php:8.3-apache php -r 'exit(extension_loaded("mysqli") ? 0 : 1);'; then
   fail "php base image already has mysqli (upstream does not; docker-php-ext-install would prove nothing)"
 fi
@@ -184,9 +210,11 @@ EOF
 images+=("$P-php-app")
 DOCKER_BUILDKIT=0 docker build -q -t "$P-php-app" "$WORK/php" >/dev/null 2>&1 || fail "building FROM php stand-in with docker-php-ext-install mysqli pdo_mysql"
 ok "Dockerfile FROM the php stand-in runs docker-php-ext-install mysqli pdo_mysql"
-web="$P-php"; run "$web" -p 127.0.0.1::80 -e DB_HOST="$db" -e DB_USER=shopper -e DB_PASSWORD='s3cr$t' -e DB_NAME=shop "$P-php-app"
+# The lamp stack's web healthcheck, verbatim: curl inside the container.
+web="$P-php"; run "$web" -p 127.0.0.1::80 -e DB_HOST="$db" -e DB_USER=shopper -e DB_PASSWORD='s3cr$t' -e DB_NAME=shop \
+  --health-cmd 'curl -fsS -o /dev/null http://localhost/' --health-interval 1s --health-retries 60 "$P-php-app"
+wait_until "php web becomes healthy (curl in the image)" "$web" healthy "$web"
 url="http://127.0.0.1:$(host_port "$web" 80)/"
-wait_until "apache answers" "$web" curl -fsS -o /dev/null "$url"
 page=$(curl -fsS "$url")
 expect_match "php page connects to mariadb with mysqli" "$page" '^mysqli: 42$' "$web"
 expect_match "php page connects to mariadb with pdo_mysql" "$page" '^pdo: shop$' "$web"
@@ -194,7 +222,8 @@ expect_eq "php document root is /var/www/html" "$(docker exec "$web" pwd)" "/var
 expect_match "apache logs requests to the container's stdout" "$(docker logs "$web" 2>/dev/null)" '"GET / HTTP/1.1" 200' "$web"
 
 # ---------------------------------------------------------------- phpmyadmin
-echo "# phpmyadmin (pier-standin/phpmyadmin:5)"
+echo "# phpmyadmin (pier-standin/phpmyadmin:5 = 5.2)"
+same_image pier-standin/phpmyadmin:5 pier-standin/phpmyadmin:5.2
 pma="$P-phpmyadmin"; run "$pma" -p 127.0.0.1::80 -e PMA_HOST="$db" -e PMA_PORT=3306 pier-standin/phpmyadmin:5
 pma_url="http://127.0.0.1:$(host_port "$pma" 80)"
 wait_until "phpmyadmin answers" "$pma" curl -fsS -o /dev/null "$pma_url/"
@@ -220,9 +249,8 @@ expect_match "phpmyadmin login with the created user works (PMA_HOST/PMA_PORT us
 expect_match "phpmyadmin shows the user's database" "$good" '>shop<|"shop"' "$pma"
 
 # ---------------------------------------------------------------- python
-echo "# python (pier-standin/python:3.11-slim = 3.12-slim)"
-expect_eq "python 3.11-slim and 3.12-slim are the same image" \
-  "$(docker image inspect -f '{{.Id}}' pier-standin/python:3.12-slim)" "$(docker image inspect -f '{{.Id}}' pier-standin/python:3.11-slim)"
+echo "# python (pier-standin/python:3.11-slim = 3.12-slim = 3.13-slim)"
+same_image pier-standin/python:3.11-slim pier-standin/python:3.12-slim pier-standin/python:3.13-slim
 printf 'six\n' >"$WORK/requirements.txt"
 chmod a+r "$WORK/requirements.txt"
 out=$(docker run --rm --network "$NET" -v "$WORK/requirements.txt:/app/requirements.txt:ro" -w /app pier-standin/python:3.11-slim \
@@ -234,7 +262,8 @@ out=$(docker run --rm pier-standin/python:3.11-slim sh -c 'python -m venv /tmp/v
 ok "python venv works and its pip reaches PyPI"
 
 # ---------------------------------------------------------------- redis
-echo "# redis (pier-standin/redis:7)"
+echo "# redis (pier-standin/redis:7 = 8)"
+same_image pier-standin/redis:7 pier-standin/redis:8
 rvol="$P-redis-data"; volume "$rvol"
 rd="$P-redis"; run "$rd" -v "$rvol:/data" --health-cmd 'redis-cli ping | grep -q PONG' --health-interval 1s --health-retries 60 pier-standin/redis:7
 wait_until "redis becomes healthy" "$rd" healthy "$rd"

@@ -54,8 +54,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # local socket connections stay trusted, as in the official image.
   printf '\nhost all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
 
-  # Temporary server on the socket only.
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start >/dev/null || fail "temporary server did not start"
+  # Temporary server without TCP, on a private socket directory: unlike
+  # upstream, `pg_isready` (default socket) then fails until the real server
+  # is up, so a healthcheck cannot pass before clients can connect over TCP.
+  init_socket_dir=$(mktemp -d /tmp/pier-standin-pg-init.XXXXXX)
+  export PGHOST="$init_socket_dir" PGPORT=5432
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories='$init_socket_dir' -p 5432" -w start >/dev/null \
+    || fail "temporary server did not start"
   psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
   if [ "$POSTGRES_DB" != postgres ]; then
     "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db" ;' || fail "creating database $POSTGRES_DB failed"
@@ -73,6 +78,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   unset PGPASSWORD
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  unset PGHOST PGPORT
+  rm -rf "$init_socket_dir"
   log "PostgreSQL init process complete; ready for start up."
 else
   log "PostgreSQL Database directory appears to contain a database; Skipping initialization"
