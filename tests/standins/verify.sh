@@ -260,6 +260,12 @@ expect_match "python pip installs from PyPI over HTTPS, system-wide" "$out" '^si
 out=$(docker run --rm pier-standin/python:3.11-slim sh -c 'python -m venv /tmp/v && /tmp/v/bin/pip install -q six && /tmp/v/bin/python -c "import six"' 2>&1) \
   || fail "python: venv + pip failed: $out"
 ok "python venv works and its pip reaches PyPI"
+# What the django stack needs: psycopg (binary wheel) talking to the postgres
+# stand-in with password (scram) auth.
+out=$(docker run --rm --network "$NET" -e PGPASSWORD="$PG_PW" pier-standin/python:3.13-slim sh -c \
+  "pip install -q 'psycopg[binary]>=3.2,<4' && python -c \"import psycopg; print(psycopg.connect('host=$pg user=app dbname=appdb').execute('SELECT x FROM kept').fetchone()[0])\"" 2>&1) \
+  || fail "python: psycopg to the postgres stand-in failed: $out" "$pg"
+expect_eq "python psycopg (from PyPI) reads from the postgres stand-in" "$(tail -n1 <<<"$out")" "7" "$pg"
 
 # ---------------------------------------------------------------- redis
 echo "# redis (pier-standin/redis:7 = 8)"
