@@ -37,6 +37,21 @@ struct Tally {
     inputs: Cell<usize>,
     panics: Cell<usize>,
     failed: Vec<String>,
+    /// One line per property: how many inputs were accepted and refused.
+    lines: Vec<String>,
+}
+
+thread_local! {
+    /// Inputs the current property accepted (Ok) and refused (Err with
+    /// diagnostics): shows that a property saw both, and is not vacuous.
+    static OUTCOMES: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+fn accepted(ok: bool) {
+    OUTCOMES.with(|o| {
+        let (yes, no) = o.get();
+        o.set(if ok { (yes + 1, no) } else { (yes, no + 1) });
+    });
 }
 
 impl Tally {
@@ -54,6 +69,8 @@ impl Tally {
             ..Config::default()
         };
         let mut runner = TestRunner::new(config);
+        OUTCOMES.with(|o| o.set((0, 0)));
+        let before = self.inputs.get();
         let (inputs, panics) = (&self.inputs, &self.panics);
         let result = runner.run(&strategy, |value| {
             inputs.set(inputs.get() + 1);
@@ -70,6 +87,11 @@ impl Tally {
                 }
             }
         });
+        let (yes, no) = OUTCOMES.with(Cell::get);
+        self.lines.push(format!(
+            "  {name}: {} inputs ({yes} accepted, {no} refused)",
+            self.inputs.get() - before
+        ));
         match result {
             Ok(()) => {}
             Err(TestError::Fail(reason, input)) => self
@@ -130,6 +152,7 @@ fn no_input_panics_and_values_keep_their_place() {
         inputs,
         panics,
         failed,
+        lines,
     } = tally;
     let summary = format!(
         "properties: {} inputs tried, {} panics, {} failed properties",
@@ -138,7 +161,7 @@ fn no_input_panics_and_values_keep_their_place() {
         failed.len()
     );
     // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-    let _ = writeln!(std::io::stderr(), "{summary}");
+    let _ = writeln!(std::io::stderr(), "{}\n{summary}", lines.join("\n"));
     assert!(failed.is_empty(), "{summary}\n\n{}", failed.join("\n\n"));
 }
 
@@ -419,23 +442,47 @@ fn value_tree() -> impl Strategy<Value = Node> {
 
 fn compose_document() -> impl Strategy<Value = String> {
     let service = (
-        prop::collection::vec((key(SERVICE_KEYS), value_tree()), 0..6),
-        shape(),
-    )
-        .prop_map(|(entries, s)| Node::Map(entries, s));
-    let services = (
+        prop::option::weighted(0.85, typed("image")),
         prop::collection::vec(
-            (prop::sample::select(&["web", "db", "cache", "x", "Web", ""][..]).prop_map(str::to_string), service),
-            0..4,
+            prop_oneof![
+                3 => prop::sample::select(SERVICE_KEYS).prop_flat_map(|k| (Just(k.to_string()), typed(k))),
+                1 => (key(SERVICE_KEYS), value_tree()),
+            ],
+            0..6,
         ),
         shape(),
     )
-        .prop_map(|(entries, s)| Node::Map(entries, s));
-    (
-        prop::option::weighted(0.9, services),
-        prop::collection::vec((key(TOP_KEYS), value_tree()), 0..3),
+        .prop_map(|(image, mut entries, s)| {
+            if let Some(image) = image {
+                entries.insert(0, ("image".to_string(), image));
+            }
+            Node::Map(dedup(entries), s)
+        });
+    let services = (
+        prop::collection::vec(
+            (
+                prop_oneof![
+                    8 => prop::sample::select(NAMES).prop_map(str::to_string),
+                    1 => key(NESTED_KEYS),
+                ],
+                service,
+            ),
+            1..4,
+        ),
+        shape(),
     )
-        .prop_map(|(services, mut top)| {
+        .prop_map(|(entries, s)| Node::Map(dedup(entries), s));
+    let top_level = prop_oneof![
+        3 => prop::sample::select(&["networks", "volumes", "secrets"][..])
+            .prop_flat_map(|k| (Just(k.to_string()), typed(k))),
+        1 => (key(TOP_KEYS), value_tree()),
+    ];
+    (
+        prop::option::weighted(0.95, services),
+        prop::collection::vec(top_level, 0..3),
+    )
+        .prop_map(|(services, top)| {
+            let mut top = dedup(top);
             if let Some(services) = services {
                 top.insert(0, ("services".to_string(), services));
             }
@@ -448,6 +495,102 @@ fn compose_document() -> impl Strategy<Value = String> {
             }
             out
         })
+}
+
+/// Later duplicates dropped: a duplicate key is a YAML error, and one is enough.
+fn dedup(entries: Vec<(String, Node)>) -> Vec<(String, Node)> {
+    let mut seen = std::collections::BTreeSet::new();
+    entries
+        .into_iter()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .collect()
+}
+
+const NAMES: &[&str] = &["web", "db", "cache", "worker", "front", "data"];
+
+fn pick(pool: &'static [&'static str]) -> BoxedStrategy<Node> {
+    prop::sample::select(pool)
+        .prop_map(|s| Node::Scalar(s.to_string()))
+        .boxed()
+}
+
+fn list(item: BoxedStrategy<Node>) -> BoxedStrategy<Node> {
+    (prop::collection::vec(item, 0..4), shape())
+        .prop_map(|(items, s)| Node::Seq(items, s))
+        .boxed()
+}
+
+fn map(keys: &'static [&'static str], value: BoxedStrategy<Node>) -> BoxedStrategy<Node> {
+    (
+        prop::collection::vec((prop::sample::select(keys).prop_map(str::to_string), value), 0..4),
+        shape(),
+    )
+        .prop_map(|(entries, s)| Node::Map(dedup(entries), s))
+        .boxed()
+}
+
+/// A value of roughly the shape Compose expects under `key`.
+fn typed(key: &str) -> BoxedStrategy<Node> {
+    const DURATIONS: &[&str] = &["10s", "1m30s", "500ms", "0s", "1h", "5", "-1s", "10x"];
+    const WORDS: &[&str] = &["a", "b c", "--flag", "$$HOME", "${TAG}", "'q'", "\"d\""];
+    match key {
+        "image" => pick(&["nginx", "nginx:1.27", "busybox", "${TAG}", "img:${TAG:-x}", "a/b:c@sha256:00"]),
+        "build" => prop_oneof![
+            pick(&[".", "./app", "${TAG}"]),
+            map(&["context", "dockerfile", "target", "args"], pick(&[".", "Dockerfile", "dev", "1"])),
+        ]
+        .boxed(),
+        "command" | "entrypoint" => prop_oneof![pick(WORDS), list(pick(WORDS))].boxed(),
+        "environment" | "labels" | "args" => prop_oneof![
+            map(&["A", "B_C", "PORT", "x.y"], pick(&["1", "", "${TAG}", "$$x", "on", "~"])),
+            list(pick(&["A=1", "B", "C=", "=x", "D=${PORT}"])),
+        ]
+        .boxed(),
+        "env_file" => prop_oneof![pick(&["a.env", "missing.env"]), list(pick(&["a.env", "b.env"]))].boxed(),
+        "ports" => list(prop_oneof![
+            pick(&["80", "8080:80", "127.0.0.1:8080:80/udp", "[::1]:80:80", "80-81:80-81", "${PORT}:80", "0.0.0.0:53:53/udp", "99999:1", "a:b"]),
+            map(&["target", "published", "host_ip", "protocol", "mode"], pick(&["80", "8080", "127.0.0.1", "tcp", "udp", "host", "x"])),
+        ].boxed()),
+        "expose" => list(pick(&["80", "5000/udp", "1-2", "x"])),
+        "volumes" => prop_oneof![
+            list(prop_oneof![
+                pick(&["./src:/app:ro", "data:/data", "/anon", "data:/d:rw", "::", "/a:/b:c:d", "rel"]),
+                map(&["type", "source", "target", "read_only"], pick(&["bind", "volume", "tmpfs", ".", "/t", "data", "true"])),
+            ].boxed()),
+            map(NAMES, prop_oneof![pick(&["~"]), map(&["driver", "name", "external"], pick(&["local", "x", "true"]))].boxed()),
+        ]
+        .boxed(),
+        "depends_on" => prop_oneof![
+            list(pick(NAMES)),
+            map(NAMES, map(&["condition", "required", "restart"], pick(&[
+                "service_started", "service_healthy", "service_completed_successfully", "true", "nope",
+            ]))),
+        ]
+        .boxed(),
+        "healthcheck" => map(
+            &["test", "interval", "timeout", "retries", "start_period", "disable"],
+            prop_oneof![
+                pick(DURATIONS),
+                pick(&["3", "true", "curl -f localhost", "NONE"]),
+                list(pick(&["CMD", "CMD-SHELL", "NONE", "curl", "-f"])),
+            ]
+            .boxed(),
+        ),
+        "restart" => pick(&["no", "always", "unless-stopped", "on-failure", "on-failure:3", "sometimes"]),
+        "stop_grace_period" => pick(DURATIONS),
+        "networks" => prop_oneof![
+            list(pick(NAMES)),
+            map(NAMES, prop_oneof![pick(&["~"]), map(&["aliases", "driver", "internal", "external"], list(pick(NAMES)))].boxed()),
+        ]
+        .boxed(),
+        "secrets" => prop_oneof![
+            list(pick(NAMES)),
+            map(NAMES, map(&["file", "source", "target", "environment"], pick(&["./pw.txt", "pw", "/run/x", "A"]))),
+        ]
+        .boxed(),
+        "deploy" => map(&["replicas", "resources"], pick(&["1", "2", "-1", "x"])),
+        _ => value_tree().boxed(),
+    }
 }
 
 /// Write `node` after `key:` or `-`, at the parent's `indent`.
@@ -596,6 +739,7 @@ fn check_load(text: &str, dir: Option<&Path>) -> Result<(), TestCaseError> {
     let dir = dir.unwrap_or(Path::new("/nonexistent/project"));
     let first = load(text, dir);
     prop_assert_eq!(&first, &load(text, dir), "loading is not deterministic");
+    accepted(first.is_ok());
     match first {
         Err(diags) => {
             prop_assert!(
@@ -638,6 +782,7 @@ fn check_interpolation(text: &str) -> Result<(), TestCaseError> {
     let lookup = |n: &str| vars.get(n).map(str::to_string);
     let result = interpolate::substitute(text, &lookup);
     prop_assert_eq!(&result, &interpolate::substitute(text, &lookup));
+    accepted(result.is_ok());
     if !text.contains('$') {
         prop_assert_eq!(result.unwrap().text, text, "text without `$` changed");
     }
@@ -659,6 +804,7 @@ fn check_dotenv(text: &str) -> Result<(), TestCaseError> {
     let lookup = |n: &str| (n == "HOME").then(|| "/home/me".to_string());
     let (values, diags) = dotenv::parse(text, &lookup);
     prop_assert_eq!((&values, &diags), (&dotenv::parse(text, &lookup).0, &dotenv::parse(text, &lookup).1));
+    accepted(diags.is_empty());
     check_diagnostics(&diags, text)?;
     prop_assert!(diags.iter().all(Diagnostic::is_error));
     Ok(())
@@ -668,6 +814,7 @@ fn check_manifest(text: &str) -> Result<(), TestCaseError> {
     let file = Path::new("stacks/x/stack.yaml");
     let result = Manifest::parse(text, file);
     prop_assert_eq!(&result, &Manifest::parse(text, file));
+    accepted(result.is_ok());
     if let Err(diags) = result {
         prop_assert!(!diags.is_empty());
         prop_assert!(diags.iter().any(Diagnostic::is_error));
@@ -682,7 +829,9 @@ fn fixed_secret(length: usize) -> pier::Result<String> {
 }
 
 fn check_sets(template: &Template, sets: &[String]) -> Result<(), TestCaseError> {
-    match params::resolve(&template.manifest, sets, &BTreeMap::new(), fixed_secret) {
+    let result = params::resolve(&template.manifest, sets, &BTreeMap::new(), fixed_secret);
+    accepted(result.is_ok());
+    match result {
         Ok(values) => prop_assert_eq!(values.0.len(), template.manifest.parameters.len()),
         Err(Error::Invalid(diags)) => {
             prop_assert!(!diags.is_empty());
@@ -803,7 +952,9 @@ impl Slot {
     /// places: nothing else changed.
     fn check(&self, value: &str) -> Result<(), TestCaseError> {
         let refused = self.secret && value.is_empty();
-        match self.render(value) {
+        let result = self.render(value);
+        accepted(result.is_ok());
+        match result {
             Ok(stack) => {
                 prop_assert!(!refused, "{}: accepted {:?}", self.param, value);
                 prop_assert_eq!(
@@ -838,3 +989,4 @@ fn replace_strings(value: &Json, from: &str, to: &str) -> Json {
         other => other.clone(),
     }
 }
+
