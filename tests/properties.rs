@@ -109,9 +109,11 @@ fn no_input_panics_and_values_keep_their_place() {
 
     // The loader.
     tally.check("load: any text", any_text(), |text| check_load(&text, None));
-    tally.check("load: compose-shaped documents", compose_document(), |text| {
-        check_load(&text, None)
-    });
+    tally.check(
+        "load: compose-shaped documents",
+        compose_document(),
+        |text| check_load(&text, None),
+    );
     tally.check(
         "load: mutated compose fixtures",
         mutated(fixtures.compose.clone()),
@@ -122,10 +124,14 @@ fn no_input_panics_and_values_keep_their_place() {
     tally.check("interpolate: any text", interpolation_text(), |text| {
         check_interpolation(&text)
     });
-    tally.check("dotenv: any text", dotenv_text(), |text| check_dotenv(&text));
+    tally.check("dotenv: any text", dotenv_text(), |text| {
+        check_dotenv(&text)
+    });
 
     // Manifests and --set.
-    tally.check("manifest: any text", any_text(), |text| check_manifest(&text));
+    tally.check("manifest: any text", any_text(), |text| {
+        check_manifest(&text)
+    });
     tally.check(
         "manifest: mutated built-in manifests",
         mutated(fixtures.manifests.clone()),
@@ -279,39 +285,41 @@ fn mutated(originals: Vec<String>) -> impl Strategy<Value = (String, usize)> {
                 .collect::<Vec<char>>(),
         ),
     );
-    (
-        0..originals.len(),
-        prop::collection::vec(edit, 1..6),
-    )
-        .prop_map(move |(which, edits)| {
-            let mut chars: Vec<char> = originals[which].chars().collect();
-            for (op, at, c) in edits {
-                if chars.is_empty() {
-                    chars.push(c);
-                    continue;
+    (0..originals.len(), prop::collection::vec(edit, 1..6)).prop_map(move |(which, edits)| {
+        let mut chars: Vec<char> = originals[which].chars().collect();
+        for (op, at, c) in edits {
+            if chars.is_empty() {
+                chars.push(c);
+                continue;
+            }
+            let i = at.index(chars.len());
+            match op {
+                0 => {
+                    chars.remove(i);
                 }
-                let i = at.index(chars.len());
-                match op {
-                    0 => {
-                        chars.remove(i);
-                    }
-                    1 => chars.insert(i, c),
-                    2 => chars[i] = c,
-                    _ => {
-                        // Duplicate (3) or drop (4) the line around `i`.
-                        let start = chars[..i].iter().rposition(|&c| c == '\n').map_or(0, |p| p + 1);
-                        let end = chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |p| i + p + 1);
-                        let line: Vec<char> = chars[start..end].to_vec();
-                        if op == 3 {
-                            chars.splice(start..start, line);
-                        } else {
-                            chars.drain(start..end);
-                        }
+                1 => chars.insert(i, c),
+                2 => chars[i] = c,
+                _ => {
+                    // Duplicate (3) or drop (4) the line around `i`.
+                    let start = chars[..i]
+                        .iter()
+                        .rposition(|&c| c == '\n')
+                        .map_or(0, |p| p + 1);
+                    let end = chars[i..]
+                        .iter()
+                        .position(|&c| c == '\n')
+                        .map_or(chars.len(), |p| i + p + 1);
+                    let line: Vec<char> = chars[start..end].to_vec();
+                    if op == 3 {
+                        chars.splice(start..start, line);
+                    } else {
+                        chars.drain(start..end);
                     }
                 }
             }
-            (chars.into_iter().collect(), which)
-        })
+        }
+        (chars.into_iter().collect(), which)
+    })
 }
 
 fn set_argument() -> impl Strategy<Value = String> {
@@ -320,8 +328,16 @@ fn set_argument() -> impl Strategy<Value = String> {
         ("[a-z_]{0,12}", "=?", any::<String>()).prop_map(|(k, eq, v)| format!("{k}{eq}{v}")),
         (
             prop::sample::select(vec![
-                "db_name", "db_user", "web_port", "editor", "database", "redis",
-                "db_password", "postgres_version", "php_version", "nope",
+                "db_name",
+                "db_user",
+                "web_port",
+                "editor",
+                "database",
+                "redis",
+                "db_password",
+                "postgres_version",
+                "php_version",
+                "nope",
             ]),
             "[0-9a-z=\\- ]{0,8}"
         )
@@ -379,29 +395,136 @@ struct Shape {
 }
 
 const SERVICE_KEYS: &[&str] = &[
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose",
-    "volumes", "depends_on", "healthcheck", "restart", "working_dir", "user", "labels",
-    "networks", "hostname", "container_name", "secrets", "deploy", "tmpfs", "network_mode",
-    "stop_grace_period", "stop_signal", "cap_add", "<<", "x-note",
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "working_dir",
+    "user",
+    "labels",
+    "networks",
+    "hostname",
+    "container_name",
+    "secrets",
+    "deploy",
+    "tmpfs",
+    "network_mode",
+    "stop_grace_period",
+    "stop_signal",
+    "cap_add",
+    "<<",
+    "x-note",
 ];
 const NESTED_KEYS: &[&str] = &[
-    "context", "dockerfile", "args", "target", "published", "host_ip", "protocol", "mode",
-    "source", "type", "read_only", "bind", "volume", "condition", "required", "test",
-    "interval", "timeout", "retries", "start_period", "disable", "aliases", "driver",
-    "external", "internal", "file", "name", "replicas", "resources", "limits", "memory",
-    "cpus", "path", "db", "web", "A", "B", "<<",
+    "context",
+    "dockerfile",
+    "args",
+    "target",
+    "published",
+    "host_ip",
+    "protocol",
+    "mode",
+    "source",
+    "type",
+    "read_only",
+    "bind",
+    "volume",
+    "condition",
+    "required",
+    "test",
+    "interval",
+    "timeout",
+    "retries",
+    "start_period",
+    "disable",
+    "aliases",
+    "driver",
+    "external",
+    "internal",
+    "file",
+    "name",
+    "replicas",
+    "resources",
+    "limits",
+    "memory",
+    "cpus",
+    "path",
+    "db",
+    "web",
+    "A",
+    "B",
+    "<<",
 ];
 const TOP_KEYS: &[&str] = &[
     "name", "version", "networks", "volumes", "secrets", "x-base", "configs", "<<",
 ];
 const SCALARS: &[&str] = &[
-    "nginx", "nginx:1.27", "8080:80", "127.0.0.1:8080:80/udp", "80", "80-81:80-81", "[::1]:80:80",
-    "./src:/app:ro", "data:/data", "/anon", ".", "service_healthy", "service_started",
-    "service_completed_successfully", "CMD", "CMD-SHELL", "NONE", "curl -f localhost",
-    "1m30s", "500ms", "10s", "always", "unless-stopped", "on-failure:3", "no", "true", "false",
-    "yes", "0", "-1", "65536", "3.5", "~", "null", "${TAG}", "${NOPE:-x}", "${NOPE:?need it}",
-    "$$HOME", "${", "KEY=value", "db", "web", "front", "bridge", "host", "tcp", "bind", "tmpfs",
-    "volume", "", " ", "service:db", "a.env", "0x1F", "1e3", "!!", "@", "é",
+    "nginx",
+    "nginx:1.27",
+    "8080:80",
+    "127.0.0.1:8080:80/udp",
+    "80",
+    "80-81:80-81",
+    "[::1]:80:80",
+    "./src:/app:ro",
+    "data:/data",
+    "/anon",
+    ".",
+    "service_healthy",
+    "service_started",
+    "service_completed_successfully",
+    "CMD",
+    "CMD-SHELL",
+    "NONE",
+    "curl -f localhost",
+    "1m30s",
+    "500ms",
+    "10s",
+    "always",
+    "unless-stopped",
+    "on-failure:3",
+    "no",
+    "true",
+    "false",
+    "yes",
+    "0",
+    "-1",
+    "65536",
+    "3.5",
+    "~",
+    "null",
+    "${TAG}",
+    "${NOPE:-x}",
+    "${NOPE:?need it}",
+    "$$HOME",
+    "${",
+    "KEY=value",
+    "db",
+    "web",
+    "front",
+    "bridge",
+    "host",
+    "tcp",
+    "bind",
+    "tmpfs",
+    "volume",
+    "",
+    " ",
+    "service:db",
+    "a.env",
+    "0x1F",
+    "1e3",
+    "!!",
+    "@",
+    "é",
 ];
 
 fn scalar() -> impl Strategy<Value = Node> {
@@ -434,7 +557,10 @@ fn value_tree() -> impl Strategy<Value = Node> {
         prop_oneof![
             (prop::collection::vec(inner.clone(), 0..4), shape())
                 .prop_map(|(items, s)| Node::Seq(items, s)),
-            (prop::collection::vec((key(NESTED_KEYS), inner), 0..4), shape())
+            (
+                prop::collection::vec((key(NESTED_KEYS), inner), 0..4),
+                shape()
+            )
                 .prop_map(|(entries, s)| Node::Map(entries, s)),
         ]
     })
@@ -522,7 +648,10 @@ fn list(item: BoxedStrategy<Node>) -> BoxedStrategy<Node> {
 
 fn map(keys: &'static [&'static str], value: BoxedStrategy<Node>) -> BoxedStrategy<Node> {
     (
-        prop::collection::vec((prop::sample::select(keys).prop_map(str::to_string), value), 0..4),
+        prop::collection::vec(
+            (prop::sample::select(keys).prop_map(str::to_string), value),
+            0..4,
+        ),
         shape(),
     )
         .prop_map(|(entries, s)| Node::Map(dedup(entries), s))
@@ -534,41 +663,115 @@ fn typed(key: &str) -> BoxedStrategy<Node> {
     const DURATIONS: &[&str] = &["10s", "1m30s", "500ms", "0s", "1h", "5", "-1s", "10x"];
     const WORDS: &[&str] = &["a", "b c", "--flag", "$$HOME", "${TAG}", "'q'", "\"d\""];
     match key {
-        "image" => pick(&["nginx", "nginx:1.27", "busybox", "${TAG}", "img:${TAG:-x}", "a/b:c@sha256:00"]),
+        "image" => pick(&[
+            "nginx",
+            "nginx:1.27",
+            "busybox",
+            "${TAG}",
+            "img:${TAG:-x}",
+            "a/b:c@sha256:00",
+        ]),
         "build" => prop_oneof![
             pick(&[".", "./app", "${TAG}"]),
-            map(&["context", "dockerfile", "target", "args"], pick(&[".", "Dockerfile", "dev", "1"])),
+            map(
+                &["context", "dockerfile", "target", "args"],
+                pick(&[".", "Dockerfile", "dev", "1"])
+            ),
         ]
         .boxed(),
         "command" | "entrypoint" => prop_oneof![pick(WORDS), list(pick(WORDS))].boxed(),
         "environment" | "labels" | "args" => prop_oneof![
-            map(&["A", "B_C", "PORT", "x.y"], pick(&["1", "", "${TAG}", "$$x", "on", "~"])),
+            map(
+                &["A", "B_C", "PORT", "x.y"],
+                pick(&["1", "", "${TAG}", "$$x", "on", "~"])
+            ),
             list(pick(&["A=1", "B", "C=", "=x", "D=${PORT}"])),
         ]
         .boxed(),
-        "env_file" => prop_oneof![pick(&["a.env", "missing.env"]), list(pick(&["a.env", "b.env"]))].boxed(),
-        "ports" => list(prop_oneof![
-            pick(&["80", "8080:80", "127.0.0.1:8080:80/udp", "[::1]:80:80", "80-81:80-81", "${PORT}:80", "0.0.0.0:53:53/udp", "99999:1", "a:b"]),
-            map(&["target", "published", "host_ip", "protocol", "mode"], pick(&["80", "8080", "127.0.0.1", "tcp", "udp", "host", "x"])),
-        ].boxed()),
+        "env_file" => prop_oneof![
+            pick(&["a.env", "missing.env"]),
+            list(pick(&["a.env", "b.env"]))
+        ]
+        .boxed(),
+        "ports" => list(
+            prop_oneof![
+                pick(&[
+                    "80",
+                    "8080:80",
+                    "127.0.0.1:8080:80/udp",
+                    "[::1]:80:80",
+                    "80-81:80-81",
+                    "${PORT}:80",
+                    "0.0.0.0:53:53/udp",
+                    "99999:1",
+                    "a:b"
+                ]),
+                map(
+                    &["target", "published", "host_ip", "protocol", "mode"],
+                    pick(&["80", "8080", "127.0.0.1", "tcp", "udp", "host", "x"])
+                ),
+            ]
+            .boxed(),
+        ),
         "expose" => list(pick(&["80", "5000/udp", "1-2", "x"])),
         "volumes" => prop_oneof![
-            list(prop_oneof![
-                pick(&["./src:/app:ro", "data:/data", "/anon", "data:/d:rw", "::", "/a:/b:c:d", "rel"]),
-                map(&["type", "source", "target", "read_only"], pick(&["bind", "volume", "tmpfs", ".", "/t", "data", "true"])),
-            ].boxed()),
-            map(NAMES, prop_oneof![pick(&["~"]), map(&["driver", "name", "external"], pick(&["local", "x", "true"]))].boxed()),
+            list(
+                prop_oneof![
+                    pick(&[
+                        "./src:/app:ro",
+                        "data:/data",
+                        "/anon",
+                        "data:/d:rw",
+                        "::",
+                        "/a:/b:c:d",
+                        "rel"
+                    ]),
+                    map(
+                        &["type", "source", "target", "read_only"],
+                        pick(&["bind", "volume", "tmpfs", ".", "/t", "data", "true"])
+                    ),
+                ]
+                .boxed()
+            ),
+            map(
+                NAMES,
+                prop_oneof![
+                    pick(&["~"]),
+                    map(
+                        &["driver", "name", "external"],
+                        pick(&["local", "x", "true"])
+                    )
+                ]
+                .boxed()
+            ),
         ]
         .boxed(),
         "depends_on" => prop_oneof![
             list(pick(NAMES)),
-            map(NAMES, map(&["condition", "required", "restart"], pick(&[
-                "service_started", "service_healthy", "service_completed_successfully", "true", "nope",
-            ]))),
+            map(
+                NAMES,
+                map(
+                    &["condition", "required", "restart"],
+                    pick(&[
+                        "service_started",
+                        "service_healthy",
+                        "service_completed_successfully",
+                        "true",
+                        "nope",
+                    ])
+                )
+            ),
         ]
         .boxed(),
         "healthcheck" => map(
-            &["test", "interval", "timeout", "retries", "start_period", "disable"],
+            &[
+                "test",
+                "interval",
+                "timeout",
+                "retries",
+                "start_period",
+                "disable",
+            ],
             prop_oneof![
                 pick(DURATIONS),
                 pick(&["3", "true", "curl -f localhost", "NONE"]),
@@ -576,16 +779,39 @@ fn typed(key: &str) -> BoxedStrategy<Node> {
             ]
             .boxed(),
         ),
-        "restart" => pick(&["no", "always", "unless-stopped", "on-failure", "on-failure:3", "sometimes"]),
+        "restart" => pick(&[
+            "no",
+            "always",
+            "unless-stopped",
+            "on-failure",
+            "on-failure:3",
+            "sometimes",
+        ]),
         "stop_grace_period" => pick(DURATIONS),
         "networks" => prop_oneof![
             list(pick(NAMES)),
-            map(NAMES, prop_oneof![pick(&["~"]), map(&["aliases", "driver", "internal", "external"], list(pick(NAMES)))].boxed()),
+            map(
+                NAMES,
+                prop_oneof![
+                    pick(&["~"]),
+                    map(
+                        &["aliases", "driver", "internal", "external"],
+                        list(pick(NAMES))
+                    )
+                ]
+                .boxed()
+            ),
         ]
         .boxed(),
         "secrets" => prop_oneof![
             list(pick(NAMES)),
-            map(NAMES, map(&["file", "source", "target", "environment"], pick(&["./pw.txt", "pw", "/run/x", "A"]))),
+            map(
+                NAMES,
+                map(
+                    &["file", "source", "target", "environment"],
+                    pick(&["./pw.txt", "pw", "/run/x", "A"])
+                )
+            ),
         ]
         .boxed(),
         "deploy" => map(&["replicas", "resources"], pick(&["1", "2", "-1", "x"])),
@@ -687,7 +913,9 @@ fn flow(out: &mut String, node: &Node, anchors: &mut usize) {
 /// is the point, the loader must cope with every type where a string belongs.
 fn plain_or_quoted(s: &str, in_flow: bool) -> String {
     let simple = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=+-$~<".contains(c) || (!in_flow && c == ' '))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || "_./:=+-$~<".contains(c) || (!in_flow && c == ' ')
+        })
         && !s.starts_with([' ', '-', ':'])
         && !s.ends_with([' ', ':'])
         && !s.contains(": ")
@@ -723,7 +951,13 @@ fn check_diagnostics(diags: &[Diagnostic], text: &str) -> Result<(), TestCaseErr
     for d in diags {
         prop_assert!(!d.message.trim().is_empty(), "empty message: {:?}", d);
         if let Some(line) = d.line {
-            prop_assert!((1..=lines + 1).contains(&line), "line {} of {}: {:?}", line, lines, d);
+            prop_assert!(
+                (1..=lines + 1).contains(&line),
+                "line {} of {}: {:?}",
+                line,
+                lines,
+                d
+            );
         }
         if let Some(column) = d.column {
             prop_assert!(column >= 1, "column 0: {:?}", d);
@@ -803,7 +1037,13 @@ fn check_interpolation(text: &str) -> Result<(), TestCaseError> {
 fn check_dotenv(text: &str) -> Result<(), TestCaseError> {
     let lookup = |n: &str| (n == "HOME").then(|| "/home/me".to_string());
     let (values, diags) = dotenv::parse(text, &lookup);
-    prop_assert_eq!((&values, &diags), (&dotenv::parse(text, &lookup).0, &dotenv::parse(text, &lookup).1));
+    prop_assert_eq!(
+        (&values, &diags),
+        (
+            &dotenv::parse(text, &lookup).0,
+            &dotenv::parse(text, &lookup).1
+        )
+    );
     accepted(diags.is_empty());
     check_diagnostics(&diags, text)?;
     prop_assert!(diags.iter().all(Diagnostic::is_error));
@@ -883,9 +1123,20 @@ impl Slots {
                         sets: variant.clone(),
                         baseline: Json::Null,
                     };
-                    slot.baseline = slot
-                        .render(SENTINEL)
-                        .unwrap_or_else(|e| panic!("{} {variant:?}: {e:?}", template.manifest.name));
+                    slot.baseline = slot.render(SENTINEL).unwrap_or_else(|e| {
+                        panic!("{} {variant:?}: {e:?}", template.manifest.name)
+                    });
+                    // With the defaults, the database name and user are environment
+                    // values of their own: the property checks they come out whole.
+                    let whole =
+                        variant.is_empty() && ["db_name", "db_user"].contains(&param.name.as_str());
+                    assert!(
+                        !whole || has_string(&slot.baseline, SENTINEL),
+                        "{} {variant:?}: {} is no value of its own in {}",
+                        template.manifest.name,
+                        param.name,
+                        slot.baseline
+                    );
                     slots.push(slot);
                 }
             }
@@ -922,8 +1173,13 @@ impl Slot {
         };
         let mut sets = self.sets.clone();
         sets.push(format!("{}={value}", self.param));
-        let values = params::resolve(&self.template.manifest, &sets, &BTreeMap::new(), fixed_secret)
-            .map_err(invalid)?;
+        let values = params::resolve(
+            &self.template.manifest,
+            &sets,
+            &BTreeMap::new(),
+            fixed_secret,
+        )
+        .map_err(invalid)?;
         let files = write::plan_files(&self.template, &values).map_err(invalid)?;
         let dir = Path::new(PROJECT_DIR);
         check::rendered_stack_loads(&files, dir, "fuzz", &self.template.stack_file_path)
@@ -936,7 +1192,10 @@ impl Slot {
                 .unwrap_or_default()
         };
         let (env, diags) = dotenv::parse(&text(".env"), &|_| None);
-        assert!(diags.is_empty(), "pier wrote a .env it cannot read: {diags:?}");
+        assert!(
+            diags.is_empty(),
+            "pier wrote a .env it cannot read: {diags:?}"
+        );
         let (stack, _) = stack::load_str(
             &text(STACK_FILE),
             &dir.join(STACK_FILE),
@@ -966,7 +1225,13 @@ impl Slot {
                 );
             }
             Err(diags) => {
-                prop_assert!(refused, "{} {:?}: refused: {:?}", self.param, self.sets, diags);
+                prop_assert!(
+                    refused,
+                    "{} {:?}: refused: {:?}",
+                    self.param,
+                    self.sets,
+                    diags
+                );
                 prop_assert!(!diags.is_empty());
                 for d in &diags {
                     prop_assert!(!d.message.trim().is_empty());
@@ -977,10 +1242,22 @@ impl Slot {
     }
 }
 
+/// Whether some string in `value` is exactly `text`.
+fn has_string(value: &Json, text: &str) -> bool {
+    match value {
+        Json::String(s) => s == text,
+        Json::Array(items) => items.iter().any(|v| has_string(v, text)),
+        Json::Object(map) => map.values().any(|v| has_string(v, text)),
+        _ => false,
+    }
+}
+
 fn replace_strings(value: &Json, from: &str, to: &str) -> Json {
     match value {
         Json::String(s) => Json::String(s.replace(from, to)),
-        Json::Array(items) => Json::Array(items.iter().map(|v| replace_strings(v, from, to)).collect()),
+        Json::Array(items) => {
+            Json::Array(items.iter().map(|v| replace_strings(v, from, to)).collect())
+        }
         Json::Object(map) => Json::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), replace_strings(v, from, to)))
@@ -989,4 +1266,3 @@ fn replace_strings(value: &Json, from: &str, to: &str) -> Json {
         other => other.clone(),
     }
 }
-

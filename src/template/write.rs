@@ -445,10 +445,7 @@ mod tests {
         let env = env_file("t", &values(&t, &["db_password=a b$c"])).unwrap();
         assert!(env.contains("DB_PASSWORD='a b$c'\n"), "{env}");
         let env = env_file("t", &values(&t, &["db_password=it's \"$x\"\n\\"])).unwrap();
-        assert!(
-            env.contains(r#"DB_PASSWORD="it's \"\$x\"\n\\""#),
-            "{env}"
-        );
+        assert!(env.contains(r#"DB_PASSWORD="it's \"\$x\"\n\\""#), "{env}");
     }
 
     #[test]
