@@ -571,7 +571,7 @@ fn compose_document() -> impl Strategy<Value = String> {
         prop::option::weighted(0.85, typed("image")),
         prop::collection::vec(
             prop_oneof![
-                3 => prop::sample::select(SERVICE_KEYS).prop_flat_map(|k| (Just(k.to_string()), typed(k))),
+                8 => prop::sample::select(SERVICE_KEYS).prop_flat_map(|k| (Just(k.to_string()), typed(k))),
                 1 => (key(SERVICE_KEYS), value_tree()),
             ],
             0..6,
