@@ -1266,3 +1266,41 @@ fn replace_strings(value: &Json, from: &str, to: &str) -> Json {
         other => other.clone(),
     }
 }
+
+/// Nesting far past any real document is refused with a diagnostic, never a
+/// stack overflow (which aborts the process: no `catch_unwind` can help) and
+/// never the minutes libyaml needs to scan 50 000 open brackets. Each of these
+/// broke pier before the fixes beside `stack::parse`, `stack::positions` and
+/// `stack::interpolate`.
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let depth = 50_000;
+    let docs = [
+        format!("services: {}", "[".repeat(depth)),
+        format!("{}1{}", "[".repeat(depth), "]".repeat(depth)),
+        "{a: ".repeat(depth),
+        (0..2_000)
+            .map(|i| format!("{}-\n", " ".repeat(i)))
+            .collect(),
+        (0..2_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect(),
+        format!(
+            "services: {{web: {{image: \"{}x{}\"}}}}\n",
+            "${A:-".repeat(depth),
+            "}".repeat(depth)
+        ),
+    ];
+    let dir = Path::new("/nonexistent/project");
+    for doc in &docs {
+        let start: String = doc.chars().take(30).collect();
+        let diags = load(doc, dir).expect_err(&start);
+        check_diagnostics(&diags, doc).unwrap();
+        assert!(
+            Manifest::parse(doc, Path::new("stack.yaml")).is_err(),
+            "{start}"
+        );
+        let _ = interpolate::substitute(doc, &|_| None);
+        let _ = dotenv::parse(doc, &|_| None);
+    }
+}
