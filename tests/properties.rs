@@ -1292,7 +1292,7 @@ fn deep_nesting_is_refused_not_overflowed() {
         ),
     ];
     let dir = Path::new("/nonexistent/project");
-    for doc in &docs {
+    for doc in docs.iter().chain(&alias_bombs()) {
         let start: String = doc.chars().take(30).collect();
         let diags = load(doc, dir).expect_err(&start);
         check_diagnostics(&diags, doc).unwrap();
@@ -1303,4 +1303,26 @@ fn deep_nesting_is_refused_not_overflowed() {
         let _ = interpolate::substitute(doc, &|_| None);
         let _ = dotenv::parse(doc, &|_| None);
     }
+}
+
+/// "Billion laughs": aliases of aliases, as values and as merge keys; expanded
+/// in full they would need gigabytes.
+fn alias_bombs() -> Vec<String> {
+    let mut seqs = String::from("x-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut maps = String::from("x-0: &m0 {a: 1, b: 2, c: 3}\n");
+    for i in 1..10 {
+        let p = i - 1;
+        seqs.push_str(&format!(
+            "x-{i}: &l{i} [{}]\n",
+            vec![format!("*l{p}"); 9].join(", ")
+        ));
+        maps.push_str(&format!(
+            "x-{i}: &m{i} {{k{i}: [{}], <<: [*m{p}, *m{p}]}}\n",
+            vec![format!("*m{p}"); 9].join(", ")
+        ));
+    }
+    vec![
+        format!("{seqs}services: {{web: {{image: x, command: *l9}}}}\n"),
+        format!("{maps}services: {{web: {{image: x, <<: *m9}}}}\n"),
+    ]
 }
