@@ -296,7 +296,11 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
     let pma_url = format!("http://127.0.0.1:{pma}");
     get(&format!("{pma_url}/"));
     let refused = phpmyadmin_login(&site, &pma_url, "app", "wrong", &site.jar("pma-bad"));
-    assert_contains(&refused, "name=\"pma_username\"", "a wrong password is refused");
+    assert_contains(
+        &refused,
+        "name=\"pma_username\"",
+        "a wrong password is refused",
+    );
     let logged_in = phpmyadmin_login(
         &site,
         &pma_url,
@@ -368,7 +372,9 @@ fn e2e_lamp_editor_renders_and_plans_a_pull() {
     );
     assert_eq!(env["EDITOR_PASSWORD"].len(), 32);
     assert!(
-        editor["volumes"].to_string().contains("/home/coder/project"),
+        editor["volumes"]
+            .to_string()
+            .contains("/home/coder/project"),
         "{editor}"
     );
     let plan = site.pier(&["up", "--dry-run"]);
@@ -383,9 +389,14 @@ fn e2e_lamp_editor_renders_and_plans_a_pull() {
         "the plan",
     );
     assert!(
-        docker(&["ps", "-aq", "--filter", &format!("label=io.pier.project={}", site.name)])
-            .unwrap()
-            .is_empty(),
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.pier.project={}", site.name)
+        ])
+        .unwrap()
+        .is_empty(),
         "--dry-run created nothing"
     );
     site.done();
@@ -447,12 +458,24 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     // The one-shot migrate service exited 0, and did so before web started.
     let migrate = site.container("migrate");
     assert_eq!(
-        docker(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", &migrate]).unwrap(),
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            &migrate
+        ])
+        .unwrap(),
         "exited 0"
     );
     let finished = instant(&docker(&["inspect", "-f", "{{.State.FinishedAt}}", &migrate]).unwrap());
     let web_started = instant(
-        &docker(&["inspect", "-f", "{{.State.StartedAt}}", &site.container("web")]).unwrap(),
+        &docker(&[
+            "inspect",
+            "-f",
+            "{{.State.StartedAt}}",
+            &site.container("web"),
+        ])
+        .unwrap(),
     );
     assert!(
         finished <= web_started,
@@ -482,7 +505,11 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     ])
     .expect("createsuperuser");
     let refused = django_login(&base, "e2e-admin", "wrong", &site.jar("dj-bad"));
-    assert_contains(&refused, "Please enter the correct username and password", "wrong password");
+    assert_contains(
+        &refused,
+        "Please enter the correct username and password",
+        "wrong password",
+    );
     let admin = django_login(&base, "e2e-admin", &password, &site.jar("dj-1"));
     assert_contains(&admin, "Site administration", "admin login");
 
@@ -548,6 +575,10 @@ fn e2e_dotnet_web_reaches_postgres_and_data_across_restarts() {
     site.pier(&["down", "-v"]);
     site.up();
     let gone = web_psql(&site, "SELECT body FROM notes").unwrap_err();
-    assert_contains(&gone, "relation \"notes\" does not exist", "after down -v + up");
+    assert_contains(
+        &gone,
+        "relation \"notes\" does not exist",
+        "after down -v + up",
+    );
     site.done();
 }
