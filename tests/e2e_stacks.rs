@@ -35,11 +35,12 @@ struct Site {
 }
 
 impl Site {
-    /// `pier init STACK <unique dir> --set …` (plus the stand-in images).
-    fn init(stack: &'static str, sets: &[String]) -> Site {
+    /// `pier init STACK pier-e2e-<tag>-<pid> --set …`: `tag` names the test
+    /// (its project and the time it prints), unique among the tests.
+    fn init(stack: &str, tag: &'static str, sets: &[String]) -> Site {
         ensure_standins();
         let parent = tempfile::tempdir().unwrap();
-        let name = format!("pier-e2e-{stack}-{}", std::process::id());
+        let name = format!("pier-e2e-{tag}-{}", std::process::id());
         let mut args = vec!["init".to_string(), stack.to_string(), name.clone()];
         for set in sets {
             args.push("--set".into());
@@ -52,7 +53,7 @@ impl Site {
             name,
             _parent: parent,
             started,
-            label: stack,
+            label: tag,
         }
     }
 
@@ -94,9 +95,8 @@ impl Site {
 
     fn done(&self) {
         let secs = self.started.elapsed().as_secs_f64();
-        // Both streams: stdout is shown for a failing test, stderr under --nocapture.
+        // Shown under --nocapture (scripts/test.sh), and with a failing test's output.
         println!("e2e {}: {secs:.1} s", self.label);
-        eprintln!("e2e {}: {secs:.1} s", self.label);
     }
 }
 
@@ -263,6 +263,7 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
     let (web, pma) = (free_port(), free_port());
     let site = Site::init(
         "lamp",
+        "lamp",
         &standin_sets(
             &[
                 ("php_image", "pier-standin/php"),
@@ -347,6 +348,7 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
 fn e2e_lamp_editor_renders_and_plans_a_pull() {
     let site = Site::init(
         "lamp",
+        "lamp-editor",
         &standin_sets(
             &[
                 ("php_image", "pier-standin/php"),
@@ -432,6 +434,7 @@ fn django_login(base: &str, user: &str, password: &str, jar: &str) -> String {
 fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     let web = free_port();
     let site = Site::init(
+        "django",
         "django",
         &standin_sets(
             &[
@@ -541,6 +544,7 @@ fn web_psql(site: &Site, sql: &str) -> Result<String, String> {
 fn e2e_dotnet_web_reaches_postgres_and_data_across_restarts() {
     let web = free_port();
     let site = Site::init(
+        "dotnet",
         "dotnet",
         &standin_sets(
             &[
