@@ -60,7 +60,9 @@ pub enum Error {
     NotReady(Box<NotReady>),
 
     /// `pier exec` into a service whose container is not running.
-    #[error("service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state")]
+    #[error(
+        "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
+    )]
     NotRunning { service: String, state: String },
 
     /// Ctrl-C. What was left running is reported before this is returned.

@@ -64,9 +64,11 @@ services:
         .assert()
         .success();
     // The job has run to its end (its log line is written) before the tests read it.
-    poll("the job to exit", std::time::Duration::from_secs(30), || {
-        (inspect(&p.container("job"), "{{.State.Status}}") == "exited").then_some(())
-    });
+    poll(
+        "the job to exit",
+        std::time::Duration::from_secs(30),
+        || (inspect(&p.container("job"), "{{.State.Status}}") == "exited").then_some(()),
+    );
 }
 
 #[test]
@@ -131,14 +133,21 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
             .filter(|l| l.starts_with(prefix))
             .collect()
     };
-    assert_eq!(of("db  | "), vec!["db  | db-first", "db  | db-last"], "{logs}");
+    assert_eq!(
+        of("db  | "),
+        vec!["db  | db-first", "db  | db-last"],
+        "{logs}"
+    );
     assert_eq!(
         of("web | "),
         vec!["web | web-one", "web | web-two", "web | web-three"],
         "{logs}"
     );
     assert_eq!(lines.len(), 5, "only db and web: {logs}");
-    assert!(!logs.contains('\u{1b}'), "no colour with NO_COLOR: {logs:?}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no colour with NO_COLOR: {logs:?}"
+    );
     // --tail 1: the last line of each.
     let tail = stdout(&mut pier(dir, &["logs", "--tail", "1"]));
     let mut tail_lines: Vec<&str> = tail.lines().collect();
@@ -155,11 +164,21 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         .stderr(predicate::str::contains("did you mean `web`?"));
 
     // exec: output captured, the command's exit code is pier's, stdin forwarded.
-    pier(dir, &["exec", "web", "--", "sh", "-c", "echo from-$HOSTNAME; echo oops >&2; exit 3"])
-        .assert()
-        .code(3)
-        .stdout(predicate::str::starts_with("from-"))
-        .stderr(predicate::str::contains("oops"));
+    pier(
+        dir,
+        &[
+            "exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "echo from-$HOSTNAME; echo oops >&2; exit 3",
+        ],
+    )
+    .assert()
+    .code(3)
+    .stdout(predicate::str::starts_with("from-"))
+    .stderr(predicate::str::contains("oops"));
     pier(dir, &["exec", "web", "--", "sh", "-c", "tr a-z A-Z"])
         .write_stdin("piped input\n")
         .assert()
@@ -198,7 +217,10 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         .iter()
         .find(|s| s["service"] == "web")
         .unwrap();
-    assert_eq!(web["urls"], serde_json::json!([format!("http://127.0.0.1:{port}")]));
+    assert_eq!(
+        web["urls"],
+        serde_json::json!([format!("http://127.0.0.1:{port}")])
+    );
 }
 
 #[test]
@@ -229,15 +251,38 @@ services:
         .unwrap();
     let follower = KillOnDrop(child);
     // Output written after `logs -f` started arrives too, from both services.
-    poll("logs -f to attach", std::time::Duration::from_secs(30), || {
-        docker(&["exec", &p.container("a"), "sh", "-c", "echo a-later > /proc/1/fd/1"]).ok()?;
-        docker(&["exec", &p.container("b"), "sh", "-c", "echo b-later > /proc/1/fd/1"]).ok()
-    });
+    poll(
+        "logs -f to attach",
+        std::time::Duration::from_secs(30),
+        || {
+            docker(&[
+                "exec",
+                &p.container("a"),
+                "sh",
+                "-c",
+                "echo a-later > /proc/1/fd/1",
+            ])
+            .ok()?;
+            docker(&[
+                "exec",
+                &p.container("b"),
+                "sh",
+                "-c",
+                "echo b-later > /proc/1/fd/1",
+            ])
+            .ok()
+        },
+    );
     docker(&["stop", "-t", "5", &p.container("a"), &p.container("b")]).unwrap();
     let output = follower.wait_with_deadline(std::time::Duration::from_secs(30));
     assert!(output.status.success(), "{output:?}");
     let text = String::from_utf8(output.stdout).unwrap();
-    for line in ["a | a-started", "b | b-started", "a | a-later", "b | b-later"] {
+    for line in [
+        "a | a-started",
+        "b | b-started",
+        "a | a-later",
+        "b | b-later",
+    ] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
 }

@@ -23,7 +23,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs, out: &mut dyn Write) -> Result<
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let observed = engine.observe(&ctx.name, &[]).await?;
-        check_services(std::slice::from_ref(&args.service), &ctx.known_services(&observed))?;
+        check_services(
+            std::slice::from_ref(&args.service),
+            &ctx.known_services(&observed),
+        )?;
         let row = service_rows([args.service.as_str()], &observed, &Default::default())
             .into_iter()
             .next()
@@ -78,7 +81,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs, out: &mut dyn Write) -> Result<
             }
         }
         drop(raw);
-        Ok(exit_code(&engine, &session.id).await?)
+        exit_code(&engine, &session.id).await
     })
 }
 

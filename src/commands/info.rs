@@ -36,9 +36,17 @@ pub fn run(global: &GlobalArgs, args: &InfoArgs, out: &mut dyn Write) -> Result<
     let rows = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let observed = engine.observe(&ctx.name, &[]).await?;
-        Ok::<_, Error>(service_rows(ctx.file_services(), &observed, &Default::default()))
+        Ok::<_, Error>(service_rows(
+            ctx.file_services(),
+            &observed,
+            &Default::default(),
+        ))
     })?;
-    let dotenv = ctx.loaded.as_ref().map(|l| l.dotenv.clone()).unwrap_or_default();
+    let dotenv = ctx
+        .loaded
+        .as_ref()
+        .map(|l| l.dotenv.clone())
+        .unwrap_or_default();
     let settings = settings(&dotenv, args.show_secrets);
     let text = if args.json {
         let json = InfoJson {

@@ -39,7 +39,9 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs, out: &mut dyn Write) -> Result<
         for service in &selected {
             match observed.container_of(service) {
                 Some(c) => sources.push((service.to_string(), c.name.clone())),
-                None => eprintln!("note: service `{service}` has no container (`pier up` creates it)"),
+                None => {
+                    eprintln!("note: service `{service}` has no container (`pier up` creates it)")
+                }
             }
         }
         sources.sort();
@@ -71,8 +73,14 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs, out: &mut dyn Write) -> Result<
                 None => return Ok(exit::OK),
                 Some(Item::Chunk(service, chunk)) => {
                     let chunk = chunk?;
-                    let lines = buffers.entry(service.clone()).or_default().push(&chunk.bytes);
-                    lines.iter().map(|l| prefixes.line(&service, l)).collect::<String>()
+                    let lines = buffers
+                        .entry(service.clone())
+                        .or_default()
+                        .push(&chunk.bytes);
+                    lines
+                        .iter()
+                        .map(|l| prefixes.line(&service, l))
+                        .collect::<String>()
                 }
                 Some(Item::End(service)) => buffers
                     .get_mut(&service)

@@ -21,12 +21,10 @@ impl ProjectContext {
                 name: loaded.stack.name.clone(),
                 loaded: Some(loaded),
             }),
-            Err(Error::NoStackFile { .. }) if global.project_name.is_some() => {
-                Ok(ProjectContext {
-                    name: global.project_name.clone().unwrap_or_default(),
-                    loaded: None,
-                })
-            }
+            Err(Error::NoStackFile { .. }) if global.project_name.is_some() => Ok(ProjectContext {
+                name: global.project_name.clone().unwrap_or_default(),
+                loaded: None,
+            }),
             Err(e) => Err(e),
         }
     }

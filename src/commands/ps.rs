@@ -43,15 +43,16 @@ pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i3
 /// Run, once and all at once, the health test of every running service the engine
 /// still calls "starting" (see `overview::rows` for why). Service → passed.
 pub async fn pier_health_checks(engine: &Engine, observed: &Observed) -> BTreeMap<String, bool> {
-    let checks = awaiting_engine_health(observed)
-        .into_iter()
-        .map(|(service, container)| async move {
-            let passed = matches!(
-                engine.probe_configured_health(&container).await,
-                Ok(Some(true))
-            );
-            (service, passed)
-        });
+    let checks =
+        awaiting_engine_health(observed)
+            .into_iter()
+            .map(|(service, container)| async move {
+                let passed = matches!(
+                    engine.probe_configured_health(&container).await,
+                    Ok(Some(true))
+                );
+                (service, passed)
+            });
     futures_util::future::join_all(checks)
         .await
         .into_iter()

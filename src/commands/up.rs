@@ -7,10 +7,10 @@ use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execute::{ExecuteOptions, execute};
+use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::Observed;
 use crate::plan::reconcile::image_of;
 use crate::plan::{PullPolicy, UpOptions, plan_up};
-use crate::overview::{ServiceRow, service_rows, urls};
 use crate::report::table::table;
 use crate::stack::model::Stack;
 

@@ -103,7 +103,14 @@ mod tests {
         ] {
             assert!(looks_secret(name), "{name}");
         }
-        for name in ["DB_USER", "WEB_PORT", "KEYCLOAK_URL", "MONKEY", "PASSAGE", "DB_NAME"] {
+        for name in [
+            "DB_USER",
+            "WEB_PORT",
+            "KEYCLOAK_URL",
+            "MONKEY",
+            "PASSAGE",
+            "DB_NAME",
+        ] {
             assert!(!looks_secret(name), "{name}");
         }
     }
@@ -133,7 +140,11 @@ mod tests {
                 ),
                 ("DB_PASSWORD".into(), "••••••".into(), true),
                 ("DB_USER".into(), "app".into(), false),
-                ("HOMEPAGE".into(), "https://example.com/@someone:x".into(), false),
+                (
+                    "HOMEPAGE".into(),
+                    "https://example.com/@someone:x".into(),
+                    false
+                ),
             ]
         );
         let revealed = settings(&env, true);

@@ -243,7 +243,11 @@ impl ServiceRow {
         if self.ports.is_empty() {
             return "—".into();
         }
-        self.ports.iter().map(port_text).collect::<Vec<_>>().join(", ")
+        self.ports
+            .iter()
+            .map(port_text)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -252,7 +256,11 @@ mod tests {
     use super::*;
     use crate::plan::observed::ObservedContainer;
 
-    fn container(service: &str, state: ContainerState, health: Option<Health>) -> ObservedContainer {
+    fn container(
+        service: &str,
+        state: ContainerState,
+        health: Option<Health>,
+    ) -> ObservedContainer {
         ObservedContainer {
             name: format!("shop-{service}-1"),
             id: format!("id-{service}"),
@@ -263,7 +271,11 @@ mod tests {
             depends_on: vec![],
             state,
             health,
-            exit_code: Some(if state == ContainerState::Exited { 3 } else { 0 }),
+            exit_code: Some(if state == ContainerState::Exited {
+                3
+            } else {
+                0
+            }),
             started_at: None,
             published: vec![],
         }
@@ -289,11 +301,7 @@ mod tests {
         };
         let checked: BTreeMap<String, bool> =
             [("db".to_string(), true), ("cache".to_string(), false)].into();
-        let rows = service_rows(
-            ["cache", "db", "mail", "queue", "web"],
-            &observed,
-            &checked,
-        );
+        let rows = service_rows(["cache", "db", "mail", "queue", "web"], &observed, &checked);
         let view: Vec<(String, String, &str, String, bool)> = rows
             .iter()
             .map(|r| {

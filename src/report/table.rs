@@ -40,7 +40,11 @@ mod tests {
         let rows = vec![
             vec!["SERVICE".to_string(), "HEALTH".into(), "PORTS".into()],
             vec!["db".to_string(), "—".into(), "—".into()],
-            vec!["web".to_string(), "healthy".into(), "127.0.0.1:8080->80/tcp".into()],
+            vec![
+                "web".to_string(),
+                "healthy".into(),
+                "127.0.0.1:8080->80/tcp".into(),
+            ],
         ];
         assert_eq!(
             table(&rows),

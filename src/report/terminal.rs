@@ -9,7 +9,9 @@ pub fn stdin_is_terminal() -> bool {
 
 /// (columns, rows) of the terminal, when there is one.
 pub fn size() -> Option<(u16, u16)> {
-    crossterm::terminal::size().ok().filter(|(c, r)| *c > 0 && *r > 0)
+    crossterm::terminal::size()
+        .ok()
+        .filter(|(c, r)| *c > 0 && *r > 0)
 }
 
 /// Raw mode for as long as this lives: keys go to the container unprocessed
