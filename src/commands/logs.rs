@@ -39,10 +39,19 @@ pub fn run(global: &GlobalArgs, args: &LogsArgs, out: &mut dyn Write) -> Result<
         for service in &selected {
             match observed.container_of(service) {
                 Some(c) => sources.push((service.to_string(), c.name.clone())),
-                None => {
+                // Named explicitly: say why nothing comes; otherwise skip it quietly,
+                // as `docker compose logs` does.
+                None if !args.services.is_empty() => {
                     eprintln!("note: service `{service}` has no container (`pier up` creates it)")
                 }
+                None => {}
             }
+        }
+        if sources.is_empty() && args.services.is_empty() {
+            eprintln!(
+                "note: project {} has no containers (`pier up` creates them)",
+                ctx.name
+            );
         }
         sources.sort();
         sources.dedup();

@@ -2,8 +2,8 @@
 //!
 //! The rule (decided on the *container* port, since the host port is arbitrary):
 //! - `https://` for 443 and 8443;
-//! - `http://` for 80, 3000, 4000, 5000, 5173 and 8000–8999 — the ports web
-//!   servers, app servers and dev servers listen on;
+//! - `http://` for 80–89, 3000, 4000, 5000, 5173 and 8000–8999 — the ports web
+//!   servers, admin pages, app servers and dev servers listen on;
 //! - everything else is shown as `tcp://HOST:PORT` or `udp://HOST:PORT`
 //!   (a database, a mail catcher's SMTP side, FastCGI on 9000…), so every
 //!   published port is listed, with its protocol, and nothing is called a web
@@ -42,7 +42,7 @@ pub fn scheme_for(target: &str) -> Scheme {
     }
     match port.parse::<u16>() {
         Ok(443 | 8443) => Scheme::Https,
-        Ok(80 | 3000 | 4000 | 5000 | 5173 | 8000..=8999) => Scheme::Http,
+        Ok(80..=89 | 3000 | 4000 | 5000 | 5173 | 8000..=8999) => Scheme::Http,
         _ => Scheme::Tcp,
     }
 }
@@ -99,6 +99,8 @@ mod tests {
     fn scheme_rule() {
         assert_eq!(scheme_for("80/tcp"), Scheme::Http);
         assert_eq!(scheme_for("8080/tcp"), Scheme::Http);
+        assert_eq!(scheme_for("81/tcp"), Scheme::Http);
+        assert_eq!(scheme_for("90/tcp"), Scheme::Tcp);
         assert_eq!(scheme_for("3000/tcp"), Scheme::Http);
         assert_eq!(scheme_for("443/tcp"), Scheme::Https);
         assert_eq!(scheme_for("8443/tcp"), Scheme::Https);
