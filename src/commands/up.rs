@@ -92,7 +92,7 @@ pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
             r.state.text(),
             r.health.text().to_string(),
             if urls.is_empty() {
-                "-".into()
+                "—".into()
             } else {
                 urls.join(" ")
             },
