@@ -13,6 +13,7 @@ pub mod error;
 pub mod execute;
 pub mod export;
 pub mod labels;
+pub mod overview;
 pub mod plan;
 pub mod report;
 pub mod stack;
