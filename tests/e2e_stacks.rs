@@ -292,8 +292,31 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
     assert_contains(&page, "MariaDB", "the index page names the server");
     assert_contains(&page, "mysqli loaded", "the Dockerfile installed mysqli");
 
-    // phpMyAdmin, preconfigured for `db`, takes the generated credentials
-    // (and refuses wrong ones).
+    // `pier info` shows the URLs and the login (the password masked unless
+    // asked for).
+    let info = site.pier(&["info"]);
+    for needle in [
+        &format!("http://127.0.0.1:{web}"),
+        &format!("http://127.0.0.1:{pma}"),
+    ] {
+        assert_contains(&info, needle, "pier info");
+    }
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("DB_USER") && l.ends_with(" app")),
+        "pier info shows the database user:\n{info}"
+    );
+    assert!(!info.contains(&env["DB_PASSWORD"]), "masked:\n{info}");
+    let shown = site.pier(&["info", "--show-secrets"]);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("DB_PASSWORD") && l.ends_with(&env["DB_PASSWORD"])),
+        "pier info --show-secrets shows the password:\n{shown}"
+    );
+
+    // phpMyAdmin, preconfigured for `db`, takes those credentials (and
+    // refuses wrong ones).
     let pma_url = format!("http://127.0.0.1:{pma}");
     get(&format!("{pma_url}/"));
     let refused = phpmyadmin_login(&site, &pma_url, "app", "wrong", &site.jar("pma-bad"));
@@ -485,28 +508,31 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
         "web started at {web_started:?}, before migrate finished at {finished:?}"
     );
 
+    let info = site.pier(&["info"]);
+    assert_contains(&info, &base, "pier info shows the URL");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("POSTGRES_USER") && l.ends_with(" app")),
+        "pier info shows the database user:\n{info}"
+    );
+
     // The admin renders (its tables exist: migrations applied).
     let login = get(&format!("{base}/admin/login/"));
     assert_contains(&login, "Django administration", "/admin/login/");
 
-    // A row: a superuser, made as the skeleton's page says (`… manage.py
-    // createsuperuser`), then used to log in to the admin.
+    // A row: a superuser, made as the skeleton's page says (`pier exec web --
+    // python manage.py createsuperuser`), then used to log in to the admin.
     let password = format!("e2e-{}-{}", std::process::id(), env["POSTGRES_PASSWORD"]);
-    docker(&[
+    site.pier(&[
         "exec",
-        "-e",
-        &format!("DJANGO_SUPERUSER_PASSWORD={password}"),
-        &site.container("web"),
-        "python",
-        "manage.py",
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "e2e-admin",
-        "--email",
-        "e2e@example.com",
-    ])
-    .expect("createsuperuser");
+        "-T",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "DJANGO_SUPERUSER_PASSWORD=\"$0\" python manage.py createsuperuser --noinput --username e2e-admin --email e2e@example.com",
+        &password,
+    ]);
     let refused = django_login(&base, "e2e-admin", "wrong", &site.jar("dj-bad"));
     assert_contains(
         &refused,
