@@ -50,7 +50,7 @@ fi
 # 5. Stand-ins for the official images the built-in stacks use (no registry is
 #    reachable), built offline from Debian packages; reused when they exist
 #    (about 4 minutes from scratch). See tests/standins/README.md.
-scripts/build-standins.sh
+as_root scripts/build-standins.sh
 
 # 6. The tests: everything but the built-in stacks' end-to-end tests, then
 #    those, with their output shown so that the log has the time each took.
