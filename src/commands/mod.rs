@@ -4,7 +4,9 @@ mod config;
 pub mod down;
 mod export;
 mod graph;
+mod guard;
 mod init;
+mod interrupt;
 mod list;
 pub mod up;
 

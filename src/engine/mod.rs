@@ -16,6 +16,7 @@ use crate::error::{EngineOp, Error, Result};
 
 pub use container::ContainerStatus;
 pub use context::{DockerIgnore, build_context_tar};
+pub use image::PullUpdate;
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
