@@ -89,7 +89,11 @@ pub async fn execute(
     };
     (cx.sink)(Event::Planned {
         project: plan.project.clone(),
-        steps: plan.steps.iter().map(|s| PlannedStep::of(&s.action)).collect(),
+        steps: plan
+            .steps
+            .iter()
+            .map(|s| PlannedStep::of(&s.action))
+            .collect(),
     });
     let interrupt = &opts.interrupt;
     let n = plan.steps.len();

@@ -61,7 +61,12 @@ services:
         child.try_wait().unwrap()
     });
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(130), "stderr:\n{stderr}");
     assert!(
         stderr.contains(&format!(

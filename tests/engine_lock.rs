@@ -59,7 +59,7 @@ services:
     write(p.dir.path(), "pier.yaml", &yaml);
     let db = p.container("db");
 
-    let mut first = up(p.dir.path());
+    let first = up(p.dir.path());
     let mut reap = Reap(vec![first.id()]);
     poll("db to run", Duration::from_secs(60), || {
         (docker(&["inspect", "-f", "{{.State.Running}}", &db]).ok()? == "true").then_some(())
@@ -116,7 +116,10 @@ services:
         !second_stderr.contains(" => "),
         "the second up ran steps:\n{second_stderr}"
     );
-    assert!(second_stdout.contains("running (healthy)"), "{second_stdout}");
+    assert!(
+        second_stdout.contains("running (healthy)"),
+        "{second_stdout}"
+    );
 
     let mut ids = p.containers();
     ids.sort();

@@ -19,13 +19,25 @@ pub struct PullTally {
 impl PullTally {
     /// Take one message in. Messages without a layer ("Pulling from …", "Digest: …")
     /// and the tag line (whose id is the tag, not a layer) change nothing.
-    pub fn update(&mut self, layer: Option<&str>, status: &str, current: Option<u64>, total: Option<u64>) {
+    pub fn update(
+        &mut self,
+        layer: Option<&str>,
+        status: &str,
+        current: Option<u64>,
+        total: Option<u64>,
+    ) {
         let Some(id) = layer else { return };
         let known = self.layers.contains_key(id);
         let is_layer_status = matches!(
             status,
-            "Pulling fs layer" | "Waiting" | "Already exists" | "Downloading" | "Verifying Checksum"
-                | "Download complete" | "Extracting" | "Pull complete"
+            "Pulling fs layer"
+                | "Waiting"
+                | "Already exists"
+                | "Downloading"
+                | "Verifying Checksum"
+                | "Download complete"
+                | "Extracting"
+                | "Pull complete"
         );
         if !known && !is_layer_status {
             return;

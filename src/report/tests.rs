@@ -259,10 +259,14 @@ fn tty_shows_the_last_build_lines_while_building() {
         "{screen}"
     );
     assert!(
-        screen.contains("mysql:8               [") && screen.contains("1.00 KiB/4.00 KiB  0/2 layers"),
+        screen.contains("mysql:8               [")
+            && screen.contains("1.00 KiB/4.00 KiB  0/2 layers"),
         "{screen}"
     );
-    assert!(screen.contains("  db                    pending"), "{screen}");
+    assert!(
+        screen.contains("  db                    pending"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use console::style;
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::Render;
 use super::plain::{INTERRUPT_NOTICE, INTERRUPTED, strip_escapes};
 use super::pull::PullTally;
-use super::Render;
 use crate::event::{Event, PlannedStep, StepKind};
 use crate::stack::model::Condition;
 
@@ -263,13 +263,13 @@ impl Render for Tty {
                 tally.update(layer.as_deref(), status, *current, *total);
                 line.bar.set_length(tally.size());
                 line.bar.set_position(tally.downloaded());
-                line.bar.set_message(format!(
-                    "{}/{} layers",
-                    tally.layers_done(),
-                    tally.layers()
-                ));
+                line.bar
+                    .set_message(format!("{}/{} layers", tally.layers_done(), tally.layers()));
             }
-            Event::BuildOutput { service, line: text } => {
+            Event::BuildOutput {
+                service,
+                line: text,
+            } => {
                 let Some(&l) = st.service_line.get(service) else {
                     return;
                 };
