@@ -65,6 +65,12 @@ impl Reporter {
     }
 }
 
+/// A sink for callers that only stream events and never `finish` (bars of the
+/// tty renderer then stay as they were last drawn).
+pub fn sink(progress: Progress) -> EventSink {
+    Reporter::new(progress).sink()
+}
+
 /// `auto` is bars on a terminal and plain lines otherwise (a log, a pipe, CI).
 pub fn resolve(progress: Progress, stderr_is_terminal: bool) -> Progress {
     match progress {

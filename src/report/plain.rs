@@ -66,7 +66,8 @@ pub fn format_event(event: &Event) -> Option<String> {
 pub const INTERRUPTED: &str = "interrupted";
 
 /// Shown once on the first Ctrl-C.
-pub const INTERRUPT_NOTICE: &str = "interrupted: starting nothing new, letting the steps in flight finish (Ctrl-C again quits at once)";
+pub const INTERRUPT_NOTICE: &str =
+    "interrupted: finishing the steps in flight (Ctrl-C again quits now)";
 
 /// Remove terminal escape sequences (the engine colours build stderr) so a plain
 /// log holds only text.

@@ -174,7 +174,7 @@ fn plain_lines() {
  => wait for db: service_healthy
  ok wait for db: service_healthy
  !! build image shop-web for web: failed
-interrupted: starting nothing new, letting the steps in flight finish (Ctrl-C again quits at once)
+interrupted: finishing the steps in flight (Ctrl-C again quits now)
 "
     );
 }
@@ -306,7 +306,7 @@ fn tty_after_ctrl_c_marks_what_was_cut_short_and_what_never_started() {
     *offset.lock().unwrap() += Duration::from_millis(100);
     tty.finish();
     let mut screen = term.contents();
-    let notice = "interrupted: starting nothing new, letting the steps in flight finish (Ctrl-C again quits at once)\n";
+    let notice = "interrupted: finishing the steps in flight (Ctrl-C again quits now)\n";
     assert!(screen.starts_with(notice), "{screen}");
     screen.replace_range(..notice.len(), "");
     assert_eq!(
@@ -333,4 +333,47 @@ fn no_color_set_and_not_empty_turns_colours_off() {
     assert!(super::color_wanted(None));
     assert!(super::color_wanted(Some(OsStr::new(""))));
     assert!(!super::color_wanted(Some(OsStr::new("1"))));
+}
+
+#[test]
+fn tty_after_ctrl_c_between_steps_and_before_any() {
+    let term = InMemoryTerm::new(10, 80);
+    let (tty, offset) = tty(&term);
+    let events = vec![
+        Event::Planned {
+            project: "shop".into(),
+            steps: vec![
+                step(
+                    "create container shop-web-1",
+                    StepKind::Create,
+                    Some("web"),
+                    None,
+                ),
+                step(
+                    "start container shop-web-1",
+                    StepKind::Start,
+                    Some("web"),
+                    None,
+                ),
+                step(
+                    "create container shop-api-1",
+                    StepKind::Create,
+                    Some("api"),
+                    None,
+                ),
+            ],
+        },
+        started(0, "create container shop-web-1"),
+        finished(0, "create container shop-web-1"),
+        Event::Interrupted,
+    ];
+    feed(&tty, &offset, &events);
+    tty.finish();
+    assert_eq!(
+        term.contents(),
+        "\
+interrupted: finishing the steps in flight (Ctrl-C again quits now)
+✘ web  created, then interrupted  0.2s
+- api  not started"
+    );
 }

@@ -54,6 +54,9 @@ struct Line {
     remaining: usize,
     started: Option<Instant>,
     doing: String,
+    /// A step of this line is in flight (else it rests at `reached`).
+    busy: bool,
+    reached: Option<&'static str>,
     finished: bool,
     pull: Option<PullTally>,
     build: Vec<String>,
@@ -118,6 +121,8 @@ impl Tty {
                         remaining: 0,
                         started: None,
                         doing: String::new(),
+                        busy: false,
+                        reached: None,
                         finished: false,
                         pull: None,
                         build: Vec::new(),
@@ -156,6 +161,7 @@ impl Tty {
         let now = (self.clock)();
         let line = &mut st.lines[l];
         line.started.get_or_insert(now);
+        line.busy = true;
         line.doing = kind.doing().to_string();
         if kind == StepKind::Pull {
             line.pull = Some(PullTally::default());
@@ -180,6 +186,8 @@ impl Tty {
         let width = st.width;
         let line = &mut st.lines[l];
         line.remaining = line.remaining.saturating_sub(1);
+        line.busy = false;
+        line.reached = Some(done(kind));
         let mut word = done(kind).to_string();
         if let Some(t) = &line.pull {
             word = format!(
@@ -314,15 +322,20 @@ impl Render for Tty {
             "cancelled"
         };
         for line in st.lines.iter_mut().filter(|l| !l.finished) {
-            let text = match line.started {
-                Some(s) => format!(
-                    "{} {}  {cause} while {}  {}",
+            let label = pad(&line.label, width);
+            let text = match (line.started, line.reached) {
+                (Some(s), _) if line.busy => format!(
+                    "{} {label}  {cause} while {}  {}",
                     self.mark(false),
-                    pad(&line.label, width),
                     line.doing,
                     elapsed_text(now - s)
                 ),
-                None => format!("- {}  not started", pad(&line.label, width)),
+                (Some(s), Some(reached)) => format!(
+                    "{} {label}  {reached}, then {cause}  {}",
+                    self.mark(false),
+                    elapsed_text(now - s)
+                ),
+                _ => format!("- {label}  not started"),
             };
             finish(line, text);
         }
