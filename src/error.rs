@@ -59,6 +59,12 @@ pub enum Error {
     #[error("{}", render_not_ready(.0))]
     NotReady(Box<NotReady>),
 
+    /// `pier exec` into a service whose container is not running.
+    #[error(
+        "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
+    )]
+    NotRunning { service: String, state: String },
+
     /// Ctrl-C, before anything was changed (or inside `execute`, which does not
     /// know what the run left behind; the command turns it into `Stopped`).
     #[error("interrupted")]
@@ -77,7 +83,8 @@ impl Error {
             | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
-            | Error::NotReady(_) => exit::RUNTIME,
+            | Error::NotReady(_)
+            | Error::NotRunning { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
     }

@@ -15,6 +15,7 @@ pub mod execute;
 pub mod export;
 pub mod labels;
 pub mod lock;
+pub mod overview;
 pub mod plan;
 pub mod report;
 pub mod stack;

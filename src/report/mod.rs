@@ -4,8 +4,11 @@
 //! them write to stderr: stdout is for results (the service table, the plan).
 
 mod json;
+pub mod logs;
 mod plain;
 mod pull;
+pub mod table;
+pub mod terminal;
 mod tty;
 
 use std::io::IsTerminal;
