@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod error;
 pub mod execute;
+pub mod execute_swarm;
 pub mod export;
 pub mod labels;
 pub mod plan;

@@ -9,6 +9,8 @@ mod context;
 mod image;
 mod observe;
 mod resources;
+mod swarm;
+mod swarm_service;
 
 use bollard::Docker;
 

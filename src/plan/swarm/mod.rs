@@ -182,8 +182,11 @@ fn check_service(
     }
     if svc.privileged {
         warnings.push(
-            Diagnostic::warning(at("privileged"), "swarm services cannot run privileged; the service runs unprivileged")
-                .with_hint("run this stack locally (`pier up`) if the service needs privileges"),
+            Diagnostic::warning(
+                at("privileged"),
+                "swarm services cannot run privileged; the service runs unprivileged",
+            )
+            .with_hint("run this stack locally (`pier up`) if the service needs privileges"),
         );
     }
     if let Some(name) = &svc.container_name {

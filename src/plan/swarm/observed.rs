@@ -69,11 +69,7 @@ impl SwarmObserved {
             let free: Vec<&str> = left
                 .keys()
                 .copied()
-                .filter(|k| {
-                    !left
-                        .values()
-                        .any(|s| s.depends_on.iter().any(|d| d == k))
-                })
+                .filter(|k| !left.values().any(|s| s.depends_on.iter().any(|d| d == k)))
                 .collect();
             // A cycle in labels (hand-edited services) must not loop forever.
             let batch = if free.is_empty() {

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::labels;
 use crate::plan::reconcile::{final_condition, image_of, network_name, volume_name};
 use crate::stack::model::{
-    Condition, Healthcheck, MountKind, Protocol, RestartPolicy, Service, Stack,
+    Build, Condition, Healthcheck, MountKind, Protocol, RestartPolicy, Service, Stack,
 };
 
 /// One service of the stack as a swarm service.
@@ -32,8 +32,10 @@ pub struct SwarmService {
     /// The swarm service name: `<project>_<key>`.
     pub name: String,
     pub image: String,
-    /// The image comes from `build:`: swarm cannot build, so it must exist already.
-    pub built: bool,
+    /// Where the image is built from, for a `build:` service: swarm cannot build, so
+    /// the image must exist already. Not part of the config hash (the image name is).
+    #[serde(skip)]
+    pub build: Option<Build>,
     /// Compose's `entrypoint` (the spec's `Command`).
     pub entrypoint: Option<Vec<String>>,
     /// Compose's `command` (the spec's `Args`).
@@ -179,9 +181,7 @@ impl SwarmService {
                     },
                     target: m.target.clone(),
                     read_only: m.read_only,
-                    volume_key: named
-                        .filter(|_| !def.is_some_and(|v| v.external))
-                        .cloned(),
+                    volume_key: named.filter(|_| !def.is_some_and(|v| v.external)).cloned(),
                     volume_driver: def.and_then(|v| v.driver.clone()),
                 }
             })
@@ -190,7 +190,7 @@ impl SwarmService {
             key: key.to_string(),
             name: swarm_name(stack, key),
             image: image_of(stack, key),
-            built: svc.image.is_none() && svc.build.is_some(),
+            build: svc.build.clone(),
             entrypoint: svc.entrypoint.clone(),
             command: svc.command.clone(),
             env: svc

@@ -144,7 +144,10 @@ pub enum Readiness {
     /// Not yet; what is being waited for (shown when time runs out).
     Waiting(String),
     /// It will not get there: the task that failed and why.
-    Failed { task: String, reason: String },
+    Failed {
+        task: String,
+        reason: String,
+    },
 }
 
 /// Whether a service with `replicas` tasks has reached `condition`.
@@ -199,10 +202,7 @@ pub fn readiness(tasks: &[TaskInfo], replicas: u32, condition: Condition) -> Rea
         return f;
     }
     // A task that should run but completed: its process exited 0 (a non-zero exit is `failed`).
-    if let Some(t) = tasks
-        .iter()
-        .find(|t| t.state == TaskState::Complete)
-    {
+    if let Some(t) = tasks.iter().find(|t| t.state == TaskState::Complete) {
         return Readiness::Failed {
             task: t.container_name(),
             reason: format!(

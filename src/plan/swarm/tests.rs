@@ -76,7 +76,11 @@ fn services_come_in_dependency_levels_with_what_each_waits_for() {
 fn a_service_translates_like_docker_stack_deploy() {
     let plan = plan_swarm(&load(SHOP), &[]).unwrap();
     let api = plan.services().find(|s| s.key == "api").unwrap();
-    assert!(api.built, "a build: service needs its image built first");
+    assert_eq!(
+        api.build.as_ref().map(|b| b.context.as_path()),
+        Some(Path::new("/p/api")),
+        "a build: service needs its image built first"
+    );
     assert_eq!(api.entrypoint, Some(vec!["/app/run".to_string()]));
     assert_eq!(
         api.command,
@@ -224,5 +228,8 @@ networks:
     );
     let plan = plan_swarm(&stack, &[]).unwrap();
     assert!(plan.networks.is_empty());
-    assert_eq!(plan.services().next().unwrap().networks[0].network, "corp-net");
+    assert_eq!(
+        plan.services().next().unwrap().networks[0].network,
+        "corp-net"
+    );
 }
