@@ -17,8 +17,8 @@ use crate::engine::Engine;
 use crate::error::{Error, NotReady, Result, UnbuiltImage};
 use crate::execute::{Event, EventSink};
 use crate::plan::swarm::{
-    OVERLAY, ObservedService, Readiness, SwarmObserved, SwarmPlan, SwarmService, readiness,
-    time_key,
+    OVERLAY, ObservedService, Readiness, SwarmObserved, SwarmPlan, SwarmService, TaskState,
+    readiness, rollout_readiness, time_key,
 };
 
 const POLL: Duration = Duration::from_millis(250);
@@ -143,7 +143,7 @@ pub async fn deploy(
                 }
                 Some(existing) => {
                     update(&mut r, engine, plan, svc, existing, &secret_ids).await?;
-                    engine.service_updated_at(&svc.name).await?
+                    engine.service_rollout(&svc.name).await?.0
                 }
                 None => {
                     let warnings = r
@@ -153,7 +153,7 @@ pub async fn deploy(
                         )
                         .await?;
                     show_engine_warnings(&svc.name, &warnings);
-                    engine.service_updated_at(&svc.name).await?
+                    engine.service_rollout(&svc.name).await?.0
                 }
             };
             waits.push((svc, since));
@@ -270,14 +270,20 @@ async fn wait_ready(
 ) -> Result<()> {
     let since = time_key(since);
     loop {
+        // The current tasks, and those that changed state since the service's last
+        // change (a task that failed just now is no longer desired to run).
         let tasks: Vec<_> = engine
             .service_tasks(&svc.name)
             .await?
             .into_iter()
-            .filter(|t| time_key(&t.updated) >= since)
+            .filter(|t| t.desired == TaskState::Running || time_key(&t.updated) >= since)
             .collect();
-        let (task, reason) = match readiness(&tasks, svc.replicas, svc.ready) {
+        let (_, rollout, message) = engine.service_rollout(&svc.name).await?;
+        let state = rollout_readiness(rollout, &message)
+            .unwrap_or_else(|| readiness(&tasks, svc.replicas, svc.ready));
+        let (task, reason) = match state {
             Readiness::Ready => return Ok(()),
+            Readiness::Failed { task, reason } if task.is_empty() => (svc.name.clone(), reason),
             Readiness::Failed { task, reason } => (task, reason),
             Readiness::Waiting(what) => {
                 if started.elapsed() < timeout {
@@ -286,7 +292,7 @@ async fn wait_ready(
                 }
                 let task = tasks
                     .iter()
-                    .find(|t| t.desired == crate::plan::swarm::TaskState::Running)
+                    .find(|t| t.desired == TaskState::Running)
                     .map(|t| t.container_name())
                     .unwrap_or_else(|| svc.name.clone());
                 (
@@ -340,10 +346,42 @@ pub async fn teardown(
         removed.services += 1;
     }
     let deadline = Instant::now() + RELEASE_TIMEOUT;
+    if !observed.services.is_empty() {
+        // The swarm stops and removes task containers after the removal returns;
+        // their networks and volumes are released only then.
+        r.run("wait for the tasks to stop".to_string(), async {
+            for s in &observed.services {
+                until_released(deadline, || async {
+                    match engine.task_containers(&s.id).await? {
+                        0 => Ok(()),
+                        n => Err(Error::Engine {
+                            op: crate::error::EngineOp::RemoveService,
+                            resource: s.name.clone(),
+                            message: format!("{n} task containers still on this node"),
+                        }),
+                    }
+                })
+                .await?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
     for n in observed.networks.iter().filter(|n| n.scope == "swarm") {
         r.run(
             format!("remove network {}", n.name),
-            until_released(deadline, || engine.remove_network(&n.name)),
+            until_released(deadline, || async {
+                engine.remove_network(&n.name).await?;
+                // Removed from the swarm; gone from this node once the node has let go.
+                match engine.network_exists(&n.name).await? {
+                    false => Ok(()),
+                    true => Err(Error::Engine {
+                        op: crate::error::EngineOp::RemoveNetwork,
+                        resource: n.name.clone(),
+                        message: "the network is still on this node".into(),
+                    }),
+                }
+            }),
         )
         .await?;
         removed.networks += 1;

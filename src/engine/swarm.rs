@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine as _;
 use bollard::models::{LocalNodeState, SecretSpec, TaskState as EngineTaskState};
 use bollard::query_parameters::{
-    ListNetworksOptionsBuilder, ListNodesOptions, ListSecretsOptionsBuilder,
-    ListServicesOptionsBuilder, ListTasksOptionsBuilder, ListVolumesOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions,
+    ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
+    ListVolumesOptionsBuilder,
 };
 
 use super::{Engine, fail, is_not_found, message, project_filter};
@@ -249,7 +250,11 @@ impl Engine {
                         p.target_port.unwrap_or(0)
                     )
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            // The engine lists a host-mode port once per address family.
+            let mut ports = ports;
+            ports.sort();
+            ports.dedup();
             out.push(TaskInfo {
                 service: service.to_string(),
                 id: t.id.unwrap_or_default(),
@@ -270,6 +275,36 @@ impl Engine {
                 .cmp(&(b.slot, crate::plan::swarm::time_key(&a.updated)))
         });
         Ok(out)
+    }
+
+    /// How many containers of the service's tasks are still on this node (any state).
+    pub async fn task_containers(&self, service_id: &str) -> Result<usize> {
+        let filters: HashMap<String, Vec<String>> = [(
+            "label".to_string(),
+            vec![format!("com.docker.swarm.service.id={service_id}")],
+        )]
+        .into();
+        let list = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListContainers, service_id))?;
+        Ok(list.len())
+    }
+
+    /// Whether this node still has the network (a removed overlay network lingers on
+    /// a node until its last task there has gone).
+    pub async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(fail(EngineOp::ListNetworks, name)(e)),
+        }
     }
 
     /// Node id → hostname, for showing where tasks run.

@@ -8,15 +8,17 @@ use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
     EndpointSpec, EndpointSpecModeEnum, HealthConfig, Mount as EngineMount, MountType,
     MountVolumeOptions, MountVolumeOptionsDriverConfig, NetworkAttachmentConfig, ServiceSpec,
-    ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    ServiceSpecMode, ServiceSpecModeReplicated, ServiceUpdateStatusStateEnum, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::UpdateServiceOptionsBuilder;
 
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
-use crate::plan::swarm::{ObservedService, RestartCondition, SwarmService, resource_labels};
+use crate::plan::swarm::{
+    ObservedService, RestartCondition, Rollout, SwarmService, resource_labels,
+};
 use crate::stack::model::{MountKind, Protocol};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -206,14 +208,28 @@ impl Engine {
         }
     }
 
-    /// When the service's `updated_at` is, after create or update (the tasks of the
-    /// current definition are the ones that changed state since).
-    pub async fn service_updated_at(&self, name: &str) -> Result<String> {
+    /// When the service was created or last updated, and how its rolling update
+    /// stands (with the swarm's message about it).
+    pub async fn service_rollout(&self, name: &str) -> Result<(String, Option<Rollout>, String)> {
         let s = self
             .docker
             .inspect_service(name, None)
             .await
             .map_err(fail(EngineOp::ListServices, name))?;
-        Ok(s.updated_at.or(s.created_at).unwrap_or_default())
+        let status = s.update_status.unwrap_or_default();
+        let rollout = status.state.and_then(|st| match st {
+            ServiceUpdateStatusStateEnum::UPDATING => Some(Rollout::Updating),
+            ServiceUpdateStatusStateEnum::PAUSED => Some(Rollout::Paused),
+            ServiceUpdateStatusStateEnum::COMPLETED => Some(Rollout::Completed),
+            ServiceUpdateStatusStateEnum::ROLLBACK_STARTED => Some(Rollout::RollbackStarted),
+            ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED => Some(Rollout::RollbackPaused),
+            ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED => Some(Rollout::RollbackCompleted),
+            ServiceUpdateStatusStateEnum::EMPTY => None,
+        });
+        Ok((
+            s.updated_at.or(s.created_at).unwrap_or_default(),
+            rollout,
+            status.message.unwrap_or_default(),
+        ))
     }
 }

@@ -21,7 +21,9 @@ pub use observed::{ObservedSecret, ObservedService, SwarmNetworkInfo, SwarmObser
 pub use spec::{
     Attachment, RestartCondition, SecretRef, SwarmMount, SwarmPort, SwarmService, swarm_name,
 };
-pub use tasks::{HealthState, Readiness, TaskInfo, TaskState, readiness};
+pub use tasks::{
+    HealthState, Readiness, Rollout, TaskInfo, TaskState, readiness, rollout_readiness,
+};
 
 /// Networks on a swarm must span nodes: pier creates them with this driver.
 pub const OVERLAY: &str = "overlay";

@@ -138,6 +138,37 @@ impl TaskInfo {
     }
 }
 
+/// Where a service's rolling update stands (API `UpdateStatus.State`); None when the
+/// service was never updated or the update changed no task (e.g. only replicas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    Updating,
+    Paused,
+    Completed,
+    RollbackStarted,
+    RollbackPaused,
+    RollbackCompleted,
+}
+
+/// The rollout's say in readiness: still rolling out is not ready whatever the tasks
+/// show (old tasks still run); a paused or rolled-back update is a failure.
+pub fn rollout_readiness(rollout: Option<Rollout>, message: &str) -> Option<Readiness> {
+    let failed = |what: &str| {
+        Some(Readiness::Failed {
+            task: String::new(),
+            reason: format!("the update was {what}: {message}"),
+        })
+    };
+    match rollout? {
+        Rollout::Updating | Rollout::RollbackStarted => {
+            Some(Readiness::Waiting("the update is rolling out".into()))
+        }
+        Rollout::Paused => failed("paused"),
+        Rollout::RollbackPaused | Rollout::RollbackCompleted => failed("rolled back"),
+        Rollout::Completed => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
     Ready,
@@ -321,6 +352,23 @@ mod tests {
         assert_eq!(
             readiness(&[t], 1, Condition::CompletedSuccessfully),
             Readiness::Ready
+        );
+    }
+
+    #[test]
+    fn a_rolling_update_must_finish_and_must_not_be_rolled_back() {
+        assert_eq!(rollout_readiness(None, ""), None);
+        assert_eq!(rollout_readiness(Some(Rollout::Completed), "done"), None);
+        assert_eq!(
+            rollout_readiness(Some(Rollout::Updating), "updating"),
+            Some(Readiness::Waiting("the update is rolling out".into()))
+        );
+        assert_eq!(
+            rollout_readiness(Some(Rollout::Paused), "update paused due to failure"),
+            Some(Readiness::Failed {
+                task: String::new(),
+                reason: "the update was paused: update paused due to failure".into()
+            })
         );
     }
 
