@@ -99,12 +99,16 @@ impl Drop for SwarmProject {
                 .map(|out| out.lines().map(String::from).collect())
                 .unwrap_or_default()
         };
-        let services = ids("service");
-        for id in &services {
-            let _ = docker(&["service", "rm", id]);
+        let services: Vec<String> =
+            docker(&["service", "ls", "--filter", &label, "--format", "{{.Name}}"])
+                .map(|out| out.lines().map(String::from).collect())
+                .unwrap_or_default();
+        for name in &services {
+            let _ = docker(&["service", "rm", name]);
         }
-        for id in &services {
-            let filter = format!("label=com.docker.swarm.service.id={id}");
+        // Until the task containers are gone, the volumes and networks are in use.
+        for name in &services {
+            let filter = format!("label=com.docker.swarm.service.name={name}");
             for _ in 0..600 {
                 match docker(&["ps", "-aq", "--filter", &filter]) {
                     Ok(out) if !out.is_empty() => std::thread::sleep(Duration::from_millis(100)),
