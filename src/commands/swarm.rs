@@ -215,7 +215,10 @@ fn ps_table(services: &[ServiceTasks]) -> String {
             let mut state = t.state.to_string();
             if let Some(h) = t.health {
                 state.push_str(&format!(" ({})", h.as_str()));
-            } else if let Some(code) = t.exit_code.filter(|_| t.state != TaskState::Running) {
+            } else if let Some(code) = t
+                .exit_code
+                .filter(|_| matches!(t.state, TaskState::Complete | TaskState::Failed))
+            {
                 state.push_str(&format!(" ({code})"));
             }
             rows.push(vec![
