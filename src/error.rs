@@ -56,8 +56,13 @@ pub enum Error {
     },
 
     /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
-    #[error("{}", render_not_ready(.0))]
+    #[error("{}", render_not_ready(.0, "pier down"))]
     NotReady(Box<NotReady>),
+
+    /// A swarm service did not become ready (`up --target swarm`); `container` is
+    /// the task's container.
+    #[error("{}", render_not_ready(.0, "pier down --target swarm"))]
+    SwarmNotReady(Box<NotReady>),
 
     /// `--target swarm` on an engine that is not a swarm manager. Nothing was created.
     #[error(
@@ -92,6 +97,7 @@ impl Error {
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
             | Error::NotReady(_)
+            | Error::SwarmNotReady(_)
             | Error::NotSwarmManager { .. }
             | Error::UnbuiltImages(_)
             | Error::SwarmConflict { .. } => exit::RUNTIME,
@@ -208,7 +214,8 @@ pub struct NotReady {
     pub logs: Vec<String>,
 }
 
-fn render_not_ready(n: &NotReady) -> String {
+/// `down`: the command that removes what was created.
+fn render_not_ready(n: &NotReady, down: &str) -> String {
     let mut out = format!(
         "service `{}` (container {}) did not reach {}: {}",
         n.service, n.container, n.condition, n.reason
@@ -231,7 +238,7 @@ fn render_not_ready(n: &NotReady) -> String {
         }
     }
     out.push_str(&format!(
-        "\n  hint: `docker logs {}` shows the whole log; `pier down` removes what was created",
+        "\n  hint: `docker logs {}` shows the whole log; `{down}` removes what was created",
         n.container
     ));
     out

@@ -306,7 +306,7 @@ async fn wait_ready(
             Some(_) => engine.logs_tail(&task, LOG_LINES).await?,
             None => vec![],
         };
-        return Err(Error::NotReady(Box::new(NotReady {
+        return Err(Error::SwarmNotReady(Box::new(NotReady {
             service: svc.key.clone(),
             container: task,
             condition: svc.ready.as_str().to_string(),

@@ -352,3 +352,65 @@ secrets:
     );
     assert_eq!(p.volumes(), vec![format!("{n}_data")], "the volume is kept");
 }
+
+#[test]
+fn up_fails_with_the_swarm_s_reason_and_an_unbuilt_image_creates_nothing() {
+    ensure_test_image();
+    let lock = Swarm::lock();
+    let project = Project::new("swarmfail");
+    let _swarm = Swarm::join(lock);
+    let sp = SwarmProject { p: project };
+    let p = &sp.p;
+    let dir = p.dir.path();
+    write(dir, "app/Dockerfile", "FROM scratch\n");
+
+    // A `build:` service whose image was never built: refused before anything exists.
+    write(
+        dir,
+        "pier.yaml",
+        &format!("name: {}\nservices:\n  app:\n    build: ./app\n", p.name),
+    );
+    let out = pier(dir, &["up", "--target", "swarm"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("docker build -t {}-app", p.name)),
+        "{stderr}"
+    );
+    for what in ["service", "network"] {
+        assert_eq!(
+            docker(&[what, "ls", "-q", "--filter", &p.label()]).unwrap(),
+            "",
+            "nothing may be created: {what}"
+        );
+    }
+
+    // An image no node has: the task is rejected, and up says so at once.
+    write(
+        dir,
+        "pier.yaml",
+        &format!(
+            "name: {}\nservices:\n  db:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{IDLE}\"]\n  app:\n    image: pier-test/none-such:1\n    depends_on: [db]\n",
+            p.name
+        ),
+    );
+    let out = pier(dir, &["up", "--target", "swarm", "--wait-timeout", "600"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("did not reach service_started: task ")
+            && stderr.contains("No such image: pier-test/none-such:1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`pier down --target swarm` removes what was created"),
+        "{stderr}"
+    );
+
+    let out = pier(dir, &["down", "--target", "swarm"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        docker(&["service", "ls", "-q", "--filter", &p.label()]).unwrap(),
+        ""
+    );
+}
