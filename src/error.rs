@@ -82,6 +82,11 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// `pier exec` into a service whose container is not running.
+    #[error(
+        "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
+    )]
+    NotRunning { service: String, state: String },
 
     /// Ctrl-C. What was left running is reported before this is returned.
     #[error("interrupted")]
@@ -100,7 +105,8 @@ impl Error {
             | Error::SwarmNotReady(_)
             | Error::NotSwarmManager { .. }
             | Error::UnbuiltImages(_)
-            | Error::SwarmConflict { .. } => exit::RUNTIME,
+            | Error::SwarmConflict { .. }
+            | Error::NotRunning { .. } => exit::RUNTIME,
             Error::Interrupted => exit::INTERRUPTED,
         }
     }

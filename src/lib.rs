@@ -14,6 +14,7 @@ pub mod execute;
 pub mod execute_swarm;
 pub mod export;
 pub mod labels;
+pub mod overview;
 pub mod plan;
 pub mod report;
 pub mod stack;

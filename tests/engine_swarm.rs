@@ -316,6 +316,26 @@ secrets:
         );
     }
 
+    let out = pier(dir, &["ps", "--target", "swarm", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ps --json is JSON");
+    let running: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["tasks"].as_array().unwrap())
+        .filter(|t| t["state"] == "running")
+        .map(|t| format!("{}.{}", t["service"].as_str().unwrap(), t["slot"]))
+        .collect();
+    assert_eq!(
+        running,
+        [
+            format!("{n}_api.1"),
+            format!("{n}_db.1"),
+            format!("{n}_web.1"),
+            format!("{n}_web.2")
+        ]
+    );
+
     // A second up changes nothing.
     let out = pier(dir, &["up", "--target", "swarm", "--progress", "plain"]);
     let stderr = text(&out.stderr);

@@ -2,10 +2,15 @@
 
 mod config;
 pub mod down;
+mod exec;
 mod export;
 mod graph;
+mod info;
 mod init;
 mod list;
+mod logs;
+mod project;
+pub mod ps;
 pub mod swarm;
 pub mod up;
 
@@ -46,10 +51,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             swarm::down(&project_name(&cli.global)?, &args, cli.global.progress, out)?;
             Ok(0)
         }
-        Command::Ps(args) if args.target == Target::Swarm => {
-            swarm::ps(&project_name(&cli.global)?, &args, out)?;
-            Ok(0)
-        }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
             up::up(&stack.stack, &args, cli.global.progress, out)?;
@@ -63,6 +64,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             down::down(&project, &args, cli.global.progress, out)?;
             Ok(0)
         }
+        Command::Ps(args) => ps::run(&cli.global, &args, out),
+        Command::Logs(args) => logs::run(&cli.global, &args, out),
+        Command::Exec(args) => exec::run(&cli.global, &args, out),
+        Command::Info(args) => info::run(&cli.global, &args, out),
+        #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
         }),

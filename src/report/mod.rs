@@ -1,7 +1,10 @@
 //! Turning execution events into output for people (DESIGN §1 rule 3: the only
 //! place that will touch indicatif and colours). For now: plain lines on stderr.
 
+pub mod logs;
 mod plain;
+pub mod table;
+pub mod terminal;
 
 use std::sync::Arc;
 
