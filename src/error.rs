@@ -88,9 +88,14 @@ pub enum Error {
     )]
     NotRunning { service: String, state: String },
 
-    /// Ctrl-C. What was left running is reported before this is returned.
+    /// Ctrl-C, before anything was changed (or inside `execute`, which does not
+    /// know what the run left behind; the command turns it into `Stopped`).
     #[error("interrupted")]
     Interrupted,
+
+    /// Ctrl-C stopped `up` or `down` part-way: what of the project exists now.
+    #[error("{}", render_stopped(.0))]
+    Stopped(Box<Stopped>),
 }
 
 impl Error {
@@ -107,7 +112,7 @@ impl Error {
             | Error::UnbuiltImages(_)
             | Error::SwarmConflict { .. }
             | Error::NotRunning { .. } => exit::RUNTIME,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
     }
 
@@ -283,6 +288,45 @@ fn render_unbuilt(images: &[UnbuiltImage]) -> String {
     out.push_str(
         "\n  (or run `pier up --build` locally once); on a swarm of several nodes, push them to a registry every node can reach",
     );
+    out
+}
+
+/// What an interrupted `up`/`down` left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// `up` or `down`.
+    pub command: &'static str,
+    pub project: String,
+    /// (container name, state) of every container of the project.
+    pub containers: Vec<(String, String)>,
+    pub networks: Vec<String>,
+}
+
+fn render_stopped(s: &Stopped) -> String {
+    let mut out = format!(
+        "interrupted: `pier {}` of project {} stopped part-way",
+        s.command, s.project
+    );
+    if s.containers.is_empty() && s.networks.is_empty() {
+        out.push_str("; no container or network of it is left");
+        return out;
+    }
+    out.push_str("\n  left behind:");
+    for (name, state) in &s.containers {
+        out.push_str(&format!("\n    container {name} ({state})"));
+    }
+    for name in &s.networks {
+        out.push_str(&format!("\n    network {name}"));
+    }
+    out.push_str(&format!(
+        "\n  hint: `pier down` (or `pier down -p {}`) removes them{}",
+        s.project,
+        if s.command == "up" {
+            "; `pier up` finishes starting them"
+        } else {
+            ""
+        }
+    ));
     out
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::execute::{ExecuteOptions, execute};
+use crate::execute::ExecuteOptions;
 use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::Observed;
 use crate::plan::reconcile::image_of;
@@ -14,7 +14,7 @@ use crate::plan::{PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
 use crate::stack::model::Stack;
 
-use super::{runtime, write_out};
+use super::{guard, interrupt, runtime, write_out};
 
 pub fn options(args: &UpArgs) -> UpOptions {
     UpOptions {
@@ -42,6 +42,13 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
 
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
+        let interrupt = interrupt::on_ctrl_c();
+        // Observe under the lock: a run that planned before another finished would
+        // create what that one just created.
+        let _lock = match args.dry_run {
+            true => None,
+            false => Some(guard::lock(&stack.name, "up", &interrupt).await?),
+        };
         let images: Vec<String> = stack.services.keys().map(|s| image_of(stack, s)).collect();
         let observed = engine.observe(&stack.name, &images).await?;
         let plan = plan_up(stack, &observed, &opts).map_err(Error::Invalid)?;
@@ -53,16 +60,10 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         }
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),
+            interrupt,
             ..ExecuteOptions::default()
         };
-        execute(
-            &engine,
-            Some(stack),
-            &plan,
-            &exec_opts,
-            crate::report::sink(progress),
-        )
-        .await?;
+        guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
         let after = engine.observe(&stack.name, &[]).await?;
         let checked = super::ps::pier_health_checks(&engine, &after).await;
         let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);

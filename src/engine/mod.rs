@@ -23,6 +23,7 @@ pub use container::ContainerStatus;
 pub use context::{DockerIgnore, build_context_tar};
 pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
+pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
