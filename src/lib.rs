@@ -14,6 +14,7 @@ pub mod execute;
 pub mod export;
 pub mod labels;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod stack;
 pub mod template;

@@ -6,6 +6,7 @@ mod export;
 mod graph;
 mod init;
 mod list;
+mod mask;
 pub mod up;
 
 use std::io::Write;

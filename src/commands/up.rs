@@ -49,6 +49,8 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         for note in &plan.notes {
             eprintln!("note: {note}");
         }
+        // A port another program holds would fail a start halfway through.
+        crate::preflight::check_ports(stack, &plan, &observed)?;
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),
             ..ExecuteOptions::default()
