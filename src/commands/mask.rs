@@ -114,7 +114,10 @@ mod tests {
             ("DB_HOST", "db"),
         ]);
         let dotenv: BTreeMap<String, String> = [
-            ("DB_PASSWORD".to_string(), "Zx81-generated-secret".to_string()),
+            (
+                "DB_PASSWORD".to_string(),
+                "Zx81-generated-secret".to_string(),
+            ),
             ("WEB_PORT".to_string(), "8080".to_string()),
         ]
         .into();

@@ -95,7 +95,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_size() {
-        for bad in ["", "m", "12zb", "lots", "-1m", "1 g", ".5g", "5.g", "1ib", "1e3m", "1kbb"] {
+        for bad in [
+            "", "m", "12zb", "lots", "-1m", "1 g", ".5g", "5.g", "1ib", "1e3m", "1kbb",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }
@@ -119,7 +121,10 @@ mod tests {
             got,
             [
                 ("a", "invalid memory size \"12zb\""),
-                ("b", "memory limit \"1m\" is below the engine's minimum of 6m"),
+                (
+                    "b",
+                    "memory limit \"1m\" is below the engine's minimum of 6m"
+                ),
                 ("c", "expected a memory size such as \"512m\", found a list"),
             ]
         );
