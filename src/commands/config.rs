@@ -14,7 +14,7 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs, out: &mut dyn Write) -> Resul
     let mut value = serde_json::to_value(&loaded.stack).expect("the model always serializes");
     if !args.show_secrets {
         let shell: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-        let secrets = mask::secrets_of(&loaded.stack, &loaded.dotenv, &shell);
+        let secrets = mask::secrets_of(&loaded.dotenv, &shell);
         let masked = mask::mask_json(&mut value, &secrets);
         if !masked.is_empty() {
             eprintln!(

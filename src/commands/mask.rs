@@ -1,41 +1,30 @@
 //! Masking secret values in what a command prints (`pier config`): pier never
 //! prints a secret unless asked with `--show-secrets`.
 //!
-//! The secrets are the values of variables (of `.env` and the shell) and of
-//! service environment entries whose names look secret (`export::secrets`), so
-//! a generated `DB_PASSWORD` is caught wherever `${DB_PASSWORD}` put it.
+//! The secrets are the values of variables (of `.env` and the shell) whose names
+//! look secret (`export::secrets`), so a generated `DB_PASSWORD` is caught
+//! wherever `${DB_PASSWORD}` put it.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::export::SecretVars;
-use crate::export::secrets::{Piece, looks_secret};
-use crate::stack::Stack;
+use crate::export::secrets::Piece;
 
 /// What a secret's value is printed as.
 pub const MASK: &str = "********";
 
-/// The secrets a stack was loaded with: secret-looking variables of `.env` and the
-/// shell (`environment`), and secret-looking environment entries of its services.
+/// The secrets a stack was loaded with: the secret-looking variables of `.env` and
+/// the shell (`environment`). Values written into the stack file itself are not
+/// hidden from it (a `MYSQL_PASSWORD_FILE: /run/secrets/pw` is a path, and the
+/// file already shows them); secrets live in `.env`, where `pier init` puts them.
 pub fn secrets_of(
-    stack: &Stack,
     dotenv: &BTreeMap<String, String>,
     environment: &BTreeMap<String, String>,
 ) -> SecretVars {
     let mut vars = dotenv.clone();
     vars.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
-    for service in stack.services.values() {
-        for (key, value) in &service.environment {
-            if looks_secret(key) {
-                vars.entry(key.clone()).or_insert_with(|| value.clone());
-                // The same name may hold another value in another service.
-                if vars[key] != *value {
-                    vars.insert(format!("{key} (inline)"), value.clone());
-                }
-            }
-        }
-    }
     SecretVars::from_variables(&vars)
 }
 
@@ -73,7 +62,7 @@ fn mask_text(text: &str, secrets: &SecretVars, found: &mut Vec<String>) -> Optio
             Piece::Literal(text) => out.push_str(text),
             Piece::Secret(name) => {
                 out.push_str(MASK);
-                found.push(name.trim_end_matches(" (inline)").to_string());
+                found.push(name.to_string());
             }
         }
     }
@@ -83,6 +72,7 @@ fn mask_text(text: &str, secrets: &SecretVars, found: &mut Vec<String>) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::Stack;
     use crate::stack::model::Service;
     use std::path::PathBuf;
 
@@ -105,30 +95,37 @@ mod tests {
         }
     }
 
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
     fn secret_values_are_masked_wherever_they_stand() {
         let s = stack(&[
             ("DB_PASSWORD", "Zx81-generated-secret"),
             ("DATABASE_URL", "mysql://app:Zx81-generated-secret@db/app"),
-            ("ROOT_PASSWORD", "inline-root"),
+            ("API_TOKEN", "from-the-shell-token"),
+            ("MYSQL_PASSWORD_FILE", "/run/secrets/pw"),
             ("DB_HOST", "db"),
         ]);
-        let dotenv: BTreeMap<String, String> = [
-            (
-                "DB_PASSWORD".to_string(),
-                "Zx81-generated-secret".to_string(),
-            ),
-            ("WEB_PORT".to_string(), "8080".to_string()),
-        ]
-        .into();
-        let secrets = secrets_of(&s, &dotenv, &BTreeMap::new());
+        let dotenv = vars(&[
+            ("DB_PASSWORD", "Zx81-generated-secret"),
+            ("WEB_PORT", "8080"),
+        ]);
+        let shell = vars(&[("API_TOKEN", "from-the-shell-token"), ("HOME", "/root")]);
+        let secrets = secrets_of(&dotenv, &shell);
         let mut json = serde_json::to_value(&s).unwrap();
         let found = mask_json(&mut json, &secrets);
-        assert_eq!(found, ["DB_PASSWORD", "ROOT_PASSWORD"]);
+        assert_eq!(found, ["API_TOKEN", "DB_PASSWORD"]);
         let env = &json["services"]["web"]["environment"];
         assert_eq!(env["DB_PASSWORD"], MASK);
         assert_eq!(env["DATABASE_URL"], format!("mysql://app:{MASK}@db/app"));
-        assert_eq!(env["ROOT_PASSWORD"], MASK);
+        assert_eq!(env["API_TOKEN"], MASK);
+        // Written in the file, not a variable: shown as written.
+        assert_eq!(env["MYSQL_PASSWORD_FILE"], "/run/secrets/pw");
         assert_eq!(env["DB_HOST"], "db");
         assert!(!json.to_string().contains("Zx81"));
     }
@@ -136,7 +133,7 @@ mod tests {
     #[test]
     fn nothing_secret_nothing_masked() {
         let s = stack(&[("DB_HOST", "db")]);
-        let secrets = secrets_of(&s, &BTreeMap::new(), &BTreeMap::new());
+        let secrets = secrets_of(&vars(&[("WEB_PORT", "8080")]), &BTreeMap::new());
         let mut json = serde_json::to_value(&s).unwrap();
         let before = json.clone();
         assert!(mask_json(&mut json, &secrets).is_empty());
