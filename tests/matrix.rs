@@ -867,6 +867,28 @@ fn data_safety() -> Vec<Case> {
         ),
         case(
             Group::DataSafety,
+            "a failing service's log lines in the error mask the secrets it printed",
+            false,
+            |cx| {
+                let secret = "Zx81-matrix-generated-secret";
+                cx.write(".env", &format!("DB_PASSWORD={secret}\n"));
+                cx.stack("services:\n  db:\n    image: \"{IMAGE}\"\n    environment: {DB_PASSWORD: \"${DB_PASSWORD}\"}\n    command: [sh, -c, \"echo connecting as app:$$DB_PASSWORD; exit 1\"]\n");
+                let out = cx.run(&["--progress", "plain", "up", "--pull", "never"]);
+                code(&out, 1)?;
+                let all = format!("{}{}", stdout(&out), stderr(&out));
+                contains(
+                    "output",
+                    &all,
+                    &["| connecting as app:********", "it exited with code 1"],
+                )?;
+                if all.contains(secret) {
+                    return Err(format!("the secret was printed:\n{all}"));
+                }
+                cx.down_cleans()
+            },
+        ),
+        case(
+            Group::DataSafety,
             "template values with quotes, colons, newlines, {{ }}, ${…} and control characters stay one string",
             false,
             |cx| {

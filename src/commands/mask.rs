@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::export::SecretVars;
 use crate::export::secrets::Piece;
 
@@ -26,6 +27,39 @@ pub fn secrets_of(
     let mut vars = dotenv.clone();
     vars.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     SecretVars::from_variables(&vars)
+}
+
+/// An error with the secret values in what it quotes from elsewhere (a container's
+/// last log lines and health-check output, the engine's message) masked.
+pub fn mask_error(err: Error, secrets: &SecretVars) -> Error {
+    let mut found = Vec::new();
+    let mut mask = |text: &mut String| {
+        if let Some(masked) = mask_text(text, secrets, &mut found) {
+            *text = masked;
+        }
+    };
+    match err {
+        Error::NotReady(mut n) => {
+            n.logs.iter_mut().for_each(&mut mask);
+            if let Some(h) = n.health_output.as_mut() {
+                mask(h);
+            }
+            Error::NotReady(n)
+        }
+        Error::Engine {
+            op,
+            resource,
+            mut message,
+        } => {
+            mask(&mut message);
+            Error::Engine {
+                op,
+                resource,
+                message,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Replace every secret value in the strings of `value`; returns the names of
@@ -128,6 +162,26 @@ mod tests {
         assert_eq!(env["MYSQL_PASSWORD_FILE"], "/run/secrets/pw");
         assert_eq!(env["DB_HOST"], "db");
         assert!(!json.to_string().contains("Zx81"));
+    }
+
+    #[test]
+    fn errors_quoting_logs_mask_secrets() {
+        let secrets = secrets_of(
+            &vars(&[("DB_PASSWORD", "Zx81-generated-secret")]),
+            &BTreeMap::new(),
+        );
+        let err = Error::NotReady(Box::new(crate::error::NotReady {
+            service: "db".into(),
+            container: "p-db-1".into(),
+            condition: "service_started".into(),
+            reason: "it exited with code 1".into(),
+            health_output: Some("auth Zx81-generated-secret failed".into()),
+            logs: vec!["password is Zx81-generated-secret".into(), "bye".into()],
+        }));
+        let text = mask_error(err, &secrets).to_string();
+        assert!(!text.contains("Zx81"), "{text}");
+        assert!(text.contains(&format!("password is {MASK}")), "{text}");
+        assert!(text.contains(&format!("auth {MASK} failed")), "{text}");
     }
 
     #[test]
