@@ -45,3 +45,9 @@ fi
 
 # 5. The tests.
 cargo test --locked
+
+# The bad-input / fault / data-safety matrix's summary (tests/matrix.rs), which
+# `cargo test` does not show for a passing test.
+if [ -f target/tmp/matrix-summary.txt ]; then
+  say "matrix: $(cat target/tmp/matrix-summary.txt)"
+fi

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotReady, Result};
 use crate::execute::{ExecuteOptions, execute};
-use crate::plan::observed::Observed;
+use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::image_of;
-use crate::plan::{PullPolicy, UpOptions, plan_up};
+use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::stack::model::Stack;
 
 use super::{runtime, write_out};
@@ -64,7 +64,41 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         )
         .await?;
         let after = engine.observe(&stack.name, &[]).await?;
+        // A container that failed just after its readiness check passed: `up` failed.
+        if let Some((service, container, code)) = exited_after_start(&plan, &after) {
+            return Err(Error::NotReady(Box::new(NotReady {
+                service,
+                container: container.clone(),
+                condition: "service_started".into(),
+                reason: format!("it exited with code {code} right after starting"),
+                health_output: None,
+                logs: engine.logs_tail(&container, 10).await.unwrap_or_default(),
+            })));
+        }
         write_out(out, &service_table(stack, &after, &opts.services))
+    })
+}
+
+/// The first service this plan started to keep running whose container has since
+/// exited with a failure: (service, container, exit code).
+fn exited_after_start(plan: &Plan, after: &Observed) -> Option<(String, String, i64)> {
+    plan.steps.iter().find_map(|step| match &step.action {
+        Action::StartContainer {
+            service,
+            container,
+            one_shot: false,
+        } => {
+            let c = after.container_of(service)?;
+            let failed = c.state == ContainerState::Exited && c.exit_code.is_some_and(|x| x != 0);
+            failed.then(|| {
+                (
+                    service.clone(),
+                    container.clone(),
+                    c.exit_code.unwrap_or(-1),
+                )
+            })
+        }
+        _ => None,
     })
 }
 
@@ -122,4 +156,67 @@ pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> Str
     rows.iter()
         .map(|r| format!("{:w0$}  {:w1$}  {}\n", r[0], r[1], r[2]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::observed::ObservedContainer;
+    use crate::stack::model::Service;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_container_that_failed_after_starting_fails_up() {
+        let stack = Stack {
+            name: "p".into(),
+            project_dir: "/p".into(),
+            services: [(
+                "web".to_string(),
+                Service {
+                    image: Some("x".into()),
+                    ..Service::default()
+                },
+            )]
+            .into(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        let opts = UpOptions {
+            services: vec![],
+            pull: PullPolicy::Never,
+            build: false,
+            remove_orphans: false,
+        };
+        let plan = plan_up(&stack, &Observed::default(), &opts).unwrap();
+        let after = |state, exit_code| Observed {
+            containers: vec![ObservedContainer {
+                name: "p-web-1".into(),
+                id: "1".into(),
+                image_id: None,
+                service: "web".into(),
+                config_hash: None,
+                field_hashes: BTreeMap::new(),
+                depends_on: vec![],
+                state,
+                health: None,
+                exit_code,
+                started_at: None,
+                published: vec![],
+            }],
+            ..Observed::default()
+        };
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(1))),
+            Some(("web".into(), "p-web-1".into(), 1))
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(0))),
+            None
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Running, None)),
+            None
+        );
+    }
 }
