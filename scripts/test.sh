@@ -21,9 +21,11 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 
-# 2. Debian packages the tests build images from.
+# 2. Debian packages the tests need.
 missing=()
 [ -x /bin/busybox ] || missing+=(busybox-static)
+# A real registry (v2) for the pull tests (tests/engine_registry.rs).
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get update -qq

@@ -64,9 +64,20 @@ pub enum Error {
     #[error("{}", render_not_ready(.0))]
     NotReady(Box<NotReady>),
 
-    /// Ctrl-C. What was left running is reported before this is returned.
+    /// `pier exec` into a service whose container is not running.
+    #[error(
+        "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
+    )]
+    NotRunning { service: String, state: String },
+
+    /// Ctrl-C, before anything was changed (or inside `execute`, which does not
+    /// know what the run left behind; the command turns it into `Stopped`).
     #[error("interrupted")]
     Interrupted,
+
+    /// Ctrl-C stopped `up` or `down` part-way: what of the project exists now.
+    #[error("{}", render_stopped(.0))]
+    Stopped(Box<Stopped>),
 }
 
 impl Error {
@@ -78,8 +89,9 @@ impl Error {
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
             | Error::PortsInUse(_)
-            | Error::NotReady(_) => exit::RUNTIME,
-            Error::Interrupted => exit::INTERRUPTED,
+            | Error::NotReady(_)
+            | Error::NotRunning { .. } => exit::RUNTIME,
+            Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
     }
 
@@ -207,6 +219,45 @@ fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
         "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
     );
     out.join("\n")
+}
+
+/// What an interrupted `up`/`down` left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// `up` or `down`.
+    pub command: &'static str,
+    pub project: String,
+    /// (container name, state) of every container of the project.
+    pub containers: Vec<(String, String)>,
+    pub networks: Vec<String>,
+}
+
+fn render_stopped(s: &Stopped) -> String {
+    let mut out = format!(
+        "interrupted: `pier {}` of project {} stopped part-way",
+        s.command, s.project
+    );
+    if s.containers.is_empty() && s.networks.is_empty() {
+        out.push_str("; no container or network of it is left");
+        return out;
+    }
+    out.push_str("\n  left behind:");
+    for (name, state) in &s.containers {
+        out.push_str(&format!("\n    container {name} ({state})"));
+    }
+    for name in &s.networks {
+        out.push_str(&format!("\n    network {name}"));
+    }
+    out.push_str(&format!(
+        "\n  hint: `pier down` (or `pier down -p {}`) removes them{}",
+        s.project,
+        if s.command == "up" {
+            "; `pier up` finishes starting them"
+        } else {
+            ""
+        }
+    ));
+    out
 }
 
 fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {

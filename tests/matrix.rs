@@ -19,9 +19,6 @@
 //!
 //! Leaked resources are counted after every case has cleaned up after itself
 //! (before the guard removes anything by force), for every project the matrix used.
-//!
-//! A case marked `pending` exercises a feature that is not in this build yet: when
-//! it fails it is counted as pending (and shown as such), never as passed.
 
 mod support;
 
@@ -46,8 +43,6 @@ enum Group {
 struct Case {
     group: Group,
     name: &'static str,
-    /// Needs a feature not in this build yet: a failure counts as pending.
-    pending: bool,
     run: Box<dyn Fn(&Cx) -> Outcome>,
 }
 
@@ -399,7 +394,6 @@ fn bad_case(bad: Bad) -> Case {
     Case {
         group: Group::BadInput,
         name: bad.name,
-        pending: false,
         run: Box::new(move |cx| {
             (bad.setup)(cx);
             let before = snapshot(&cx.dir);
@@ -439,7 +433,7 @@ fn bad_case(bad: Bad) -> Case {
 
 fn faults() -> Vec<Case> {
     vec![
-        case(Group::Fault, "engine unreachable", false, |cx| {
+        case(Group::Fault, "engine unreachable", |cx| {
             cx.stack("services:\n  web: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"]}\n");
             let socket = format!("unix://{}/no-docker.sock", cx.dir.display());
             let out = cx
@@ -459,7 +453,7 @@ fn faults() -> Vec<Case> {
             )?;
             cx.down_cleans()
         }),
-        case(Group::Fault, "image that cannot be pulled", false, |cx| {
+        case(Group::Fault, "image that cannot be pulled", |cx| {
             cx.stack("services:\n  web: {image: pier-matrix.invalid/none:1}\n");
             let out = cx.run(&["--progress", "plain", "up"]);
             code(&out, 1)?;
@@ -475,7 +469,7 @@ fn faults() -> Vec<Case> {
             )?;
             cx.down_cleans()
         }),
-        case(Group::Fault, "build that fails", false, |cx| {
+        case(Group::Fault, "build that fails", |cx| {
             cx.stack("services:\n  app: {build: ., image: \"{PROJECT}-app:matrix\"}\n");
             cx.write(
                 "Dockerfile",
@@ -496,31 +490,25 @@ fn faults() -> Vec<Case> {
             )?;
             cx.down_cleans()
         }),
-        case(
-            Group::Fault,
-            "container that exits during up",
-            false,
-            |cx| {
-                cx.stack("services:\n  migrate:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"echo no such table; exit 3\"]\n  app:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"{IDLE}\"]\n    depends_on: {migrate: {condition: service_completed_successfully}}\n");
-                let out = cx.run(&["--progress", "plain", "up"]);
-                code(&out, 1)?;
-                contains(
-                    "stderr",
-                    &stderr(&out),
-                    &[
-                        "service `migrate`",
-                        "it exited with code 3",
-                        "| no such table",
-                        "hint:",
-                    ],
-                )?;
-                cx.down_cleans()
-            },
-        ),
+        case(Group::Fault, "container that exits during up", |cx| {
+            cx.stack("services:\n  migrate:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"echo no such table; exit 3\"]\n  app:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"{IDLE}\"]\n    depends_on: {migrate: {condition: service_completed_successfully}}\n");
+            let out = cx.run(&["--progress", "plain", "up"]);
+            code(&out, 1)?;
+            contains(
+                "stderr",
+                &stderr(&out),
+                &[
+                    "service `migrate`",
+                    "it exited with code 3",
+                    "| no such table",
+                    "hint:",
+                ],
+            )?;
+            cx.down_cleans()
+        }),
         case(
             Group::Fault,
             "healthcheck that never passes (--wait-timeout)",
-            false,
             |cx| {
                 cx.stack("services:\n  db:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"{IDLE}\"]\n    healthcheck: {test: [CMD-SHELL, \"echo not yet; test -f /never\"], interval: 1h, retries: 3}\n");
                 let out = cx.run(&["--progress", "plain", "up", "--wait-timeout", "3"]);
@@ -537,36 +525,31 @@ fn faults() -> Vec<Case> {
                 cx.down_cleans()
             },
         ),
-        case(
-            Group::Fault,
-            "host port held by another process",
-            false,
-            |cx| {
-                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let port = listener.local_addr().unwrap().port();
-                cx.stack(&format!("services:\n  web:\n    image: \"{{IMAGE}}\"\n    command: [sh, -c, \"{{IDLE}}\"]\n    ports: [\"{port}:80\"]\n    volumes: [data:/data]\nvolumes:\n  data:\n"));
-                let out = cx.run(&["--progress", "plain", "up"]);
-                code(&out, 1)?;
-                contains(
-                    "stderr",
-                    &stderr(&out),
-                    &[
-                        &format!(
-                            "host port 127.0.0.1:{port}/tcp of service `web` is already in use by process {} (",
-                            std::process::id()
-                        ),
-                        "nothing was created",
-                    ],
-                )?;
-                let created = cx.resources();
-                if !created.is_empty() {
-                    return Err(format!("created before the check: {created:?}"));
-                }
-                drop(listener);
-                cx.down_cleans()
-            },
-        ),
-        case(Group::Fault, "Ctrl-C in the middle of up", true, |cx| {
+        case(Group::Fault, "host port held by another process", |cx| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            cx.stack(&format!("services:\n  web:\n    image: \"{{IMAGE}}\"\n    command: [sh, -c, \"{{IDLE}}\"]\n    ports: [\"{port}:80\"]\n    volumes: [data:/data]\nvolumes:\n  data:\n"));
+            let out = cx.run(&["--progress", "plain", "up"]);
+            code(&out, 1)?;
+            contains(
+                "stderr",
+                &stderr(&out),
+                &[
+                    &format!(
+                        "host port 127.0.0.1:{port}/tcp of service `web` is already in use by process {} (",
+                        std::process::id()
+                    ),
+                    "nothing was created",
+                ],
+            )?;
+            let created = cx.resources();
+            if !created.is_empty() {
+                return Err(format!("created before the check: {created:?}"));
+            }
+            drop(listener);
+            cx.down_cleans()
+        }),
+        case(Group::Fault, "Ctrl-C in the middle of up", |cx| {
             cx.stack("services:\n  db:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"{IDLE}\"]\n    healthcheck: {test: [CMD-SHELL, \"test -f /never\"], interval: 1h}\n");
             let mut child = cx
                 .pier(&["--progress", "plain", "up", "--wait-timeout", "120"])
@@ -588,30 +571,24 @@ fn faults() -> Vec<Case> {
             cx.down_cleans()?;
             result
         }),
-        case(
-            Group::Fault,
-            "container killed behind pier's back",
-            false,
-            |cx| {
-                cx.stack("services:\n  web: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"]}\n");
-                cx.up_ok(&[])?;
-                let container = cx.container("web");
-                docker(&["kill", &container])?;
-                poll("the container to stop", Duration::from_secs(30), || {
-                    (state(&container) == "exited").then_some(())
-                })?;
-                cx.up_ok(&[])?;
-                let now = state(&container);
-                if now != "running" {
-                    return Err(format!("after up the container is {now}"));
-                }
-                cx.down_cleans()
-            },
-        ),
+        case(Group::Fault, "container killed behind pier's back", |cx| {
+            cx.stack("services:\n  web: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"]}\n");
+            cx.up_ok(&[])?;
+            let container = cx.container("web");
+            docker(&["kill", &container])?;
+            poll("the container to stop", Duration::from_secs(30), || {
+                (state(&container) == "exited").then_some(())
+            })?;
+            cx.up_ok(&[])?;
+            let now = state(&container);
+            if now != "running" {
+                return Err(format!("after up the container is {now}"));
+            }
+            cx.down_cleans()
+        }),
         case(
             Group::Fault,
             "two pier up of the same project at once",
-            true,
             |cx| {
                 cx.stack("services:\n  db: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"]}\n  web: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"], depends_on: [db]}\nvolumes: {}\n");
                 let spawn = || {
@@ -660,11 +637,10 @@ fn faults() -> Vec<Case> {
     ]
 }
 
-fn case(group: Group, name: &'static str, pending: bool, run: fn(&Cx) -> Outcome) -> Case {
+fn case(group: Group, name: &'static str, run: fn(&Cx) -> Outcome) -> Case {
     Case {
         group,
         name,
-        pending,
         run: Box::new(run),
     }
 }
@@ -683,7 +659,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             "named volume survives down, a recreating config change and a failed up; only down -v removes it, listing it",
-            false,
             |cx| {
                 let volume = format!("{}_data", cx.project);
                 cx.stack(&MARKED.replace("GEN", "1"));
@@ -740,7 +715,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             "init never overwrites without --force; --force keeps the secrets",
-            false,
             |cx| {
                 code(&cx.run(&["init", "lamp", "shop"]), 0)?;
                 let password = env_value(&cx.dir.join("shop/.env"), "DB_PASSWORD");
@@ -764,7 +738,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             ".env with secrets is created 0600 and git-ignored",
-            false,
             |cx| {
                 code(&cx.run(&["init", "django", "site"]), 0)?;
                 let env = cx.dir.join("site/.env");
@@ -806,7 +779,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             "secrets are never printed unless --show-secrets",
-            false,
             |cx| {
                 // Rendered into a directory named like the project, so that is its name.
                 code(
@@ -869,7 +841,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             "a failing service's log lines in the error mask the secrets it printed",
-            false,
             |cx| {
                 let secret = "Zx81-matrix-generated-secret";
                 cx.write(".env", &format!("DB_PASSWORD={secret}\n"));
@@ -891,7 +862,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::DataSafety,
             "template values with quotes, colons, newlines, {{ }}, ${…} and control characters stay one string",
-            false,
             |cx| {
                 let hostile = "x\" injected: true\n'q' : {{db_user}} ${HOME} $$ \\ \t\u{7} end\r\nservices: {}";
                 let out = cx.run(&[
@@ -924,7 +894,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::SecureDefault,
             "published ports bind to 127.0.0.1 unless the stack names an address",
-            false,
             |cx| {
                 let port = std::net::TcpListener::bind("127.0.0.1:0")
                     .unwrap()
@@ -943,7 +912,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::SecureDefault,
             "warnings for every-interface ports, the Docker socket and privileged",
-            false,
             |cx| {
                 cx.stack("services:\n  admin:\n    image: x\n    privileged: true\n    ports: [\"0.0.0.0:18081:80\"]\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n");
                 let out = cx.run(&["config"]);
@@ -969,7 +937,6 @@ fn data_safety() -> Vec<Case> {
         case(
             Group::SecureDefault,
             "built-in stacks bind no port to every interface, mount no socket and run nothing privileged",
-            false,
             |cx| {
                 for stack in ["lamp", "django", "dotnet"] {
                     let dir = cx.dir.join(stack);
@@ -1012,7 +979,6 @@ fn data_safety() -> Vec<Case> {
 struct Tally {
     tried: usize,
     passed: usize,
-    pending: Vec<String>,
 }
 
 #[test]
@@ -1043,31 +1009,21 @@ fn bad_input_fault_and_data_safety_matrix() {
         leaked.extend(left.iter().cloned());
         let tally = tallies.entry(case.group).or_default();
         tally.tried += 1;
-        let verdict = match (&outcome, case.pending) {
-            (Ok(()), _) if left.is_empty() => {
+        let verdict = match &outcome {
+            Ok(()) if left.is_empty() => {
                 tally.passed += 1;
                 "ok"
             }
-            (Ok(()), _) => {
+            Ok(()) => {
                 failures.push(format!("{}: left {left:?}", case.name));
                 "LEAKED"
             }
-            (Err(_), true) => {
-                tally.pending.push(case.name.to_string());
-                "pending"
-            }
-            (Err(e), false) => {
+            Err(e) => {
                 failures.push(format!("{}: {e}", case.name));
                 "FAILED"
             }
         };
-        println!("{verdict:>8}  {:?}: {}", case.group, case.name);
-        if let (Err(e), true) = (&outcome, case.pending) {
-            println!(
-                "          (not in this build yet: {})",
-                e.lines().next().unwrap_or("")
-            );
-        }
+        println!("{verdict:>6}  {:?}: {}", case.group, case.name);
     }
     // Anything of the matrix's projects still there (also from a case that panicked).
     for r in resources_where(|p| p.starts_with(&prefix)) {
@@ -1083,20 +1039,12 @@ fn bad_input_fault_and_data_safety_matrix() {
         t(Group::DataSafety),
         t(Group::SecureDefault),
     );
-    let pending = |t: &Tally| {
-        if t.pending.is_empty() {
-            String::new()
-        } else {
-            format!(", {} pending", t.pending.len())
-        }
-    };
     let summary = format!(
-        "bad inputs: {} tried, {} rejected cleanly; faults: {} tried, {} recovered{}; data safety: {} checked, {} held; secure defaults: {} checked, {} held; leaked resources: {}",
+        "bad inputs: {} tried, {} rejected cleanly; faults: {} tried, {} recovered; data safety: {} checked, {} held; secure defaults: {} checked, {} held; leaked resources: {}",
         bad.tried,
         bad.passed,
         fault.tried,
         fault.passed,
-        pending(&fault),
         data.tried,
         data.passed,
         secure.tried,
@@ -1104,16 +1052,10 @@ fn bad_input_fault_and_data_safety_matrix() {
         leaked.len()
     );
     println!("{summary}");
-    let mut report = summary.clone();
-    for name in fault.pending.iter() {
-        let line = format!("pending (feature not in this build yet): {name}");
-        println!("{line}");
-        report.push_str(&format!("\n{line}"));
-    }
     // `cargo test` hides a passing test's output: scripts/test.sh prints this file.
     let _ = std::fs::write(
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("matrix-summary.txt"),
-        report + "\n",
+        format!("{summary}\n"),
     );
     assert!(
         failures.is_empty() && leaked.is_empty(),

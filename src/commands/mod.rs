@@ -2,11 +2,18 @@
 
 mod config;
 pub mod down;
+mod exec;
 mod export;
 mod graph;
+mod guard;
+mod info;
 mod init;
+mod interrupt;
 mod list;
+mod logs;
 mod mask;
+mod project;
+pub mod ps;
 pub mod up;
 
 use std::io::Write;
@@ -47,6 +54,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             down::down(&project, &args, cli.global.progress, out)?;
             Ok(0)
         }
+        Command::Ps(args) => ps::run(&cli.global, &args, out),
+        Command::Logs(args) => logs::run(&cli.global, &args, out),
+        Command::Exec(args) => exec::run(&cli.global, &args, out),
+        Command::Info(args) => info::run(&cli.global, &args, out),
+        #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
         }),
