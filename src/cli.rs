@@ -138,7 +138,7 @@ pub struct UpArgs {
     /// Build images before starting, even when they exist
     #[arg(long)]
     pub build: bool,
-    /// Give up waiting for services to become ready after this many seconds
+    /// Give up when a service has not become ready this many seconds after it could start
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub wait_timeout: u64,
     /// Print the plan and change nothing

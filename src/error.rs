@@ -61,9 +61,32 @@ pub enum Error {
     PortsInUse(Vec<crate::preflight::BusyPort>),
 
     /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
-    #[error("{}", render_not_ready(.0))]
+    #[error("{}", render_not_ready(.0, "pier down"))]
     NotReady(Box<NotReady>),
 
+    /// A swarm service did not become ready (`up --target swarm`); `container` is
+    /// the task's container.
+    #[error("{}", render_not_ready(.0, "pier down --target swarm"))]
+    SwarmNotReady(Box<NotReady>),
+
+    /// `--target swarm` on an engine that is not a swarm manager. Nothing was created.
+    #[error(
+        "the Docker engine at {host} is not a swarm manager (swarm state: {state}), so it cannot run the stack as swarm services\n  hint: make it a single-node swarm with `docker swarm init --advertise-addr 127.0.0.1` (`docker swarm leave --force` undoes it), or point DOCKER_HOST at a manager of your swarm"
+    )]
+    NotSwarmManager { host: String, state: String },
+
+    /// Images of `build:` services missing on the engine: swarm services cannot build.
+    #[error("{}", render_unbuilt(.0))]
+    UnbuiltImages(Vec<UnbuiltImage>),
+
+    /// Something on the swarm stands in the way of `up --target swarm`: a secret whose
+    /// value changed while services use it, a local network with the stack's name.
+    #[error("{resource}: {problem}\n  hint: {hint}")]
+    SwarmConflict {
+        resource: String,
+        problem: String,
+        hint: String,
+    },
     /// `pier exec` into a service whose container is not running.
     #[error(
         "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
@@ -90,6 +113,10 @@ impl Error {
             | Error::Engine { .. }
             | Error::PortsInUse(_)
             | Error::NotReady(_)
+            | Error::SwarmNotReady(_)
+            | Error::NotSwarmManager { .. }
+            | Error::UnbuiltImages(_)
+            | Error::SwarmConflict { .. }
             | Error::NotRunning { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
@@ -129,6 +156,16 @@ pub enum EngineOp {
     InspectContainer,
     ReadLogs,
     Exec,
+    SwarmState,
+    ListServices,
+    CreateService,
+    UpdateService,
+    RemoveService,
+    ListTasks,
+    ListNodes,
+    ListSecrets,
+    CreateSecret,
+    RemoveSecret,
 }
 
 impl std::fmt::Display for EngineOp {
@@ -152,6 +189,16 @@ impl std::fmt::Display for EngineOp {
             EngineOp::InspectContainer => "inspecting container",
             EngineOp::ReadLogs => "reading logs of container",
             EngineOp::Exec => "running a command in container",
+            EngineOp::SwarmState => "reading the swarm state of engine",
+            EngineOp::ListServices => "listing swarm services of project",
+            EngineOp::CreateService => "creating swarm service",
+            EngineOp::UpdateService => "updating swarm service",
+            EngineOp::RemoveService => "removing swarm service",
+            EngineOp::ListTasks => "listing tasks of swarm service",
+            EngineOp::ListNodes => "listing swarm nodes for",
+            EngineOp::ListSecrets => "listing swarm secrets of project",
+            EngineOp::CreateSecret => "creating swarm secret",
+            EngineOp::RemoveSecret => "removing swarm secret",
         })
     }
 }
@@ -184,7 +231,8 @@ pub struct NotReady {
     pub logs: Vec<String>,
 }
 
-fn render_not_ready(n: &NotReady) -> String {
+/// `down`: the command that removes what was created.
+fn render_not_ready(n: &NotReady, down: &str) -> String {
     let mut out = format!(
         "service `{}` (container {}) did not reach {}: {}",
         n.service, n.container, n.condition, n.reason
@@ -207,7 +255,7 @@ fn render_not_ready(n: &NotReady) -> String {
         }
     }
     out.push_str(&format!(
-        "\n  hint: `docker logs {}` shows the whole log; `pier down` removes what was created",
+        "\n  hint: `docker logs {}` shows the whole log; `{down}` removes what was created",
         n.container
     ));
     out
@@ -219,6 +267,42 @@ fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
         "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
     );
     out.join("\n")
+}
+
+/// A `build:` service whose image is not on the engine (for `up --target swarm`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnbuiltImage {
+    pub service: String,
+    pub image: String,
+    pub context: PathBuf,
+    pub dockerfile: Option<String>,
+}
+
+fn render_unbuilt(images: &[UnbuiltImage]) -> String {
+    let mut out =
+        String::from("swarm services cannot build images, and these are not on the engine yet:");
+    for i in images {
+        out.push_str(&format!(
+            "\n  service `{}` needs image {} (from `build:`)",
+            i.service, i.image
+        ));
+    }
+    out.push_str("\n  hint: build them first, e.g.");
+    for i in images {
+        let file = match &i.dockerfile {
+            Some(f) => format!(" -f {}", i.context.join(f).display()),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "\n    docker build -t {}{file} {}",
+            i.image,
+            i.context.display()
+        ));
+    }
+    out.push_str(
+        "\n  (or run `pier up --build` locally once); on a swarm of several nodes, push them to a registry every node can reach",
+    );
+    out
 }
 
 /// What an interrupted `up`/`down` left behind.

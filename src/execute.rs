@@ -8,7 +8,7 @@
 //! A container that exits while it should run fails the wait at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -60,7 +60,6 @@ struct Context<'a> {
     project: &'a str,
     opts: &'a ExecuteOptions,
     sink: EventSink,
-    first_wait: OnceLock<Instant>,
     /// (service, container) started by this run that must keep running.
     watched: Mutex<Vec<(String, String)>>,
     /// Set on the first failure: waits, pulls and builds still running give up.
@@ -83,7 +82,6 @@ pub async fn execute(
         project: &plan.project,
         opts,
         sink,
-        first_wait: OnceLock::new(),
         watched: Mutex::new(Vec::new()),
         cancel: watch::Sender::new(false),
     };
@@ -345,7 +343,10 @@ async fn wait_for(
         service: service.to_string(),
         condition,
     });
-    let deadline = *cx.first_wait.get_or_init(Instant::now) + cx.opts.wait_timeout;
+    // Each wait has its own deadline, counted from when that service could first
+    // be waited for: a slow image build of a later service must not use up the
+    // time an earlier one had to become ready (a first `pier up` builds for minutes).
+    let deadline = Instant::now() + cx.opts.wait_timeout;
     let test = cx
         .stack
         .and_then(|s| s.services.get(service))

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod execute;
+pub mod execute_swarm;
 pub mod export;
 pub mod labels;
 pub mod lock;

@@ -444,6 +444,19 @@ fn init_with_overrides_of_every_kind() {
     assert!(read(sb.dir("django/requirements.txt")).contains("redis"));
     assert!(read(sb.dir("django/Dockerfile")).contains("FROM python:3.12-slim"));
 
+    // The base image is a parameter too (the end-to-end tests use a stand-in).
+    sb.ok(&[
+        "init",
+        "django",
+        "django-own-python",
+        "--set",
+        "python_image=registry.example.com/python",
+    ]);
+    assert!(
+        read(sb.dir("django-own-python/Dockerfile"))
+            .contains("FROM registry.example.com/python:3.13-slim")
+    );
+
     sb.ok(&["init", "django", "django18"]);
     let doc = yaml(sb.dir("django18/pier.yaml"));
     assert_eq!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{DownArgs, Progress, Target};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::execute::ExecuteOptions;
 use crate::plan::{Action, DownOptions, plan_down};
 
@@ -14,9 +14,7 @@ use super::{guard, interrupt, runtime, write_out};
 
 pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     if args.target == Target::Swarm {
-        return Err(Error::Usage {
-            message: "`pier down --target swarm` is not available yet in this build".into(),
-        });
+        return super::swarm::down(project, args, progress, out);
     }
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;

@@ -14,13 +14,14 @@ mod logs;
 mod mask;
 mod project;
 pub mod ps;
+pub mod swarm;
 pub mod up;
 
 use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
 use crate::stack::{self, LoadOptions, Loaded};
 
@@ -35,6 +36,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Export(args) => export::run(&cli.global, &args, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
+            Ok(0)
+        }
+        // The swarm target has its own glue (commands::swarm).
+        Command::Up(args) if args.target == Target::Swarm => {
+            let loaded = load_stack(&cli.global)?;
+            swarm::up(
+                &loaded.stack,
+                &loaded.dotenv,
+                &args,
+                cli.global.progress,
+                out,
+            )?;
+            Ok(0)
+        }
+        Command::Down(args) if args.target == Target::Swarm => {
+            swarm::down(&project_name(&cli.global)?, &args, cli.global.progress, out)?;
             Ok(0)
         }
         Command::Up(args) => {
@@ -73,6 +90,14 @@ pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
         eprintln!("{warning}");
     }
     Ok(loaded)
+}
+
+/// The project a command that works from labels acts on: `-p`, else the stack file's.
+fn project_name(global: &GlobalArgs) -> Result<String> {
+    match &global.project_name {
+        Some(name) => Ok(name.clone()),
+        None => Ok(load_stack(global)?.stack.name),
+    }
 }
 
 /// A runtime for the engine calls of one command.

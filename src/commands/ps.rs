@@ -16,12 +16,11 @@ use super::project::ProjectContext;
 use super::{runtime, write_out};
 
 pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i32> {
-    if args.target == Target::Swarm {
-        return Err(Error::Usage {
-            message: "`pier ps --target swarm` is not available yet in this build".into(),
-        });
-    }
     let ctx = ProjectContext::from_cli(global)?;
+    if args.target == Target::Swarm {
+        super::swarm::ps(&ctx.name, args, out)?;
+        return Ok(0);
+    }
     let rows = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let observed = engine.observe(&ctx.name, &[]).await?;

@@ -32,9 +32,9 @@ pub fn options(args: &UpArgs) -> UpOptions {
 /// Bring `stack` up as `args` asks; the plan (dry run) or the service table goes to `out`.
 pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     if args.target == Target::Swarm {
-        return Err(Error::Usage {
-            message: "`pier up --target swarm` is not available yet in this build".into(),
-        });
+        // `pier up` passes the `.env` values itself (commands::run); here secrets
+        // declared with `environment:` come from the process environment only.
+        return super::swarm::up(stack, &Default::default(), args, progress, out);
     }
     let opts = options(args);
     // Unknown service names are invalid input: reject them before touching the engine.

@@ -12,6 +12,8 @@ mod image;
 mod logs;
 mod observe;
 mod resources;
+mod swarm;
+mod swarm_service;
 
 use bollard::Docker;
 
