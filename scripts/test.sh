@@ -56,3 +56,9 @@ as_root scripts/build-standins.sh
 #    those, with their output shown so that the log has the time each took.
 cargo test --locked -- --skip e2e_
 cargo test --locked --test e2e_stacks -- --nocapture
+
+# The bad-input / fault / data-safety matrix's summary (tests/matrix.rs), which
+# `cargo test` does not show for a passing test.
+if [ -f target/tmp/matrix-summary.txt ]; then
+  say "matrix: $(cat target/tmp/matrix-summary.txt)"
+fi

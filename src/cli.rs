@@ -217,6 +217,9 @@ pub struct ConfigArgs {
     /// Print JSON instead of YAML
     #[arg(long)]
     pub json: bool,
+    /// Print secret values (passwords, tokens, keys) instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

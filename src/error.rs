@@ -55,6 +55,11 @@ pub enum Error {
         message: String,
     },
 
+    /// Host ports the stack publishes are held by other programs; found before
+    /// anything was created.
+    #[error("{}", render_busy_ports(.0))]
+    PortsInUse(Vec<crate::preflight::BusyPort>),
+
     /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
     #[error("{}", render_not_ready(.0, "pier down"))]
     NotReady(Box<NotReady>),
@@ -106,6 +111,7 @@ impl Error {
             | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
+            | Error::PortsInUse(_)
             | Error::NotReady(_)
             | Error::SwarmNotReady(_)
             | Error::NotSwarmManager { .. }
@@ -253,6 +259,14 @@ fn render_not_ready(n: &NotReady, down: &str) -> String {
         n.container
     ));
     out
+}
+
+fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
+    let mut out: Vec<String> = busy.iter().map(|b| b.to_string()).collect();
+    out.push(
+        "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
+    );
+    out.join("\n")
 }
 
 /// A `build:` service whose image is not on the engine (for `up --target swarm`).

@@ -281,7 +281,10 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
                 .await
         }
         Action::RemoveContainer { container, .. } => e.remove_container(container).await,
-        Action::RemoveNetwork { name } => e.remove_network(name).await,
+        Action::RemoveNetwork { name, id } => {
+            e.remove_network(if id.is_empty() { name } else { id })
+                .await
+        }
         Action::RemoveVolume { name } => e.remove_volume(name).await,
     }
 }

@@ -18,6 +18,7 @@ pub mod labels;
 pub mod lock;
 pub mod overview;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod stack;
 pub mod template;

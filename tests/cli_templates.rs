@@ -905,8 +905,13 @@ fn every_rendered_stack_loads_with_pier_config() {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             sb.ok(&args);
             let file = dir.join("pier.yaml");
-            let (code, stdout, stderr) =
-                sb.run(&["-f", file.to_str().unwrap(), "config", "--json"]);
+            let (code, stdout, stderr) = sb.run(&[
+                "-f",
+                file.to_str().unwrap(),
+                "config",
+                "--json",
+                "--show-secrets",
+            ]);
             assert_eq!(
                 code, 0,
                 "{stack} with {sets:?}: pier config failed:\n{stderr}"

@@ -11,6 +11,7 @@ mod init;
 mod interrupt;
 mod list;
 mod logs;
+mod mask;
 mod project;
 pub mod ps;
 pub mod swarm;
@@ -55,7 +56,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
-            up::up(&stack.stack, &args, cli.global.progress, out)?;
+            up::up(&stack.stack, &args, cli.global.progress, out).map_err(|e| {
+                // A failing service's log lines may quote a secret.
+                let shell = std::env::vars().collect();
+                mask::mask_error(e, &mask::secrets_of(&stack.dotenv, &shell))
+            })?;
             Ok(0)
         }
         Command::Down(args) => {

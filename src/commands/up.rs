@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotReady, Result};
 use crate::execute::ExecuteOptions;
 use crate::overview::{ServiceRow, service_rows, urls};
-use crate::plan::observed::Observed;
+use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::image_of;
-use crate::plan::{PullPolicy, UpOptions, plan_up};
+use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
 use crate::stack::model::Stack;
 
@@ -58,6 +58,8 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         for note in &plan.notes {
             eprintln!("note: {note}");
         }
+        // A port another program holds would fail a start halfway through.
+        crate::preflight::check_ports(stack, &plan, &observed)?;
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt,
@@ -65,9 +67,43 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         };
         guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
         let after = engine.observe(&stack.name, &[]).await?;
+        // A container that failed just after its readiness check passed: `up` failed.
+        if let Some((service, container, code)) = exited_after_start(&plan, &after) {
+            return Err(Error::NotReady(Box::new(NotReady {
+                service,
+                container: container.clone(),
+                condition: "service_started".into(),
+                reason: format!("it exited with code {code} right after starting"),
+                health_output: None,
+                logs: engine.logs_tail(&container, 10).await.unwrap_or_default(),
+            })));
+        }
         let checked = super::ps::pier_health_checks(&engine, &after).await;
         let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
         write_out(out, &service_table(&rows, &opts.services))
+    })
+}
+
+/// The first service this plan started to keep running whose container has since
+/// exited with a failure: (service, container, exit code).
+fn exited_after_start(plan: &Plan, after: &Observed) -> Option<(String, String, i64)> {
+    plan.steps.iter().find_map(|step| match &step.action {
+        Action::StartContainer {
+            service,
+            container,
+            one_shot: false,
+        } => {
+            let c = after.container_of(service)?;
+            let failed = c.state == ContainerState::Exited && c.exit_code.is_some_and(|x| x != 0);
+            failed.then(|| {
+                (
+                    service.clone(),
+                    container.clone(),
+                    c.exit_code.unwrap_or(-1),
+                )
+            })
+        }
+        _ => None,
     })
 }
 
@@ -100,4 +136,67 @@ pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
         ]);
     }
     table(&cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::observed::ObservedContainer;
+    use crate::stack::model::Service;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_container_that_failed_after_starting_fails_up() {
+        let stack = Stack {
+            name: "p".into(),
+            project_dir: "/p".into(),
+            services: [(
+                "web".to_string(),
+                Service {
+                    image: Some("x".into()),
+                    ..Service::default()
+                },
+            )]
+            .into(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        let opts = UpOptions {
+            services: vec![],
+            pull: PullPolicy::Never,
+            build: false,
+            remove_orphans: false,
+        };
+        let plan = plan_up(&stack, &Observed::default(), &opts).unwrap();
+        let after = |state, exit_code| Observed {
+            containers: vec![ObservedContainer {
+                name: "p-web-1".into(),
+                id: "1".into(),
+                image_id: None,
+                service: "web".into(),
+                config_hash: None,
+                field_hashes: BTreeMap::new(),
+                depends_on: vec![],
+                state,
+                health: None,
+                exit_code,
+                started_at: None,
+                published: vec![],
+            }],
+            ..Observed::default()
+        };
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(1))),
+            Some(("web".into(), "p-web-1".into(), 1))
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(0))),
+            None
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Running, None)),
+            None
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod duration;
 mod environment;
 mod healthcheck;
+mod memory;
 mod mounts;
 mod ports;
 mod read;
