@@ -387,7 +387,14 @@ fn e2e_lamp_editor_renders_and_plans_a_pull() {
         ),
     );
     let env = site.env();
-    let config = site.pier(&["config", "--json"]);
+    // `pier config` masks secrets unless asked.
+    let masked: serde_json::Value =
+        serde_json::from_str(&site.pier(&["config", "--json"])).unwrap();
+    assert_ne!(
+        masked["services"]["editor"]["environment"]["PASSWORD"],
+        env["EDITOR_PASSWORD"]
+    );
+    let config = site.pier(&["config", "--json", "--show-secrets"]);
     let config: serde_json::Value = serde_json::from_str(&config).unwrap();
     let editor = &config["services"]["editor"];
     assert_eq!(editor["image"], "codercom/code-server:latest");
