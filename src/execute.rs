@@ -408,13 +408,26 @@ async fn wait_for(
 }
 
 /// Fail at once when a container that should run has exited while we wait for another.
+/// One listing of the project covers them all; only one that exited is inspected.
 async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
     let watched: Vec<(String, String)> = cx
         .watched
         .lock()
         .expect("no panics while holding the lock")
-        .clone();
-    for (service, container) in watched.iter().filter(|(_, c)| c != waiting_for) {
+        .iter()
+        .filter(|(_, c)| c != waiting_for)
+        .cloned()
+        .collect();
+    if watched.is_empty() {
+        return Ok(());
+    }
+    let listed = cx.engine.list_containers(cx.project).await?;
+    let stopped = |container: &str| {
+        listed.iter().any(|c| {
+            c.name == container && matches!(c.state, ContainerState::Exited | ContainerState::Dead)
+        })
+    };
+    for (service, container) in watched.iter().filter(|(_, c)| stopped(c)) {
         if let Some(status) = cx.engine.inspect_container(container).await?
             && let Verdict::Failed(reason) = judge(&status, Condition::Started, false)
         {

@@ -53,6 +53,10 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             wait_timeout: Duration::from_secs(args.wait_timeout),
             ..ExecuteOptions::default()
         };
+        if plan.is_empty() {
+            // Nothing changed: what was observed is still the state to report.
+            return write_out(out, &service_table(stack, &observed, &opts.services));
+        }
         execute(
             &engine,
             Some(stack),
@@ -61,7 +65,11 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             crate::report::sink(progress),
         )
         .await?;
-        let after = engine.observe(&stack.name, &[]).await?;
+        // Only the containers' states and bound ports are shown: one listing call.
+        let after = Observed {
+            containers: engine.list_containers(&stack.name).await?,
+            ..Observed::default()
+        };
         write_out(out, &service_table(stack, &after, &opts.services))
     })
 }
