@@ -22,7 +22,12 @@ use crate::plan::{Action, Plan};
 use crate::stack::model::{Condition, Stack};
 
 const POLL: Duration = Duration::from_millis(150);
-const PROBE: Duration = Duration::from_millis(500);
+/// The first probe runs at once; the pause before each next one grows from
+/// `PROBE_FIRST` by half up to `PROBE_MAX`: a service that is ready within a few
+/// hundred milliseconds is seen so, and a slow one (a database initializing) is
+/// not flooded with execs.
+const PROBE_FIRST: Duration = Duration::from_millis(50);
+const PROBE_MAX: Duration = Duration::from_millis(1000);
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
@@ -342,6 +347,7 @@ async fn wait_for(
         .and_then(|s| s.healthcheck.as_ref())
         .map(|h| h.test.clone());
     let mut last_probe: Option<Instant> = None;
+    let mut probe_pause = PROBE_FIRST;
     let mut probe_output: Option<String> = None;
     loop {
         let status = cx.engine.inspect_container(container).await?;
@@ -372,8 +378,11 @@ async fn wait_for(
         if condition == Condition::Healthy
             && status.state == ContainerState::Running
             && let Some(test) = &test
-            && last_probe.is_none_or(|t| t.elapsed() >= PROBE)
+            && last_probe.is_none_or(|t| t.elapsed() >= probe_pause)
         {
+            if last_probe.is_some() {
+                probe_pause = (probe_pause * 3 / 2).min(PROBE_MAX);
+            }
             last_probe = Some(Instant::now());
             if let Ok(Some((healthy, output))) = cx.engine.probe_health(container, test).await {
                 if healthy {
@@ -403,7 +412,13 @@ async fn wait_for(
             let output = status.last_health_output.clone().or(probe_output);
             return Err(not_ready(cx, service, container, condition, reason, output).await);
         }
-        tokio::time::sleep(POLL).await;
+        // A healthy-wait still probing quickly polls at the probe's pace.
+        let pause = if condition == Condition::Healthy && test.is_some() {
+            POLL.min(probe_pause)
+        } else {
+            POLL
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt};
 use futures_util::future::{LocalBoxFuture, Shared, try_join_all};
 
 use pier::engine::Engine;
@@ -114,11 +114,18 @@ pub async fn down(stack: &Stack) -> Result<(), String> {
     let engine = Engine::connect().await.map_err(text)?;
     let e = &engine;
     let containers = e.list_containers(&stack.name).await.map_err(text)?;
-    try_join_all(containers.iter().map(|c| async move {
+    // As many at once as pier allows itself: unbounded parallel removal makes this
+    // engine (20.10) leak network endpoints now and then, leaving a network that
+    // can never be removed ("has active endpoints").
+    futures_util::stream::iter(containers.iter().map(|c| async move {
         e.stop_container(&c.name, None).await?;
         e.remove_container(&c.name).await
     }))
+    .buffer_unordered(pier::execute::ExecuteOptions::default().concurrency)
+    .collect::<Vec<_>>()
     .await
+    .into_iter()
+    .collect::<Result<Vec<()>, _>>()
     .map_err(text)?;
     try_join_all(
         stack

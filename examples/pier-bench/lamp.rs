@@ -84,6 +84,7 @@ fn measure(env: &Env, file: &Path, rounds: usize) -> Result<BTreeMap<Tool, Vec<D
     let mut samples: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
     for round in 0..rounds {
         eprintln!("lamp round {}/{rounds}", round + 1);
+        env.round.set(0);
         let mut order = TOOLS.to_vec();
         order.rotate_left(round % TOOLS.len());
         for tool in order {

@@ -53,11 +53,14 @@ pub struct Env {
     pub v1: PathBuf,
     pub v2: PathBuf,
     pub dir: tempfile::TempDir,
+    /// In every project name, so that a network the engine failed to remove in one
+    /// round does not get in the way of the next.
+    pub round: std::cell::Cell<usize>,
 }
 
 impl Env {
     pub fn project(&self, case: &str, tool: Tool) -> String {
-        format!("{PREFIX}-{case}-{}", tool.key())
+        format!("{PREFIX}-{case}-{}-r{}", tool.key(), self.round.get())
     }
 
     /// The command line of `tool` on `file` for `project`, before the verb.
@@ -129,6 +132,7 @@ where
 struct Results {
     samples: BTreeMap<(&'static str, Tool), Vec<Duration>>,
     memory: BTreeMap<Tool, u64>,
+    failures: BTreeMap<(&'static str, Tool), usize>,
 }
 
 impl Results {
@@ -218,6 +222,7 @@ fn main() {
         v2: repo.join(".tools/compose/docker-compose"),
         repo,
         dir: tempfile::tempdir().unwrap(),
+        round: std::cell::Cell::new(0),
     };
     for p in [&env.pier, &env.v1, &env.v2] {
         assert!(p.exists(), "{} is missing (see scripts/bench.sh)", p.display());
@@ -232,6 +237,7 @@ fn main() {
 
     for round in 0..rounds {
         eprintln!("round {}/{rounds}", round + 1);
+        env.round.set(round);
         let mut order = tools.to_vec();
         order.rotate_left(round % tools.len());
         for &tool in &order {
@@ -248,7 +254,12 @@ fn main() {
         if tool != Tool::Pier {
             up.arg("-d");
         }
-        r.memory.insert(tool, peak_rss(up).expect("peak memory"));
+        match peak_rss(up) {
+            Ok(kb) => {
+                r.memory.insert(tool, kb);
+            }
+            Err(e) => eprintln!("memory / {}: {e}", tool.key()),
+        }
         quiet(env.cmd(tool, &files.wide20, &project).arg("down"));
     }
     let lamp = if lamp_on {
@@ -282,19 +293,33 @@ fn down_cmd(env: &Env, tool: Tool, file: &Path, project: &str) -> Command {
     c
 }
 
-fn must(result: Result<Duration, String>) -> Duration {
-    result.unwrap_or_else(|e| panic!("{e}"))
+/// Record a sample, or the failure: the run goes on (a compose `down` now and then
+/// trips over the engine's "network has active endpoints" race under load), and
+/// the failure is counted in the table.
+fn record(r: &mut Results, case: &'static str, tool: Tool, result: Result<Duration, String>) -> bool {
+    match result {
+        Ok(d) => {
+            r.add(case, tool, d);
+            true
+        }
+        Err(e) => {
+            eprintln!("{case} / {}: {e}", tool.key());
+            *r.failures.entry((case, tool)).or_default() += 1;
+            clean_all();
+            false
+        }
+    }
 }
 
 fn run_up_down(env: &Env, r: &mut Results, tool: Tool, case: &'static str, file: &Path) {
     let project = env.project(case, tool);
     if tool == Tool::Floor {
         let stack = load_stack(file, &project);
-        r.add(case, tool, must(floor_timed(async || floor::up(&stack).await)));
-        must(floor_timed(async || floor::down(&stack).await));
-    } else {
-        r.add(case, tool, must(timed(&mut up_cmd(env, tool, file, &project))));
-        must(timed(&mut down_cmd(env, tool, file, &project)));
+        if record(r, case, tool, floor_timed(async || floor::up(&stack).await)) {
+            record(r, "teardown", tool, floor_timed(async || floor::down(&stack).await));
+        }
+    } else if record(r, case, tool, timed(&mut up_cmd(env, tool, file, &project))) {
+        record(r, "teardown", tool, timed(&mut down_cmd(env, tool, file, &project)));
     }
 }
 
@@ -302,13 +327,13 @@ fn run_wide(env: &Env, r: &mut Results, tool: Tool, file: &Path) {
     let project = env.project("wide20", tool);
     if tool == Tool::Floor {
         let stack = load_stack(file, &project);
-        r.add("wide20", tool, must(floor_timed(async || floor::up(&stack).await)));
-        r.add("noop20", tool, must(floor_timed(async || floor::noop(&stack).await)));
-        r.add("down20", tool, must(floor_timed(async || floor::down(&stack).await)));
+        let _ = record(r, "wide20", tool, floor_timed(async || floor::up(&stack).await))
+            && record(r, "noop20", tool, floor_timed(async || floor::noop(&stack).await))
+            && record(r, "down20", tool, floor_timed(async || floor::down(&stack).await));
     } else {
-        r.add("wide20", tool, must(timed(&mut up_cmd(env, tool, file, &project))));
-        r.add("noop20", tool, must(timed(&mut up_cmd(env, tool, file, &project))));
-        r.add("down20", tool, must(timed(&mut down_cmd(env, tool, file, &project))));
+        let _ = record(r, "wide20", tool, timed(&mut up_cmd(env, tool, file, &project)))
+            && record(r, "noop20", tool, timed(&mut up_cmd(env, tool, file, &project)))
+            && record(r, "down20", tool, timed(&mut down_cmd(env, tool, file, &project)));
     }
 }
 
@@ -316,16 +341,17 @@ fn run_cli(env: &Env, r: &mut Results, tool: Tool, file: &Path) {
     match tool {
         Tool::Floor => {}
         Tool::Pier => {
-            r.add("list", tool, must(timed(Command::new(&env.pier).arg("list"))));
+            record(r, "list", tool, timed(Command::new(&env.pier).arg("list")));
             let mut c = env.cmd(tool, file, "pierbench-config");
-            r.add("config", tool, must(timed(c.arg("config"))));
+            record(r, "config", tool, timed(c.arg("config")));
         }
         Tool::V1 | Tool::V2 => {
             let mut c = env.cmd(tool, file, "pierbench-config");
-            let d = must(timed(c.arg("config")));
             // One compose command answers both questions.
-            r.add("list", tool, d);
-            r.add("config", tool, d);
+            if let Ok(d) = timed(c.arg("config")) {
+                r.add("list", tool, d);
+                r.add("config", tool, d);
+            }
         }
     }
 }
@@ -417,6 +443,9 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
             v2 as f64 / 1024.0,
             if x <= 0.4 { "yes" } else { "**no**" }
         );
+    }
+    for ((case, tool), n) in &r.failures {
+        println!("\n{case} / {}: {n} run(s) failed and were left out (see the log).", tool.key());
     }
     if let Some(e) = lamp_error {
         println!("\nlamp-ready was not measured: {e}");
