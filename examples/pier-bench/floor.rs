@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
 use futures_util::future::{LocalBoxFuture, Shared, try_join_all};
+use futures_util::{FutureExt, StreamExt};
 
 use pier::engine::Engine;
 use pier::plan::graph::Graph;
@@ -26,19 +26,30 @@ fn text(e: impl std::fmt::Display) -> String {
 pub async fn up(stack: &Stack) -> Result<(), String> {
     let engine = Engine::connect().await.map_err(text)?;
     let e = &engine;
-    let nets = stack.networks.iter().filter(|(_, n)| !n.external).map(|(key, n)| {
-        let name = network_name(stack, key);
-        async move {
-            e.create_network(&stack.name, key, &name, n.driver.as_deref(), n.internal)
-                .await
-        }
-        .boxed_local()
-    });
-    let vols = stack.volumes.iter().filter(|(_, v)| !v.external).map(|(key, v)| {
-        let name = volume_name(stack, key);
-        async move { e.create_volume(&stack.name, key, &name, v.driver.as_deref()).await }
+    let nets = stack
+        .networks
+        .iter()
+        .filter(|(_, n)| !n.external)
+        .map(|(key, n)| {
+            let name = network_name(stack, key);
+            async move {
+                e.create_network(&stack.name, key, &name, n.driver.as_deref(), n.internal)
+                    .await
+            }
             .boxed_local()
-    });
+        });
+    let vols = stack
+        .volumes
+        .iter()
+        .filter(|(_, v)| !v.external)
+        .map(|(key, v)| {
+            let name = volume_name(stack, key);
+            async move {
+                e.create_volume(&stack.name, key, &name, v.driver.as_deref())
+                    .await
+            }
+            .boxed_local()
+        });
     try_join_all(nets.chain(vols)).await.map_err(text)?;
 
     let graph = Graph::new(stack).map_err(|_| "dependency cycle".to_string())?;

@@ -20,7 +20,8 @@ const TOOLS: [Tool; 3] = [Tool::Pier, Tool::V2, Tool::Floor];
 fn fetch(port: u16) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     Some(body)
@@ -34,7 +35,9 @@ fn until_connected(deadline: Duration) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Err(format!("the lamp page did not report `{CONNECTED}` within {deadline:?}"))
+    Err(format!(
+        "the lamp page did not report `{CONNECTED}` within {deadline:?}"
+    ))
 }
 
 fn image_present(image: &str) -> bool {
@@ -47,11 +50,19 @@ fn image_present(image: &str) -> bool {
 /// Render the lamp stack with the stand-ins, build each tool's web image (untimed),
 /// then time `rounds` rounds, tools alternating.
 pub fn run(env: &Env, rounds: usize) -> Result<BTreeMap<Tool, Vec<Duration>>, String> {
-    for image in ["pier-standin/php:8.4-apache", "pier-standin/mariadb:11.8", "pier-standin/phpmyadmin:5.2"] {
+    for image in [
+        "pier-standin/php:8.4-apache",
+        "pier-standin/mariadb:11.8",
+        "pier-standin/phpmyadmin:5.2",
+    ] {
         if !image_present(image) {
-            return Err(format!("image {image} is missing (scripts/build-standins.sh builds it)"));
+            return Err(format!(
+                "image {image} is missing (scripts/build-standins.sh builds it)"
+            ));
         }
     }
+    // One set of project names (and so of web image names) for every lamp round.
+    env.round.set(0);
     let dir = env.dir.path().join("lamp");
     timed(
         Command::new(&env.pier)
@@ -76,15 +87,21 @@ pub fn run(env: &Env, rounds: usize) -> Result<BTreeMap<Tool, Vec<Duration>>, St
 fn measure(env: &Env, file: &Path, rounds: usize) -> Result<BTreeMap<Tool, Vec<Duration>>, String> {
     // Build the web image once (pier), name it for the other tools' projects too.
     let built = format!("{}-web", env.project("lamp", Tool::Pier));
-    timed(env.cmd(Tool::Pier, file, &env.project("lamp", Tool::Pier)).args(["up", "--wait-timeout", "300"]))?;
+    timed(
+        env.cmd(Tool::Pier, file, &env.project("lamp", Tool::Pier))
+            .args(["up", "--wait-timeout", "300"]),
+    )?;
     down(env, file, Tool::Pier)?;
     for tool in [Tool::V2, Tool::Floor] {
-        timed(Command::new("docker").args(["tag", &built, &format!("{}-web", env.project("lamp", tool))]))?;
+        timed(Command::new("docker").args([
+            "tag",
+            &built,
+            &format!("{}-web", env.project("lamp", tool)),
+        ]))?;
     }
     let mut samples: BTreeMap<Tool, Vec<Duration>> = BTreeMap::new();
     for round in 0..rounds {
         eprintln!("lamp round {}/{rounds}", round + 1);
-        env.round.set(0);
         let mut order = TOOLS.to_vec();
         order.rotate_left(round % TOOLS.len());
         for tool in order {
@@ -115,6 +132,10 @@ fn measure(env: &Env, file: &Path, rounds: usize) -> Result<BTreeMap<Tool, Vec<D
 /// Down with volumes, so every run starts with a fresh database.
 fn down(env: &Env, file: &Path, tool: Tool) -> Result<(), String> {
     let project = env.project("lamp", tool);
-    let tool = if tool == Tool::Floor { Tool::Pier } else { tool };
+    let tool = if tool == Tool::Floor {
+        Tool::Pier
+    } else {
+        tool
+    };
     timed(env.cmd(tool, file, &project).args(["down", "-v"])).map(drop)
 }

@@ -4,7 +4,7 @@
 //! work on the machine falls on all tools alike. Prints a Markdown table of
 //! medians and ratios (scripts/bench.sh puts it into BENCHMARKS.md).
 //!
-//!     cargo run --release --example pier-bench -- [--rounds N] [--quick] [--no-lamp] [--pier PATH]
+//!     cargo run --release --example pier-bench -- [--rounds N] [--quick] [--no-lamp] [--lamp-only] [--pier PATH]
 //!
 //! Needs: target/release/pier, /usr/bin/docker-compose (v1), .tools/compose/docker-compose
 //! (v2, scripts/install-compose-v2.sh), /bin/busybox (busybox-static) for the image
@@ -141,7 +141,10 @@ impl Results {
     }
 
     fn median(&self, case: &str, tool: Tool) -> Option<Duration> {
-        let (_, v) = self.samples.iter().find(|((c, t), _)| *c == case && *t == tool)?;
+        let (_, v) = self
+            .samples
+            .iter()
+            .find(|((c, t), _)| *c == case && *t == tool)?;
         let mut v = v.clone();
         v.sort();
         Some(v[v.len() / 2])
@@ -160,7 +163,11 @@ fn clean_all() {
     };
     let containers = names(&["ps", "-a", "--format", "{{.Names}}"]);
     if !containers.is_empty() {
-        quiet(Command::new("docker").args(["rm", "-f", "-v"]).args(&containers));
+        quiet(
+            Command::new("docker")
+                .args(["rm", "-f", "-v"])
+                .args(&containers),
+        );
     }
     for n in names(&["network", "ls", "--format", "{{.Name}}"]) {
         quiet(Command::new("docker").args(["network", "rm", &n]));
@@ -195,8 +202,12 @@ fn ensure_image() {
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox --install -s /bin && mkdir -m 1777 /tmp\"]\n",
     )
     .unwrap();
-    timed(Command::new("docker").args(["build", "-q", "-t", IMAGE]).arg(dir.path()))
-        .expect("building the benchmark image");
+    timed(
+        Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(dir.path()),
+    )
+    .expect("building the benchmark image");
 }
 
 fn main() {
@@ -225,7 +236,11 @@ fn main() {
         round: std::cell::Cell::new(0),
     };
     for p in [&env.pier, &env.v1, &env.v2] {
-        assert!(p.exists(), "{} is missing (see scripts/bench.sh)", p.display());
+        assert!(
+            p.exists(),
+            "{} is missing (see scripts/bench.sh)",
+            p.display()
+        );
     }
     ensure_image();
     clean_all();
@@ -235,7 +250,13 @@ fn main() {
     let tools = [Tool::Pier, Tool::V1, Tool::V2, Tool::Floor];
     let started = Instant::now();
 
-    for round in 0..rounds {
+    // `--lamp-only`: just lamp-ready (e.g. after the stand-in images changed).
+    let rounds_main = if args.iter().any(|a| a == "--lamp-only") {
+        0
+    } else {
+        rounds
+    };
+    for round in 0..rounds_main {
         eprintln!("round {}/{rounds}", round + 1);
         env.round.set(round);
         let mut order = tools.to_vec();
@@ -247,7 +268,10 @@ fn main() {
             run_cli(&env, &mut r, tool, &files.wide20);
         }
     }
-    for tool in [Tool::Pier, Tool::V1, Tool::V2] {
+    for tool in [Tool::Pier, Tool::V1, Tool::V2]
+        .into_iter()
+        .filter(|_| rounds_main > 0)
+    {
         let project = env.project("mem", tool);
         let mut up = env.cmd(tool, &files.wide20, &project);
         up.arg("up");
@@ -296,7 +320,12 @@ fn down_cmd(env: &Env, tool: Tool, file: &Path, project: &str) -> Command {
 /// Record a sample, or the failure: the run goes on (a compose `down` now and then
 /// trips over the engine's "network has active endpoints" race under load), and
 /// the failure is counted in the table.
-fn record(r: &mut Results, case: &'static str, tool: Tool, result: Result<Duration, String>) -> bool {
+fn record(
+    r: &mut Results,
+    case: &'static str,
+    tool: Tool,
+    result: Result<Duration, String>,
+) -> bool {
     match result {
         Ok(d) => {
             r.add(case, tool, d);
@@ -316,10 +345,20 @@ fn run_up_down(env: &Env, r: &mut Results, tool: Tool, case: &'static str, file:
     if tool == Tool::Floor {
         let stack = load_stack(file, &project);
         if record(r, case, tool, floor_timed(async || floor::up(&stack).await)) {
-            record(r, "teardown", tool, floor_timed(async || floor::down(&stack).await));
+            record(
+                r,
+                "teardown",
+                tool,
+                floor_timed(async || floor::down(&stack).await),
+            );
         }
     } else if record(r, case, tool, timed(&mut up_cmd(env, tool, file, &project))) {
-        record(r, "teardown", tool, timed(&mut down_cmd(env, tool, file, &project)));
+        record(
+            r,
+            "teardown",
+            tool,
+            timed(&mut down_cmd(env, tool, file, &project)),
+        );
     }
 }
 
@@ -327,13 +366,39 @@ fn run_wide(env: &Env, r: &mut Results, tool: Tool, file: &Path) {
     let project = env.project("wide20", tool);
     if tool == Tool::Floor {
         let stack = load_stack(file, &project);
-        let _ = record(r, "wide20", tool, floor_timed(async || floor::up(&stack).await))
-            && record(r, "noop20", tool, floor_timed(async || floor::noop(&stack).await))
-            && record(r, "down20", tool, floor_timed(async || floor::down(&stack).await));
+        let _ = record(
+            r,
+            "wide20",
+            tool,
+            floor_timed(async || floor::up(&stack).await),
+        ) && record(
+            r,
+            "noop20",
+            tool,
+            floor_timed(async || floor::noop(&stack).await),
+        ) && record(
+            r,
+            "down20",
+            tool,
+            floor_timed(async || floor::down(&stack).await),
+        );
     } else {
-        let _ = record(r, "wide20", tool, timed(&mut up_cmd(env, tool, file, &project)))
-            && record(r, "noop20", tool, timed(&mut up_cmd(env, tool, file, &project)))
-            && record(r, "down20", tool, timed(&mut down_cmd(env, tool, file, &project)));
+        let _ = record(
+            r,
+            "wide20",
+            tool,
+            timed(&mut up_cmd(env, tool, file, &project)),
+        ) && record(
+            r,
+            "noop20",
+            tool,
+            timed(&mut up_cmd(env, tool, file, &project)),
+        ) && record(
+            r,
+            "down20",
+            tool,
+            timed(&mut down_cmd(env, tool, file, &project)),
+        );
     }
 }
 
@@ -378,14 +443,44 @@ fn peak_rss(cmd: Command) -> Result<u64, String> {
 
 /// (case, what is timed, target as a factor of the faster compose, or of v2 only).
 const CASES: &[(&str, &str, Option<f64>, bool)] = &[
-    ("chain5", "up, 5 services in a service_started chain", Some(0.75), false),
+    (
+        "chain5",
+        "up, 5 services in a service_started chain",
+        Some(0.75),
+        false,
+    ),
     ("wide20", "up, 20 independent services", Some(0.92), false),
-    ("healthy3", "up until all run: db (healthcheck, interval 1s) + 2 service_healthy dependents", Some(0.4), false),
-    ("noop20", "up again on the running wide20, nothing changed", Some(0.5), true),
+    (
+        "healthy3",
+        "up until all run: db (healthcheck, interval 1s) + 2 service_healthy dependents",
+        Some(0.4),
+        false,
+    ),
+    (
+        "noop20",
+        "up again on the running wide20, nothing changed",
+        Some(0.5),
+        true,
+    ),
     ("down20", "down of wide20", Some(0.8), false),
-    ("list", "cold `pier list` vs `docker-compose config`", Some(0.3), true),
-    ("config", "cold `pier config` (wide20) vs `docker-compose config`", Some(0.3), true),
-    ("lamp-ready", "lamp: `up` until the page reports its database connection; compose: `up -d --wait`, then the page", Some(0.6), true),
+    (
+        "list",
+        "cold `pier list` vs `docker-compose config`",
+        Some(0.3),
+        true,
+    ),
+    (
+        "config",
+        "cold `pier config` (wide20) vs `docker-compose config`",
+        Some(0.3),
+        true,
+    ),
+    (
+        "lamp-ready",
+        "lamp: `up` until the page reports its database connection; compose: `up -d --wait`, then the page",
+        Some(0.6),
+        true,
+    ),
 ];
 
 fn ms(d: Option<Duration>) -> String {
@@ -401,8 +496,13 @@ fn fmt_ratio(x: Option<f64>) -> String {
 }
 
 fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
-    println!("Medians of {rounds} rounds (lamp-ready: of {} rounds), in milliseconds; tools alternate within each round.\n", rounds.min(5));
-    println!("| case | what is timed | pier | compose v1 | compose v2 | floor | pier / faster compose | target | pier / floor (≤ 1.10) | met |");
+    println!(
+        "Medians of {rounds} rounds (lamp-ready: of {} rounds), in milliseconds; tools alternate within each round.\n",
+        rounds.min(5)
+    );
+    println!(
+        "| case | what is timed | pier | compose v1 | compose v2 | floor | pier / faster compose | target | pier / floor (≤ 1.10) | met |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|:-:|");
     for &(case, what, target, v2_only) in CASES {
         let pier = r.median(case, Tool::Pier);
@@ -412,7 +512,11 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
         let v1 = r.median(case, Tool::V1);
         let v2 = r.median(case, Tool::V2);
         let floor = r.median(case, Tool::Floor);
-        let reference = if v2_only { v2 } else { v1.into_iter().chain(v2).min() };
+        let reference = if v2_only {
+            v2
+        } else {
+            v1.into_iter().chain(v2).min()
+        };
         let vs = ratio(pier, reference);
         let vs_floor = ratio(pier, floor);
         let met_compose = match (vs, target) {
@@ -430,7 +534,11 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
             fmt_ratio(vs),
             target.map_or("—".into(), |t| format!("≤ {t:.2}")),
             fmt_ratio(vs_floor),
-            if met_compose && met_floor { "yes" } else { "**no**" }
+            if met_compose && met_floor {
+                "yes"
+            } else {
+                "**no**"
+            }
         );
     }
     let mem = |t| r.memory.get(&t).copied();
@@ -445,7 +553,10 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
         );
     }
     for ((case, tool), n) in &r.failures {
-        println!("\n{case} / {}: {n} run(s) failed and were left out (see the log).", tool.key());
+        println!(
+            "\n{case} / {}: {n} run(s) failed and were left out (see the log).",
+            tool.key()
+        );
     }
     if let Some(e) = lamp_error {
         println!("\nlamp-ready was not measured: {e}");

@@ -24,7 +24,10 @@ pub fn chain5() -> String {
         let deps = if i == 1 {
             String::new()
         } else {
-            format!("    depends_on:\n      s{}:\n        condition: service_started\n", i - 1)
+            format!(
+                "    depends_on:\n      s{}:\n        condition: service_started\n",
+                i - 1
+            )
         };
         s.push_str(&service(&format!("s{i}"), &deps));
     }

@@ -188,15 +188,24 @@ mod tests {
 
     #[test]
     fn status_text() {
-        assert_eq!(health_of_status("Up 3 seconds (healthy)"), Some(Health::Healthy));
-        assert_eq!(health_of_status("Up 1 second (unhealthy)"), Some(Health::Unhealthy));
+        assert_eq!(
+            health_of_status("Up 3 seconds (healthy)"),
+            Some(Health::Healthy)
+        );
+        assert_eq!(
+            health_of_status("Up 1 second (unhealthy)"),
+            Some(Health::Unhealthy)
+        );
         assert_eq!(
             health_of_status("Up Less than a second (health: starting)"),
             Some(Health::Starting)
         );
         assert_eq!(health_of_status("Up 2 hours"), None);
         assert_eq!(exit_code_of_status("Exited (137) 3 minutes ago"), Some(137));
-        assert_eq!(exit_code_of_status("Exited (0) Less than a second ago"), Some(0));
+        assert_eq!(
+            exit_code_of_status("Exited (0) Less than a second ago"),
+            Some(0)
+        );
         assert_eq!(exit_code_of_status("Up 2 hours"), None);
         assert_eq!(exit_code_of_status("Created"), None);
     }
