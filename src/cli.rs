@@ -138,7 +138,7 @@ pub struct UpArgs {
     /// Build images before starting, even when they exist
     #[arg(long)]
     pub build: bool,
-    /// Give up waiting for services to become ready after this many seconds
+    /// Give up when a service has not become ready this many seconds after it could start
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub wait_timeout: u64,
     /// Print the plan and change nothing
@@ -217,6 +217,9 @@ pub struct ConfigArgs {
     /// Print JSON instead of YAML
     #[arg(long)]
     pub json: bool,
+    /// Print secret values (passwords, tokens, keys) instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -55,13 +55,52 @@ pub enum Error {
         message: String,
     },
 
+    /// Host ports the stack publishes are held by other programs; found before
+    /// anything was created.
+    #[error("{}", render_busy_ports(.0))]
+    PortsInUse(Vec<crate::preflight::BusyPort>),
+
     /// A service did not become ready: it exited, turned unhealthy, or ran out of time.
-    #[error("{}", render_not_ready(.0))]
+    #[error("{}", render_not_ready(.0, "pier down"))]
     NotReady(Box<NotReady>),
 
-    /// Ctrl-C. What was left running is reported before this is returned.
+    /// A swarm service did not become ready (`up --target swarm`); `container` is
+    /// the task's container.
+    #[error("{}", render_not_ready(.0, "pier down --target swarm"))]
+    SwarmNotReady(Box<NotReady>),
+
+    /// `--target swarm` on an engine that is not a swarm manager. Nothing was created.
+    #[error(
+        "the Docker engine at {host} is not a swarm manager (swarm state: {state}), so it cannot run the stack as swarm services\n  hint: make it a single-node swarm with `docker swarm init --advertise-addr 127.0.0.1` (`docker swarm leave --force` undoes it), or point DOCKER_HOST at a manager of your swarm"
+    )]
+    NotSwarmManager { host: String, state: String },
+
+    /// Images of `build:` services missing on the engine: swarm services cannot build.
+    #[error("{}", render_unbuilt(.0))]
+    UnbuiltImages(Vec<UnbuiltImage>),
+
+    /// Something on the swarm stands in the way of `up --target swarm`: a secret whose
+    /// value changed while services use it, a local network with the stack's name.
+    #[error("{resource}: {problem}\n  hint: {hint}")]
+    SwarmConflict {
+        resource: String,
+        problem: String,
+        hint: String,
+    },
+    /// `pier exec` into a service whose container is not running.
+    #[error(
+        "service `{service}` is not running: {state}\n  hint: `pier up {service}` starts it; `pier ps` shows every service's state"
+    )]
+    NotRunning { service: String, state: String },
+
+    /// Ctrl-C, before anything was changed (or inside `execute`, which does not
+    /// know what the run left behind; the command turns it into `Stopped`).
     #[error("interrupted")]
     Interrupted,
+
+    /// Ctrl-C stopped `up` or `down` part-way: what of the project exists now.
+    #[error("{}", render_stopped(.0))]
+    Stopped(Box<Stopped>),
 }
 
 impl Error {
@@ -72,8 +111,14 @@ impl Error {
             | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
-            | Error::NotReady(_) => exit::RUNTIME,
-            Error::Interrupted => exit::INTERRUPTED,
+            | Error::PortsInUse(_)
+            | Error::NotReady(_)
+            | Error::SwarmNotReady(_)
+            | Error::NotSwarmManager { .. }
+            | Error::UnbuiltImages(_)
+            | Error::SwarmConflict { .. }
+            | Error::NotRunning { .. } => exit::RUNTIME,
+            Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
     }
 
@@ -111,6 +156,16 @@ pub enum EngineOp {
     InspectContainer,
     ReadLogs,
     Exec,
+    SwarmState,
+    ListServices,
+    CreateService,
+    UpdateService,
+    RemoveService,
+    ListTasks,
+    ListNodes,
+    ListSecrets,
+    CreateSecret,
+    RemoveSecret,
 }
 
 impl std::fmt::Display for EngineOp {
@@ -134,6 +189,16 @@ impl std::fmt::Display for EngineOp {
             EngineOp::InspectContainer => "inspecting container",
             EngineOp::ReadLogs => "reading logs of container",
             EngineOp::Exec => "running a command in container",
+            EngineOp::SwarmState => "reading the swarm state of engine",
+            EngineOp::ListServices => "listing swarm services of project",
+            EngineOp::CreateService => "creating swarm service",
+            EngineOp::UpdateService => "updating swarm service",
+            EngineOp::RemoveService => "removing swarm service",
+            EngineOp::ListTasks => "listing tasks of swarm service",
+            EngineOp::ListNodes => "listing swarm nodes for",
+            EngineOp::ListSecrets => "listing swarm secrets of project",
+            EngineOp::CreateSecret => "creating swarm secret",
+            EngineOp::RemoveSecret => "removing swarm secret",
         })
     }
 }
@@ -166,7 +231,8 @@ pub struct NotReady {
     pub logs: Vec<String>,
 }
 
-fn render_not_ready(n: &NotReady) -> String {
+/// `down`: the command that removes what was created.
+fn render_not_ready(n: &NotReady, down: &str) -> String {
     let mut out = format!(
         "service `{}` (container {}) did not reach {}: {}",
         n.service, n.container, n.condition, n.reason
@@ -189,8 +255,91 @@ fn render_not_ready(n: &NotReady) -> String {
         }
     }
     out.push_str(&format!(
-        "\n  hint: `docker logs {}` shows the whole log; `pier down` removes what was created",
+        "\n  hint: `docker logs {}` shows the whole log; `{down}` removes what was created",
         n.container
+    ));
+    out
+}
+
+fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
+    let mut out: Vec<String> = busy.iter().map(|b| b.to_string()).collect();
+    out.push(
+        "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
+    );
+    out.join("\n")
+}
+
+/// A `build:` service whose image is not on the engine (for `up --target swarm`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnbuiltImage {
+    pub service: String,
+    pub image: String,
+    pub context: PathBuf,
+    pub dockerfile: Option<String>,
+}
+
+fn render_unbuilt(images: &[UnbuiltImage]) -> String {
+    let mut out =
+        String::from("swarm services cannot build images, and these are not on the engine yet:");
+    for i in images {
+        out.push_str(&format!(
+            "\n  service `{}` needs image {} (from `build:`)",
+            i.service, i.image
+        ));
+    }
+    out.push_str("\n  hint: build them first, e.g.");
+    for i in images {
+        let file = match &i.dockerfile {
+            Some(f) => format!(" -f {}", i.context.join(f).display()),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "\n    docker build -t {}{file} {}",
+            i.image,
+            i.context.display()
+        ));
+    }
+    out.push_str(
+        "\n  (or run `pier up --build` locally once); on a swarm of several nodes, push them to a registry every node can reach",
+    );
+    out
+}
+
+/// What an interrupted `up`/`down` left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// `up` or `down`.
+    pub command: &'static str,
+    pub project: String,
+    /// (container name, state) of every container of the project.
+    pub containers: Vec<(String, String)>,
+    pub networks: Vec<String>,
+}
+
+fn render_stopped(s: &Stopped) -> String {
+    let mut out = format!(
+        "interrupted: `pier {}` of project {} stopped part-way",
+        s.command, s.project
+    );
+    if s.containers.is_empty() && s.networks.is_empty() {
+        out.push_str("; no container or network of it is left");
+        return out;
+    }
+    out.push_str("\n  left behind:");
+    for (name, state) in &s.containers {
+        out.push_str(&format!("\n    container {name} ({state})"));
+    }
+    for name in &s.networks {
+        out.push_str(&format!("\n    network {name}"));
+    }
+    out.push_str(&format!(
+        "\n  hint: `pier down` (or `pier down -p {}`) removes them{}",
+        s.project,
+        if s.command == "up" {
+            "; `pier up` finishes starting them"
+        } else {
+            ""
+        }
     ));
     out
 }

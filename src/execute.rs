@@ -8,12 +8,13 @@
 //! A container that exits while it should run fails the wait at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::engine::{ContainerStatus, Engine};
 use crate::error::{Error, NotReady, Result};
@@ -31,35 +32,7 @@ const PROBE_MAX: Duration = Duration::from_millis(1000);
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    StepStarted {
-        step: usize,
-        text: String,
-    },
-    StepFinished {
-        step: usize,
-        text: String,
-    },
-    StepFailed {
-        step: usize,
-        text: String,
-        error: String,
-    },
-    PullProgress {
-        image: String,
-        line: String,
-    },
-    BuildOutput {
-        service: String,
-        line: String,
-    },
-    Waiting {
-        service: String,
-        condition: Condition,
-    },
-}
+pub use crate::event::{Event, PlannedStep, StepKind};
 
 /// Where events go; the reporter implements it.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
@@ -70,6 +43,9 @@ pub struct ExecuteOptions {
     pub wait_timeout: Duration,
     /// How many steps may run at once.
     pub concurrency: usize,
+    /// Cancelled on Ctrl-C: no new step starts, waits/pulls/builds give up, engine
+    /// changes in flight finish, and `execute` returns `Error::Interrupted`.
+    pub interrupt: CancellationToken,
 }
 
 impl Default for ExecuteOptions {
@@ -77,6 +53,7 @@ impl Default for ExecuteOptions {
         ExecuteOptions {
             wait_timeout: Duration::from_secs(120),
             concurrency: 8,
+            interrupt: CancellationToken::new(),
         }
     }
 }
@@ -88,7 +65,6 @@ struct Context<'a> {
     project: &'a str,
     opts: &'a ExecuteOptions,
     sink: EventSink,
-    first_wait: OnceLock<Instant>,
     /// (service, container) started by this run that must keep running.
     watched: Mutex<Vec<(String, String)>>,
     /// Set on the first failure: waits, pulls and builds still running give up.
@@ -111,17 +87,26 @@ pub async fn execute(
         project: &plan.project,
         opts,
         sink,
-        first_wait: OnceLock::new(),
         watched: Mutex::new(Vec::new()),
         cancel: watch::Sender::new(false),
     };
+    (cx.sink)(Event::Planned {
+        project: plan.project.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .map(|s| PlannedStep::of(&s.action))
+            .collect(),
+    });
+    let interrupt = &opts.interrupt;
     let n = plan.steps.len();
     let mut done = vec![false; n];
     let mut started = vec![false; n];
     let mut running = FuturesUnordered::new();
+    let mut stopping = false;
     loop {
         for (i, step) in plan.steps.iter().enumerate() {
-            if running.len() >= opts.concurrency.max(1) {
+            if running.len() >= opts.concurrency.max(1) || interrupt.is_cancelled() {
                 break;
             }
             if !started[i] && step.after.iter().all(|d| done[d.0]) {
@@ -139,7 +124,16 @@ pub async fn execute(
                 });
             }
         }
-        let Some((i, text, result)) = running.next().await else {
+        let next = tokio::select! {
+            next = running.next() => next,
+            () = interrupt.cancelled(), if !stopping => {
+                stopping = true;
+                (cx.sink)(Event::Interrupted);
+                cx.cancel.send_replace(true);
+                continue;
+            }
+        };
+        let Some((i, text, result)) = next else {
             break;
         };
         match result {
@@ -159,9 +153,17 @@ pub async fn execute(
                         (cx.sink)(Event::StepFinished { step: i, text });
                     }
                 }
-                return Err(err);
+                // What the cancelled steps report is a consequence of the interrupt.
+                return Err(if interrupt.is_cancelled() {
+                    Error::Interrupted
+                } else {
+                    err
+                });
             }
         }
+    }
+    if interrupt.is_cancelled() {
+        return Err(Error::Interrupted);
     }
     // Everything is ready; a last look catches what exited after its own wait ended.
     check_watched(&cx, "").await
@@ -206,10 +208,13 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
         Action::PullImage { image, .. } => {
             let sink = cx.sink.clone();
             let image2 = image.clone();
-            e.pull_image(image, &move |line| {
+            e.pull_image(image, &move |u| {
                 sink(Event::PullProgress {
                     image: image2.clone(),
-                    line,
+                    layer: u.layer,
+                    status: u.status,
+                    current: u.current,
+                    total: u.total,
                 })
             })
             .await
@@ -281,7 +286,10 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
                 .await
         }
         Action::RemoveContainer { container, .. } => e.remove_container(container).await,
-        Action::RemoveNetwork { name } => e.remove_network(name).await,
+        Action::RemoveNetwork { name, id } => {
+            e.remove_network(if id.is_empty() { name } else { id })
+                .await
+        }
         Action::RemoveVolume { name } => e.remove_volume(name).await,
     }
 }
@@ -340,7 +348,10 @@ async fn wait_for(
         service: service.to_string(),
         condition,
     });
-    let deadline = *cx.first_wait.get_or_init(Instant::now) + cx.opts.wait_timeout;
+    // Each wait has its own deadline, counted from when that service could first
+    // be waited for: a slow image build of a later service must not use up the
+    // time an earlier one had to become ready (a first `pier up` builds for minutes).
+    let deadline = Instant::now() + cx.opts.wait_timeout;
     let test = cx
         .stack
         .and_then(|s| s.services.get(service))

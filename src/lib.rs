@@ -10,10 +10,15 @@ pub mod commands;
 pub mod diagnostic;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod execute;
+pub mod execute_swarm;
 pub mod export;
 pub mod labels;
+pub mod lock;
+pub mod overview;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod stack;
 pub mod template;
@@ -25,6 +30,8 @@ pub fn render_error(err: &Error) -> String {
     match err {
         // Diagnostics carry their own "error:"/"warning:" prefixes.
         Error::Invalid(_) => err.to_string(),
+        // Already says "interrupted: …" and what to do next.
+        Error::Stopped(_) => err.to_string(),
         _ => format!("error: {err}"),
     }
 }

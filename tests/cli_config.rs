@@ -256,7 +256,17 @@ fn missing_required_variable() {
     pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:5:7: error: services.db.environment.PASSWORD: required variable `DB_PASSWORD` is not set: run pier init first",
     ));
+    // A secret is masked unless asked for.
     pier(dir.path(), &["config"])
+        .env("DB_PASSWORD", "s3cret")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PASSWORD: \"********\""))
+        .stdout(predicate::str::contains("s3cret").not())
+        .stderr(predicate::str::contains(
+            "note: the values of DB_PASSWORD are shown as ********; pass --show-secrets to print them",
+        ));
+    pier(dir.path(), &["config", "--show-secrets"])
         .env("DB_PASSWORD", "s3cret")
         .assert()
         .success()

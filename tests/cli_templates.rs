@@ -444,6 +444,19 @@ fn init_with_overrides_of_every_kind() {
     assert!(read(sb.dir("django/requirements.txt")).contains("redis"));
     assert!(read(sb.dir("django/Dockerfile")).contains("FROM python:3.12-slim"));
 
+    // The base image is a parameter too (the end-to-end tests use a stand-in).
+    sb.ok(&[
+        "init",
+        "django",
+        "django-own-python",
+        "--set",
+        "python_image=registry.example.com/python",
+    ]);
+    assert!(
+        read(sb.dir("django-own-python/Dockerfile"))
+            .contains("FROM registry.example.com/python:3.13-slim")
+    );
+
     sb.ok(&["init", "django", "django18"]);
     let doc = yaml(sb.dir("django18/pier.yaml"));
     assert_eq!(
@@ -892,8 +905,13 @@ fn every_rendered_stack_loads_with_pier_config() {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             sb.ok(&args);
             let file = dir.join("pier.yaml");
-            let (code, stdout, stderr) =
-                sb.run(&["-f", file.to_str().unwrap(), "config", "--json"]);
+            let (code, stdout, stderr) = sb.run(&[
+                "-f",
+                file.to_str().unwrap(),
+                "config",
+                "--json",
+                "--show-secrets",
+            ]);
             assert_eq!(
                 code, 0,
                 "{stack} with {sets:?}: pier config failed:\n{stderr}"

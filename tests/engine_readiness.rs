@@ -135,12 +135,14 @@ fn wait_timeout_bounds_the_wait_and_shows_the_probe_output() {
     );
     let app = depends(service(&idle_after("")), "db", Condition::Healthy);
     let stack = p.stack(vec![("db", db), ("app", app)]);
-    let err = up(&stack, &up_args(2)).expect_err("up must time out");
+    // 5 s rather than less: pier's probe must have run at least once by then,
+    // also on a loaded machine.
+    let err = up(&stack, &up_args(5)).expect_err("up must time out");
     let Error::NotReady(n) = &err else {
         panic!("expected NotReady, got {err:?}")
     };
     assert_eq!(n.service, "db");
-    assert_eq!(n.reason, "not ready after 2s (state running, starting)");
+    assert_eq!(n.reason, "not ready after 5s (state running, starting)");
     assert_eq!(
         n.health_output.as_deref().map(str::trim),
         Some("connection refused")

@@ -274,8 +274,10 @@ fn an_image_that_cannot_be_pulled_fails_naming_the_operation_and_the_image() {
     assert!(p.networks().is_empty(), "networks left: {:?}", p.networks());
 }
 
+/// A port another program holds is found before anything is created (the engine
+/// would only say so when starting the container, after the network exists).
 #[test]
-fn a_host_port_in_use_fails_naming_the_container_and_the_fix() {
+fn a_host_port_in_use_is_found_before_anything_is_created() {
     let p = Project::new("portbusy");
     // Held for the whole test, so the engine cannot bind it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -293,14 +295,26 @@ fn a_host_port_in_use_fails_naming_the_container_and_the_fix() {
     let text = pier::render_error(&err);
     assert!(
         text.starts_with(&format!(
-            "error: starting container {}: ",
-            p.container("web")
+            "error: host port 127.0.0.1:{port}/tcp of service `web` is already in use by process {} (",
+            std::process::id()
         )),
         "{text}"
     );
-    assert!(
-        text.contains("hint: another program or container uses that host port"),
-        "{text}"
-    );
+    assert!(text.contains("nothing was created"), "{text}");
+    assert!(p.containers().is_empty() && p.networks().is_empty());
     drop(listener);
+}
+
+#[test]
+fn mem_limit_reaches_the_engine() {
+    let p = Project::new("memlimit");
+    let mut web = service(&idle_after(""));
+    web.mem_limit = Some(64 << 20);
+    let stack = p.stack(vec![("web", web)]);
+    up(&stack, &up_args(60)).expect("up");
+    assert_eq!(
+        inspect(&p.container("web"), "{{.HostConfig.Memory}}"),
+        (64u64 << 20).to_string()
+    );
+    down(&p.name, &down_args(false)).expect("down");
 }

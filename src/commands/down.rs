@@ -6,20 +6,20 @@ use std::time::Duration;
 
 use crate::cli::{DownArgs, Progress, Target};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::execute::{ExecuteOptions, execute};
+use crate::error::Result;
+use crate::execute::ExecuteOptions;
 use crate::plan::{Action, DownOptions, plan_down};
 
-use super::{runtime, write_out};
+use super::{guard, interrupt, runtime, write_out};
 
 pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     if args.target == Target::Swarm {
-        return Err(Error::Usage {
-            message: "`pier down --target swarm` is not available yet in this build".into(),
-        });
+        return super::swarm::down(project, args, progress, out);
     }
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
+        let interrupt = interrupt::on_ctrl_c();
+        let _lock = guard::lock(project, "down", &interrupt).await?;
         let observed = engine.observe(project, &[]).await?;
         let plan = plan_down(
             project,
@@ -36,17 +36,12 @@ pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Wr
             }
             return write_out(out, &text);
         }
-        execute(
-            &engine,
-            None,
-            &plan,
-            &ExecuteOptions {
-                wait_timeout: Duration::from_secs(60),
-                ..ExecuteOptions::default()
-            },
-            crate::report::sink(progress),
-        )
-        .await?;
+        let opts = ExecuteOptions {
+            wait_timeout: Duration::from_secs(60),
+            interrupt,
+            ..ExecuteOptions::default()
+        };
+        guard::run(&engine, None, &plan, &opts, progress, "down").await?;
         let mut text = String::new();
         let containers = plan
             .steps

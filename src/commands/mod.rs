@@ -2,17 +2,26 @@
 
 mod config;
 pub mod down;
+mod exec;
 mod export;
 mod graph;
+mod guard;
+mod info;
 mod init;
+mod interrupt;
 mod list;
+mod logs;
+mod mask;
+mod project;
+pub mod ps;
+pub mod swarm;
 pub mod up;
 
 use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
 use crate::stack::{self, LoadOptions, Loaded};
 
@@ -29,9 +38,29 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
         }
+        // The swarm target has its own glue (commands::swarm).
+        Command::Up(args) if args.target == Target::Swarm => {
+            let loaded = load_stack(&cli.global)?;
+            swarm::up(
+                &loaded.stack,
+                &loaded.dotenv,
+                &args,
+                cli.global.progress,
+                out,
+            )?;
+            Ok(0)
+        }
+        Command::Down(args) if args.target == Target::Swarm => {
+            swarm::down(&project_name(&cli.global)?, &args, cli.global.progress, out)?;
+            Ok(0)
+        }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
-            up::up(&stack.stack, &args, cli.global.progress, out)?;
+            up::up(&stack.stack, &args, cli.global.progress, out).map_err(|e| {
+                // A failing service's log lines may quote a secret.
+                let shell = std::env::vars().collect();
+                mask::mask_error(e, &mask::secrets_of(&stack.dotenv, &shell))
+            })?;
             Ok(0)
         }
         Command::Down(args) => {
@@ -42,6 +71,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             down::down(&project, &args, cli.global.progress, out)?;
             Ok(0)
         }
+        Command::Ps(args) => ps::run(&cli.global, &args, out),
+        Command::Logs(args) => logs::run(&cli.global, &args, out),
+        Command::Exec(args) => exec::run(&cli.global, &args, out),
+        Command::Info(args) => info::run(&cli.global, &args, out),
+        #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
         }),
@@ -56,6 +90,14 @@ pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
         eprintln!("{warning}");
     }
     Ok(loaded)
+}
+
+/// The project a command that works from labels acts on: `-p`, else the stack file's.
+fn project_name(global: &GlobalArgs) -> Result<String> {
+    match &global.project_name {
+        Some(name) => Ok(name.clone()),
+        None => Ok(load_stack(global)?.stack.name),
+    }
 }
 
 /// A runtime for the engine calls of one command.

@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::execute::{ExecuteOptions, execute};
-use crate::plan::observed::Observed;
+use crate::error::{Error, NotReady, Result};
+use crate::execute::ExecuteOptions;
+use crate::overview::{ServiceRow, service_rows, urls};
+use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::image_of;
-use crate::plan::{PullPolicy, UpOptions, plan_up};
+use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
+use crate::report::table::table;
 use crate::stack::model::Stack;
 
-use super::{runtime, write_out};
+use super::{guard, interrupt, runtime, write_out};
 
 pub fn options(args: &UpArgs) -> UpOptions {
     UpOptions {
@@ -30,9 +32,9 @@ pub fn options(args: &UpArgs) -> UpOptions {
 /// Bring `stack` up as `args` asks; the plan (dry run) or the service table goes to `out`.
 pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     if args.target == Target::Swarm {
-        return Err(Error::Usage {
-            message: "`pier up --target swarm` is not available yet in this build".into(),
-        });
+        // `pier up` passes the `.env` values itself (commands::run); here secrets
+        // declared with `environment:` come from the process environment only.
+        return super::swarm::up(stack, &Default::default(), args, progress, out);
     }
     let opts = options(args);
     // Unknown service names are invalid input: reject them before touching the engine.
@@ -40,6 +42,13 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
 
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
+        let interrupt = interrupt::on_ctrl_c();
+        // Observe under the lock: a run that planned before another finished would
+        // create what that one just created.
+        let _lock = match args.dry_run {
+            true => None,
+            false => Some(guard::lock(&stack.name, "up", &interrupt).await?),
+        };
         let images: Vec<String> = stack.services.keys().map(|s| image_of(stack, s)).collect();
         let observed = engine.observe(&stack.name, &images).await?;
         let plan = plan_up(stack, &observed, &opts).map_err(Error::Invalid)?;
@@ -49,83 +58,150 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         for note in &plan.notes {
             eprintln!("note: {note}");
         }
+        // A port another program holds would fail a start halfway through.
+        crate::preflight::check_ports(stack, &plan, &observed)?;
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),
+            interrupt,
             ..ExecuteOptions::default()
         };
-        if plan.is_empty() {
+        let after = if plan.is_empty() {
             // Nothing changed: what was observed is still the state to report.
-            return write_out(out, &service_table(stack, &observed, &opts.services));
-        }
-        execute(
-            &engine,
-            Some(stack),
-            &plan,
-            &exec_opts,
-            crate::report::sink(progress),
-        )
-        .await?;
-        // Only the containers' states and bound ports are shown: one listing call.
-        let after = Observed {
-            containers: engine.list_containers(&stack.name).await?,
-            ..Observed::default()
+            observed
+        } else {
+            guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
+            engine.observe(&stack.name, &[]).await?
         };
-        write_out(out, &service_table(stack, &after, &opts.services))
+        // A container that failed just after its readiness check passed: `up` failed.
+        if let Some((service, container, code)) = exited_after_start(&plan, &after) {
+            return Err(Error::NotReady(Box::new(NotReady {
+                service,
+                container: container.clone(),
+                condition: "service_started".into(),
+                reason: format!("it exited with code {code} right after starting"),
+                health_output: None,
+                logs: engine.logs_tail(&container, 10).await.unwrap_or_default(),
+            })));
+        }
+        let checked = super::ps::pier_health_checks(&engine, &after).await;
+        let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
+        write_out(out, &service_table(&rows, &opts.services))
     })
 }
 
-/// SERVICE, STATE and URLS of the services `up` was about, in name order.
-pub fn service_table(stack: &Stack, observed: &Observed, only: &[String]) -> String {
-    let mut rows = vec![[
+/// The first service this plan started to keep running whose container has since
+/// exited with a failure: (service, container, exit code).
+fn exited_after_start(plan: &Plan, after: &Observed) -> Option<(String, String, i64)> {
+    plan.steps.iter().find_map(|step| match &step.action {
+        Action::StartContainer {
+            service,
+            container,
+            one_shot: false,
+        } => {
+            let c = after.container_of(service)?;
+            let failed = c.state == ContainerState::Exited && c.exit_code.is_some_and(|x| x != 0);
+            failed.then(|| {
+                (
+                    service.clone(),
+                    container.clone(),
+                    c.exit_code.unwrap_or(-1),
+                )
+            })
+        }
+        _ => None,
+    })
+}
+
+/// SERVICE, STATE, HEALTH and URLS of the services `up` was about, in name order.
+/// Rows come from `overview::rows`, as `pier ps`'s do, so both say the same
+/// thing about health (`healthy (checked by pier)` where the engine's own check has
+/// not run yet) and about URLs (`overview::urls`).
+pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
+    let mut cells = vec![vec![
         "SERVICE".to_string(),
-        "STATE".to_string(),
-        "URLS".to_string(),
+        "STATE".into(),
+        "HEALTH".into(),
+        "URLS".into(),
     ]];
-    for name in stack.services.keys() {
-        if !only.is_empty() && observed.container_of(name).is_none() {
+    for r in rows {
+        // `up web` reports what it started (web and what web needs), not the rest.
+        if !r.in_stack_file || (!only.is_empty() && r.container.is_none()) {
             continue;
         }
-        let state = match observed.container_of(name) {
-            None => "not created".to_string(),
-            Some(c) => {
-                let mut s = c.state.to_string();
-                if let Some(h) = c.health {
-                    s.push_str(&format!(" ({})", h.as_str()));
-                } else if c.state == crate::plan::observed::ContainerState::Exited {
-                    s.push_str(&format!(" ({})", c.exit_code.unwrap_or(-1)));
-                }
-                s
-            }
-        };
-        // What the engine actually bound (an engine-chosen port included); `svc.ports`
-        // is only the request.
-        let mut urls: Vec<String> = observed
-            .container_of(name)
-            .map(|c| c.published.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|p| p.target.ends_with("/tcp"))
-            .map(|p| {
-                let host = match p.host_ip.as_str() {
-                    "" | "0.0.0.0" | "::" => "127.0.0.1",
-                    ip => ip,
-                };
-                format!("http://{host}:{}", p.host_port)
-            })
-            .collect();
-        // An all-interfaces binding is reported for IPv4 and IPv6: one URL.
-        urls.sort();
-        urls.dedup();
-        let urls = if urls.is_empty() {
-            "-".to_string()
-        } else {
-            urls.join(" ")
-        };
-        rows.push([name.clone(), state, urls]);
+        let urls = urls(&r.ports);
+        cells.push(vec![
+            r.service.clone(),
+            r.state.text(),
+            r.health.text().to_string(),
+            if urls.is_empty() {
+                "—".into()
+            } else {
+                urls.join(" ")
+            },
+        ]);
     }
-    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
-    rows.iter()
-        .map(|r| format!("{:w0$}  {:w1$}  {}\n", r[0], r[1], r[2]))
-        .collect()
+    table(&cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::observed::ObservedContainer;
+    use crate::stack::model::Service;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_container_that_failed_after_starting_fails_up() {
+        let stack = Stack {
+            name: "p".into(),
+            project_dir: "/p".into(),
+            services: [(
+                "web".to_string(),
+                Service {
+                    image: Some("x".into()),
+                    ..Service::default()
+                },
+            )]
+            .into(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        let opts = UpOptions {
+            services: vec![],
+            pull: PullPolicy::Never,
+            build: false,
+            remove_orphans: false,
+        };
+        let plan = plan_up(&stack, &Observed::default(), &opts).unwrap();
+        let after = |state, exit_code| Observed {
+            containers: vec![ObservedContainer {
+                name: "p-web-1".into(),
+                id: "1".into(),
+                image_id: None,
+                service: "web".into(),
+                config_hash: None,
+                field_hashes: BTreeMap::new(),
+                depends_on: vec![],
+                state,
+                health: None,
+                exit_code,
+                started_at: None,
+                published: vec![],
+            }],
+            ..Observed::default()
+        };
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(1))),
+            Some(("web".into(), "p-web-1".into(), 1))
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Exited, Some(0))),
+            None
+        );
+        assert_eq!(
+            exited_after_start(&plan, &after(ContainerState::Running, None)),
+            None
+        );
+    }
 }

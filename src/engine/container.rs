@@ -198,6 +198,7 @@ impl Engine {
                 mounts: (!mounts.is_empty()).then_some(mounts),
                 restart_policy: restart,
                 privileged: Some(svc.privileged),
+                memory: svc.mem_limit.and_then(|b| i64::try_from(b).ok()),
                 extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
                 network_mode: match svc.network_mode.as_deref() {
                     // Compose's `service:NAME` is the engine's `container:<its container>`.

@@ -22,6 +22,17 @@ fn split_reference(image: &str) -> (&str, &str) {
     }
 }
 
+/// One progress message of a pull: a layer's state ("Downloading", "Pull complete")
+/// and, while bytes move, how many of how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullUpdate {
+    /// The layer (short id) the message is about; None for image-wide messages.
+    pub layer: Option<String>,
+    pub status: String,
+    pub current: Option<u64>,
+    pub total: Option<u64>,
+}
+
 impl Engine {
     /// The id (`sha256:…`) of the local image `image`, or None when it is not present.
     pub async fn image_id(&self, image: &str) -> Result<Option<String>> {
@@ -32,11 +43,11 @@ impl Engine {
         }
     }
 
-    /// Pull `image`, reporting each progress line (`layer: status progress`).
+    /// Pull `image`, reporting each progress message of the engine.
     pub async fn pull_image(
         &self,
         image: &str,
-        on_progress: &(dyn Fn(String) + Sync),
+        on_progress: &(dyn Fn(PullUpdate) + Sync),
     ) -> Result<()> {
         let (from, tag) = split_reference(image);
         let mut opts = CreateImageOptionsBuilder::default().from_image(from);
@@ -46,19 +57,16 @@ impl Engine {
         let mut stream = self.docker.create_image(Some(opts.build()), None, None);
         while let Some(item) = stream.next().await {
             let info = item.map_err(fail(EngineOp::PullImage, image))?;
-            let mut line = String::new();
-            if let Some(id) = info.id {
-                line.push_str(&id);
-                line.push_str(": ");
-            }
-            line.push_str(info.status.as_deref().unwrap_or(""));
-            if let Some(p) = info.progress_detail
-                && let (Some(cur), Some(total)) = (p.current, p.total)
-                && total > 0
-            {
-                line.push_str(&format!(" {}%", cur * 100 / total));
-            }
-            on_progress(line);
+            let (current, total) = match info.progress_detail {
+                Some(p) => (p.current, p.total.filter(|t| *t > 0)),
+                None => (None, None),
+            };
+            on_progress(PullUpdate {
+                layer: info.id,
+                status: info.status.unwrap_or_default(),
+                current: current.and_then(|c| u64::try_from(c).ok()),
+                total: total.and_then(|t| u64::try_from(t).ok()),
+            });
         }
         Ok(())
     }

@@ -6,9 +6,14 @@
 
 mod container;
 mod context;
+mod exec;
+mod health;
 mod image;
+mod logs;
 mod observe;
 mod resources;
+mod swarm;
+mod swarm_service;
 
 use bollard::Docker;
 
@@ -16,6 +21,10 @@ use crate::error::{EngineOp, Error, Result};
 
 pub use container::ContainerStatus;
 pub use context::{DockerIgnore, build_context_tar};
+pub use exec::{ExecRequest, ExecSession};
+pub use health::health_test_from_engine;
+pub use image::PullUpdate;
+pub use logs::{LogRequest, OutputChunk, OutputKind};
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

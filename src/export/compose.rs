@@ -181,6 +181,9 @@ fn service_doc(s: &Service) -> Value {
     if !s.extra_hosts.is_empty() {
         put("extra_hosts", json!(s.extra_hosts));
     }
+    if let Some(bytes) = s.mem_limit {
+        put("mem_limit", json!(bytes));
+    }
     if let Some(replicas) = s.replicas {
         put("deploy", json!({ "replicas": replicas }));
     }

@@ -6,6 +6,7 @@ pub mod hash;
 pub mod observed;
 pub mod reconcile;
 pub mod steps;
+pub mod swarm;
 
 pub use graph::Graph;
 pub use observed::Observed;

@@ -480,11 +480,18 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
         }
         remaining.retain(|s| !level.contains(s));
     }
-    let mut networks: Vec<&str> = observed.networks.iter().map(|n| n.name.as_str()).collect();
+    let mut networks: Vec<(&str, &str)> = observed
+        .networks
+        .iter()
+        .map(|n| (n.name.as_str(), n.id.as_str()))
+        .collect();
     networks.sort();
-    for name in networks {
+    for (name, id) in networks {
         b.push(
-            Action::RemoveNetwork { name: name.into() },
+            Action::RemoveNetwork {
+                name: name.into(),
+                id: id.into(),
+            },
             Cause::Down,
             removals.clone(),
         );
@@ -946,5 +953,30 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
                 .to_string()
                 .contains(" 10. remove volume shop_db-data (down) after 2, 4, 6, 8\n")
         );
+    }
+
+    /// Two `pier up` at once can leave two networks of one name; down removes both, by id.
+    #[test]
+    fn down_removes_networks_that_share_a_name_by_id() {
+        let observed = Observed {
+            networks: ["n1", "n2"]
+                .iter()
+                .map(|id| ObservedNetwork {
+                    name: "shop_default".into(),
+                    id: id.to_string(),
+                })
+                .collect(),
+            ..Observed::default()
+        };
+        let plan = plan_down("shop", &observed, &DownOptions::default());
+        let ids: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::RemoveNetwork { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["n1", "n2"]);
     }
 }

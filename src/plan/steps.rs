@@ -85,6 +85,9 @@ pub enum Action {
     },
     RemoveNetwork {
         name: String,
+        /// Removed by id: two networks can share a name (the engine does not
+        /// refuse a duplicate), and removing by name then fails as ambiguous.
+        id: String,
     },
     RemoveVolume {
         name: String,
@@ -152,7 +155,7 @@ impl fmt::Display for Action {
             } => write!(f, "wait for {service}: {}", condition.as_str()),
             Action::StopContainer { container, .. } => write!(f, "stop container {container}"),
             Action::RemoveContainer { container, .. } => write!(f, "remove container {container}"),
-            Action::RemoveNetwork { name } => write!(f, "remove network {name}"),
+            Action::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),
             Action::RemoveVolume { name } => write!(f, "remove volume {name}"),
         }
     }

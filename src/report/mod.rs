@@ -1,30 +1,92 @@
 //! Turning execution events into output for people (DESIGN §1 rule 3: the only
-//! place that will touch indicatif and colours). For now: plain lines on stderr.
+//! place that touches indicatif and colours). `--progress` picks the renderer:
+//! bars and spinners on a terminal, plain lines, JSON lines, or nothing. All of
+//! them write to stderr: stdout is for results (the service table, the plan).
 
+mod json;
+pub mod logs;
 mod plain;
+mod pull;
+pub mod table;
+pub mod terminal;
+mod tty;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::cli::Progress;
+use crate::event::Event;
 use crate::execute::EventSink;
 
 pub use plain::format_event;
 
-/// The event sink for a `--progress` mode, writing to stderr (stdout is for results).
-/// `auto` and `tty` print plain lines until the bar renderer exists; `quiet` prints
-/// nothing (errors still are printed, once, by `main`).
-pub fn sink(progress: Progress) -> EventSink {
-    match progress {
-        Progress::Quiet => Arc::new(|_| {}),
-        Progress::Json => Arc::new(|event| {
-            if let Ok(line) = serde_json::to_string(&event) {
-                eprintln!("{line}");
+/// One way of showing events.
+trait Render: Send + Sync {
+    fn event(&self, event: &Event);
+    /// The run is over (whatever the outcome): close what is still open.
+    fn finish(&self) {}
+}
+
+struct Quiet;
+
+impl Render for Quiet {
+    fn event(&self, _: &Event) {}
+}
+
+/// The renderer of one command run. Hand `sink()` to `execute`, call `finish()`
+/// when it returned (before the result or error is printed).
+#[derive(Clone)]
+pub struct Reporter {
+    render: Arc<dyn Render>,
+}
+
+impl Reporter {
+    /// The renderer `progress` asks for, on stderr.
+    pub fn new(progress: Progress) -> Reporter {
+        let color = color_wanted(std::env::var_os("NO_COLOR").as_deref());
+        if !color {
+            console::set_colors_enabled_stderr(false);
+        }
+        let render: Arc<dyn Render> = match resolve(progress, std::io::stderr().is_terminal()) {
+            Progress::Tty => Arc::new(tty::Tty::stderr(color)),
+            Progress::Json => Arc::new(json::Json::new(Box::new(std::io::stderr()))),
+            Progress::Quiet => Arc::new(Quiet),
+            Progress::Auto | Progress::Plain => {
+                Arc::new(plain::Plain::new(Box::new(std::io::stderr())))
             }
-        }),
-        _ => Arc::new(|event| {
-            if let Some(line) = format_event(&event) {
-                eprintln!("{line}");
-            }
-        }),
+        };
+        Reporter { render }
+    }
+
+    pub fn sink(&self) -> EventSink {
+        let render = self.render.clone();
+        Arc::new(move |event| render.event(&event))
+    }
+
+    pub fn finish(&self) {
+        self.render.finish();
     }
 }
+
+/// A sink for callers that only stream events and never `finish` (bars of the
+/// tty renderer then stay as they were last drawn).
+pub fn sink(progress: Progress) -> EventSink {
+    Reporter::new(progress).sink()
+}
+
+/// `auto` is bars on a terminal and plain lines otherwise (a log, a pipe, CI).
+pub fn resolve(progress: Progress, stderr_is_terminal: bool) -> Progress {
+    match progress {
+        Progress::Auto if stderr_is_terminal => Progress::Tty,
+        Progress::Auto => Progress::Plain,
+        other => other,
+    }
+}
+
+/// https://no-color.org: a NO_COLOR that is set and not empty turns colours off.
+fn color_wanted(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,27 +1,77 @@
 //! One line per event, no colours, no cursor movement: for logs and CI.
 
-use crate::execute::Event;
+use std::io::Write;
+use std::sync::Mutex;
+
+use super::Render;
+use crate::event::Event;
+
+/// Writes `format_event` lines as they come.
+pub struct Plain {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Plain {
+    pub fn new(out: Box<dyn Write + Send>) -> Plain {
+        Plain {
+            out: Mutex::new(out),
+        }
+    }
+}
+
+impl Render for Plain {
+    fn event(&self, event: &Event) {
+        if let Some(line) = format_event(event) {
+            let mut out = self.out.lock().expect("no panics while holding the lock");
+            // Progress output is best effort: a closed stderr must not fail `up`.
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
 
 /// The line for an event, or None for events this renderer leaves out.
 pub fn format_event(event: &Event) -> Option<String> {
     match event {
         Event::StepStarted { text, .. } => Some(format!(" => {text}")),
         Event::StepFinished { text, .. } => Some(format!(" ok {text}")),
+        Event::StepFailed { text, error, .. } if error == INTERRUPTED => {
+            Some(format!(" -- {text}: interrupted"))
+        }
         Event::StepFailed { text, .. } => Some(format!(" !! {text}: failed")),
         // Byte-level progress ("Downloading 42%") would flood a log; states are enough.
-        Event::PullProgress { line, .. } if line.ends_with('%') => None,
-        Event::PullProgress { image, line } => Some(format!("    {image}: {line}")),
+        Event::PullProgress {
+            current: Some(_), ..
+        } => None,
+        Event::PullProgress {
+            image,
+            layer,
+            status,
+            ..
+        } => Some(match layer {
+            Some(layer) => format!("    {image}: {layer}: {status}"),
+            None => format!("    {image}: {status}"),
+        }),
         Event::BuildOutput { service, line } => {
             Some(format!("    {service} | {}", strip_escapes(line)))
         }
         // The step line already says what is waited for.
         Event::Waiting { .. } => None,
+        // The steps are printed as they start.
+        Event::Planned { .. } => None,
+        Event::Interrupted => Some(INTERRUPT_NOTICE.to_string()),
     }
 }
 
+/// What a step cancelled by Ctrl-C reports as its error (`Error::Interrupted`).
+pub const INTERRUPTED: &str = "interrupted";
+
+/// Shown once on the first Ctrl-C.
+pub const INTERRUPT_NOTICE: &str =
+    "interrupted: finishing the steps in flight (Ctrl-C again quits now)";
+
 /// Remove terminal escape sequences (the engine colours build stderr) so a plain
 /// log holds only text.
-fn strip_escapes(text: &str) -> String {
+pub fn strip_escapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

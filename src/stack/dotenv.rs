@@ -81,6 +81,19 @@ pub fn parse(
                         );
                         String::new()
                     }
+                    Err(SubstError::TooDeep { text }) => {
+                        diags.push(
+                            Diagnostic::error(
+                                "",
+                                format!(
+                                    "interpolation nested more than {} levels deep in `{text}…`",
+                                    super::interpolate::MAX_NESTING
+                                ),
+                            )
+                            .at(line_no, 1),
+                        );
+                        String::new()
+                    }
                 }
             };
         let value = match raw.chars().next() {

@@ -43,7 +43,15 @@ pub enum SubstError {
     Required { variable: String, message: String },
     /// `${` without a valid variable name or closing brace.
     Invalid { text: String },
+    /// Defaults nested in defaults deeper than `MAX_NESTING`; `text` is the
+    /// start of the outermost reference.
+    TooDeep { text: String },
 }
+
+/// How deeply `${A:-${B:-...}}` may nest. Real files use two or three levels;
+/// the limit keeps a pathological value from overflowing the stack (found by
+/// tests/properties.rs: 50 000 levels in one string aborted pier).
+pub const MAX_NESTING: usize = 32;
 
 /// The result of substituting one string.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -59,7 +67,12 @@ pub fn substitute(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Substituted, SubstError> {
     let mut out = Substituted::default();
-    out.text = subst(text, lookup, &mut out.unset)?;
+    out.text = subst(text, lookup, &mut out.unset, 0).map_err(|e| match e {
+        SubstError::TooDeep { .. } => SubstError::TooDeep {
+            text: text.chars().take(40).collect(),
+        },
+        other => other,
+    })?;
     Ok(out)
 }
 
@@ -75,6 +88,7 @@ fn subst(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
+    depth: usize,
 ) -> Result<String, SubstError> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -91,11 +105,16 @@ fn subst(
                 out.push('$');
                 i += 2;
             }
+            Some(b'{') if depth >= MAX_NESTING => {
+                return Err(SubstError::TooDeep {
+                    text: String::new(), // filled in by `substitute`
+                });
+            }
             Some(b'{') => {
                 let close = matching_brace(text, i + 1).ok_or_else(|| SubstError::Invalid {
                     text: text[i..].to_string(),
                 })?;
-                out.push_str(&braced(&text[i + 2..close], lookup, unset)?);
+                out.push_str(&braced(&text[i + 2..close], lookup, unset, depth)?);
                 i = close + 1;
             }
             Some(&c) if is_name_start(c) => {
@@ -142,6 +161,7 @@ fn braced(
     inner: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
+    depth: usize,
 ) -> Result<String, SubstError> {
     let bytes = inner.as_bytes();
     let invalid = || SubstError::Invalid {
@@ -168,13 +188,13 @@ fn braced(
         };
         return match (op.trim_start_matches(':'), present) {
             ("-", true) => Ok(value.unwrap_or_default()),
-            ("-", false) => subst(arg, lookup, unset),
+            ("-", false) => subst(arg, lookup, unset, depth + 1),
             ("?", true) => Ok(value.unwrap_or_default()),
             ("?", false) => Err(SubstError::Required {
                 variable: name.to_string(),
-                message: subst(arg, lookup, unset)?,
+                message: subst(arg, lookup, unset, depth + 1)?,
             }),
-            ("+", true) => subst(arg, lookup, unset),
+            ("+", true) => subst(arg, lookup, unset, depth + 1),
             _ => Ok(String::new()),
         };
     }
@@ -240,6 +260,10 @@ impl Walker<'_> {
                 Err(SubstError::Invalid { text }) => diags.push(
                     Diagnostic::error(path, format!("invalid interpolation `{text}`"))
                         .with_hint("write ${NAME}, ${NAME:-default} or ${NAME:?message}; write $$ for a literal $"),
+                ),
+                Err(SubstError::TooDeep { text }) => diags.push(
+                    Diagnostic::error(path, format!("interpolation nested more than {MAX_NESTING} levels deep in `{text}…`"))
+                        .with_hint("nest fewer ${NAME:-default} inside each other"),
                 ),
             }
             }
@@ -334,6 +358,27 @@ mod tests {
         let s = sub("$NOPE/${ALSO}").unwrap();
         assert_eq!(s.text, "/");
         assert_eq!(s.unset, vec!["NOPE".to_string(), "ALSO".to_string()]);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let nested = |n: usize| format!("{}x{}", "${NOPE:-".repeat(n), "}".repeat(n));
+        assert_eq!(ok(&nested(MAX_NESTING)), "x");
+        assert_eq!(
+            sub(&nested(50_000)).unwrap_err(),
+            SubstError::TooDeep {
+                text: "${NOPE:-".repeat(5)
+            }
+        );
+        let mut v: Value = serde_yaml::from_str(&format!("a: \"{}\"\n", nested(100))).unwrap();
+        let mut diags = Vec::new();
+        interpolate(&mut v, &vars(), &mut diags);
+        assert!(
+            diags[0]
+                .message
+                .starts_with("interpolation nested more than 32 levels deep in `${NOPE:-"),
+            "{diags:?}"
+        );
     }
 
     #[test]

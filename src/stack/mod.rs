@@ -387,6 +387,7 @@ services:
     secrets: [pw, {source: pw, target: other}]
     healthcheck: {test: curl -f localhost, interval: 1m30s, start_period: 500ms}
     stop_grace_period: 20s
+    mem_limit: 256m
   db:
     image: mariadb
     networks: [back]
@@ -413,11 +414,15 @@ secrets:
                 None,
             )
         };
+        // The one warning: port 53 is published on every interface, on purpose here.
+        let only_exposure = |w: &[Diagnostic]| {
+            w.len() == 1 && w[0].path == "services.web.ports" && w[0].message.contains("0.0.0.0:53")
+        };
         let (first, warnings) = load(text).unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(only_exposure(&warnings), "{warnings:?}");
         let printed = to_yaml(&first);
         let (second, warnings) = load(&printed).unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(only_exposure(&warnings), "{warnings:?}");
         assert_eq!(first, second, "{printed}");
     }
 

@@ -89,6 +89,9 @@ pub struct Service {
     pub stdin_open: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
+    /// `mem_limit`, in bytes (the file may say `512m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<u64>,
     /// `deploy.replicas`, used by the swarm target; one container locally.
     /// Serialized back as `deploy: {replicas: N}`, where Compose has it.
     #[serde(

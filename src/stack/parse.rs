@@ -1,6 +1,7 @@
 //! Stage 1: text → YAML value, with anchors expanded and merge keys (`<<`) applied.
 
 use serde_yaml::{Mapping, Value};
+use yaml_rust2::parser::{Event, Parser};
 
 use super::docpath;
 use crate::diagnostic::Diagnostic;
@@ -8,6 +9,16 @@ use crate::diagnostic::Diagnostic;
 /// Parse one YAML document. A syntax error becomes a diagnostic at the line and
 /// column serde_yaml reports.
 pub fn parse(text: &str) -> Result<Value, Box<Diagnostic>> {
+    if let Some((line, column)) = too_deep(text) {
+        return Err(Box::new(
+            Diagnostic::error(
+                "",
+                format!("invalid YAML: nested more than {MAX_DEPTH} levels deep"),
+            )
+            .at(line, column)
+            .with_hint("a stack file needs a handful of levels; check for unclosed `[` or `{`"),
+        ));
+    }
     let mut value: Value = serde_yaml::from_str(text).map_err(|err| {
         let message = first_line(&err.to_string());
         let mut d = Diagnostic::error("", format!("invalid YAML: {message}"))
@@ -19,6 +30,42 @@ pub fn parse(text: &str) -> Result<Value, Box<Diagnostic>> {
     })?;
     apply_merge(&mut value, "")?;
     Ok(value)
+}
+
+/// serde_yaml refuses documents nested deeper than this (its recursion limit),
+/// but only after libyaml has scanned them, in time quadratic in the depth:
+/// 50 000 `[` took minutes (found by tests/properties.rs).
+const MAX_DEPTH: usize = 128;
+
+/// Where the document first nests deeper than `MAX_DEPTH`, if it does, from
+/// yaml-rust2's event stream, which costs linear time. A syntax error ends
+/// the scan; serde_yaml reports it.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            // yaml-rust2's own limit: 255 open flow collections, reached while
+            // it scans ahead, before it has produced their events.
+            Err(e) if e.info().contains("recursion limit") => {
+                return Some((e.marker().line(), e.marker().col() + 1));
+            }
+            Err(_) => break,
+        };
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some((mark.line(), mark.col() + 1));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// serde_yaml's message, without the " at line X column Y" we report separately.
@@ -109,6 +156,22 @@ mod tests {
         let d = parse("services:\n  web:\n    image: [nginx\n").unwrap_err();
         assert!(d.message.starts_with("invalid YAML"), "{}", d.message);
         assert!(d.line.is_some());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly_with_a_position() {
+        let d = parse(&format!("services: {}", "[".repeat(50_000))).unwrap_err();
+        assert_eq!(d.message, "invalid YAML: nested more than 128 levels deep");
+        // Where the scan noticed: at or past the 129th `[`.
+        assert_eq!(d.line, Some(1));
+        assert!(d.column.unwrap() >= 11 + MAX_DEPTH, "{d:?}");
+        // Block style: line i opens level i; level 129 is one too many.
+        let block: String = (0..200).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let d = parse(&block).unwrap_err();
+        assert_eq!(d.line, Some(MAX_DEPTH + 1), "{d:?}");
+        // At the limit, serde_yaml decides, as before.
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(too_deep(&ok).is_none());
     }
 
     #[test]

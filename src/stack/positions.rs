@@ -22,7 +22,17 @@ impl Positions {
     /// indexed up to the error (the YAML error itself comes from serde_yaml).
     pub fn index(text: &str) -> Positions {
         let mut recorder = Recorder::default();
-        let _ = Parser::new_from_str(text).load(&mut recorder, false);
+        // Events are pulled one by one rather than with `Parser::load`, which
+        // recurses once per nesting level: a deeply nested document (found by
+        // tests/properties.rs) overflowed the stack there. The recorder keeps
+        // its own stack on the heap. The first document is all serde_yaml reads.
+        let mut parser = Parser::new_from_str(text);
+        while let Ok((event, mark)) = parser.next_token() {
+            if matches!(event, Event::DocumentEnd | Event::StreamEnd) {
+                break;
+            }
+            recorder.on_event(event, mark);
+        }
         Positions {
             by_path: recorder.by_path,
         }
@@ -146,6 +156,15 @@ services:
         let p = Positions::index(DOC);
         assert_eq!(p.locate("services.web.ports[0].host_ip"), Some((5, 9)));
         assert_eq!(p.locate("volumes"), None);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        let doc: String = (0..2_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        let p = Positions::index(&doc);
+        assert_eq!(p.locate("k0.k1.k2"), Some((3, 3)));
     }
 
     #[test]

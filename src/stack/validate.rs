@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::docpath;
-use super::model::{Protocol, Stack};
+use super::model::{MountKind, Protocol, Stack};
 use crate::diagnostic::Diagnostic;
 use crate::plan::Graph;
 
@@ -12,6 +12,7 @@ pub fn validate(stack: &Stack) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     host_ports(stack, &mut diags);
     container_names(stack, &mut diags);
+    exposure(stack, &mut diags);
     if let Err(cycles) = Graph::new(stack) {
         diags.extend(cycles);
     }
@@ -59,6 +60,66 @@ fn host_ports(stack: &Stack, diags: &mut Vec<Diagnostic>) {
             } else {
                 taken.push((name, &port.host_ip, published, port.protocol));
             }
+        }
+    }
+}
+
+/// Settings that open the machine to others are allowed, but said out loud
+/// (secure defaults): a port on every interface is reachable from the network, and
+/// the Docker socket or `privileged` give the container root on the host.
+fn exposure(stack: &Stack, diags: &mut Vec<Diagnostic>) {
+    for (name, service) in &stack.services {
+        let at = |key: &str| docpath::child(&docpath::child("services", name), key);
+        let mut open: Vec<String> = service
+            .ports
+            .iter()
+            .filter(|p| p.host_ip == "0.0.0.0" || p.host_ip == "::")
+            .map(|p| match p.published {
+                Some(port) => format!("{}:{port}", p.host_ip),
+                None => format!("{}:<any>", p.host_ip),
+            })
+            .collect();
+        open.dedup();
+        if !open.is_empty() {
+            diags.push(
+                Diagnostic::warning(
+                    at("ports"),
+                    format!(
+                        "service `{name}` publishes {} on every interface: other machines on the network can connect",
+                        open.join(", ")
+                    ),
+                )
+                .with_hint("leave out the address (pier binds to 127.0.0.1), or write 127.0.0.1:HOST:CONTAINER"),
+            );
+        }
+        for mount in &service.volumes {
+            let socket = mount.kind == MountKind::Bind
+                && mount
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| s.ends_with("/docker.sock"));
+            if socket {
+                diags.push(
+                    Diagnostic::warning(
+                        at("volumes"),
+                        format!(
+                            "service `{name}` mounts the Docker socket {} at {}: it can control the engine and so the host",
+                            mount.source.as_deref().unwrap_or_default(),
+                            mount.target
+                        ),
+                    )
+                    .with_hint("remove the mount unless the service must manage containers"),
+                );
+            }
+        }
+        if service.privileged {
+            diags.push(
+                Diagnostic::warning(
+                    at("privileged"),
+                    format!("service `{name}` runs privileged: it has full access to the host"),
+                )
+                .with_hint("remove `privileged: true`, or grant only what it needs"),
+            );
         }
     }
 }
@@ -127,10 +188,8 @@ mod tests {
 
     #[test]
     fn wildcard_overlaps_but_distinct_addresses_do_not() {
-        assert_eq!(
-            validate(&with_ports(&[("a", "0.0.0.0", 80), ("b", "127.0.0.1", 80)])).len(),
-            1
-        );
+        let d = validate(&with_ports(&[("a", "0.0.0.0", 80), ("b", "127.0.0.1", 80)]));
+        assert_eq!(d.iter().filter(|d| d.is_error()).count(), 1);
         assert!(
             validate(&with_ports(&[
                 ("a", "127.0.0.1", 80),
@@ -145,6 +204,35 @@ mod tests {
             ]))
             .is_empty()
         );
+    }
+
+    #[test]
+    fn exposure_is_warned_about_with_the_service_and_path() {
+        use crate::stack::model::{Mount, MountKind};
+        let mut s = with_ports(&[("web", "0.0.0.0", 8080), ("local", "127.0.0.1", 8081)]);
+        let admin = s.services.entry("admin".into()).or_default();
+        admin.privileged = true;
+        admin.volumes.push(Mount {
+            kind: MountKind::Bind,
+            source: Some("/var/run/docker.sock".into()),
+            target: "/var/run/docker.sock".into(),
+            read_only: false,
+        });
+        let d = validate(&s);
+        assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+        let got: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "services.admin.volumes",
+                "services.admin.privileged",
+                "services.web.ports"
+            ]
+        );
+        assert!(d[0].message.contains("/var/run/docker.sock"), "{}", d[0]);
+        assert!(d[2].message.contains("0.0.0.0:8080"), "{}", d[2]);
+        // Loopback only, no socket, not privileged: nothing to say.
+        assert!(validate(&with_ports(&[("local", "127.0.0.1", 8081)])).is_empty());
     }
 
     #[test]

@@ -114,7 +114,12 @@ pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<Str
         }
         Kind::Int { min, max, .. } => manifest::parse_int(text, *min, *max)
             .map(Value::Int)
-            .map_err(|m| (m, None)),
+            .map_err(|m| {
+                // An out-of-range message names the range already.
+                let hint = (!m.contains("out of range"))
+                    .then(|| "write a whole number in digits, e.g. 16".to_string());
+                (m, hint)
+            }),
         Kind::Port { .. } => manifest::parse_port(text)
             .map(|p| Value::Int(p.into()))
             .map_err(|m| (m, None)),
@@ -343,7 +348,7 @@ parameters:
                 "error: --set oops: expected KEY=VALUE\n  hint: e.g. --set oops=VALUE; see `pier list demo`",
                 "error: --set web_port: 0 is not a port: use 1 to 65535 (port parameter)",
                 "error: --set web_prot: stack \"demo\" has no parameter \"web_prot\"\n  hint: did you mean \"web_port\"?",
-                "error: --set workers: \"many\" is not a whole number (int parameter)",
+                "error: --set workers: \"many\" is not a whole number (int parameter)\n  hint: write a whole number in digits, e.g. 16",
                 "error: --set workers: 9 is out of range: use 1 to 8 (int parameter)",
             ]
         );

@@ -106,14 +106,12 @@ pub fn plan_files(template: &Template, values: &Values) -> Result<Vec<PlannedFil
             });
         }
     }
-    match env_file(&template.manifest.name, values) {
-        Ok(Some(text)) => files.push(PlannedFile {
+    if let Some(text) = env_file(&template.manifest.name, values) {
+        files.push(PlannedFile {
             path: rel(ENV_FILE),
             contents: text.into_bytes(),
             kind: FileKind::Secret,
-        }),
-        Ok(None) => {}
-        Err(ds) => problems.extend(ds),
+        });
     }
     let mut ignore = String::new();
     for line in dedup(ignore_lines) {
@@ -136,47 +134,48 @@ pub fn plan_files(template: &Template, values: &Values) -> Result<Vec<PlannedFil
 
 /// The `.env` file: generated secrets, then parameters the stack file reads as `${VAR}`.
 /// `None` when the template has no such variables.
-pub fn env_file(stack: &str, values: &Values) -> Result<Option<String>, Vec<Diagnostic>> {
+pub fn env_file(stack: &str, values: &Values) -> Option<String> {
     let vars: Vec<_> = values.env_vars().collect();
     if vars.is_empty() {
-        return Ok(None);
+        return None;
     }
-    let mut problems = Vec::new();
     let mut out = format!(
         "# Written by `pier init {stack}`. Secrets live here, not in {STACK_FILE}:\n\
          # keep this file private and out of version control.\n"
     );
     for secrets in [true, false] {
         for (name, value, _) in vars.iter().filter(|(_, _, s)| *s == secrets) {
-            match env_value(value) {
-                Some(v) => out.push_str(&format!("{name}={v}\n")),
-                None => problems.push(
-                    Diagnostic::error(
-                        format!(".env {name}"),
-                        "the value holds both a single quote and a line break",
-                    )
-                    .with_hint("choose a value without them"),
-                ),
-            }
+            out.push_str(&format!("{name}={}\n", env_value(value)));
         }
     }
-    if problems.is_empty() {
-        Ok(Some(out))
-    } else {
-        Err(problems)
-    }
+    Some(out)
 }
 
-/// A value as `.env` syntax: bare when it is plain, single-quoted (literal, no
-/// interpolation) otherwise; `None` when it cannot be written safely.
-fn env_value(value: &str) -> Option<String> {
+/// A value as `.env` syntax that reads back as exactly `value`: bare when it is
+/// plain; else single-quoted (literal, no interpolation, as readable as it
+/// gets); else — it holds a `'` or a line break — double-quoted with escapes.
+fn env_value(value: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_-.:/@%+,".contains(c);
     if value.chars().all(plain) {
-        Some(value.to_string())
-    } else if !value.contains('\'') && !value.contains('\n') {
-        Some(format!("'{value}'"))
+        value.to_string()
+    } else if !value.contains(['\'', '\n']) {
+        format!("'{value}'")
     } else {
-        None
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                // `\$` keeps a dollar literal through the reader's `${VAR}` expansion.
+                '$' => out.push_str("\\$"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 }
 
@@ -434,7 +433,7 @@ mod tests {
     #[test]
     fn env_file_has_secrets_then_variables() {
         let t = template("[]", "services: {}\n");
-        let env = env_file("t", &values(&t, &[])).unwrap().unwrap();
+        let env = env_file("t", &values(&t, &[])).unwrap();
         let body: Vec<_> = env.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             body,
@@ -443,12 +442,10 @@ mod tests {
                 "WEB_PORT=8080".to_string()
             ]
         );
-        let env = env_file("t", &values(&t, &["db_password=a b$c"]))
-            .unwrap()
-            .unwrap();
+        let env = env_file("t", &values(&t, &["db_password=a b$c"])).unwrap();
         assert!(env.contains("DB_PASSWORD='a b$c'\n"), "{env}");
-        let errs = env_file("t", &values(&t, &["db_password=it's\nx"])).unwrap_err();
-        assert_eq!(errs[0].path, ".env DB_PASSWORD");
+        let env = env_file("t", &values(&t, &["db_password=it's \"$x\"\n\\"])).unwrap();
+        assert!(env.contains(r#"DB_PASSWORD="it's \"\$x\"\n\\""#), "{env}");
     }
 
     #[test]
@@ -456,9 +453,20 @@ mod tests {
         let t = template("[]", "services: {}\n");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        for secret in ["plain123", "a b", "${HOME} $$x", "x\"y # z", "tab\there"] {
+        // Found by tests/properties.rs: a secret with a single quote was refused
+        // ("holds both a single quote and a line break") though .env can hold any value.
+        for secret in [
+            "plain123",
+            "a b",
+            "${HOME} $$x",
+            "x\"y # z",
+            "tab\there",
+            "it's",
+            "'",
+            "it's\n\"${HOME}\"\\n \\ \r\nend\\",
+        ] {
             let values = values(&t, &[&format!("db_password={secret}")]);
-            std::fs::write(&path, env_file("t", &values).unwrap().unwrap()).unwrap();
+            std::fs::write(&path, env_file("t", &values).unwrap()).unwrap();
             let vars = existing_env(&path);
             assert_eq!(vars["DB_PASSWORD"], secret);
             assert_eq!(vars["WEB_PORT"], "8080");

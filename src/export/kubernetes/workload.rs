@@ -10,8 +10,9 @@ use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort as KContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HostAlias, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    ResourceRequirements, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::names::{data_key, dns_label, is_qualified_name, object_labels, service_labels};
@@ -266,6 +267,11 @@ fn container(
         liveness_probe: probe,
         working_dir: service.working_dir.clone(),
         security_context: security_context(ctx, name, service),
+        // `mem_limit` in bytes: a plain number is a valid Kubernetes quantity.
+        resources: service.mem_limit.map(|bytes| ResourceRequirements {
+            limits: Some([("memory".to_string(), Quantity(bytes.to_string()))].into()),
+            ..ResourceRequirements::default()
+        }),
         tty: service.tty.then_some(true),
         stdin: service.stdin_open.then_some(true),
         ..Container::default()

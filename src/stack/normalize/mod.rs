@@ -5,6 +5,7 @@
 mod duration;
 mod environment;
 mod healthcheck;
+mod memory;
 mod mounts;
 mod ports;
 mod read;
@@ -169,6 +170,9 @@ pub fn normalize(
         ctx.declared.services = services.keys().filter_map(read::scalar_text).collect();
         for (key, value) in services {
             let Some(name) = read::scalar_text(key) else {
+                // A null or collection key (`~:`, `? [a]`, an anchor before the
+                // colon) was dropped silently here; found by tests/properties.rs.
+                read::expected(&mut ctx, "services", "service names", key);
                 continue;
             };
             let path = docpath::child("services", &name);
@@ -350,6 +354,32 @@ volumes:
             )
         );
         assert_eq!(e[1].0, "services.web.privileged");
+    }
+
+    #[test]
+    fn names_that_are_not_scalars_are_errors_not_dropped() {
+        for (doc, path) in [
+            ("services:\n  &web:\n    image: x\n", "services"),
+            (
+                "services:\n  ~: {image: x}\n  web: {image: x}\n",
+                "services",
+            ),
+            ("services: {web: {image: x}}\nvolumes: {~: {}}\n", "volumes"),
+            (
+                "services: {web: {image: x}}\nnetworks: {? [a]: {}}\n",
+                "networks",
+            ),
+            (
+                "services: {web: {image: x}}\nsecrets: {~: {file: ./pw}}\n",
+                "secrets",
+            ),
+        ] {
+            let (_, d) = run(doc);
+            let e = errors(&d);
+            assert_eq!(e.len(), 1, "{doc}: {e:?}");
+            assert_eq!(e[0].0, path, "{doc}");
+            assert!(e[0].1.starts_with("expected "), "{doc}: {e:?}");
+        }
     }
 
     #[test]

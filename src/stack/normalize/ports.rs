@@ -23,6 +23,9 @@ const LONG_UNSUPPORTED: &[&str] = &["mode", "name", "app_protocol"];
 
 pub fn ports(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<PortMapping> {
     let Some(items) = read::sequence(ctx, v, path, "a list of ports") else {
+        if let Some(d) = ctx.diags.last_mut().filter(|d| d.path == path) {
+            d.hint = Some("write a list: ports: [\"8080:80\"]".into());
+        }
         return Vec::new();
     };
     let mut out = Vec::new();

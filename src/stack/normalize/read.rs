@@ -214,3 +214,39 @@ pub fn entries<'v>(
     }
     out
 }
+
+/// The entries of a key that takes either a list of names or a mapping of
+/// name → settings (`depends_on`, service `networks`): (name, its path, its
+/// settings when the mapping form gave any). `None` after reporting any other shape.
+pub fn named_entries<'v>(
+    ctx: &mut Ctx,
+    v: &'v Value,
+    path: &str,
+    what: &str,
+) -> Option<Vec<(String, String, Option<&'v Value>)>> {
+    match v {
+        Value::Sequence(items) => Some(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let at = docpath::item(path, i);
+                    string(ctx, item, &at).map(|name| (name, at, None))
+                })
+                .collect(),
+        ),
+        Value::Mapping(map) => Some(
+            map.iter()
+                .filter_map(|(k, val)| {
+                    let name = scalar_text(k)?;
+                    let at = docpath::child(path, &name);
+                    Some((name, at, Some(val)))
+                })
+                .collect(),
+        ),
+        other => {
+            expected(ctx, path, what, other);
+            None
+        }
+    }
+}

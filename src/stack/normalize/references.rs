@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_yaml::Value;
 
 use super::Ctx;
-use super::read::{self, scalar_text};
+use super::read;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::docpath;
 use crate::stack::model::{Condition, Dependency, ServiceNetwork, ServiceSecret};
@@ -25,27 +25,8 @@ fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
 
 pub fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Dependency> {
     let mut out = BTreeMap::new();
-    let entries: Vec<(String, String, Option<&Value>)> = match v {
-        Value::Sequence(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = docpath::item(path, i);
-                read::string(ctx, item, &at).map(|name| (name, at, None))
-            })
-            .collect(),
-        Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(k, val)| {
-                let name = scalar_text(k)?;
-                let at = docpath::child(path, &name);
-                Some((name, at, Some(val)))
-            })
-            .collect(),
-        other => {
-            read::expected(ctx, path, "a list of services or a mapping", other);
-            return out;
-        }
+    let Some(entries) = read::named_entries(ctx, v, path, "a list of services or a mapping") else {
+        return out;
     };
     for (target, at, spec) in entries {
         let mut dep = Dependency {
@@ -94,27 +75,8 @@ pub fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Depe
 
 pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNetwork> {
     let mut out = BTreeMap::new();
-    let entries: Vec<(String, String, Option<&Value>)> = match v {
-        Value::Sequence(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let at = docpath::item(path, i);
-                read::string(ctx, item, &at).map(|n| (n, at, None))
-            })
-            .collect(),
-        Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(k, val)| {
-                let name = scalar_text(k)?;
-                let at = docpath::child(path, &name);
-                Some((name, at, Some(val)))
-            })
-            .collect(),
-        other => {
-            read::expected(ctx, path, "a list of networks or a mapping", other);
-            return out;
-        }
+    let Some(entries) = read::named_entries(ctx, v, path, "a list of networks or a mapping") else {
+        return out;
     };
     const UNSUPPORTED: &[&str] = &[
         "ipv4_address",

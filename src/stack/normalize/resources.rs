@@ -100,6 +100,7 @@ pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Networ
     if let Some(map) = nullable_mapping(ctx, v, path) {
         for (key, value) in map {
             let Some(key) = read::scalar_text(key) else {
+                read::expected(ctx, path, "names", key);
                 continue;
             };
             let c = common(
@@ -130,6 +131,7 @@ pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Volume>
     if let Some(map) = nullable_mapping(ctx, v, path) {
         for (key, value) in map {
             let Some(key) = read::scalar_text(key) else {
+                read::expected(ctx, path, "names", key);
                 continue;
             };
             let c = common(
@@ -162,6 +164,7 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
     };
     for (key, value) in map {
         let Some(key) = read::scalar_text(key) else {
+            read::expected(ctx, path, "names", key);
             continue;
         };
         let at = docpath::child(path, &key);

@@ -7,7 +7,7 @@ use serde_yaml::Value;
 
 use super::healthcheck::{duration_at, healthcheck};
 use super::read::{self, scalar_text};
-use super::{Ctx, environment as env, mounts, ports, references};
+use super::{Ctx, environment as env, memory, mounts, ports, references};
 use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
 use crate::stack::model::{Build, RestartPolicy, Service, ServiceNetwork};
@@ -17,7 +17,7 @@ const KEYS: &[&str] = &[
     "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose",
     "volumes", "tmpfs", "depends_on", "healthcheck", "restart", "working_dir", "user", "labels",
     "networks", "network_mode", "hostname", "container_name", "secrets", "stop_signal",
-    "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy",
+    "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy", "mem_limit",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
@@ -28,7 +28,7 @@ const UNSUPPORTED: &[&str] = &[
     "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "develop",
     "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
     "env_from", "extends", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
-    "label_file", "links", "logging", "mac_address", "mem_limit", "mem_reservation",
+    "label_file", "links", "logging", "mac_address", "mem_reservation",
     "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
     "pids_limit", "platform", "post_start", "pre_stop", "profiles", "provider", "pull_policy",
     "read_only", "runtime", "scale", "security_opt", "shm_size", "storage_opt", "sysctls",
@@ -89,6 +89,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "stdin_open" => svc.stdin_open = read::boolean(ctx, value, &at).unwrap_or(false),
             "extra_hosts" => svc.extra_hosts = extra_hosts(ctx, value, &at),
             "deploy" => svc.replicas = deploy(ctx, value, &at),
+            "mem_limit" => svc.mem_limit = memory::limit(ctx, value, &at),
             _ => unreachable!("only known keys are returned"),
         }
     }

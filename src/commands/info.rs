@@ -1,0 +1,166 @@
+//! `pier info`: where to reach each service (from the ports the engine actually
+//! bound, see `overview::urls` for the rule) and the stack's settings from `.env`,
+//! secrets masked unless `--show-secrets` (see `overview::credentials`). A stack
+//! rendered from a template keeps no manifest at runtime, so `.env` and the ports
+//! are all there is to go on — which is also true of a hand-written compose file.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, InfoArgs};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::overview::{MASK, ServiceRow, Setting, service_rows, settings, urls};
+use crate::report::table::table;
+
+use super::project::ProjectContext;
+use super::{runtime, write_out};
+
+#[derive(Debug, Serialize)]
+struct InfoJson<'a> {
+    project: &'a str,
+    services: Vec<ServiceJson<'a>>,
+    settings: &'a [Setting],
+}
+
+#[derive(Debug, Serialize)]
+struct ServiceJson<'a> {
+    service: &'a str,
+    state: String,
+    urls: Vec<String>,
+}
+
+pub fn run(global: &GlobalArgs, args: &InfoArgs, out: &mut dyn Write) -> Result<i32> {
+    let ctx = ProjectContext::from_cli(global)?;
+    let rows = runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        let observed = engine.observe(&ctx.name, &[]).await?;
+        Ok::<_, Error>(service_rows(
+            ctx.file_services(),
+            &observed,
+            &Default::default(),
+        ))
+    })?;
+    let dotenv = ctx
+        .loaded
+        .as_ref()
+        .map(|l| l.dotenv.clone())
+        .unwrap_or_default();
+    let settings = settings(&dotenv, args.show_secrets);
+    let text = if args.json {
+        let json = InfoJson {
+            project: &ctx.name,
+            services: rows
+                .iter()
+                .map(|r| ServiceJson {
+                    service: &r.service,
+                    state: r.state.text(),
+                    urls: urls(&r.ports),
+                })
+                .collect(),
+            settings: &settings,
+        };
+        let mut text = serde_json::to_string_pretty(&json).expect("info serializes");
+        text.push('\n');
+        text
+    } else {
+        info_text(&ctx.name, &rows, &settings)
+    };
+    write_out(out, &text)?;
+    Ok(0)
+}
+
+pub fn info_text(project: &str, rows: &[ServiceRow], settings: &[Setting]) -> String {
+    let mut text = format!("project {project}\n\n");
+    let mut cells = vec![vec!["SERVICE".to_string(), "STATE".into(), "URLS".into()]];
+    for r in rows {
+        let urls = urls(&r.ports);
+        cells.push(vec![
+            r.service.clone(),
+            r.state.text(),
+            if urls.is_empty() {
+                "—".into()
+            } else {
+                urls.join(" ")
+            },
+        ]);
+    }
+    text.push_str(&table(&cells));
+    if settings.is_empty() {
+        text.push_str("\nno .env settings\n");
+        return text;
+    }
+    text.push_str("\nSETTINGS (.env)\n");
+    let cells: Vec<Vec<String>> = settings
+        .iter()
+        .map(|s| vec![s.name.clone(), s.value.clone()])
+        .collect();
+    text.push_str(&table(&cells));
+    if settings.iter().any(|s| s.masked) {
+        text.push_str(&format!(
+            "\n{MASK} masks secrets; `pier info --show-secrets` shows them\n"
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overview::{HealthView, StateView};
+    use crate::plan::observed::{ContainerState, PublishedPort};
+
+    #[test]
+    fn text_lists_urls_and_masked_settings() {
+        let rows = vec![
+            ServiceRow {
+                service: "db".into(),
+                container: Some("shop-db-1".into()),
+                state: StateView::Container {
+                    state: ContainerState::Running,
+                    exit_code: Some(0),
+                },
+                health: HealthView::None,
+                ports: vec![],
+                in_stack_file: true,
+            },
+            ServiceRow {
+                service: "web".into(),
+                container: Some("shop-web-1".into()),
+                state: StateView::Container {
+                    state: ContainerState::Running,
+                    exit_code: Some(0),
+                },
+                health: HealthView::None,
+                ports: vec![PublishedPort {
+                    target: "80/tcp".into(),
+                    host_ip: "127.0.0.1".into(),
+                    host_port: 8080,
+                }],
+                in_stack_file: true,
+            },
+        ];
+        let env = [("DB_PASSWORD", "hunter2"), ("DB_USER", "app")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            info_text("shop", &rows, &settings(&env, false)),
+            "\
+project shop
+
+SERVICE  STATE    URLS
+db       running  —
+web      running  http://127.0.0.1:8080
+
+SETTINGS (.env)
+DB_PASSWORD  ••••••
+DB_USER      app
+
+•••••• masks secrets; `pier info --show-secrets` shows them
+"
+        );
+        assert!(info_text("shop", &rows, &settings(&env, true)).contains("DB_PASSWORD  hunter2\n"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Interactive exec for `pier exec`: start a command in a running container with
+//! its input and output attached, resize its TTY, read its exit code.
+
+use std::pin::Pin;
+
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use futures_util::stream::{BoxStream, StreamExt};
+use tokio::io::AsyncWrite;
+
+use super::logs::OutputChunk;
+use super::{Engine, fail};
+use crate::error::{EngineOp, Error, Result};
+
+/// What to run and how to attach to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    /// Give the command a pseudo-terminal (output then arrives as one `Console` stream).
+    pub tty: bool,
+    /// Attach the command's stdin (pier forwards its own stdin into it).
+    pub stdin: bool,
+    /// Initial terminal size (columns, rows), for `tty`.
+    pub size: Option<(u16, u16)>,
+}
+
+/// A started exec: its output as it arrives, and its input.
+pub struct ExecSession {
+    pub id: String,
+    pub output: BoxStream<'static, Result<OutputChunk>>,
+    /// Shut it down to send end-of-file to the command.
+    pub input: Pin<Box<dyn AsyncWrite + Send>>,
+}
+
+impl Engine {
+    pub async fn exec_start(&self, container: &str, request: &ExecRequest) -> Result<ExecSession> {
+        let created = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    cmd: Some(request.cmd.clone()),
+                    attach_stdin: Some(request.stdin),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(request.tty),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(fail(EngineOp::Exec, container))?;
+        let started = self
+            .docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: request.tty,
+                    output_capacity: None,
+                }),
+            )
+            .await
+            .map_err(fail(EngineOp::Exec, container))?;
+        let StartExecResults::Attached { output, input } = started else {
+            return Err(Error::Engine {
+                op: EngineOp::Exec,
+                resource: container.to_string(),
+                message: "the engine started the command detached".into(),
+            });
+        };
+        if let (true, Some((cols, rows))) = (request.tty, request.size) {
+            // Best effort: a wrong size only makes full-screen programs look odd.
+            let _ = self.exec_resize(&created.id, cols, rows).await;
+        }
+        let name = container.to_string();
+        let output = output
+            .filter_map(move |item| {
+                std::future::ready(match item {
+                    Ok(out) => OutputChunk::from_engine(out).map(Ok),
+                    Err(e) => Some(Err(fail(EngineOp::Exec, &name)(e))),
+                })
+            })
+            .boxed();
+        Ok(ExecSession {
+            id: created.id,
+            output,
+            input,
+        })
+    }
+
+    pub async fn exec_resize(&self, exec_id: &str, cols: u16, rows: u16) -> Result<()> {
+        self.docker
+            .resize_exec(
+                exec_id,
+                ResizeExecOptions {
+                    width: cols,
+                    height: rows,
+                },
+            )
+            .await
+            .map_err(fail(EngineOp::Exec, exec_id))
+    }
+
+    /// The exit code of a finished exec (None while it still runs).
+    pub async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        let info = self
+            .docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(fail(EngineOp::Exec, exec_id))?;
+        Ok(if info.running == Some(true) {
+            None
+        } else {
+            info.exit_code
+        })
+    }
+}

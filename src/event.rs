@@ -1,0 +1,128 @@
+//! What happens while a plan runs, as data: the single interface between the
+//! executor (which emits events) and the reporters (which render them).
+
+use serde::Serialize;
+
+use crate::plan::Action;
+use crate::stack::model::Condition;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Sent once, before any step starts: what is about to happen, so that a
+    /// reporter can lay out one line per image and service from the start.
+    Planned {
+        project: String,
+        steps: Vec<PlannedStep>,
+    },
+    StepStarted {
+        step: usize,
+        text: String,
+    },
+    StepFinished {
+        step: usize,
+        text: String,
+    },
+    StepFailed {
+        step: usize,
+        text: String,
+        error: String,
+    },
+    /// One progress message of a pull: a layer's state and, while its bytes
+    /// move, how many of how many.
+    PullProgress {
+        image: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        layer: Option<String>,
+        status: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    BuildOutput {
+        service: String,
+        line: String,
+    },
+    Waiting {
+        service: String,
+        condition: Condition,
+    },
+    /// Ctrl-C: no new step starts; steps in flight finish or are cancelled.
+    Interrupted,
+}
+
+/// A step of the plan as reporters see it (`step` in the other events indexes these).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedStep {
+    pub text: String,
+    pub kind: StepKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The image a pull or build step produces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// What kind of thing a step does, without its details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    CreateNetwork,
+    CreateVolume,
+    Pull,
+    Build,
+    Create,
+    Recreate,
+    Start,
+    Wait,
+    Stop,
+    Remove,
+    RemoveNetwork,
+    RemoveVolume,
+}
+
+impl StepKind {
+    /// The step as ongoing work, for a line that shows what a service is doing now.
+    pub fn doing(self) -> &'static str {
+        match self {
+            StepKind::CreateNetwork => "creating network",
+            StepKind::CreateVolume => "creating volume",
+            StepKind::Pull => "pulling",
+            StepKind::Build => "building",
+            StepKind::Create => "creating",
+            StepKind::Recreate => "recreating",
+            StepKind::Start => "starting",
+            StepKind::Wait => "waiting",
+            StepKind::Stop => "stopping",
+            StepKind::Remove => "removing",
+            StepKind::RemoveNetwork => "removing network",
+            StepKind::RemoveVolume => "removing volume",
+        }
+    }
+}
+
+impl PlannedStep {
+    pub fn of(action: &Action) -> PlannedStep {
+        let (kind, image) = match action {
+            Action::CreateNetwork { .. } => (StepKind::CreateNetwork, None),
+            Action::CreateVolume { .. } => (StepKind::CreateVolume, None),
+            Action::PullImage { image, .. } => (StepKind::Pull, Some(image.clone())),
+            Action::BuildImage { image, .. } => (StepKind::Build, Some(image.clone())),
+            Action::CreateContainer { .. } => (StepKind::Create, None),
+            Action::RecreateContainer { .. } => (StepKind::Recreate, None),
+            Action::StartContainer { .. } => (StepKind::Start, None),
+            Action::WaitFor { .. } => (StepKind::Wait, None),
+            Action::StopContainer { .. } => (StepKind::Stop, None),
+            Action::RemoveContainer { .. } => (StepKind::Remove, None),
+            Action::RemoveNetwork { .. } => (StepKind::RemoveNetwork, None),
+            Action::RemoveVolume { .. } => (StepKind::RemoveVolume, None),
+        };
+        PlannedStep {
+            text: action.to_string(),
+            kind,
+            service: action.service().map(String::from),
+            image,
+        }
+    }
+}
