@@ -23,7 +23,12 @@ use crate::plan::{Action, Plan};
 use crate::stack::model::{Condition, Stack};
 
 const POLL: Duration = Duration::from_millis(150);
-const PROBE: Duration = Duration::from_millis(500);
+/// The first probe runs at once; the pause before each next one grows from
+/// `PROBE_FIRST` by half up to `PROBE_MAX`: a service that is ready within a few
+/// hundred milliseconds is seen so, and a slow one (a database initializing) is
+/// not flooded with execs.
+const PROBE_FIRST: Duration = Duration::from_millis(50);
+const PROBE_MAX: Duration = Duration::from_millis(1000);
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
@@ -353,6 +358,7 @@ async fn wait_for(
         .and_then(|s| s.healthcheck.as_ref())
         .map(|h| h.test.clone());
     let mut last_probe: Option<Instant> = None;
+    let mut probe_pause = PROBE_FIRST;
     let mut probe_output: Option<String> = None;
     loop {
         let status = cx.engine.inspect_container(container).await?;
@@ -383,8 +389,11 @@ async fn wait_for(
         if condition == Condition::Healthy
             && status.state == ContainerState::Running
             && let Some(test) = &test
-            && last_probe.is_none_or(|t| t.elapsed() >= PROBE)
+            && last_probe.is_none_or(|t| t.elapsed() >= probe_pause)
         {
+            if last_probe.is_some() {
+                probe_pause = (probe_pause * 3 / 2).min(PROBE_MAX);
+            }
             last_probe = Some(Instant::now());
             if let Ok(Some((healthy, output))) = cx.engine.probe_health(container, test).await {
                 if healthy {
@@ -414,18 +423,37 @@ async fn wait_for(
             let output = status.last_health_output.clone().or(probe_output);
             return Err(not_ready(cx, service, container, condition, reason, output).await);
         }
-        tokio::time::sleep(POLL).await;
+        // A healthy-wait still probing quickly polls at the probe's pace.
+        let pause = if condition == Condition::Healthy && test.is_some() {
+            POLL.min(probe_pause)
+        } else {
+            POLL
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
 /// Fail at once when a container that should run has exited while we wait for another.
+/// One listing of the project covers them all; only one that exited is inspected.
 async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
     let watched: Vec<(String, String)> = cx
         .watched
         .lock()
         .expect("no panics while holding the lock")
-        .clone();
-    for (service, container) in watched.iter().filter(|(_, c)| c != waiting_for) {
+        .iter()
+        .filter(|(_, c)| c != waiting_for)
+        .cloned()
+        .collect();
+    if watched.is_empty() {
+        return Ok(());
+    }
+    let listed = cx.engine.list_containers(cx.project).await?;
+    let stopped = |container: &str| {
+        listed.iter().any(|c| {
+            c.name == container && matches!(c.state, ContainerState::Exited | ContainerState::Dead)
+        })
+    };
+    for (service, container) in watched.iter().filter(|(_, c)| stopped(c)) {
         if let Some(status) = cx.engine.inspect_container(container).await?
             && let Verdict::Failed(reason) = judge(&status, Condition::Started, false)
         {

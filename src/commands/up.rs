@@ -65,8 +65,13 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             interrupt,
             ..ExecuteOptions::default()
         };
-        guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
-        let after = engine.observe(&stack.name, &[]).await?;
+        let after = if plan.is_empty() {
+            // Nothing changed: what was observed is still the state to report.
+            observed
+        } else {
+            guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
+            engine.observe(&stack.name, &[]).await?
+        };
         // A container that failed just after its readiness check passed: `up` failed.
         if let Some((service, container, code)) = exited_after_start(&plan, &after) {
             return Err(Error::NotReady(Box::new(NotReady {

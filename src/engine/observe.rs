@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummaryTypeEnum};
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
@@ -10,66 +11,38 @@ use super::{Engine, fail, project_filter};
 use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::parse_fields_label;
-use crate::plan::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedVolume};
+use crate::plan::observed::{
+    ContainerState, Health, Observed, ObservedContainer, ObservedNetwork, ObservedVolume,
+    PublishedPort,
+};
 
 impl Engine {
     /// The project's containers (any state), networks and volumes, plus which of
-    /// `images` are present locally.
+    /// `images` are present locally: four listing calls at once, no per-container
+    /// inspect (a no-op `up` is this and nothing else).
     pub async fn observe(&self, project: &str, images: &[String]) -> Result<Observed> {
-        let filters = project_filter(project);
-        let summaries = self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(fail(EngineOp::ListContainers, project))?;
-        // Inspect each for health, exit code, start time and bound ports (the list
-        // call's API 1.41 form only has them as free text), all at once.
-        let inspected = futures_util::future::try_join_all(summaries.into_iter().filter_map(|s| {
-            let id = s.id?;
-            let labels = s.labels.unwrap_or_default();
-            let image_id = s.image_id;
-            Some(async move {
-                let status = self.inspect_container(&id).await?;
-                Ok::<_, crate::Error>(status.map(|st| (id, image_id, labels, st)))
-            })
-        }))
-        .await?;
-        let mut containers: Vec<ObservedContainer> = inspected
-            .into_iter()
-            .flatten() // None: removed meanwhile
-            .map(|(id, image_id, labels, status)| ObservedContainer {
-                name: status.name.clone(),
-                id,
-                image_id,
-                service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
-                config_hash: labels.get(labels::CONFIG_HASH).cloned(),
-                field_hashes: labels
-                    .get(labels::CONFIG_FIELDS)
-                    .map(|l| parse_fields_label(l))
-                    .unwrap_or_default(),
-                depends_on: labels
-                    .get(labels::DEPENDS_ON)
-                    .map(|l| {
-                        l.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                state: status.state,
-                health: status.health,
-                exit_code: status.exit_code,
-                started_at: status.started_at,
-                published: status.published,
-            })
-            .collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut images: Vec<&String> = images.iter().collect();
+        images.sort();
+        images.dedup();
+        let (containers, networks, volumes, present) = tokio::try_join!(
+            self.list_containers(project),
+            self.list_networks(project),
+            self.list_volumes(project),
+            futures_util::future::try_join_all(images.into_iter().map(|image| async move {
+                let id = self.image_id(image).await?;
+                Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
+            })),
+        )?;
+        Ok(Observed {
+            containers,
+            networks,
+            volumes,
+            images: present.into_iter().flatten().collect::<BTreeMap<_, _>>(),
+        })
+    }
 
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedNetwork>> {
+        let filters = project_filter(project);
         let mut networks: Vec<ObservedNetwork> = self
             .docker
             .list_networks(Some(
@@ -88,7 +61,11 @@ impl Engine {
             })
             .collect();
         networks.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(networks)
+    }
 
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedVolume>> {
+        let filters = project_filter(project);
         let mut volumes: Vec<ObservedVolume> = self
             .docker
             .list_volumes(Some(
@@ -104,18 +81,132 @@ impl Engine {
             .map(|v| ObservedVolume { name: v.name })
             .collect();
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(volumes)
+    }
 
-        let checks = futures_util::future::try_join_all(images.iter().map(|image| async move {
-            let id = self.image_id(image).await?;
-            Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
-        }))
-        .await?;
-        let present: BTreeMap<String, String> = checks.into_iter().flatten().collect();
-        Ok(Observed {
-            containers,
-            networks,
-            volumes,
-            images: present,
+    /// The project's containers (any state) from one listing call, without inspecting
+    /// them: health and exit code come from the engine's status text (`Up 3 s
+    /// (healthy)`, `Exited (1) 2 s ago`), and `started_at` is left unknown.
+    pub async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let filters = project_filter(project);
+        let summaries = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListContainers, project))?;
+        let mut containers: Vec<ObservedContainer> =
+            summaries.into_iter().filter_map(from_summary).collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(containers)
+    }
+}
+
+fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
+    let labels = s.labels.unwrap_or_default();
+    let status = s.status.unwrap_or_default();
+    let mut published: Vec<PublishedPort> = s
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            let protocol = match p.typ {
+                Some(PortSummaryTypeEnum::UDP) => "udp",
+                Some(PortSummaryTypeEnum::SCTP) => "sctp",
+                _ => "tcp",
+            };
+            Some(PublishedPort {
+                target: format!("{}/{protocol}", p.private_port),
+                host_ip: p.ip.unwrap_or_default(),
+                host_port: p.public_port?,
+            })
         })
+        .collect();
+    published.sort();
+    published.dedup();
+    Some(ObservedContainer {
+        name: s.names?.first()?.trim_start_matches('/').to_string(),
+        id: s.id?,
+        image_id: s.image_id,
+        service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+        config_hash: labels.get(labels::CONFIG_HASH).cloned(),
+        field_hashes: labels
+            .get(labels::CONFIG_FIELDS)
+            .map(|l| parse_fields_label(l))
+            .unwrap_or_default(),
+        depends_on: labels
+            .get(labels::DEPENDS_ON)
+            .map(|l| {
+                l.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        state: match s.state {
+            Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
+            Some(ContainerSummaryStateEnum::PAUSED) => ContainerState::Paused,
+            Some(ContainerSummaryStateEnum::RESTARTING) => ContainerState::Restarting,
+            Some(ContainerSummaryStateEnum::REMOVING) => ContainerState::Removing,
+            Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited,
+            Some(ContainerSummaryStateEnum::DEAD) => ContainerState::Dead,
+            _ => ContainerState::Created,
+        },
+        health: health_of_status(&status),
+        exit_code: exit_code_of_status(&status),
+        started_at: None,
+        published,
+    })
+}
+
+/// The health suffix of the engine's status text (`Up 5 seconds (health: starting)`).
+fn health_of_status(status: &str) -> Option<Health> {
+    if status.ends_with("(healthy)") {
+        Some(Health::Healthy)
+    } else if status.ends_with("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.ends_with("(health: starting)") {
+        Some(Health::Starting)
+    } else {
+        None
+    }
+}
+
+/// The exit code in `Exited (137) 3 minutes ago`.
+fn exit_code_of_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest[..rest.find(')')?].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_text() {
+        assert_eq!(
+            health_of_status("Up 3 seconds (healthy)"),
+            Some(Health::Healthy)
+        );
+        assert_eq!(
+            health_of_status("Up 1 second (unhealthy)"),
+            Some(Health::Unhealthy)
+        );
+        assert_eq!(
+            health_of_status("Up Less than a second (health: starting)"),
+            Some(Health::Starting)
+        );
+        assert_eq!(health_of_status("Up 2 hours"), None);
+        assert_eq!(exit_code_of_status("Exited (137) 3 minutes ago"), Some(137));
+        assert_eq!(
+            exit_code_of_status("Exited (0) Less than a second ago"),
+            Some(0)
+        );
+        assert_eq!(exit_code_of_status("Up 2 hours"), None);
+        assert_eq!(exit_code_of_status("Created"), None);
     }
 }

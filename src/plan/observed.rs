@@ -31,7 +31,8 @@ pub struct ObservedContainer {
     pub state: ContainerState,
     pub health: Option<Health>,
     pub exit_code: Option<i64>,
-    /// RFC 3339, as the engine reports it.
+    /// RFC 3339, as the engine reports it; None when unknown (`observe` lists the
+    /// containers, it does not inspect each).
     pub started_at: Option<String>,
     /// Ports published on the host, as bound (an engine-chosen port included).
     pub published: Vec<PublishedPort>,
