@@ -471,9 +471,11 @@ fn faults() -> Vec<Case> {
         }),
         case(Group::Fault, "build that fails", |cx| {
             cx.stack("services:\n  app: {build: ., image: \"{PROJECT}-app:matrix\"}\n");
+            // The failing step names the project, so its builder container can be recognised.
+            let step = format!("echo about to fail in {} && exit 7", cx.project);
             cx.write(
                 "Dockerfile",
-                &format!("FROM {IMAGE}\nRUN echo step one\nRUN echo about to fail && exit 7\n"),
+                &format!("FROM {IMAGE}\nRUN echo step one\nRUN {step}\n"),
             );
             let out = cx.run(&["--progress", "plain", "up"]);
             let _ = docker(&["rmi", "-f", &format!("{}-app:matrix", cx.project)]);
@@ -483,11 +485,17 @@ fn faults() -> Vec<Case> {
                 &stderr(&out),
                 &[
                     "error: building image",
-                    "echo about to fail && exit 7",
+                    &step,
                     "returned a non-zero code: 7",
                     "hint: the build output above shows the failing step",
                 ],
             )?;
+            // The classic builder keeps the container of a failed step unless told
+            // not to: pier must not leave it behind.
+            let all = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"])?;
+            if all.contains(&step) {
+                return Err("the failed build step's container was left behind".into());
+            }
             cx.down_cleans()
         }),
         case(Group::Fault, "container that exits during up", |cx| {

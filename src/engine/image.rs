@@ -100,6 +100,9 @@ impl Engine {
             .t(tag)
             .dockerfile(dockerfile.unwrap_or("Dockerfile"))
             .rm(true)
+            // Also remove the container of a step that failed: the classic builder
+            // keeps it otherwise, and every failed `pier up` would leak one.
+            .forcerm(true)
             .buildargs(args);
         if let Some(t) = target {
             opts = opts.target(t);
