@@ -25,10 +25,11 @@ use crate::stack::model::{Condition, Stack};
 const POLL: Duration = Duration::from_millis(150);
 /// The first probe runs at once; the pause before each next one grows from
 /// `PROBE_FIRST` by half up to `PROBE_MAX`: a service that is ready within a few
-/// hundred milliseconds is seen so, and a slow one (a database initializing) is
-/// not flooded with execs.
+/// hundred milliseconds is seen so. The cap is 250 ms, not more: with a 1 s cap
+/// the benchmark's lamp stack was seen ready up to a second late (BENCHMARKS.md),
+/// and four execs a second do not slow a database that is initializing.
 const PROBE_FIRST: Duration = Duration::from_millis(50);
-const PROBE_MAX: Duration = Duration::from_millis(1000);
+const PROBE_MAX: Duration = Duration::from_millis(250);
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
