@@ -96,62 +96,55 @@ fn engine_name(ctx: &Ctx, key: &str, c: &Common) -> String {
 }
 
 pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Network> {
-    let mut out = BTreeMap::new();
-    if let Some(map) = nullable_mapping(ctx, v, path) {
-        for (key, value) in map {
-            let Some(key) = read::scalar_text(key) else {
-                read::expected(ctx, path, "names", key);
-                continue;
-            };
-            let c = common(
-                ctx,
-                value,
-                &docpath::child(path, &key),
-                NETWORK_KEYS,
-                NETWORK_UNSUPPORTED,
-            );
-            let name = engine_name(ctx, &key, &c);
-            out.insert(
-                key,
-                Network {
-                    driver: c.driver,
-                    external: c.external,
-                    name,
-                    internal: c.internal,
-                    labels: c.labels,
-                },
-            );
-        }
-    }
-    out
+    declarations(
+        ctx,
+        v,
+        path,
+        NETWORK_KEYS,
+        NETWORK_UNSUPPORTED,
+        |c, name| Network {
+            driver: c.driver,
+            external: c.external,
+            name,
+            internal: c.internal,
+            labels: c.labels,
+        },
+    )
 }
 
 pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Volume> {
-    let mut out = BTreeMap::new();
-    if let Some(map) = nullable_mapping(ctx, v, path) {
-        for (key, value) in map {
-            let Some(key) = read::scalar_text(key) else {
-                read::expected(ctx, path, "names", key);
-                continue;
-            };
-            let c = common(
-                ctx,
-                value,
-                &docpath::child(path, &key),
-                VOLUME_KEYS,
-                VOLUME_UNSUPPORTED,
-            );
-            let name = engine_name(ctx, &key, &c);
-            out.insert(
-                key,
-                Volume {
-                    driver: c.driver,
-                    external: c.external,
-                    name,
-                    labels: c.labels,
-                },
-            );
+    declarations(ctx, v, path, VOLUME_KEYS, VOLUME_UNSUPPORTED, |c, name| {
+        Volume {
+            driver: c.driver,
+            external: c.external,
+            name,
+            labels: c.labels,
         }
+    })
+}
+
+/// Top-level `networks` or `volumes`: each key's settings read by `common`, then
+/// made into the model's type together with its engine name.
+fn declarations<T>(
+    ctx: &mut Ctx,
+    v: &Value,
+    path: &str,
+    keys: &[&str],
+    unsupported: &[&str],
+    make: impl Fn(Common, String) -> T,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    let Some(map) = nullable_mapping(ctx, v, path) else {
+        return out;
+    };
+    for (key, value) in map {
+        let Some(key) = read::scalar_text(key) else {
+            read::expected(ctx, path, "names", key);
+            continue;
+        };
+        let c = common(ctx, value, &docpath::child(path, &key), keys, unsupported);
+        let name = engine_name(ctx, &key, &c);
+        out.insert(key, make(c, name));
     }
     out
 }
