@@ -7,7 +7,7 @@
 //! that is healthy after 300 ms is not kept waiting for a 30 s healthcheck interval.
 //! A container that exits while it should run fails the wait at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,15 @@ const LOG_LINES: usize = 10;
 
 pub use crate::event::{Event, PlannedStep, StepKind};
 
+/// What a run learned that the engine may not show yet.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Services whose health test passed when pier ran it while waiting: the
+    /// engine says "starting" until its own first check, so `up`'s table takes
+    /// pier's word for these instead of running the test once more.
+    pub probed_healthy: BTreeSet<String>,
+}
+
 /// Where events go; the reporter implements it.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
@@ -42,7 +51,10 @@ pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 pub struct ExecuteOptions {
     /// Bounds all waiting for readiness together, from the first wait on.
     pub wait_timeout: Duration,
-    /// How many steps may run at once.
+    /// How many steps that make the engine work (create, start, stop, remove,
+    /// pull, build) may run at once. Waits are not counted: they only look, and a
+    /// service waiting a minute for its database must not hold back the creates
+    /// of the rest.
     pub concurrency: usize,
     /// Cancelled on Ctrl-C: no new step starts, waits/pulls/builds give up, engine
     /// changes in flight finish, and `execute` returns `Error::Interrupted`.
@@ -70,6 +82,7 @@ struct Context<'a> {
     watched: Mutex<Vec<(String, String)>>,
     /// Set on the first failure: waits, pulls and builds still running give up.
     cancel: watch::Sender<bool>,
+    probed_healthy: Mutex<BTreeSet<String>>,
 }
 
 /// Carry out `plan`. On the first failing step no new step starts; waits, pulls
@@ -81,7 +94,7 @@ pub async fn execute(
     plan: &Plan,
     opts: &ExecuteOptions,
     sink: EventSink,
-) -> Result<()> {
+) -> Result<Outcome> {
     let cx = Context {
         engine,
         stack,
@@ -90,6 +103,7 @@ pub async fn execute(
         sink,
         watched: Mutex::new(Vec::new()),
         cancel: watch::Sender::new(false),
+        probed_healthy: Mutex::new(BTreeSet::new()),
     };
     (cx.sink)(Event::Planned {
         project: plan.project.clone(),
@@ -105,25 +119,35 @@ pub async fn execute(
     let mut started = vec![false; n];
     let mut running = FuturesUnordered::new();
     let mut stopping = false;
+    let bounded = |i: usize| !matches!(plan.steps[i].action, Action::WaitFor { .. });
+    // Bounded steps now running.
+    let mut busy = 0;
     loop {
         for (i, step) in plan.steps.iter().enumerate() {
-            if running.len() >= opts.concurrency.max(1) || interrupt.is_cancelled() {
+            if interrupt.is_cancelled() {
                 break;
             }
-            if !started[i] && step.after.iter().all(|d| done[d.0]) {
-                started[i] = true;
-                let cx = &cx;
-                let action = &step.action;
-                running.push(async move {
-                    let text = action.to_string();
-                    (cx.sink)(Event::StepStarted {
-                        step: i,
-                        text: text.clone(),
-                    });
-                    let result = run_step(cx, action).await;
-                    (i, text, result)
-                });
+            if started[i] || !step.after.iter().all(|d| done[d.0]) {
+                continue;
             }
+            if bounded(i) {
+                if busy >= opts.concurrency.max(1) {
+                    continue;
+                }
+                busy += 1;
+            }
+            started[i] = true;
+            let cx = &cx;
+            let action = &step.action;
+            running.push(async move {
+                let text = action.to_string();
+                (cx.sink)(Event::StepStarted {
+                    step: i,
+                    text: text.clone(),
+                });
+                let result = run_step(cx, action).await;
+                (i, text, result)
+            });
         }
         let next = tokio::select! {
             next = running.next() => next,
@@ -137,6 +161,9 @@ pub async fn execute(
         let Some((i, text, result)) = next else {
             break;
         };
+        if bounded(i) {
+            busy -= 1;
+        }
         match result {
             Ok(()) => {
                 done[i] = true;
@@ -167,7 +194,15 @@ pub async fn execute(
         return Err(Error::Interrupted);
     }
     // Everything is ready; a last look catches what exited after its own wait ended.
-    check_watched(&cx, "").await
+    check_watched(&cx, "").await?;
+    Ok(Outcome {
+        probed_healthy: std::mem::take(
+            &mut cx
+                .probed_healthy
+                .lock()
+                .expect("no panics while holding the lock"),
+        ),
+    })
 }
 
 fn stack<'a>(cx: &Context<'a>, action: &Action) -> Result<&'a Stack> {
@@ -398,6 +433,10 @@ async fn wait_for(
             last_probe = Some(Instant::now());
             if let Ok(Some((healthy, output))) = cx.engine.probe_health(container, test).await {
                 if healthy {
+                    cx.probed_healthy
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .insert(service.to_string());
                     return Ok(());
                 }
                 // The test's program is not in the image: it can never pass, so say so

@@ -180,3 +180,63 @@ fn a_health_check_whose_program_is_missing_fails_without_waiting_out_the_retries
         "{n:?}"
     );
 }
+
+/// Waits do not count against the bound on concurrent engine work: with room for
+/// one step at a time, a service waiting seconds for its database's health does not
+/// hold back the creation of the others.
+#[test]
+fn a_long_wait_does_not_hold_back_other_work() {
+    use pier::engine::Engine;
+    use pier::execute::{Event, ExecuteOptions, execute};
+    use pier::plan::{PullPolicy, UpOptions, plan_up};
+    use std::sync::{Arc, Mutex};
+
+    let p = Project::new("waitslot");
+    let db = healthcheck(
+        service(&idle_after("(sleep 3; touch /tmp/up) &")),
+        "test -e /tmp/up",
+        Duration::from_secs(1),
+        30,
+    );
+    let web = depends(service(&idle_after("")), "db", Condition::Healthy);
+    let other = service(&idle_after(""));
+    let stack = p.stack(vec![("db", db), ("web", web), ("other", other)]);
+    let finished: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = finished.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let engine = Engine::connect().await.unwrap();
+        let observed = engine.observe(&stack.name, &[]).await.unwrap();
+        let opts = UpOptions {
+            services: vec![],
+            pull: PullPolicy::Never,
+            build: false,
+            remove_orphans: false,
+        };
+        let plan = plan_up(&stack, &observed, &opts).unwrap();
+        let exec = ExecuteOptions {
+            concurrency: 1,
+            ..ExecuteOptions::default()
+        };
+        let sink = Arc::new(move |event: Event| {
+            if let Event::StepFinished { text, .. } = event {
+                seen.lock().unwrap().push(text);
+            }
+        });
+        execute(&engine, Some(&stack), &plan, &exec, sink)
+            .await
+            .expect("up succeeds");
+    });
+    let finished = finished.lock().unwrap().clone();
+    let at = |prefix: &str| {
+        finished
+            .iter()
+            .position(|t| t.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no finished step `{prefix}` in {finished:#?}"))
+    };
+    let web = p.container("web");
+    assert!(
+        at(&format!("create container {web}")) < at("wait for db"),
+        "web was created only after db's wait ended: {finished:#?}"
+    );
+}

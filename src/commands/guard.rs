@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::Progress;
 use crate::engine::Engine;
 use crate::error::{Error, Result, Stopped};
-use crate::execute::{ExecuteOptions, execute};
+use crate::execute::{ExecuteOptions, Outcome, execute};
 use crate::lock::ProjectLock;
 use crate::plan::Plan;
 use crate::report::Reporter;
@@ -38,7 +38,7 @@ pub async fn run(
     opts: &ExecuteOptions,
     progress: Progress,
     command: &'static str,
-) -> Result<()> {
+) -> Result<Outcome> {
     let reporter = Reporter::new(progress);
     let result = execute(engine, stack, plan, opts, reporter.sink()).await;
     reporter.finish();

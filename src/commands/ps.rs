@@ -1,7 +1,7 @@
 //! `pier ps`: one row per service — container, state, health, published ports —
 //! found by label, so it also shows what a changed stack file no longer names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, PsArgs, Target};
@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i3
     let rows = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let observed = engine.observe(&ctx.name, &[]).await?;
-        let checked = pier_health_checks(&engine, &observed).await;
+        let checked = pier_health_checks(&engine, &observed, &BTreeSet::new()).await;
         Ok::<_, Error>(service_rows(ctx.file_services(), &observed, &checked))
     })?;
     let text = if args.json {
@@ -41,15 +41,22 @@ pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i3
 
 /// Run, once and all at once, the health test of every running service the engine
 /// still calls "starting" (see `overview::rows` for why). Service → passed.
-pub async fn pier_health_checks(engine: &Engine, observed: &Observed) -> BTreeMap<String, bool> {
+/// `known_healthy`: services whose test pier has just seen pass (`execute::Outcome`),
+/// taken as passed without running it again.
+pub async fn pier_health_checks(
+    engine: &Engine,
+    observed: &Observed,
+    known_healthy: &BTreeSet<String>,
+) -> BTreeMap<String, bool> {
     let checks =
         awaiting_engine_health(observed)
             .into_iter()
             .map(|(service, container)| async move {
-                let passed = matches!(
-                    engine.probe_configured_health(&container).await,
-                    Ok(Some(true))
-                );
+                let passed = known_healthy.contains(&service)
+                    || matches!(
+                        engine.probe_configured_health(&container).await,
+                        Ok(Some(true))
+                    );
                 (service, passed)
             });
     futures_util::future::join_all(checks)

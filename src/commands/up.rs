@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, NotReady, Result};
-use crate::execute::ExecuteOptions;
+use crate::execute::{ExecuteOptions, Outcome};
 use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::image_of;
@@ -65,12 +65,13 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             interrupt,
             ..ExecuteOptions::default()
         };
-        let after = if plan.is_empty() {
+        let (after, outcome) = if plan.is_empty() {
             // Nothing changed: what was observed is still the state to report.
-            observed
+            (observed, Outcome::default())
         } else {
-            guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
-            engine.observe(&stack.name, &[]).await?
+            let outcome =
+                guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
+            (engine.observe(&stack.name, &[]).await?, outcome)
         };
         // A container that failed just after its readiness check passed: `up` failed.
         if let Some((service, container, code)) = exited_after_start(&plan, &after) {
@@ -83,7 +84,7 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
                 logs: engine.logs_tail(&container, 10).await.unwrap_or_default(),
             })));
         }
-        let checked = super::ps::pier_health_checks(&engine, &after).await;
+        let checked = super::ps::pier_health_checks(&engine, &after, &outcome.probed_healthy).await;
         let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
         write_out(out, &service_table(&rows, &opts.services))
     })

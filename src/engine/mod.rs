@@ -14,6 +14,7 @@ mod observe;
 mod resources;
 mod swarm;
 mod swarm_service;
+mod version;
 
 use bollard::Docker;
 
@@ -44,6 +45,11 @@ impl Engine {
             host: host.clone(),
             reason,
         };
+        if let Some(path) = host.strip_prefix("unix://")
+            && let Some(docker) = version::connect_unix_by_ping(path).await
+        {
+            return Ok(Engine { docker });
+        }
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
         let docker = docker
             .negotiate_version()
