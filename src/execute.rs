@@ -2,10 +2,12 @@
 //! each step once its dependencies are done, independent steps at the same time
 //! (bounded), and reports what happens as `Event`s.
 //!
-//! Readiness (DESIGN §6): inspect is polled every `POLL`; for `service_healthy` the
-//! service's own health test is also run through exec every `PROBE`, so a service
-//! that is healthy after 300 ms is not kept waiting for a 30 s healthcheck interval.
-//! A container that exits while it should run fails the wait at once.
+//! Readiness (DESIGN §6): inspect is polled every `POLL`, and the engine's own
+//! `wait` wakes the poll the moment the container stops (a one-shot job's exit is
+//! seen at once, not up to `POLL` later); for `service_healthy` the service's own
+//! health test is also run through exec (`PROBE_FIRST` growing to `PROBE_MAX`), so
+//! a service that is healthy after 300 ms is not kept waiting for a 30 s healthcheck
+//! interval. A container that exits while it should run fails the wait at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -393,6 +395,10 @@ async fn wait_for(
         .and_then(|s| s.services.get(service))
         .and_then(|s| s.healthcheck.as_ref())
         .map(|h| h.test.clone());
+    // Armed once: a container that stops and is started again by its restart
+    // policy must not turn the poll into a busy loop.
+    let mut stopped = Box::pin(cx.engine.until_not_running(container));
+    let mut stopped_seen = false;
     let mut last_probe: Option<Instant> = None;
     let mut probe_pause = PROBE_FIRST;
     let mut probe_output: Option<String> = None;
@@ -469,7 +475,10 @@ async fn wait_for(
         } else {
             POLL
         };
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = &mut stopped, if !stopped_seen => stopped_seen = true,
+        }
     }
 }
 

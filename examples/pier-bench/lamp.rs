@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{Env, Tool, floor, floor_timed, load_stack, timed};
+use crate::{Env, Tool, floor_cmd, timed};
 
 const WEB_PORT: u16 = 18380;
 const PMA_PORT: u16 = 18381;
@@ -115,8 +115,7 @@ fn measure(env: &Env, file: &Path, rounds: usize) -> Result<BTreeMap<Tool, Vec<D
                     timed(env.cmd(tool, file, &project).args(["up", "-d", "--wait"]))?;
                 }
                 _ => {
-                    let stack = load_stack(file, &project);
-                    floor_timed(async || floor::up(&stack).await)?;
+                    timed(&mut floor_cmd("up", file, &project))?;
                 }
             }
             let ready = until_connected(Duration::from_secs(120));

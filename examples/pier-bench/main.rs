@@ -73,7 +73,7 @@ impl Env {
             }
             Tool::V1 => Command::new(&self.v1),
             Tool::V2 => Command::new(&self.v2),
-            Tool::Floor => unreachable!("the floor runs in process"),
+            Tool::Floor => unreachable!("the floor runs through floor_cmd"),
         };
         c.arg("-f").arg(file).arg("-p").arg(project);
         c.env("DOCKER_API_VERSION", "1.41");
@@ -113,18 +113,40 @@ pub fn load_stack(file: &Path, project: &str) -> Stack {
     .stack
 }
 
-/// Time the floor in process, on a runtime of its own.
-pub fn floor_timed<F>(f: F) -> Result<Duration, String>
-where
-    F: AsyncFnOnce() -> Result<(), String>,
-{
+/// The floor as a program of its own (`pier-bench floor OP FILE PROJECT`), timed
+/// like the tools: every tool pays for starting a process and reading the stack
+/// file, so the least any tool can do includes that too.
+pub fn floor_cmd(op: &str, file: &Path, project: &str) -> Command {
+    let mut c = Command::new(std::env::current_exe().expect("own path"));
+    c.args(["floor", op]).arg(file).arg(project);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// `pier-bench floor up|noop|down FILE PROJECT`: what `floor_cmd` runs.
+fn floor_main(args: &[String]) -> ! {
+    let [op, file, project] = args else {
+        eprintln!("usage: pier-bench floor up|noop|down FILE PROJECT");
+        std::process::exit(2)
+    };
+    let stack = load_stack(Path::new(file), project);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let t = Instant::now();
-    rt.block_on(f())?;
-    Ok(t.elapsed())
+    let result = rt.block_on(async {
+        match op.as_str() {
+            "up" => floor::up(&stack).await,
+            "noop" => floor::noop(&stack).await,
+            "down" => floor::down(&stack).await,
+            other => Err(format!("unknown floor operation {other}")),
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("floor {op}: {e}");
+        std::process::exit(1)
+    }
+    std::process::exit(0)
 }
 
 /// Samples per (case, tool).
@@ -212,6 +234,9 @@ fn ensure_image() {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "floor") {
+        floor_main(&args[1..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let lamp_on = !args.iter().any(|a| a == "--no-lamp");
     let rounds: usize = args
@@ -343,13 +368,12 @@ fn record(
 fn run_up_down(env: &Env, r: &mut Results, tool: Tool, case: &'static str, file: &Path) {
     let project = env.project(case, tool);
     if tool == Tool::Floor {
-        let stack = load_stack(file, &project);
-        if record(r, case, tool, floor_timed(async || floor::up(&stack).await)) {
+        if record(r, case, tool, timed(&mut floor_cmd("up", file, &project))) {
             record(
                 r,
                 "teardown",
                 tool,
-                floor_timed(async || floor::down(&stack).await),
+                timed(&mut floor_cmd("down", file, &project)),
             );
         }
     } else if record(r, case, tool, timed(&mut up_cmd(env, tool, file, &project))) {
@@ -365,22 +389,21 @@ fn run_up_down(env: &Env, r: &mut Results, tool: Tool, case: &'static str, file:
 fn run_wide(env: &Env, r: &mut Results, tool: Tool, file: &Path) {
     let project = env.project("wide20", tool);
     if tool == Tool::Floor {
-        let stack = load_stack(file, &project);
         let _ = record(
             r,
             "wide20",
             tool,
-            floor_timed(async || floor::up(&stack).await),
+            timed(&mut floor_cmd("up", file, &project)),
         ) && record(
             r,
             "noop20",
             tool,
-            floor_timed(async || floor::noop(&stack).await),
+            timed(&mut floor_cmd("noop", file, &project)),
         ) && record(
             r,
             "down20",
             tool,
-            floor_timed(async || floor::down(&stack).await),
+            timed(&mut floor_cmd("down", file, &project)),
         );
     } else {
         let _ = record(

@@ -11,7 +11,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -262,6 +262,17 @@ impl Engine {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::RemoveContainer, name)),
         }
+    }
+
+    /// Returns once the container is not running (it exited, or is gone), as the
+    /// engine's own `wait` reports it. Only a wake-up: whatever went wrong, the
+    /// caller looks at the container itself (`inspect_container`) to judge it.
+    pub async fn until_not_running(&self, name: &str) {
+        let options = WaitContainerOptionsBuilder::default()
+            .condition("not-running")
+            .build();
+        let mut waiting = self.docker.wait_container(name, Some(options));
+        let _ = waiting.next().await;
     }
 
     /// The container's state, or None when it does not exist.
