@@ -318,3 +318,49 @@ fn mem_limit_reaches_the_engine() {
     );
     down(&p.name, &down_args(false)).expect("down");
 }
+
+/// `down` cannot remove a network another project's container was connected to;
+/// the error names that container and says what to do, and the rest is removed.
+#[test]
+fn down_names_the_foreign_container_that_holds_the_network() {
+    struct Foreign(String);
+    impl Drop for Foreign {
+        fn drop(&mut self) {
+            let _ = docker(&["rm", "-f", &self.0]);
+        }
+    }
+    let p = Project::new("heldnet");
+    let stack = p.stack(vec![("app", service(&idle_after("")))]);
+    up(&stack, &up_args(60)).expect("up");
+    let network = format!("{}_default", p.name);
+    let foreign = Foreign(format!("{}-foreign", p.name));
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &foreign.0,
+        "--network",
+        &network,
+        IMAGE,
+        "sleep",
+        "300",
+    ])
+    .unwrap();
+
+    let err = down(&p.name, &down_args(false)).expect_err("the network is held");
+    assert_eq!(err.exit_code(), 1);
+    let text = pier::render_error(&err);
+    assert!(
+        text.contains(&format!("network {network} is still used by {}", foreign.0)),
+        "{text}"
+    );
+    assert!(text.contains("docker network disconnect"), "{text}");
+    assert!(
+        p.containers().is_empty(),
+        "the project's containers are gone"
+    );
+
+    drop(foreign);
+    down(&p.name, &down_args(false)).expect("down once the network is free");
+    assert!(p.networks().is_empty());
+}

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::RemoveVolumeOptionsBuilder;
+use std::time::Duration;
+
+use bollard::query_parameters::{InspectNetworkOptions, RemoveVolumeOptionsBuilder};
 
 use super::{Engine, fail, is_not_found};
-use crate::error::{EngineOp, Result};
+use crate::error::{EngineOp, Error, Result};
 use crate::labels;
 
 fn resource_labels(project: &str, key: &str) -> HashMap<String, String> {
@@ -44,10 +46,66 @@ impl Engine {
     }
 
     /// Remove a network; one that is already gone counts as removed.
+    ///
+    /// "has active endpoints" right after the last container went away can be the
+    /// engine still tearing one down, so it is tried again a few times. When it
+    /// persists, the message says which containers still use the network, or, when
+    /// none does, that this is the engine's own endpoint leak (Docker 20.10,
+    /// moby/moby#43286): only a daemon restart removes such a network.
     pub async fn remove_network(&self, name: &str) -> Result<()> {
-        match self.docker.remove_network(name).await {
-            Err(e) if is_not_found(&e) => Ok(()),
-            other => other.map_err(fail(EngineOp::RemoveNetwork, name)),
+        let mut pause = Duration::from_millis(100);
+        for attempt in 1.. {
+            match self.docker.remove_network(name).await {
+                Err(e) if is_not_found(&e) => return Ok(()),
+                Err(e) if super::message_of(&e).contains("active endpoints") && attempt < 4 => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) if super::message_of(&e).contains("active endpoints") => {
+                    return Err(Error::Engine {
+                        op: EngineOp::RemoveNetwork,
+                        resource: name.to_string(),
+                        message: self.why_network_in_use(name).await,
+                    });
+                }
+                other => return other.map_err(fail(EngineOp::RemoveNetwork, name)),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    async fn why_network_in_use(&self, name: &str) -> String {
+        let info = self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await;
+        let network = info
+            .as_ref()
+            .ok()
+            .and_then(|n| n.name.clone())
+            .unwrap_or_else(|| name.to_string());
+        let mut users: Vec<String> = info
+            .ok()
+            .and_then(|n| n.containers)
+            .into_iter()
+            .flatten()
+            .map(|(id, c)| c.name.unwrap_or(id))
+            .collect();
+        users.sort();
+        if users.is_empty() {
+            format!(
+                "the engine still counts endpoints on network {network} though no container is \
+                 attached (a Docker engine bug, moby/moby#43286)\n  hint: it is harmless: \
+                 `pier up` uses it again, and it goes away when the Docker daemon restarts \
+                 (e.g. `systemctl restart docker`)"
+            )
+        } else {
+            format!(
+                "network {network} is still used by {}\n  hint: containers of other projects \
+                 were connected to it; disconnect them (`docker network disconnect {network} \
+                 NAME`) and run `pier down` again",
+                users.join(", ")
+            )
         }
     }
 
