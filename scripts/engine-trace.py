@@ -12,7 +12,9 @@ work is done, so this is the engine's time for it). pier, Compose v1 and Compose
 all honour DOCKER_HOST, so the same trace can be taken of each (BENCHMARKS.md).
 
 Printed: one line per call (ms since the command started, duration, call), then a
-summary per kind of call (count, total and median duration) and the wall time.
+summary per kind of call (count, total and median duration), the wall time, the
+time during which the engine had at least one call to answer, and the rest: the
+time the tool spent on its own (starting, reading, planning, between calls).
 The proxy costs a few hundred microseconds per call: use it to see where the time
 goes, not to compare totals (scripts/bench.sh does that).
 """
@@ -115,7 +117,19 @@ async def main(argv):
     print(f"{'call':48} {'n':>4} {'total ms':>9} {'median ms':>9}", file=sys.stderr)
     for k, ds in sorted(by_kind.items(), key=lambda kv: -sum(kv[1])):
         print(f"{k:48} {len(ds):4} {sum(ds):9.1f} {statistics.median(ds):9.1f}", file=sys.stderr)
-    print(f"wall: {wall * 1000:.0f} ms, exit code {code}", file=sys.stderr)
+    # Time with at least one call in flight is the engine's; the rest is the
+    # tool's own (starting, reading files, planning, deciding what to do next).
+    spans = sorted((c["sent"], c["answered"]) for c in calls if c["answered"])
+    busy, end = 0.0, 0.0
+    for start, stop in spans:
+        if stop > end:
+            busy += stop - max(start, end)
+            end = stop
+    print(
+        f"wall: {wall * 1000:.0f} ms, engine answering: {busy * 1000:.0f} ms, "
+        f"tool alone: {(wall - busy) * 1000:.0f} ms, exit code {code}",
+        file=sys.stderr,
+    )
     if json_out:
         with open(json_out, "w") as f:
             json.dump({"wall_ms": wall * 1000, "exit": code, "calls": calls}, f, indent=1)

@@ -53,14 +53,20 @@ pub struct Env {
     pub v1: PathBuf,
     pub v2: PathBuf,
     pub dir: tempfile::TempDir,
-    /// In every project name, so that a network the engine failed to remove in one
-    /// round does not get in the way of the next.
+    /// In every project name, with the process id, so that a network the engine
+    /// failed to remove (moby/moby#43286) in one round, or in an earlier run, does
+    /// not get in the way of the next.
     pub round: std::cell::Cell<usize>,
 }
 
 impl Env {
     pub fn project(&self, case: &str, tool: Tool) -> String {
-        format!("{PREFIX}-{case}-{}-r{}", tool.key(), self.round.get())
+        format!(
+            "{PREFIX}-{case}-{}-r{}-{}",
+            tool.key(),
+            self.round.get(),
+            std::process::id()
+        )
     }
 
     /// The command line of `tool` on `file` for `project`, before the verb.
@@ -236,6 +242,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "floor") {
         floor_main(&args[1..]);
+    }
+    // `pier-bench stacks DIR`: write the cases' stack files (scripts/bench-profile.sh).
+    if let [cmd, dir] = args.as_slice()
+        && cmd == "stacks"
+    {
+        ensure_image();
+        stacks::write_all(Path::new(dir));
+        return;
     }
     let quick = args.iter().any(|a| a == "--quick");
     let lamp_on = !args.iter().any(|a| a == "--no-lamp");
