@@ -75,6 +75,11 @@ pub enum Error {
     )]
     NotSwarmManager { host: String, state: String },
 
+    /// `up --pull never`, and images the containers need are not on the engine:
+    /// (service, image). Found before anything was created.
+    #[error("{}", render_unavailable(.0))]
+    ImagesUnavailable(Vec<(String, String)>),
+
     /// Images of `build:` services missing on the engine: swarm services cannot build.
     #[error("{}", render_unbuilt(.0))]
     UnbuiltImages(Vec<UnbuiltImage>),
@@ -116,6 +121,7 @@ impl Error {
             | Error::SwarmNotReady(_)
             | Error::NotSwarmManager { .. }
             | Error::UnbuiltImages(_)
+            | Error::ImagesUnavailable(_)
             | Error::SwarmConflict { .. }
             | Error::NotRunning { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
@@ -259,6 +265,20 @@ fn render_not_ready(n: &NotReady, down: &str) -> String {
         n.container
     ));
     out
+}
+
+fn render_unavailable(missing: &[(String, String)]) -> String {
+    let mut out: Vec<String> = missing
+        .iter()
+        .map(|(service, image)| {
+            format!("service `{service}`: image {image} is not on the engine, and `--pull never` does not pull it")
+        })
+        .collect();
+    out.push(format!(
+        "  hint: pull or build it first (e.g. `docker pull {}`), or run `pier up` without `--pull never`; nothing was created",
+        missing.first().map_or("IMAGE", |(_, image)| image.as_str())
+    ));
+    out.join("\n")
 }
 
 fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {

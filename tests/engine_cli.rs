@@ -152,3 +152,31 @@ services:
     pier(dir, &["down"]).assert().success();
     assert!(p.containers().is_empty() && p.networks().is_empty());
 }
+
+/// `up --pull never` with an image the engine does not have: exit 1, the service
+/// and image named with what to do, and nothing created (no network either).
+#[test]
+fn pull_never_with_a_missing_image_creates_nothing() {
+    let p = Project::new("pullnever");
+    let yaml = format!(
+        r#"name: {name}
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+  worker:
+    image: pier-test/not-built-anywhere:1
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    pier(p.dir.path(), &["up", "--pull", "never"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "service `worker`: image pier-test/not-built-anywhere:1 is not on the engine",
+        ))
+        .stderr(predicate::str::contains("nothing was created"));
+    assert!(p.containers().is_empty());
+    assert!(p.networks().is_empty());
+}

@@ -177,6 +177,16 @@ impl Results {
         v.sort();
         Some(v[v.len() / 2])
     }
+
+    /// Fastest and slowest sample.
+    fn range(&self, case: &str, tool: Tool) -> Option<(Duration, Duration)> {
+        let v = self.samples.get(&(self.key(case)?, tool))?;
+        Some((*v.iter().min()?, *v.iter().max()?))
+    }
+
+    fn key(&self, case: &str) -> Option<&'static str> {
+        self.samples.keys().map(|(c, _)| *c).find(|c| *c == case)
+    }
 }
 
 /// Remove every container, network and volume of the benchmark's projects.
@@ -597,5 +607,40 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
     }
     if let Some(e) = lamp_error {
         println!("\nlamp-ready was not measured: {e}");
+    }
+    print_spread(r);
+}
+
+/// How far apart the rounds were, and the best any tool could do against compose
+/// on this machine: a target below "floor / faster compose" is out of reach.
+fn print_spread(r: &Results) {
+    println!(
+        "\nSpread over the rounds (fastest – slowest), in milliseconds, and the floor against compose:\n"
+    );
+    println!("| case | pier | compose v1 | compose v2 | floor | floor / faster compose |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for &(case, _, _, v2_only) in CASES {
+        let range = |tool| {
+            r.range(case, tool).map_or("—".into(), |(lo, hi)| {
+                format!("{}–{}", ms(Some(lo)), ms(Some(hi)))
+            })
+        };
+        if r.range(case, Tool::Pier).is_none() {
+            continue;
+        }
+        let (v1, v2) = (r.median(case, Tool::V1), r.median(case, Tool::V2));
+        let reference = if v2_only {
+            v2
+        } else {
+            v1.into_iter().chain(v2).min()
+        };
+        println!(
+            "| {case} | {} | {} | {} | {} | {} |",
+            range(Tool::Pier),
+            range(Tool::V1),
+            range(Tool::V2),
+            range(Tool::Floor),
+            fmt_ratio(ratio(r.median(case, Tool::Floor), reference)),
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, NotReady, Result};
 use crate::execute::{ExecuteOptions, Outcome};
 use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::{ContainerState, Observed};
-use crate::plan::reconcile::image_of;
+use crate::plan::reconcile::{image_of, images_unavailable};
 use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
 use crate::stack::model::Stack;
@@ -58,7 +58,11 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         for note in &plan.notes {
             eprintln!("note: {note}");
         }
-        // A port another program holds would fail a start halfway through.
+        // A missing image or a port another program holds would fail a step halfway.
+        let unavailable = images_unavailable(stack, &plan, &observed, &opts);
+        if !unavailable.is_empty() {
+            return Err(Error::ImagesUnavailable(unavailable));
+        }
         crate::preflight::check_ports(stack, &plan, &observed)?;
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),

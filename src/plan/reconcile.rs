@@ -337,6 +337,32 @@ pub fn plan_up(
     })
 }
 
+/// With `--pull never`: (service, image) for every container `plan` creates whose
+/// image the engine does not have and nothing will build. `up` refuses these before
+/// it creates anything, rather than failing at the container halfway through.
+pub fn images_unavailable(
+    stack: &Stack,
+    plan: &Plan,
+    observed: &Observed,
+    opts: &UpOptions,
+) -> Vec<(String, String)> {
+    if opts.pull != PullPolicy::Never {
+        return vec![];
+    }
+    plan.steps
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::CreateContainer { service, .. } | Action::RecreateContainer { service, .. } => {
+                Some(service)
+            }
+            _ => None,
+        })
+        .filter(|service| stack.services[*service].build.is_none())
+        .map(|service| (service.clone(), image_of(stack, service)))
+        .filter(|(_, image)| !observed.images.contains_key(image))
+        .collect()
+}
+
 /// Pull or build the image of `service`, and why; None when it is there and not to be refreshed.
 fn image_action(
     svc: &Service,
@@ -890,6 +916,41 @@ unchanged: db, api
         let err = plan_up(&shop(), &Observed::default(), &opts).unwrap_err();
         assert_eq!(err[0].message, "no service named `webb` in the stack");
         assert_eq!(err[0].hint.as_deref(), Some("did you mean `web`?"));
+    }
+
+    #[test]
+    fn pull_never_names_the_images_it_cannot_have() {
+        let stack = shop();
+        let observed = Observed {
+            images: images(&["nginx:1", "shop/api:1"].map(String::from)),
+            ..Observed::default()
+        };
+        let never = UpOptions {
+            pull: PullPolicy::Never,
+            ..UpOptions::default()
+        };
+        let plan = plan_up(&stack, &observed, &never).unwrap();
+        assert_eq!(
+            images_unavailable(&stack, &plan, &observed, &never),
+            vec![
+                ("cache".to_string(), "redis:7".to_string()),
+                ("db".to_string(), "mysql:8".to_string())
+            ]
+        );
+        // Only what this run creates counts: `up api` needs db, not cache.
+        let api_only = UpOptions {
+            services: vec!["api".into()],
+            ..never.clone()
+        };
+        let plan = plan_up(&stack, &observed, &api_only).unwrap();
+        assert_eq!(
+            images_unavailable(&stack, &plan, &observed, &api_only),
+            vec![("db".to_string(), "mysql:8".to_string())]
+        );
+        // Pulling is allowed: the plan pulls them instead.
+        let missing = UpOptions::default();
+        let plan = plan_up(&stack, &observed, &missing).unwrap();
+        assert!(images_unavailable(&stack, &plan, &observed, &missing).is_empty());
     }
 
     #[test]
