@@ -32,6 +32,12 @@ const POLL: Duration = Duration::from_millis(150);
 /// and four execs a second do not slow a database that is initializing.
 const PROBE_FIRST: Duration = Duration::from_millis(50);
 const PROBE_MAX: Duration = Duration::from_millis(250);
+/// Restarts by its restart policy (counted since it was last started) that make a
+/// restarting container "crash-looping": waiting out the timeout would only hide
+/// why. A container that fails its wait after even one restart is reported the same
+/// way, since the engine marks an exiting container unhealthy and "unhealthy"
+/// would name a symptom.
+const CRASH_LOOP_RESTARTS: i64 = 2;
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
@@ -340,6 +346,31 @@ enum Verdict {
 }
 
 fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
+    let verdict = judge_state(status, condition, has_test);
+    let looping = match verdict {
+        Verdict::Failed(_) => status.restart_count >= 1,
+        _ => {
+            status.state == ContainerState::Restarting
+                && status.restart_count >= CRASH_LOOP_RESTARTS
+        }
+    };
+    match verdict {
+        Verdict::Ready => Verdict::Ready,
+        _ if looping => Verdict::Failed(format!(
+            "it keeps exiting and being restarted by its restart policy ({} restart{}{})",
+            status.restart_count,
+            if status.restart_count == 1 { "" } else { "s" },
+            status
+                .exit_code
+                .filter(|c| *c != 0)
+                .map(|c| format!("; last exit code {c}"))
+                .unwrap_or_default()
+        )),
+        verdict => verdict,
+    }
+}
+
+fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
     let exited = matches!(status.state, ContainerState::Exited | ContainerState::Dead);
     let exit_reason = || match (&status.error, status.exit_code) {
         (Some(err), _) => format!("it failed to run: {err}"),
@@ -359,10 +390,13 @@ fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verd
         },
         Condition::Healthy => match (status.state, status.health) {
             (_, Some(Health::Healthy)) => Verdict::Ready,
+            // The engine marks a container that exits unhealthy: the exit is the cause.
+            _ if exited => Verdict::Failed(exit_reason()),
+            // Exited and about to be started again: `judge` decides when that is a loop.
+            (ContainerState::Restarting, _) => Verdict::Pending,
             (_, Some(Health::Unhealthy)) => {
                 Verdict::Failed("its health check reports unhealthy".into())
             }
-            _ if exited => Verdict::Failed(exit_reason()),
             (ContainerState::Running, None) if !has_test => {
                 Verdict::Failed("it has no healthcheck, so it can never become healthy".into())
             }
@@ -556,6 +590,7 @@ mod tests {
             last_health_output: None,
             error: None,
             published: vec![],
+            restart_count: 0,
         }
     }
 
@@ -639,5 +674,36 @@ mod tests {
             ),
             "it exited with code 1"
         );
+    }
+
+    #[test]
+    fn a_container_restarted_again_and_again_is_not_waited_for() {
+        use ContainerState::*;
+        let with = |restart_count, state, health| ContainerStatus {
+            restart_count,
+            ..status(state, health, Some(3))
+        };
+        let j = |s: ContainerStatus| verdict(judge(&s, Condition::Healthy, true));
+        assert_eq!(
+            j(with(1, Restarting, Some(Health::Starting))),
+            "pending",
+            "a hiccup"
+        );
+        let looping = "it keeps exiting and being restarted by its restart policy (2 restarts; last exit code 3)";
+        assert_eq!(j(with(2, Restarting, Some(Health::Starting))), looping);
+        // Its failed health check is a symptom; the restarts are the cause.
+        assert_eq!(
+            j(with(1, Running, Some(Health::Unhealthy))),
+            "it keeps exiting and being restarted by its restart policy (1 restart; last exit code 3)"
+        );
+        // Never restarted: unhealthy is what it is.
+        assert_eq!(
+            j(with(0, Running, Some(Health::Unhealthy))),
+            "its health check reports unhealthy"
+        );
+        // Restarted before, running now and still starting: wait on.
+        assert_eq!(j(with(2, Running, Some(Health::Starting))), "pending");
+        // Whatever the restarts, a ready container is ready.
+        assert_eq!(j(with(7, Running, Some(Health::Healthy))), "ready");
     }
 }

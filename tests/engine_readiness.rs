@@ -123,6 +123,33 @@ fn a_service_that_exits_fails_up_at_once() {
     assert!(n.logs.contains(&"fatal: no config".to_string()), "{n:?}");
 }
 
+/// A dependency that its restart policy keeps restarting is reported as such
+/// while `up` waits for its health, not after the wait timeout (an hour here).
+#[test]
+fn a_crash_looping_dependency_fails_up_with_its_logs() {
+    let p = Project::new("crashloop");
+    let mut db = healthcheck(
+        service("echo 'db: bad config'; exit 3"),
+        "true",
+        Duration::from_secs(300),
+        3,
+    );
+    db.restart = Some(pier::stack::model::RestartPolicy::Always);
+    let app = depends(service(&idle_after("")), "db", Condition::Healthy);
+    let stack = p.stack(vec![("db", db), ("app", app)]);
+    let err = up(&stack, &up_args(3600)).expect_err("up must fail");
+    let Error::NotReady(n) = &err else {
+        panic!("expected NotReady, got {err:?}")
+    };
+    assert_eq!(n.service, "db");
+    assert!(
+        n.reason.starts_with("it keeps exiting and being restarted"),
+        "{n:?}"
+    );
+    assert!(n.logs.contains(&"db: bad config".to_string()), "{n:?}");
+    assert_eq!(inspect(&p.container("app"), "{{.State.Status}}"), "created");
+}
+
 #[test]
 fn wait_timeout_bounds_the_wait_and_shows_the_probe_output() {
     let p = Project::new("timeout");

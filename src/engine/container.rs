@@ -36,6 +36,8 @@ pub struct ContainerStatus {
     /// The engine's error starting it (e.g. a missing executable), if any.
     pub error: Option<String>,
     pub published: Vec<PublishedPort>,
+    /// How often its restart policy has restarted it since it was last started.
+    pub restart_count: i64,
 }
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -335,6 +337,7 @@ impl Engine {
             last_health_output,
             error: state.error.filter(|e| !e.is_empty()),
             published,
+            restart_count: info.restart_count.unwrap_or(0),
         }))
     }
 
