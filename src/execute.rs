@@ -9,7 +9,7 @@
 //! a service that is healthy after 300 ms is not kept waiting for a 30 s healthcheck
 //! interval. A container that exits while it should run fails the wait at once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use crate::engine::{ContainerStatus, Engine};
 use crate::error::{Error, NotReady, Result};
 use crate::plan::observed::{ContainerState, Health};
 use crate::plan::{Action, Plan};
-use crate::stack::model::{Condition, Stack};
+use crate::stack::model::{Condition, SecretSource, Stack};
 
 const POLL: Duration = Duration::from_millis(150);
 /// The first probe runs at once; the pause before each next one grows from
@@ -55,6 +55,18 @@ pub struct Outcome {
 /// Where events go; the reporter implements it.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// Values of the secrets that come from a variable, by their key under top-level
+/// `secrets`: written into each container that uses one, before it starts.
+/// Its Debug form shows the keys, never the values.
+#[derive(Clone, Default)]
+pub struct SecretValues(pub BTreeMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     /// Bounds all waiting for readiness together, from the first wait on.
@@ -67,6 +79,7 @@ pub struct ExecuteOptions {
     /// Cancelled on Ctrl-C: no new step starts, waits/pulls/builds give up, engine
     /// changes in flight finish, and `execute` returns `Error::Interrupted`.
     pub interrupt: CancellationToken,
+    pub secrets: SecretValues,
 }
 
 impl Default for ExecuteOptions {
@@ -75,6 +88,7 @@ impl Default for ExecuteOptions {
             wait_timeout: Duration::from_secs(120),
             concurrency: 8,
             interrupt: CancellationToken::new(),
+            secrets: SecretValues::default(),
         }
     }
 }
@@ -289,10 +303,11 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             )
             .await
         }
-        Action::CreateContainer { service, .. } => e
-            .create_container(stack(cx, action)?, service)
-            .await
-            .map(drop),
+        Action::CreateContainer { service, .. } => {
+            let stack = stack(cx, action)?;
+            let id = e.create_container(stack, service).await?;
+            write_secrets(cx, stack, service, &id).await
+        }
         Action::RecreateContainer {
             service, old_id, ..
         } => {
@@ -300,7 +315,8 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             let grace = stack.services[service].stop_grace_period;
             e.stop_container(old_id, grace).await?;
             e.remove_container(old_id).await?;
-            e.create_container(stack, service).await.map(drop)
+            let id = e.create_container(stack, service).await?;
+            write_secrets(cx, stack, service, &id).await
         }
         Action::StartContainer {
             service,
@@ -336,6 +352,30 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
         }
         Action::RemoveVolume { name } => e.remove_volume(name).await,
     }
+}
+
+/// Put the service's variable-backed secrets at their targets in the new container
+/// (file-backed ones are bind mounts, set at create).
+async fn write_secrets(cx: &Context<'_>, stack: &Stack, service: &str, id: &str) -> Result<()> {
+    let mut files = Vec::new();
+    for s in &stack.services[service].secrets {
+        if let Some(SecretSource::Environment(_)) = stack.secrets.get(&s.source).map(|d| &d.source)
+        {
+            let value = cx
+                .opts
+                .secrets
+                .0
+                .get(&s.source)
+                .ok_or_else(|| Error::Usage {
+                    message: format!("internal: no value was read for secret `{}`", s.source),
+                })?;
+            files.push((s.target.clone(), value.clone()));
+        }
+    }
+    if files.is_empty() {
+        return Ok(());
+    }
+    cx.engine.write_files(id, &files).await
 }
 
 /// What a wait concluded from one look at the container.

@@ -180,3 +180,54 @@ services:
     assert!(p.containers().is_empty());
     assert!(p.networks().is_empty());
 }
+
+/// A secret that comes from a variable (`.env` here) is a read-only file at its
+/// target in the container, as Compose does it locally; with the variable set
+/// nowhere, `up` is invalid input and creates nothing.
+#[test]
+fn variable_backed_secrets_are_files_in_the_container() {
+    let p = Project::new("envsecret");
+    let yaml = format!(
+        r#"name: {name}
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+    secrets:
+      - api_token
+      - source: api_token
+        target: /etc/app/token
+secrets:
+  api_token:
+    environment: PIER_T_API_TOKEN
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    let dir = p.dir.path();
+
+    pier(dir, &["up"])
+        .env_remove("PIER_T_API_TOKEN")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("secrets.api_token.environment"))
+        .stderr(predicate::str::contains("PIER_T_API_TOKEN is not set"));
+    assert!(p.containers().is_empty());
+    assert!(p.networks().is_empty());
+
+    write(dir, ".env", "PIER_T_API_TOKEN=tok-from-dotenv\n");
+    pier(dir, &["up"])
+        .env_remove("PIER_T_API_TOKEN")
+        .assert()
+        .success();
+    let app = p.container("app");
+    for path in ["/run/secrets/api_token", "/etc/app/token"] {
+        assert_eq!(
+            docker(&["exec", &app, "cat", path]).unwrap().trim(),
+            "tok-from-dotenv"
+        );
+        let mode = docker(&["exec", &app, "stat", "-c", "%a", path]).unwrap();
+        assert_eq!(mode.trim(), "444", "{path}");
+    }
+    pier(dir, &["down"]).assert().success();
+}

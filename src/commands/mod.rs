@@ -14,6 +14,7 @@ mod logs;
 mod mask;
 mod project;
 pub mod ps;
+mod secret_values;
 pub mod swarm;
 pub mod up;
 
@@ -56,7 +57,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
-            up::up(&stack.stack, &args, cli.global.progress, out).map_err(|e| {
+            up::up(&stack.stack, &stack.dotenv, &args, cli.global.progress, out).map_err(|e| {
                 // A failing service's log lines may quote a secret.
                 let shell = std::env::vars().collect();
                 mask::mask_error(e, &mask::secrets_of(&stack.dotenv, &shell))

@@ -7,13 +7,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::{DownArgs, Progress, PsArgs, UpArgs};
-use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::execute_swarm::{self, Removed};
-use crate::plan::swarm::{SwarmPlan, TaskInfo, TaskState, plan_swarm};
+use crate::plan::swarm::{TaskInfo, TaskState, plan_swarm};
 use crate::report::table::table;
-use crate::stack::model::{SecretSource, Stack};
+use crate::stack::model::Stack;
 
 use super::{runtime, write_out};
 
@@ -38,7 +37,10 @@ pub fn up(
     if args.dry_run {
         return write_out(out, &plan.to_string());
     }
-    let values = secret_values(&plan, dotenv)?;
+    let values = super::secret_values::read(
+        plan.secrets.iter().map(|s| (s.key.as_str(), &s.source)),
+        dotenv,
+    )?;
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         engine.require_swarm_manager().await?;
@@ -101,43 +103,6 @@ fn done_word(svc: &crate::plan::swarm::SwarmService) -> &'static str {
     match svc.ready {
         crate::stack::model::Condition::CompletedSuccessfully => "running (completed)",
         _ => "running",
-    }
-}
-
-/// The value of every secret the plan uses, read now, before anything is created.
-/// A variable that is set nowhere is invalid input.
-fn secret_values(
-    plan: &SwarmPlan,
-    dotenv: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut values = BTreeMap::new();
-    let mut problems = Vec::new();
-    for s in &plan.secrets {
-        match &s.source {
-            SecretSource::File(path) => {
-                let value = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                values.insert(s.key.clone(), value);
-            }
-            SecretSource::Environment(var) => {
-                match std::env::var(var).ok().or_else(|| dotenv.get(var).cloned()) {
-                    Some(v) => {
-                        values.insert(s.key.clone(), v.into_bytes());
-                    }
-                    None => problems.push(
-                        Diagnostic::error(
-                            format!("secrets.{}.environment", s.key),
-                            format!("variable {var} is not set, so the secret has no value"),
-                        )
-                        .with_hint(format!("set {var} in the environment or in .env")),
-                    ),
-                }
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(values)
-    } else {
-        Err(Error::Invalid(problems))
     }
 }
 
@@ -302,36 +267,6 @@ mod tests {
         assert_eq!(
             down_text("shop", &Removed::default()),
             "nothing to remove for project shop on the swarm\n"
-        );
-    }
-
-    #[test]
-    fn an_unset_secret_variable_is_invalid_input() {
-        let plan = SwarmPlan {
-            project: "shop".into(),
-            networks: vec![],
-            secrets: vec![crate::plan::swarm::SwarmSecret {
-                key: "token".into(),
-                name: "shop_token".into(),
-                source: SecretSource::Environment("PIER_TEST_SURELY_UNSET_TOKEN".into()),
-            }],
-            levels: vec![],
-            warnings: vec![],
-        };
-        let err = secret_values(&plan, &BTreeMap::new()).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(
-            err.to_string().contains("secrets.token.environment"),
-            "{err}"
-        );
-        let dotenv = [(
-            "PIER_TEST_SURELY_UNSET_TOKEN".to_string(),
-            "from-dotenv".to_string(),
-        )]
-        .into();
-        assert_eq!(
-            secret_values(&plan, &dotenv).unwrap()["token"],
-            b"from-dotenv".to_vec()
         );
     }
 }

@@ -1,20 +1,21 @@
 //! `pier up`: observe → plan → execute, then a table of services and URLs.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::{Progress, PullPolicy as CliPull, Target, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, NotReady, Result};
-use crate::execute::{ExecuteOptions, Outcome};
+use crate::execute::{ExecuteOptions, Outcome, SecretValues};
 use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::{image_of, images_unavailable};
 use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
-use crate::stack::model::Stack;
+use crate::stack::model::{SecretSource, Stack};
 
-use super::{guard, interrupt, runtime, write_out};
+use super::{guard, interrupt, runtime, secret_values, write_out};
 
 pub fn options(args: &UpArgs) -> UpOptions {
     UpOptions {
@@ -30,11 +31,17 @@ pub fn options(args: &UpArgs) -> UpOptions {
 }
 
 /// Bring `stack` up as `args` asks; the plan (dry run) or the service table goes to `out`.
-pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
+/// `dotenv`: the `.env` values, where secrets declared with `environment:` are
+/// looked up after the shell's environment.
+pub fn up(
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    args: &UpArgs,
+    progress: Progress,
+    out: &mut dyn Write,
+) -> Result<()> {
     if args.target == Target::Swarm {
-        // `pier up` passes the `.env` values itself (commands::run); here secrets
-        // declared with `environment:` come from the process environment only.
-        return super::swarm::up(stack, &Default::default(), args, progress, out);
+        return super::swarm::up(stack, dotenv, args, progress, out);
     }
     let opts = options(args);
     // Unknown service names are invalid input: reject them before touching the engine.
@@ -64,9 +71,16 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
             return Err(Error::ImagesUnavailable(unavailable));
         }
         crate::preflight::check_ports(stack, &plan, &observed)?;
+        // Secrets from variables are written into the containers this run creates:
+        // read them now, so that an unset variable is invalid input before anything exists.
+        let secrets = SecretValues(secret_values::read(
+            variable_secrets_of_new_containers(stack, &plan),
+            dotenv,
+        )?);
         let exec_opts = ExecuteOptions {
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt,
+            secrets,
             ..ExecuteOptions::default()
         };
         let (after, outcome) = if plan.is_empty() {
@@ -92,6 +106,26 @@ pub fn up(stack: &Stack, args: &UpArgs, progress: Progress, out: &mut dyn Write)
         let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
         write_out(out, &service_table(&rows, &opts.services))
     })
+}
+
+/// The `environment:` secrets (key, source) used by the containers `plan` creates.
+fn variable_secrets_of_new_containers<'a>(
+    stack: &'a Stack,
+    plan: &Plan,
+) -> BTreeMap<&'a str, &'a SecretSource> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::CreateContainer { service, .. } | Action::RecreateContainer { service, .. } => {
+                Some(service)
+            }
+            _ => None,
+        })
+        .flat_map(|service| &stack.services[service].secrets)
+        .filter_map(|s| stack.secrets.get_key_value(&s.source))
+        .filter(|(_, d)| matches!(d.source, SecretSource::Environment(_)))
+        .map(|(key, d)| (key.as_str(), &d.source))
+        .collect()
 }
 
 /// The first service this plan started to keep running whose container has since

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bollard::body_full;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
@@ -11,12 +12,12 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
 use super::{Engine, fail, is_not_found};
-use crate::error::{EngineOp, Result};
+use crate::error::{EngineOp, Error, Result};
 use crate::labels;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, PublishedPort};
@@ -42,6 +43,35 @@ pub struct ContainerStatus {
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
+}
+
+/// A tar of `files` at their absolute paths (stored relative to `/`), with an entry
+/// for every directory above them.
+fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _) in files {
+        let rel = path.trim_start_matches('/');
+        let mut parent = std::path::Path::new(rel).parent();
+        while let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(dir.to_path_buf());
+            parent = dir.parent();
+        }
+    }
+    for dir in dirs {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        builder.append_data(&mut header, &dir, std::io::empty())?;
+    }
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o444);
+        header.set_size(content.len() as u64);
+        builder.append_data(&mut header, path.trim_start_matches('/'), &content[..])?;
+    }
+    builder.into_inner()
 }
 
 /// The command a health test runs, for running it ourselves through exec.
@@ -264,6 +294,23 @@ impl Engine {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::RemoveContainer, name)),
         }
+    }
+
+    /// Write files into a container that is created but not started: each `(path,
+    /// content)` read-only for everyone (0444, as Compose mounts secrets), with the
+    /// directories above it made as needed. Used for secrets that come from a
+    /// variable, which have no file on the host to bind-mount.
+    pub async fn write_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
+        let tar = secret_files_tar(files).map_err(|e| Error::Engine {
+            op: EngineOp::WriteSecrets,
+            resource: container.to_string(),
+            message: e.to_string(),
+        })?;
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(container, Some(options), body_full(tar.into()))
+            .await
+            .map_err(fail(EngineOp::WriteSecrets, container))
     }
 
     /// Returns once the container is not running (it exited, or is gone), as the

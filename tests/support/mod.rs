@@ -198,7 +198,7 @@ pub fn down_args(volumes: bool) -> DownArgs {
 /// `pier up` through the library; returns what it printed.
 pub fn up(stack: &Stack, args: &UpArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
-    pier::commands::up::up(stack, args, Progress::Plain, &mut out)?;
+    pier::commands::up::up(stack, &Default::default(), args, Progress::Plain, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 
