@@ -113,14 +113,7 @@ fn variable_secrets_of_new_containers<'a>(
     stack: &'a Stack,
     plan: &Plan,
 ) -> BTreeMap<&'a str, &'a SecretSource> {
-    plan.steps
-        .iter()
-        .filter_map(|step| match &step.action {
-            Action::CreateContainer { service, .. } | Action::RecreateContainer { service, .. } => {
-                Some(service)
-            }
-            _ => None,
-        })
+    plan.created_services()
         .flat_map(|service| &stack.services[service].secrets)
         .filter_map(|s| stack.secrets.get_key_value(&s.source))
         .filter(|(_, d)| matches!(d.source, SecretSource::Environment(_)))

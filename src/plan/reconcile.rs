@@ -349,14 +349,7 @@ pub fn images_unavailable(
     if opts.pull != PullPolicy::Never {
         return vec![];
     }
-    plan.steps
-        .iter()
-        .filter_map(|step| match &step.action {
-            Action::CreateContainer { service, .. } | Action::RecreateContainer { service, .. } => {
-                Some(service)
-            }
-            _ => None,
-        })
+    plan.created_services()
         .filter(|service| stack.services[*service].build.is_none())
         .map(|service| (service.clone(), image_of(stack, service)))
         .filter(|(_, image)| !observed.images.contains_key(image))

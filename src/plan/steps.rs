@@ -185,6 +185,16 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// The services whose container this plan creates (or recreates), in step order.
+    pub fn created_services(&self) -> impl Iterator<Item = &String> {
+        self.steps.iter().filter_map(|step| match &step.action {
+            Action::CreateContainer { service, .. } | Action::RecreateContainer { service, .. } => {
+                Some(service)
+            }
+            _ => None,
+        })
+    }
 }
 
 /// One line per step, numbered from 1: `3. create container shop-db-1 (not found) after 1, 2`.
