@@ -207,8 +207,11 @@ fn clean_all() {
                 .args(&containers),
         );
     }
-    for n in names(&["network", "ls", "--format", "{{.Name}}"]) {
-        quiet(Command::new("docker").args(["network", "rm", &n]));
+    // By id: the engine allows two networks of one name, and then refuses the name.
+    for line in names(&["network", "ls", "--format", "{{.Name}} {{.ID}}"]) {
+        if let Some((_, id)) = line.split_once(' ') {
+            quiet(Command::new("docker").args(["network", "rm", id]));
+        }
     }
     for v in names(&["volume", "ls", "--format", "{{.Name}}"]) {
         quiet(Command::new("docker").args(["volume", "rm", "-f", &v]));
