@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 
-ENGINE = "/var/run/docker.sock"
+# The real engine: where DOCKER_HOST points (a unix socket), else Docker's default.
+ENGINE = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
 REQUEST = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP/1\.[01]\r\n")
 T0 = time.monotonic()
 calls = []  # dicts: method, path, sent (s), answered (s or None), status

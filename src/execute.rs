@@ -22,7 +22,7 @@ use crate::engine::{ContainerStatus, Engine};
 use crate::error::{Error, NotReady, Result};
 use crate::plan::observed::{ContainerState, Health};
 use crate::plan::{Action, Plan};
-use crate::stack::model::{Condition, SecretSource, Stack};
+use crate::stack::model::{Condition, Stack};
 
 const POLL: Duration = Duration::from_millis(150);
 /// The first probe runs at once; the pause before each next one grows from
@@ -358,19 +358,16 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
 /// (file-backed ones are bind mounts, set at create).
 async fn write_secrets(cx: &Context<'_>, stack: &Stack, service: &str, id: &str) -> Result<()> {
     let mut files = Vec::new();
-    for s in &stack.services[service].secrets {
-        if let Some(SecretSource::Environment(_)) = stack.secrets.get(&s.source).map(|d| &d.source)
-        {
-            let value = cx
-                .opts
-                .secrets
-                .0
-                .get(&s.source)
-                .ok_or_else(|| Error::Usage {
-                    message: format!("internal: no value was read for secret `{}`", s.source),
-                })?;
-            files.push((s.target.clone(), value.clone()));
-        }
+    for s in stack.variable_secrets_of(service) {
+        let value = cx
+            .opts
+            .secrets
+            .0
+            .get(&s.source)
+            .ok_or_else(|| Error::Usage {
+                message: format!("internal: no value was read for secret `{}`", s.source),
+            })?;
+        files.push((s.target.clone(), value.clone()));
     }
     if files.is_empty() {
         return Ok(());
@@ -388,14 +385,14 @@ enum Verdict {
 fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
     let verdict = judge_state(status, condition, has_test);
     let looping = match verdict {
+        Verdict::Ready => false,
         Verdict::Failed(_) => status.restart_count >= 1,
-        _ => {
+        Verdict::Pending => {
             status.state == ContainerState::Restarting
                 && status.restart_count >= CRASH_LOOP_RESTARTS
         }
     };
     match verdict {
-        Verdict::Ready => Verdict::Ready,
         _ if looping => Verdict::Failed(format!(
             "it keeps exiting and being restarted by its restart policy ({} restart{}{})",
             status.restart_count,

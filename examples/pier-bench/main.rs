@@ -168,24 +168,33 @@ impl Results {
         self.samples.entry((case, tool)).or_default().push(d);
     }
 
-    fn median(&self, case: &str, tool: Tool) -> Option<Duration> {
-        let (_, v) = self
-            .samples
+    fn of(&self, case: &str, tool: Tool) -> Option<&Vec<Duration>> {
+        self.samples
             .iter()
-            .find(|((c, t), _)| *c == case && *t == tool)?;
-        let mut v = v.clone();
+            .find(|((c, t), _)| *c == case && *t == tool)
+            .map(|(_, v)| v)
+    }
+
+    fn median(&self, case: &str, tool: Tool) -> Option<Duration> {
+        let mut v = self.of(case, tool)?.clone();
         v.sort();
         Some(v[v.len() / 2])
     }
 
     /// Fastest and slowest sample.
     fn range(&self, case: &str, tool: Tool) -> Option<(Duration, Duration)> {
-        let v = self.samples.get(&(self.key(case)?, tool))?;
+        let v = self.of(case, tool)?;
         Some((*v.iter().min()?, *v.iter().max()?))
     }
 
-    fn key(&self, case: &str) -> Option<&'static str> {
-        self.samples.keys().map(|(c, _)| *c).find(|c| *c == case)
+    /// What pier is compared with: compose v2's median, or the faster compose's.
+    fn compose(&self, case: &str, v2_only: bool) -> Option<Duration> {
+        let v2 = self.median(case, Tool::V2);
+        if v2_only {
+            v2
+        } else {
+            self.median(case, Tool::V1).into_iter().chain(v2).min()
+        }
     }
 }
 
@@ -562,12 +571,7 @@ fn print_table(r: &Results, rounds: usize, lamp_error: Option<&String>) {
         let v1 = r.median(case, Tool::V1);
         let v2 = r.median(case, Tool::V2);
         let floor = r.median(case, Tool::Floor);
-        let reference = if v2_only {
-            v2
-        } else {
-            v1.into_iter().chain(v2).min()
-        };
-        let vs = ratio(pier, reference);
+        let vs = ratio(pier, r.compose(case, v2_only));
         let vs_floor = ratio(pier, floor);
         let met_compose = match (vs, target) {
             (Some(x), Some(t)) => x <= t,
@@ -631,19 +635,13 @@ fn print_spread(r: &Results) {
         if r.range(case, Tool::Pier).is_none() {
             continue;
         }
-        let (v1, v2) = (r.median(case, Tool::V1), r.median(case, Tool::V2));
-        let reference = if v2_only {
-            v2
-        } else {
-            v1.into_iter().chain(v2).min()
-        };
         println!(
             "| {case} | {} | {} | {} | {} | {} |",
             range(Tool::Pier),
             range(Tool::V1),
             range(Tool::V2),
             range(Tool::Floor),
-            fmt_ratio(ratio(r.median(case, Tool::Floor), reference)),
+            fmt_ratio(ratio(r.median(case, Tool::Floor), r.compose(case, v2_only))),
         );
     }
 }

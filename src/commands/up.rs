@@ -114,9 +114,8 @@ fn variable_secrets_of_new_containers<'a>(
     plan: &Plan,
 ) -> BTreeMap<&'a str, &'a SecretSource> {
     plan.created_services()
-        .flat_map(|service| &stack.services[service].secrets)
+        .flat_map(|service| stack.variable_secrets_of(service))
         .filter_map(|s| stack.secrets.get_key_value(&s.source))
-        .filter(|(_, d)| matches!(d.source, SecretSource::Environment(_)))
         .map(|(key, d)| (key.as_str(), &d.source))
         .collect()
 }

@@ -59,17 +59,13 @@ impl Engine {
     }
 }
 
-/// The engine's message of a borrowed error, as `message` gives it.
-fn message_of(err: &bollard::errors::Error) -> String {
-    use bollard::errors::Error as E;
-    match err {
-        E::DockerResponseServerError { message, .. } => message.trim().to_string(),
-        other => other.to_string(),
-    }
-}
-
 /// The engine's message without bollard's "Docker responded with status code …" wrapper.
 fn message(err: bollard::errors::Error) -> String {
+    message_of(&err)
+}
+
+/// `message` of a borrowed error, for deciding by what the engine said.
+fn message_of(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match err {
         E::DockerResponseServerError { message, .. } => message.trim().to_string(),

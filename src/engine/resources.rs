@@ -1,10 +1,9 @@
 //! Networks and volumes, labelled so that `observe` finds them again.
 
 use std::collections::HashMap;
-
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use std::time::Duration;
 
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{InspectNetworkOptions, RemoveVolumeOptionsBuilder};
 
 use super::{Engine, fail, is_not_found};
@@ -53,25 +52,25 @@ impl Engine {
     /// none does, that this is the engine's own endpoint leak (Docker 20.10,
     /// moby/moby#43286): only a daemon restart removes such a network.
     pub async fn remove_network(&self, name: &str) -> Result<()> {
-        let mut pause = Duration::from_millis(100);
-        for attempt in 1.. {
+        // Pauses before the second, third and fourth try.
+        for pause_ms in [100, 200, 400] {
             match self.docker.remove_network(name).await {
                 Err(e) if is_not_found(&e) => return Ok(()),
-                Err(e) if super::message_of(&e).contains("active endpoints") && attempt < 4 => {
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
                 Err(e) if super::message_of(&e).contains("active endpoints") => {
-                    return Err(Error::Engine {
-                        op: EngineOp::RemoveNetwork,
-                        resource: name.to_string(),
-                        message: self.why_network_in_use(name).await,
-                    });
+                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
                 }
                 other => return other.map_err(fail(EngineOp::RemoveNetwork, name)),
             }
         }
-        unreachable!("the loop returns")
+        match self.docker.remove_network(name).await {
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) if super::message_of(&e).contains("active endpoints") => Err(Error::Engine {
+                op: EngineOp::RemoveNetwork,
+                resource: name.to_string(),
+                message: self.why_network_in_use(name).await,
+            }),
+            other => other.map_err(fail(EngineOp::RemoveNetwork, name)),
+        }
     }
 
     async fn why_network_in_use(&self, name: &str) -> String {

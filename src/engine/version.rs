@@ -41,7 +41,8 @@ pub(super) async fn connect_unix_by_ping(path: &str) -> Option<Docker> {
 fn api_version_from_ping(answer: &str) -> Option<(usize, usize)> {
     let (head, _) = answer.split_once("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
-    if !lines.next()?.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+    // "HTTP/1.x 200 OK"
+    if lines.next()?.split(' ').nth(1) != Some("200") {
         return None;
     }
     let value = lines.find_map(|line| {

@@ -338,6 +338,20 @@ impl Stack {
             None => format!("{}-{}-1", self.name, service),
         }
     }
+
+    /// The secrets of `service` whose value comes from a variable (`environment:`),
+    /// which have no file on the host to bind-mount.
+    pub fn variable_secrets_of<'a>(
+        &'a self,
+        service: &str,
+    ) -> impl Iterator<Item = &'a ServiceSecret> + 'a {
+        self.services[service].secrets.iter().filter(|s| {
+            matches!(
+                self.secrets.get(&s.source).map(|d| &d.source),
+                Some(SecretSource::Environment(_))
+            )
+        })
+    }
 }
 
 /// Compose's duration notation: `1m30s`, `500ms`, `0s`.
