@@ -5,10 +5,12 @@ pub mod graph;
 pub mod hash;
 pub mod observed;
 pub mod reconcile;
+pub mod spec;
 pub mod steps;
 pub mod swarm;
 
 pub use graph::Graph;
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};
+pub use spec::{BuildSpec, ContainerSpec, Readiness};
 pub use steps::{Action, Cause, Plan, Step, StepId};

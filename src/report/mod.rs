@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::cli::Progress;
 use crate::event::Event;
-use crate::execute::EventSink;
+use crate::event::EventSink;
 
 pub use plain::format_event;
 

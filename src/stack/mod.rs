@@ -15,6 +15,7 @@ pub mod docpath;
 pub mod dotenv;
 pub mod interpolate;
 pub mod model;
+pub mod naming;
 mod normalize;
 pub mod parse;
 pub mod positions;

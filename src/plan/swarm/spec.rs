@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::labels;
-use crate::plan::reconcile::{final_condition, image_of, network_name, volume_name};
+use crate::plan::reconcile::final_condition;
 use crate::stack::model::{
     Build, Condition, Healthcheck, MountKind, Protocol, RestartPolicy, Service, Stack,
 };
@@ -119,7 +119,7 @@ pub struct Restart {
 
 /// Swarm name of a stack-level resource (`shop` + `db_password` → `shop_db_password`).
 pub fn swarm_name(stack: &Stack, key: &str) -> String {
-    format!("{}_{key}", stack.name)
+    stack.scoped_name(key)
 }
 
 /// The restart policy: the file's `restart`, else the swarm's own default (`any`) —
@@ -159,7 +159,7 @@ impl SwarmService {
                 let mut aliases = vec![key.to_string()];
                 aliases.extend(n.aliases.iter().filter(|a| *a != key).cloned());
                 Attachment {
-                    network: network_name(stack, net),
+                    network: stack.network_name(net),
                     aliases,
                 }
             })
@@ -176,7 +176,7 @@ impl SwarmService {
                 SwarmMount {
                     kind: m.kind,
                     source: match named {
-                        Some(k) => Some(volume_name(stack, k)),
+                        Some(k) => Some(stack.volume_name(k)),
                         None => m.source.clone(),
                     },
                     target: m.target.clone(),
@@ -189,7 +189,7 @@ impl SwarmService {
         SwarmService {
             key: key.to_string(),
             name: swarm_name(stack, key),
-            image: image_of(stack, key),
+            image: stack.image_of(key),
             build: svc.build.clone(),
             entrypoint: svc.entrypoint.clone(),
             command: svc.command.clone(),
