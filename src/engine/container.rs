@@ -78,7 +78,7 @@ impl Engine {
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for p in &spec.ports {
             bindings
-                .entry(format!("{}/{}", p.target, p.protocol))
+                .entry(format!("{}/{}", p.target, p.protocol.as_str()))
                 .or_insert_with(|| Some(vec![]))
                 .get_or_insert_with(Vec::new)
                 .push(PortBinding {

@@ -1,5 +1,5 @@
 //! Planning (DESIGN §1): compare the Stack model with what the engine has and
-//! return the steps that close the gap. Pure: no bollard, no tokio.
+//! return the steps that close the gap. Pure: no engine client, no tokio.
 
 pub mod graph;
 pub mod hash;

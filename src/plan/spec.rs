@@ -74,8 +74,32 @@ pub struct PortSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_port: Option<u16>,
     pub target: u16,
-    /// `tcp` or `udp`.
-    pub protocol: &'static str,
+    pub protocol: PortProtocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    Tcp,
+    Udp,
+}
+
+impl PortProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        }
+    }
+}
+
+impl From<Protocol> for PortProtocol {
+    fn from(p: Protocol) -> PortProtocol {
+        match p {
+            Protocol::Tcp => PortProtocol::Tcp,
+            Protocol::Udp => PortProtocol::Udp,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,6 +108,16 @@ pub enum MountType {
     Volume,
     Bind,
     Tmpfs,
+}
+
+impl From<MountKind> for MountType {
+    fn from(k: MountKind) -> MountType {
+        match k {
+            MountKind::Volume => MountType::Volume,
+            MountKind::Bind => MountType::Bind,
+            MountKind::Tmpfs => MountType::Tmpfs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -244,10 +278,7 @@ impl ContainerSpec {
                 host_ip: p.host_ip.clone(),
                 host_port: p.published,
                 target: p.target,
-                protocol: match p.protocol {
-                    Protocol::Tcp => "tcp",
-                    Protocol::Udp => "udp",
-                },
+                protocol: p.protocol.into(),
             })
             .collect();
         let mut exposed: Vec<String> = svc
@@ -260,7 +291,11 @@ impl ContainerSpec {
                     format!("{p}/tcp")
                 }
             })
-            .chain(ports.iter().map(|p| format!("{}/{}", p.target, p.protocol)))
+            .chain(
+                ports
+                    .iter()
+                    .map(|p| format!("{}/{}", p.target, p.protocol.as_str())),
+            )
             .collect();
         exposed.sort();
         exposed.dedup();
@@ -269,11 +304,7 @@ impl ContainerSpec {
             .volumes
             .iter()
             .map(|m| MountSpec {
-                kind: match m.kind {
-                    MountKind::Volume => MountType::Volume,
-                    MountKind::Bind => MountType::Bind,
-                    MountKind::Tmpfs => MountType::Tmpfs,
-                },
+                kind: m.kind.into(),
                 source: match (m.kind, &m.source) {
                     (MountKind::Volume, Some(key)) => Some(stack.volume_name(key)),
                     (_, src) => src.clone(),
@@ -358,5 +389,242 @@ impl ContainerSpec {
             }),
             secrets,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::stack::{Variables, load_str};
+
+    /// The stack in a project directory that holds the secret file it names.
+    fn load(text: &str) -> (Stack, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db_password.txt"), "s3cret").unwrap();
+        let (stack, _) = load_str(
+            text,
+            &dir.path().join("pier.yaml"),
+            dir.path(),
+            &Variables::new(BTreeMap::new()),
+            None,
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        (stack, dir)
+    }
+
+    const SHOP: &str = r#"
+name: shop
+services:
+  db:
+    image: postgres:16
+    environment: {POSTGRES_DB: shop}
+    volumes: [db-data:/var/lib/postgresql/data]
+    secrets:
+      - db_password
+      - source: api_key
+        target: /etc/api-key
+    healthcheck:
+      test: pg_isready
+      interval: 1s
+      retries: 5
+    restart: on-failure:3
+  web:
+    image: nginx:1
+    labels: {team: shop}
+    ports: ["8080:80", "0.0.0.0:8443:443/tcp", "53/udp"]
+    expose: ["9000"]
+    volumes: ["./html:/usr/share/nginx/html:ro", "/cache"]
+    depends_on: [db]
+    networks:
+      front: {aliases: [www]}
+      default: {}
+    stop_grace_period: 20s
+    mem_limit: 64m
+    extra_hosts: ["gw:10.0.0.1"]
+  sidecar:
+    image: busybox
+    network_mode: service:web
+    command: sleep 1000
+networks:
+  front: {}
+volumes:
+  db-data: {}
+secrets:
+  db_password: {file: ./db_password.txt}
+  api_key: {environment: API_KEY}
+"#;
+
+    fn pier_labels(stack: &Stack, service: &str) -> BTreeMap<String, String> {
+        let svc = &stack.services[service];
+        let hash = ConfigHash::of(svc);
+        let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
+        [
+            (labels::PROJECT, "shop".to_string()),
+            (labels::SERVICE, service.to_string()),
+            (labels::CONFIG_HASH, hash.total.clone()),
+            (labels::CONFIG_FIELDS, hash.fields_label()),
+            (labels::VERSION, env!("CARGO_PKG_VERSION").to_string()),
+            (labels::DEPENDS_ON, deps.join(",")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    #[test]
+    fn web_spec_whole() {
+        let (stack, dir) = load(SHOP);
+        let mut labels = pier_labels(&stack, "web");
+        labels.insert("team".into(), "shop".into());
+        assert!(labels[labels::CONFIG_HASH].len() == 64, "{labels:?}");
+        assert_eq!(labels[labels::DEPENDS_ON], "db");
+        let port = |host_ip: &str, host_port, target, protocol| PortSpec {
+            host_ip: host_ip.into(),
+            host_port,
+            target,
+            protocol,
+        };
+        assert_eq!(
+            ContainerSpec::of(&stack, "web"),
+            ContainerSpec {
+                name: "shop-web-1".into(),
+                image: "nginx:1".into(),
+                labels,
+                environment: BTreeMap::new(),
+                stop_timeout_secs: Some(20),
+                exposed_ports: vec![
+                    "443/tcp".into(),
+                    "53/udp".into(),
+                    "80/tcp".into(),
+                    "9000/tcp".into()
+                ],
+                // No host address in the file: 127.0.0.1 (DESIGN §4).
+                ports: vec![
+                    port("127.0.0.1", Some(8080), 80, PortProtocol::Tcp),
+                    port("0.0.0.0", Some(8443), 443, PortProtocol::Tcp),
+                    port("127.0.0.1", None, 53, PortProtocol::Udp),
+                ],
+                mounts: vec![
+                    MountSpec {
+                        kind: MountType::Bind,
+                        source: Some(dir.path().join("html").to_string_lossy().into_owned()),
+                        target: "/usr/share/nginx/html".into(),
+                        read_only: true,
+                    },
+                    MountSpec {
+                        kind: MountType::Volume,
+                        source: None,
+                        target: "/cache".into(),
+                        read_only: false,
+                    },
+                ],
+                memory: Some(64 * 1024 * 1024),
+                extra_hosts: vec!["gw:10.0.0.1".into()],
+                networks: vec![
+                    NetworkSpec {
+                        name: "shop_default".into(),
+                        aliases: vec!["web".into()],
+                    },
+                    NetworkSpec {
+                        name: "shop_front".into(),
+                        aliases: vec!["web".into(), "www".into()],
+                    },
+                ],
+                ..ContainerSpec::default()
+            }
+        );
+    }
+
+    #[test]
+    fn db_spec_whole_with_volume_secrets_and_healthcheck() {
+        let (stack, dir) = load(SHOP);
+        let spec = ContainerSpec::of(&stack, "db");
+        assert_eq!(
+            spec,
+            ContainerSpec {
+                name: "shop-db-1".into(),
+                image: "postgres:16".into(),
+                labels: pier_labels(&stack, "db"),
+                environment: [("POSTGRES_DB".to_string(), "shop".to_string())].into(),
+                mounts: vec![
+                    // The volume key resolved to the engine's volume name.
+                    MountSpec {
+                        kind: MountType::Volume,
+                        source: Some("shop_db-data".into()),
+                        target: "/var/lib/postgresql/data".into(),
+                        read_only: false,
+                    },
+                    // A file-backed secret: a read-only bind mount.
+                    MountSpec {
+                        kind: MountType::Bind,
+                        source: Some(
+                            dir.path()
+                                .join("db_password.txt")
+                                .to_string_lossy()
+                                .into_owned(),
+                        ),
+                        target: "/run/secrets/db_password".into(),
+                        read_only: true,
+                    },
+                ],
+                restart: Some(RestartSpec::OnFailure {
+                    max_retries: Some(3)
+                }),
+                networks: vec![NetworkSpec {
+                    name: "shop_default".into(),
+                    aliases: vec!["db".into()],
+                }],
+                healthcheck: Some(HealthSpec {
+                    test: vec!["CMD-SHELL".into(), "pg_isready".into()],
+                    interval: Some(Duration::from_secs(1)),
+                    timeout: None,
+                    retries: Some(5),
+                    start_period: None,
+                }),
+                // A variable-backed secret: its key and target, never a value.
+                secrets: vec![SecretTarget {
+                    key: "api_key".into(),
+                    target: "/etc/api-key".into(),
+                }],
+                ..ContainerSpec::default()
+            }
+        );
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["healthcheck"]["interval"], 1.0);
+        assert_eq!(json["mounts"][0]["type"], "volume");
+        assert_eq!(
+            json["secrets"],
+            serde_json::json!([{"key": "api_key", "target": "/etc/api-key"}])
+        );
+    }
+
+    #[test]
+    fn network_mode_service_is_the_container_of_that_service() {
+        let (stack, _dir) = load(SHOP);
+        let spec = ContainerSpec::of(&stack, "sidecar");
+        assert_eq!(spec.network_mode.as_deref(), Some("container:shop-web-1"));
+        assert_eq!(spec.networks, vec![]);
+        assert_eq!(
+            spec.command,
+            Some(vec!["sleep".to_string(), "1000".to_string()])
+        );
+    }
+
+    #[test]
+    fn probe_commands() {
+        let (stack, _dir) = load(SHOP);
+        assert_eq!(
+            probe_of(&stack, "db"),
+            Some(vec!["/bin/sh".into(), "-c".into(), "pg_isready".into()])
+        );
+        assert_eq!(probe_of(&stack, "web"), None);
+        assert_eq!(
+            probe_command(&HealthTest::Cmd(vec!["true".into()])),
+            Some(vec!["true".into()])
+        );
+        assert_eq!(probe_command(&HealthTest::None), None);
     }
 }

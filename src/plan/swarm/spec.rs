@@ -20,8 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::labels;
 use crate::plan::reconcile::final_condition;
+use crate::plan::spec::{MountType, PortProtocol};
 use crate::stack::model::{
-    Build, Condition, Healthcheck, MountKind, Protocol, RestartPolicy, Service, Stack,
+    Build, Condition, Healthcheck, MountKind, RestartPolicy, Service, Stack,
 };
 
 /// One service of the stack as a swarm service.
@@ -76,7 +77,7 @@ pub struct Attachment {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SwarmMount {
-    pub kind: MountKind,
+    pub kind: MountType,
     /// Volume: engine name (None for anonymous). Bind: absolute host path.
     pub source: Option<String>,
     pub target: String,
@@ -92,7 +93,7 @@ pub struct SwarmPort {
     pub target: u16,
     /// None: the engine picks one.
     pub published: Option<u16>,
-    pub protocol: Protocol,
+    pub protocol: PortProtocol,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,7 +175,7 @@ impl SwarmService {
                 };
                 let def = named.and_then(|k| stack.volumes.get(k));
                 SwarmMount {
-                    kind: m.kind,
+                    kind: m.kind.into(),
                     source: match named {
                         Some(k) => Some(stack.volume_name(k)),
                         None => m.source.clone(),
@@ -215,7 +216,7 @@ impl SwarmService {
                 .map(|p| SwarmPort {
                     target: p.target,
                     published: p.published,
-                    protocol: p.protocol,
+                    protocol: p.protocol.into(),
                 })
                 .collect(),
             secrets: svc
