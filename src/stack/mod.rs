@@ -12,6 +12,8 @@
 //! This is the only module that touches serde_yaml.
 
 pub mod docpath;
+#[cfg(test)]
+pub mod fixture;
 pub mod dotenv;
 pub mod interpolate;
 pub mod model;
