@@ -1,14 +1,12 @@
 //! Planning (DESIGN §1): compare the Stack model with what the engine has and
 //! return the steps that close the gap. Pure: no bollard, no tokio.
 
-pub mod graph;
 pub mod hash;
 pub mod observed;
 pub mod reconcile;
 pub mod steps;
 pub mod swarm;
 
-pub use graph::Graph;
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};
 pub use steps::{Action, Cause, Plan, Step, StepId};

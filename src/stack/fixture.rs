@@ -236,7 +236,9 @@ mod tests {
         let s = StackFixture::new("shop")
             .default_network()
             .volume("data")
-            .service("db", |s| s.image("mysql:8").volume("data", "/var/lib/mysql"))
+            .service("db", |s| {
+                s.image("mysql:8").volume("data", "/var/lib/mysql")
+            })
             .service("web", |s| {
                 s.image("nginx")
                     .port("127.0.0.1", 8080, 80)
@@ -252,10 +254,7 @@ mod tests {
             s.services["web"].depends_on["db"].condition,
             Condition::Healthy
         );
-        assert_eq!(
-            s.services["db"].volumes[0].source.as_deref(),
-            Some("data")
-        );
+        assert_eq!(s.services["db"].volumes[0].source.as_deref(), Some("data"));
     }
 
     #[test]

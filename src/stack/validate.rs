@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::docpath;
+use super::graph::Graph;
 use super::model::{MountKind, Protocol, Stack};
 use crate::diagnostic::Diagnostic;
-use crate::plan::Graph;
 
 pub fn validate(stack: &Stack) -> Vec<Diagnostic> {
     let mut diags = Vec::new();

@@ -13,8 +13,8 @@ use std::fmt;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::labels;
-use crate::plan::graph::Graph;
 use crate::plan::reconcile::network_name;
+use crate::stack::graph::Graph;
 use crate::stack::model::{MountKind, SecretSource, Stack};
 
 pub use observed::{ObservedSecret, ObservedService, SwarmNetworkInfo, SwarmObserved, time_key};
