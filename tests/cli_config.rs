@@ -371,3 +371,33 @@ fn config_of_the_lamp_corpus_file() {
         .replace(&corpus.display().to_string(), "@CORPUS@");
     insta::assert_snapshot!(text);
 }
+
+/// The harness itself: files written first, expectations checked, and a wrong
+/// exit code is a failure that shows both streams.
+#[test]
+fn the_pier_builder_writes_files_and_checks_expectations() {
+    let out = Pier::new()
+        .file(
+            "pier.yaml",
+            "services:\n  web: {image: \"nginx:${TAG:-1}\"}\n",
+        )
+        .env("TAG", "2")
+        .args(["-p", "t", "config"])
+        .stdout_contains("image: nginx:2")
+        .stderr_lacks("error")
+        .run();
+    assert_eq!(out.code, 0);
+    assert!(out.dir.join("pier.yaml").is_file());
+    let out = Pier::new()
+        .arg("config")
+        .status(2)
+        .stderr_contains("no stack file")
+        .run();
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+#[should_panic(expected = "expected exit code 0")]
+fn the_pier_builder_fails_on_an_unexpected_exit_code() {
+    Pier::new().arg("config").run();
+}
