@@ -1,10 +1,12 @@
 //! `pier config` and `pier graph` through the real binary, in temporary
 //! directories, with a controlled environment. No Docker.
 
+mod support;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+use support::Pier;
 use tempfile::TempDir;
 
 /// A project directory holding `pier.yaml` with `text`.
@@ -12,17 +14,6 @@ fn project(text: &str) -> TempDir {
     let dir = tempfile::Builder::new().prefix("shop").tempdir().unwrap();
     std::fs::write(dir.path().join("pier.yaml"), text).unwrap();
     dir
-}
-
-/// `pier ARGS` in `dir` with an empty environment (HOME only), so nothing from
-/// the caller's shell leaks into interpolation.
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("HOME", "/home/tester")
-        .args(args);
-    cmd
 }
 
 const GOOD: &str = r#"name: shop
@@ -49,7 +40,8 @@ volumes:
 #[test]
 fn config_prints_the_normalized_stack() {
     let dir = project(GOOD);
-    let out = pier(dir.path(), &["config"])
+    let out = Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .success()
         .get_output()
@@ -106,7 +98,8 @@ volumes:
 fn config_json_and_variables_from_the_shell_and_dotenv() {
     let dir = project(GOOD);
     std::fs::write(dir.path().join(".env"), "NGINX_TAG=from-dotenv\n").unwrap();
-    let out = pier(dir.path(), &["config", "--json"])
+    let out = Pier::in_dir(dir.path())
+        .args(["config", "--json"])
         .assert()
         .success()
         .get_output()
@@ -116,7 +109,8 @@ fn config_json_and_variables_from_the_shell_and_dotenv() {
     assert_eq!(v["services"]["web"]["image"], "nginx:from-dotenv");
     assert_eq!(v["services"]["web"]["ports"][0]["host_ip"], "127.0.0.1");
 
-    let out = pier(dir.path(), &["config", "--json"])
+    let out = Pier::in_dir(dir.path())
+        .args(["config", "--json"])
         .env("NGINX_TAG", "from-shell")
         .assert()
         .success()
@@ -131,16 +125,15 @@ fn config_json_and_variables_from_the_shell_and_dotenv() {
 fn project_name_flag_and_env_file_flag() {
     let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
     std::fs::write(dir.path().join("vars.env"), "TAG=custom\n").unwrap();
-    pier(
-        dir.path(),
-        &["-p", "other", "--env-file", "vars.env", "config"],
-    )
-    .assert()
-    .success()
-    .stdout(predicate::str::starts_with("name: other\n"))
-    .stdout(predicate::str::contains("image: nginx:custom"))
-    .stdout(predicate::str::contains("name: other_default"));
-    pier(dir.path(), &["-p", "Not Valid", "config"])
+    Pier::in_dir(dir.path())
+        .args(["-p", "other", "--env-file", "vars.env", "config"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("name: other\n"))
+        .stdout(predicate::str::contains("image: nginx:custom"))
+        .stdout(predicate::str::contains("name: other_default"));
+    Pier::in_dir(dir.path())
+        .args(["-p", "Not Valid", "config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -151,14 +144,16 @@ fn project_name_flag_and_env_file_flag() {
 #[test]
 fn env_file_problems_are_invalid_input() {
     let dir = project("services:\n  web: {image: \"nginx:${TAG}\"}\n");
-    pier(dir.path(), &["--env-file", "nope.env", "config"])
+    Pier::in_dir(dir.path())
+        .args(["--env-file", "nope.env", "config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "nope.env: error: env file not found",
         ));
     std::fs::write(dir.path().join(".env"), "TAG=1\nnot a line\n").unwrap();
-    pier(dir.path(), &["config"])
+    Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -171,7 +166,8 @@ fn warnings_go_to_stderr_and_output_stays_clean() {
     let dir = project(
         "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n",
     );
-    pier(dir.path(), &["config", "--json"])
+    Pier::in_dir(dir.path())
+        .args(["config", "--json"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("{"))
@@ -188,14 +184,16 @@ fn dependency_cycle_is_named() {
     let dir = project(
         "services:\n  c: {image: x, depends_on: [a]}\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n",
     );
-    pier(dir.path(), &["config"])
+    Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .code(2)
         .stdout("")
         .stderr(predicate::str::contains(
             "pier.yaml:3:17: error: services.a.depends_on: dependency cycle: a -> b -> c -> a",
         ));
-    pier(dir.path(), &["graph"])
+    Pier::in_dir(dir.path())
+        .args(["graph"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("a -> b -> c -> a"));
@@ -206,7 +204,8 @@ fn unknown_dependency_suggests_the_close_name() {
     let dir = project(
         "services:\n  web:\n    image: x\n    depends_on:\n      - databse\n  database: {image: y}\n",
     );
-    pier(dir.path(), &["config"])
+    Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -218,19 +217,24 @@ fn unknown_dependency_suggests_the_close_name() {
 #[test]
 fn malformed_yaml_names_its_line() {
     let dir = project("services:\n  web:\n    image: x\n   ports: [\"80\"]\n");
-    pier(dir.path(), &["config"]).assert().code(2).stderr(
-        predicate::str::contains("pier.yaml:4:").and(predicate::str::contains("invalid YAML")),
-    );
+    Pier::in_dir(dir.path())
+        .args(["config"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("pier.yaml:4:").and(predicate::str::contains("invalid YAML")),
+        );
 }
 
 #[test]
 fn wrong_types_are_named_with_their_path() {
     let dir = project("services:\n  web:\n    image: x\n    ports: yes\n");
-    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+    Pier::in_dir(dir.path()).args(["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:4:5: error: services.web.ports: expected a list of ports, found the string \"yes\"",
     ));
     let dir = project("services: []\n");
-    pier(dir.path(), &["config"])
+    Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -243,7 +247,7 @@ fn duplicate_host_port() {
     let dir = project(
         "services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b:\n    image: y\n    ports: [\"8080:81\"]\n",
     );
-    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+    Pier::in_dir(dir.path()).args(["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:5:5: error: services.b.ports: host port 127.0.0.1:8080/tcp is already published by service `a`",
     ));
 }
@@ -253,11 +257,11 @@ fn missing_required_variable() {
     let dir = project(
         "services:\n  db:\n    image: x\n    environment:\n      PASSWORD: ${DB_PASSWORD:?run pier init first}\n",
     );
-    pier(dir.path(), &["config"]).assert().code(2).stderr(predicate::str::contains(
+    Pier::in_dir(dir.path()).args(["config"]).assert().code(2).stderr(predicate::str::contains(
         "pier.yaml:5:7: error: services.db.environment.PASSWORD: required variable `DB_PASSWORD` is not set: run pier init first",
     ));
     // A secret is masked unless asked for.
-    pier(dir.path(), &["config"])
+    Pier::in_dir(dir.path()).args(["config"])
         .env("DB_PASSWORD", "s3cret")
         .assert()
         .success()
@@ -266,7 +270,8 @@ fn missing_required_variable() {
         .stderr(predicate::str::contains(
             "note: the values of DB_PASSWORD are shown as ********; pass --show-secrets to print them",
         ));
-    pier(dir.path(), &["config", "--show-secrets"])
+    Pier::in_dir(dir.path())
+        .args(["config", "--show-secrets"])
         .env("DB_PASSWORD", "s3cret")
         .assert()
         .success()
@@ -278,7 +283,8 @@ fn every_problem_is_reported_at_once_in_order() {
     let dir = project(
         "services:\n  web:\n    image: x\n    ports: [\"99999:80\"]\n    depends_on: [dbb]\n    restart: sometimes\n  db: {build: ., healthcheck: {test: [CMD, x], interval: soon}}\n",
     );
-    let out = pier(dir.path(), &["config"])
+    let out = Pier::in_dir(dir.path())
+        .args(["config"])
         .assert()
         .code(2)
         .get_output()
@@ -297,10 +303,15 @@ fn every_problem_is_reported_at_once_in_order() {
 #[test]
 fn no_stack_file() {
     let dir = tempfile::tempdir().unwrap();
-    pier(dir.path(), &["config"]).assert().code(2).stderr(
-        predicate::str::contains("no stack file").and(predicate::str::contains("pier.yaml")),
-    );
-    pier(dir.path(), &["-f", "missing.yaml", "config"])
+    Pier::in_dir(dir.path())
+        .args(["config"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no stack file").and(predicate::str::contains("pier.yaml")),
+        );
+    Pier::in_dir(dir.path())
+        .args(["-f", "missing.yaml", "config"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.yaml"));
@@ -314,7 +325,8 @@ fn compose_file_names_are_found() {
         "services:\n  web: {image: x}\n",
     )
     .unwrap();
-    pier(dir.path(), &["-p", "t", "config"])
+    Pier::in_dir(dir.path())
+        .args(["-p", "t", "config"])
         .assert()
         .success()
         .stdout(predicate::str::contains("image: x"));
@@ -323,17 +335,20 @@ fn compose_file_names_are_found() {
 #[test]
 fn graph_formats() {
     let dir = project(GOOD);
-    pier(dir.path(), &["graph"])
+    Pier::in_dir(dir.path())
+        .args(["graph"])
         .assert()
         .success()
         .stdout("start levels:\n  0: db\n  1: web\ndependencies:\n  web -> db (service_healthy)\n");
-    pier(dir.path(), &["graph", "--format", "dot"])
+    Pier::in_dir(dir.path())
+        .args(["graph", "--format", "dot"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "\"web\" -> \"db\" [label=\"service_healthy\"];",
         ));
-    pier(dir.path(), &["graph", "--format", "mermaid"])
+    Pier::in_dir(dir.path())
+        .args(["graph", "--format", "mermaid"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("flowchart BT\n"));
@@ -344,7 +359,8 @@ fn graph_formats() {
 #[test]
 fn config_of_the_lamp_corpus_file() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose");
-    let out = pier(&corpus, &["-f", "23-lamp.yaml", "config"])
+    let out = Pier::in_dir(&corpus)
+        .args(["-f", "23-lamp.yaml", "config"])
         .assert()
         .success()
         .get_output()
@@ -354,4 +370,34 @@ fn config_of_the_lamp_corpus_file() {
         .unwrap()
         .replace(&corpus.display().to_string(), "@CORPUS@");
     insta::assert_snapshot!(text);
+}
+
+/// The harness itself: files written first, expectations checked, and a wrong
+/// exit code is a failure that shows both streams.
+#[test]
+fn the_pier_builder_writes_files_and_checks_expectations() {
+    let out = Pier::new()
+        .file(
+            "pier.yaml",
+            "services:\n  web: {image: \"nginx:${TAG:-1}\"}\n",
+        )
+        .env("TAG", "2")
+        .args(["-p", "t", "config"])
+        .stdout_contains("image: nginx:2")
+        .stderr_lacks("error")
+        .run();
+    assert_eq!(out.code, 0);
+    assert!(out.dir.join("pier.yaml").is_file());
+    let out = Pier::new()
+        .arg("config")
+        .status(2)
+        .stderr_contains("no stack file")
+        .run();
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+#[should_panic(expected = "expected exit code 0")]
+fn the_pier_builder_fails_on_an_unexpected_exit_code() {
+    Pier::new().arg("config").run();
 }

@@ -2,17 +2,9 @@
 //! swarm plan, and what a swarm cannot do is invalid input (exit 2) before any
 //! engine is contacted (DOCKER_HOST points nowhere, so contacting it would fail).
 
-use std::path::Path;
+mod support;
 
-use assert_cmd::Command;
-
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir)
-        .args(args)
-        .env("DOCKER_HOST", "unix:///nonexistent/pier-cli-swarm.sock");
-    cmd
-}
+use support::Pier;
 
 const STACK: &str = r#"name: shop
 services:
@@ -42,7 +34,9 @@ fn project(stack: &str) -> tempfile::TempDir {
 #[test]
 fn dry_run_prints_the_swarm_plan_and_warns_about_the_port() {
     let dir = project(STACK);
-    let out = pier(dir.path(), &["up", "--target", "swarm", "--dry-run"])
+    let out = Pier::in_dir(dir.path())
+        .no_engine()
+        .args(["up", "--target", "swarm", "--dry-run"])
         .output()
         .unwrap();
     assert!(
@@ -75,7 +69,9 @@ fn network_mode_is_invalid_input_on_the_swarm_target() {
         "    image: nginx\n",
         "    image: nginx\n    network_mode: host\n",
     ));
-    let out = pier(dir.path(), &["up", "--target", "swarm"])
+    let out = Pier::in_dir(dir.path())
+        .no_engine()
+        .args(["up", "--target", "swarm"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -89,7 +85,9 @@ fn network_mode_is_invalid_input_on_the_swarm_target() {
 #[test]
 fn build_is_refused_with_the_reason() {
     let dir = project(STACK);
-    let out = pier(dir.path(), &["up", "--target", "swarm", "--build"])
+    let out = Pier::in_dir(dir.path())
+        .no_engine()
+        .args(["up", "--target", "swarm", "--build"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -103,7 +101,9 @@ fn build_is_refused_with_the_reason() {
 #[test]
 fn without_an_engine_ps_says_it_cannot_reach_it() {
     let dir = project(STACK);
-    let out = pier(dir.path(), &["ps", "--target", "swarm"])
+    let out = Pier::in_dir(dir.path())
+        .no_engine()
+        .args(["ps", "--target", "swarm"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

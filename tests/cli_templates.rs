@@ -2,12 +2,14 @@
 //! HOME and XDG_CONFIG_HOME pointed at a temporary directory so that the user
 //! stacks it sees are exactly the ones a test creates. No Docker.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
+use support::Pier;
 use tempfile::TempDir;
 
 const BUILT_INS: [&str; 3] = ["django", "dotnet", "lamp"];
@@ -28,18 +30,13 @@ impl Sandbox {
         }
     }
 
-    fn pier(&self) -> Command {
-        let mut cmd = Command::cargo_bin("pier").unwrap();
-        // A clean environment: nothing from the caller's shell (a WEB_PORT, a
-        // PIER_STACKS_PATH) may leak into what the tests see.
-        cmd.current_dir(self.work.path())
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"));
-        if let Some(path) = &self.stacks_path {
-            cmd.env("PIER_STACKS_PATH", path);
+    /// pier in the work directory, with this sandbox's HOME and stacks path.
+    fn pier(&self) -> Pier {
+        let pier = Pier::in_dir(self.work.path()).home(self.home.path());
+        match &self.stacks_path {
+            Some(path) => pier.env("PIER_STACKS_PATH", path),
+            None => pier,
         }
-        cmd
     }
 
     fn dir(&self, name: &str) -> PathBuf {
@@ -48,12 +45,8 @@ impl Sandbox {
 
     /// Run pier; return (exit code, stdout, stderr).
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.pier().args(args).output().unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        let out = self.pier().args(args).any_status().run();
+        (out.code, out.stdout, out.stderr)
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -21,7 +21,7 @@ use std::process::{Command, Output};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use support::{docker, instant, poll};
+use support::{Pier, docker, instant, poll};
 
 /// A running `pier` stack made by `pier init`, removed on drop.
 struct Site {
@@ -47,7 +47,7 @@ impl Site {
             args.push(set.clone());
         }
         let started = Instant::now();
-        run_ok(pier(parent.path()).args(&args), "pier init");
+        Pier::in_dir(parent.path()).args(&args).run();
         Site {
             dir: parent.path().join(&name),
             name,
@@ -59,9 +59,11 @@ impl Site {
 
     /// `pier ARGS` in the project directory; its stdout, panics on failure.
     fn pier(&self, args: &[&str]) -> String {
-        let mut cmd = pier(&self.dir);
-        cmd.args(["--progress", "plain"]).args(args);
-        run_ok(&mut cmd, &format!("pier {}", args.join(" ")))
+        Pier::in_dir(&self.dir)
+            .args(["--progress", "plain"])
+            .args(args)
+            .run()
+            .stdout
     }
 
     /// `pier up`, with room to wait: pier counts the wait from the first
@@ -104,7 +106,7 @@ impl Drop for Site {
     fn drop(&mut self) {
         // pier's own down first; then anything left with the project's label,
         // and the images `pier up` built for the project's `build:` services.
-        let _ = pier(&self.dir)
+        let _ = Pier::in_dir(&self.dir)
             .args(["--progress", "quiet", "down", "-v", "--timeout", "2"])
             .output();
         let label = format!("label=io.pier.project={}", self.name);
@@ -122,12 +124,6 @@ impl Drop for Site {
             let _ = docker(&["rmi", "-f", &format!("{}-{service}", self.name)]);
         }
     }
-}
-
-fn pier(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pier"));
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
 }
 
 fn run_ok(cmd: &mut Command, what: &str) -> String {

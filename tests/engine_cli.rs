@@ -3,17 +3,8 @@
 
 mod support;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use support::*;
-
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).args(args);
-    cmd
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,7 +49,8 @@ volumes:
     let dir = p.dir.path();
 
     // Invalid input: exit 2, nothing created.
-    pier(dir, &["up", "webb"])
+    Pier::in_dir(dir)
+        .args(["up", "webb"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no service named `webb`"))
@@ -66,7 +58,8 @@ volumes:
     assert!(p.containers().is_empty() && p.networks().is_empty() && p.volumes().is_empty());
 
     // Dry run: the whole plan, nothing touched.
-    pier(dir, &["up", "--dry-run"])
+    Pier::in_dir(dir)
+        .args(["up", "--dry-run"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
@@ -78,7 +71,10 @@ volumes:
         ));
     assert!(p.containers().is_empty() && p.networks().is_empty() && p.volumes().is_empty());
 
-    let out = pier(dir, &["--progress", "plain", "up"]).assert().success();
+    let out = Pier::in_dir(dir)
+        .args(["--progress", "plain", "up"])
+        .assert()
+        .success();
     let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(table.starts_with("SERVICE"), "{table}");
     assert!(
@@ -95,12 +91,14 @@ volumes:
     );
     assert_eq!(p.containers().len(), 3);
 
-    pier(dir, &["up", "--dry-run"])
+    Pier::in_dir(dir)
+        .args(["up", "--dry-run"])
         .assert()
         .success()
         .stdout(predicate::str::contains("nothing to do"));
 
-    pier(dir, &["down", "-v"])
+    Pier::in_dir(dir)
+        .args(["down", "-v"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -114,7 +112,8 @@ volumes:
     assert!(p.networks().is_empty(), "{:?}", p.networks());
     assert!(p.volumes().is_empty(), "{:?}", p.volumes());
 
-    pier(dir, &["down"])
+    Pier::in_dir(dir)
+        .args(["down"])
         .assert()
         .success()
         .stdout(predicate::str::contains("nothing to remove"));
@@ -139,7 +138,7 @@ services:
     );
     write(p.dir.path(), "pier.yaml", &yaml);
     let dir = p.dir.path();
-    pier(dir, &["up"])
+    Pier::in_dir(dir).args(["up"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(format!(
@@ -149,7 +148,7 @@ services:
         .stderr(predicate::str::contains("| relation users does not exist"));
     assert_eq!(p.containers().len(), 2);
 
-    pier(dir, &["down"]).assert().success();
+    Pier::in_dir(dir).args(["down"]).assert().success();
     assert!(p.containers().is_empty() && p.networks().is_empty());
 }
 
@@ -170,7 +169,8 @@ services:
         name = p.name
     );
     write(p.dir.path(), "pier.yaml", &yaml);
-    pier(p.dir.path(), &["up", "--pull", "never"])
+    Pier::in_dir(p.dir.path())
+        .args(["up", "--pull", "never"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
@@ -206,7 +206,8 @@ secrets:
     write(p.dir.path(), "pier.yaml", &yaml);
     let dir = p.dir.path();
 
-    pier(dir, &["up"])
+    Pier::in_dir(dir)
+        .args(["up"])
         .env_remove("PIER_T_API_TOKEN")
         .assert()
         .code(2)
@@ -216,7 +217,8 @@ secrets:
     assert!(p.networks().is_empty());
 
     write(dir, ".env", "PIER_T_API_TOKEN=tok-from-dotenv\n");
-    pier(dir, &["up"])
+    Pier::in_dir(dir)
+        .args(["up"])
         .env_remove("PIER_T_API_TOKEN")
         .assert()
         .success();
@@ -229,5 +231,5 @@ secrets:
         let mode = docker(&["exec", &app, "stat", "-c", "%a", path]).unwrap();
         assert_eq!(mode.trim(), "444", "{path}");
     }
-    pier(dir, &["down"]).assert().success();
+    Pier::in_dir(dir).args(["down"]).assert().success();
 }

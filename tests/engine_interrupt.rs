@@ -5,7 +5,6 @@
 mod support;
 
 use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::*;
@@ -36,11 +35,8 @@ services:
         name = p.name
     );
     write(p.dir.path(), "pier.yaml", &yaml);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pier"))
+    let mut child = Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "up", "--wait-timeout", "300"])
-        .current_dir(p.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Kill the child if the test fails before it ends (Project's Drop then cleans up).
@@ -95,9 +91,8 @@ services:
         );
     }
 
-    let down = Command::new(env!("CARGO_BIN_EXE_pier"))
+    let down = Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "down"])
-        .current_dir(p.dir.path())
         .output()
         .unwrap();
     assert!(
@@ -124,10 +119,8 @@ services:
         name = p.name
     );
     write(p.dir.path(), "pier.yaml", &yaml);
-    let pier = env!("CARGO_BIN_EXE_pier");
-    let up = Command::new(pier)
+    let up = Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "up"])
-        .current_dir(p.dir.path())
         .output()
         .unwrap();
     assert!(
@@ -136,11 +129,8 @@ services:
         String::from_utf8_lossy(&up.stderr)
     );
 
-    let mut child = Command::new(pier)
+    let mut child = Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "down", "--timeout", "8"])
-        .current_dir(p.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     struct Reap(u32);
@@ -188,9 +178,8 @@ services:
         "{stderr}"
     );
 
-    let down = Command::new(pier)
+    let down = Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "down", "--timeout", "1"])
-        .current_dir(p.dir.path())
         .output()
         .unwrap();
     assert!(

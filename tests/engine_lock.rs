@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -24,11 +24,8 @@ impl Drop for Reap {
 }
 
 fn up(dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_pier"))
+    Pier::in_dir(dir)
         .args(["--progress", "plain", "up"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }

@@ -3,22 +3,8 @@
 
 mod support;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use support::*;
-
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).env("NO_COLOR", "1").args(args);
-    cmd
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.assert().success();
-    String::from_utf8(out.get_output().stdout.clone()).unwrap()
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -60,7 +46,8 @@ services:
         ".env",
         "DB_PASSWORD=s3cr3t-pw-value\nDB_USER=app\n",
     );
-    pier(p.dir.path(), &["--progress", "quiet", "up"])
+    Pier::in_dir(p.dir.path())
+        .args(["--progress", "quiet", "up"])
         .assert()
         .success();
     // The job has run to its end (its log line is written) before the tests read it.
@@ -80,7 +67,7 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
 
     // ps --json: state, health and the bound port, per service.
     let json: serde_json::Value =
-        serde_json::from_str(&stdout(&mut pier(dir, &["ps", "--json"]))).unwrap();
+        serde_json::from_str(&Pier::in_dir(dir).args(["ps", "--json"]).run().stdout).unwrap();
     let rows = json.as_array().unwrap();
     let row = |s: &str| rows.iter().find(|r| r["service"] == s).unwrap().clone();
     assert_eq!(rows.len(), 3, "{json:#}");
@@ -102,7 +89,7 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
     assert_eq!(job["exit_code"], 0);
 
     // ps as text: the same, as a table.
-    let table = stdout(&mut pier(dir, &["ps"]));
+    let table = Pier::in_dir(dir).args(["ps"]).run().stdout;
     assert!(table.starts_with("SERVICE"), "{table}");
     assert!(
         table.lines().any(|l| l.starts_with("web")
@@ -124,7 +111,7 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
     );
 
     // logs: prefixed lines of two services, each in its own order.
-    let logs = stdout(&mut pier(dir, &["logs", "db", "web"]));
+    let logs = Pier::in_dir(dir).args(["logs", "db", "web"]).run().stdout;
     let lines: Vec<&str> = logs.lines().collect();
     let of = |prefix: &str| -> Vec<&str> {
         lines
@@ -149,7 +136,7 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         "no colour with NO_COLOR: {logs:?}"
     );
     // --tail 1: the last line of each.
-    let tail = stdout(&mut pier(dir, &["logs", "--tail", "1"]));
+    let tail = Pier::in_dir(dir).args(["logs", "--tail", "1"]).run().stdout;
     let mut tail_lines: Vec<&str> = tail.lines().collect();
     tail_lines.sort();
     assert_eq!(
@@ -157,30 +144,30 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         vec!["db  | db-last", "job | job-done", "web | web-three"],
         "{tail}"
     );
-    pier(dir, &["logs", "webb"])
+    Pier::in_dir(dir)
+        .args(["logs", "webb"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no service named `webb`"))
         .stderr(predicate::str::contains("did you mean `web`?"));
 
     // exec: output captured, the command's exit code is pier's, stdin forwarded.
-    pier(
-        dir,
-        &[
+    Pier::in_dir(dir)
+        .args([
             "exec",
             "web",
             "--",
             "sh",
             "-c",
             "echo from-$HOSTNAME; echo oops >&2; exit 3",
-        ],
-    )
-    .assert()
-    .code(3)
-    .stdout(predicate::str::starts_with("from-"))
-    .stderr(predicate::str::contains("oops"));
-    pier(dir, &["exec", "web", "--", "sh", "-c", "tr a-z A-Z"])
-        .write_stdin("piped input\n")
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with("from-"))
+        .stderr(predicate::str::contains("oops"));
+    Pier::in_dir(dir)
+        .args(["exec", "web", "--", "sh", "-c", "tr a-z A-Z"])
+        .input("piped input\n")
         .assert()
         .success()
         .stdout("PIPED INPUT\n");
@@ -205,20 +192,22 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         text.split_whitespace().any(|w| w == "icanon") && text.contains(" echo "),
         "the local terminal is cooked again: {text}"
     );
-    pier(dir, &["exec", "job", "--", "true"])
+    Pier::in_dir(dir)
+        .args(["exec", "job", "--", "true"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(format!(
             "service `job` is not running: its container {} is exited (0)",
             p.container("job")
         )));
-    pier(dir, &["exec", "webb", "--", "true"])
+    Pier::in_dir(dir)
+        .args(["exec", "webb", "--", "true"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean `web`?"));
 
     // info: the URL of the bound port, the password masked unless asked.
-    let info = stdout(&mut pier(dir, &["info"]));
+    let info = Pier::in_dir(dir).args(["info"]).run().stdout;
     assert!(
         info.lines()
             .any(|l| l.starts_with("web") && l.ends_with(&format!("http://127.0.0.1:{port}"))),
@@ -227,10 +216,13 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
     assert!(info.contains("DB_PASSWORD  ••••••"), "{info}");
     assert!(info.contains("DB_USER      app"), "{info}");
     assert!(!info.contains("s3cr3t-pw-value"), "{info}");
-    let shown = stdout(&mut pier(dir, &["info", "--show-secrets"]));
+    let shown = Pier::in_dir(dir)
+        .args(["info", "--show-secrets"])
+        .run()
+        .stdout;
     assert!(shown.contains("DB_PASSWORD  s3cr3t-pw-value"), "{shown}");
     let json: serde_json::Value =
-        serde_json::from_str(&stdout(&mut pier(dir, &["info", "--json"]))).unwrap();
+        serde_json::from_str(&Pier::in_dir(dir).args(["info", "--json"]).run().stdout).unwrap();
     assert!(!json.to_string().contains("s3cr3t-pw-value"), "{json}");
     let web = json["services"]
         .as_array()
@@ -260,13 +252,14 @@ services:
         name = p.name
     );
     write(p.dir.path(), "pier.yaml", &yaml);
-    pier(p.dir.path(), &["--progress", "quiet", "up"])
+    Pier::in_dir(p.dir.path())
+        .args(["--progress", "quiet", "up"])
         .assert()
         .success();
 
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pier"))
-        .current_dir(p.dir.path())
+    let child = Pier::in_dir(p.dir.path())
         .args(["logs", "-f"])
+        .command()
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use support::*;
 
@@ -82,12 +81,6 @@ impl Drop for Tag {
     }
 }
 
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).args(args);
-    cmd
-}
-
 #[test]
 fn up_pulls_from_a_registry_and_pull_never_names_the_missing_image() {
     let p = Project::new("registry");
@@ -117,7 +110,8 @@ fn up_pulls_from_a_registry_and_pull_never_names_the_missing_image() {
     let dir = p.dir.path();
 
     // Absent and never to be pulled: exit 1, naming the image; nothing runs.
-    pier(dir, &["--progress", "plain", "up", "--pull", "never"])
+    Pier::in_dir(dir)
+        .args(["--progress", "plain", "up", "--pull", "never"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(image.as_str()));
@@ -127,10 +121,11 @@ fn up_pulls_from_a_registry_and_pull_never_names_the_missing_image() {
             .all(|c| inspect(c, "{{.State.Running}}") != "true"),
         "nothing may run without the image"
     );
-    pier(dir, &["down"]).assert().success();
+    Pier::in_dir(dir).args(["down"]).assert().success();
 
     // Always: pulled from the registry, and the service runs.
-    pier(dir, &["--progress", "plain", "up", "--pull", "always"])
+    Pier::in_dir(dir)
+        .args(["--progress", "plain", "up", "--pull", "always"])
         .assert()
         .success()
         .stderr(predicate::str::contains(format!("ok pull image {image}")));
@@ -138,7 +133,7 @@ fn up_pulls_from_a_registry_and_pull_never_names_the_missing_image() {
     assert_eq!(inspect(&p.container("app"), "{{.State.Running}}"), "true");
     assert_eq!(inspect(&p.container("app"), "{{.Config.Image}}"), image);
 
-    pier(dir, &["down"]).assert().success();
+    Pier::in_dir(dir).args(["down"]).assert().success();
     drop(tag);
     drop(registry);
 }

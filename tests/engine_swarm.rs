@@ -12,10 +12,8 @@ mod support;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use support::*;
 
 const LOCK: &str = "/tmp/pier-engine-swarm-test.lock";
@@ -122,15 +120,6 @@ impl Drop for SwarmProject {
     }
 }
 
-fn pier(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("pier")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -202,7 +191,10 @@ secrets:
 
     if swarm_state() == "inactive false" {
         // Not a manager (yet): the clear error, exit 1, before anything is created.
-        let out = pier(dir, &["up", "--target", "swarm"]);
+        let out = Pier::in_dir(dir)
+            .args(["up", "--target", "swarm"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         assert!(
             text(&out.stderr).contains("docker swarm init --advertise-addr 127.0.0.1"),
@@ -216,7 +208,10 @@ secrets:
     let p = &sp.p;
     let dir = p.dir.path();
 
-    let out = pier(dir, &["up", "--target", "swarm", "--progress", "plain"]);
+    let out = Pier::in_dir(dir)
+        .args(["up", "--target", "swarm", "--progress", "plain"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "up failed:\n{stderr}\n{stdout}");
     // Created in dependency order, each waited for before the next.
@@ -292,7 +287,10 @@ secrets:
     assert_eq!(body, "s3cret-from-a-file");
 
     // ps shows every task and its state.
-    let out = pier(dir, &["ps", "--target", "swarm"]);
+    let out = Pier::in_dir(dir)
+        .args(["ps", "--target", "swarm"])
+        .output()
+        .unwrap();
     let ps = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for (service, task, state) in [
@@ -316,7 +314,10 @@ secrets:
         );
     }
 
-    let out = pier(dir, &["ps", "--target", "swarm", "--json"]);
+    let out = Pier::in_dir(dir)
+        .args(["ps", "--target", "swarm", "--json"])
+        .output()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ps --json is JSON");
     let running: Vec<String> = json
         .as_array()
@@ -337,7 +338,10 @@ secrets:
     );
 
     // A second up changes nothing.
-    let out = pier(dir, &["up", "--target", "swarm", "--progress", "plain"]);
+    let out = Pier::in_dir(dir)
+        .args(["up", "--target", "swarm", "--progress", "plain"])
+        .output()
+        .unwrap();
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -346,7 +350,10 @@ secrets:
     );
 
     // down removes services, networks and secrets; the volume stays.
-    let out = pier(dir, &["down", "--target", "swarm"]);
+    let out = Pier::in_dir(dir)
+        .args(["down", "--target", "swarm"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -390,7 +397,10 @@ fn up_fails_with_the_swarm_s_reason_and_an_unbuilt_image_creates_nothing() {
         "pier.yaml",
         &format!("name: {}\nservices:\n  app:\n    build: ./app\n", p.name),
     );
-    let out = pier(dir, &["up", "--target", "swarm"]);
+    let out = Pier::in_dir(dir)
+        .args(["up", "--target", "swarm"])
+        .output()
+        .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -414,7 +424,10 @@ fn up_fails_with_the_swarm_s_reason_and_an_unbuilt_image_creates_nothing() {
             p.name
         ),
     );
-    let out = pier(dir, &["up", "--target", "swarm", "--wait-timeout", "600"]);
+    let out = Pier::in_dir(dir)
+        .args(["up", "--target", "swarm", "--wait-timeout", "600"])
+        .output()
+        .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -427,7 +440,10 @@ fn up_fails_with_the_swarm_s_reason_and_an_unbuilt_image_creates_nothing() {
         "{stderr}"
     );
 
-    let out = pier(dir, &["down", "--target", "swarm"]);
+    let out = Pier::in_dir(dir)
+        .args(["down", "--target", "swarm"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         docker(&["service", "ls", "-q", "--filter", &p.label()]).unwrap(),

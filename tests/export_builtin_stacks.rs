@@ -4,22 +4,13 @@
 //! and the compose file must mean to Docker Compose v2 what the stack file
 //! means, when those tools are present (skipped with a note otherwise). No Docker.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use assert_cmd::prelude::*;
 use serde_json::Value;
-
-fn pier(home: &Path, dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    // Nothing from the caller's shell (a WEB_PORT, a DB_PASSWORD) may leak in.
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"));
-    cmd
-}
+use support::Pier;
 
 fn ok(out: Output, what: &str) -> Output {
     assert!(
@@ -33,7 +24,11 @@ fn ok(out: Output, what: &str) -> Output {
 /// (stack name, `--set` flags turning every bool on, env names of its secrets).
 fn built_ins(home: &Path) -> Vec<(String, Vec<String>, Vec<String>)> {
     let out = ok(
-        pier(home, home).args(["list", "--json"]).output().unwrap(),
+        Pier::in_dir(home)
+            .home(home)
+            .args(["list", "--json"])
+            .output()
+            .unwrap(),
         "pier list",
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -133,10 +128,12 @@ fn every_built_in_stack_exports_without_its_secrets() {
     assert!(stacks.len() >= 3, "{stacks:?}");
     for (stack, sets, secret_names) in stacks {
         let dir = home.path().join(&stack);
-        let mut init = pier(home.path(), home.path());
-        init.args(["init", &stack]).arg(&dir);
+        let mut init = Pier::in_dir(home.path())
+            .home(home.path())
+            .args(["init", &stack])
+            .arg(&dir);
         for set in &sets {
-            init.args(["--set", set]);
+            init = init.args(["--set", set]);
         }
         ok(init.output().unwrap(), &format!("pier init {stack}"));
         let env = dotenv(&dir);
@@ -151,7 +148,8 @@ fn every_built_in_stack_exports_without_its_secrets() {
         );
 
         let compose_text = ok(
-            pier(home.path(), &dir)
+            Pier::in_dir(&dir)
+                .home(home.path())
                 .args(["export", "compose", "-o", "exported.yaml"])
                 .output()
                 .unwrap(),
@@ -160,7 +158,8 @@ fn every_built_in_stack_exports_without_its_secrets() {
         assert!(compose_text.stdout.is_empty());
         let exported = std::fs::read_to_string(dir.join("exported.yaml")).unwrap();
         let out = ok(
-            pier(home.path(), &dir)
+            Pier::in_dir(&dir)
+                .home(home.path())
                 .args(["export", "kubernetes"])
                 .output()
                 .unwrap(),

@@ -3,11 +3,13 @@
 //! `.tools/compose/docker-compose` from scripts/install-compose-v2.sh) the
 //! exported compose file must also pass `docker-compose config`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assert_cmd::prelude::*;
 use serde_json::Value;
+use support::Pier;
 
 /// Long enough to be matched inside other strings too (see export::secrets).
 const PASSWORD: &str = "Xk3-very-secret-value";
@@ -62,12 +64,6 @@ pub fn project() -> tempfile::TempDir {
     dir
 }
 
-fn pier(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).env_remove("DB_PASSWORD");
-    cmd
-}
-
 fn compose_v2() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("PIER_COMPOSE_V2") {
         return Some(PathBuf::from(p));
@@ -79,7 +75,7 @@ fn compose_v2() -> Option<PathBuf> {
 #[test]
 fn compose_export_keeps_pier_defaults_and_no_secret() {
     let dir = project();
-    let out = pier(dir.path())
+    let out = Pier::in_dir(dir.path())
         .args(["export", "compose"])
         .output()
         .unwrap();
@@ -146,7 +142,7 @@ fn compose_reads_the_export_as_it_reads_the_original() {
         return;
     };
     let dir = project();
-    pier(dir.path())
+    Pier::in_dir(dir.path())
         .args(["export", "compose", "-o", "exported.yaml"])
         .assert()
         .success();
@@ -181,7 +177,7 @@ fn compose_reads_the_export_as_it_reads_the_original() {
 fn kubernetes_export_to_a_directory() {
     let dir = project();
     let out_dir = dir.path().join("k8s");
-    let out = pier(dir.path())
+    let out = Pier::in_dir(dir.path())
         .args(["export", "kubernetes", "-o", "k8s"])
         .output()
         .unwrap();
@@ -238,7 +234,7 @@ fn kubernetes_export_to_a_directory() {
 #[test]
 fn kubernetes_stream_on_stdout_is_the_same_objects() {
     let dir = project();
-    let out = pier(dir.path())
+    let out = Pier::in_dir(dir.path())
         .args(["export", "kubernetes"])
         .output()
         .unwrap();
@@ -270,7 +266,7 @@ fn kubernetes_stream_on_stdout_is_the_same_objects() {
         ]
     );
     // Deterministic.
-    let again = pier(dir.path())
+    let again = Pier::in_dir(dir.path())
         .args(["export", "kubernetes"])
         .output()
         .unwrap();
@@ -285,12 +281,12 @@ fn invalid_stack_exits_2_and_writes_nothing() {
         "services:\n  web:\n    image: x\n    depends_on: [nope]\n",
     )
     .unwrap();
-    pier(dir.path())
+    Pier::in_dir(dir.path())
         .args(["export", "kubernetes", "-o", "k8s"])
         .assert()
         .code(2);
     assert!(!dir.path().join("k8s").exists());
-    pier(dir.path())
+    Pier::in_dir(dir.path())
         .args(["export", "compose", "-o", "out.yaml"])
         .assert()
         .code(2);
@@ -303,7 +299,7 @@ fn invalid_stack_exits_2_and_writes_nothing() {
 #[test]
 fn secrets_script_reads_values_from_the_env_file() {
     let dir = project();
-    pier(dir.path())
+    Pier::in_dir(dir.path())
         .args(["export", "kubernetes", "-o", "k8s"])
         .assert()
         .success();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{IMAGE, docker, ensure_test_image, poll};
+use support::{IMAGE, Pier, docker, ensure_test_image, poll};
 
 /// Compose v2: `PIER_COMPOSE_V2`, or what scripts/install-compose-v2.sh installs.
 fn compose_v2() -> Option<PathBuf> {
@@ -96,8 +96,7 @@ volumes:
     .unwrap();
 
     let exported = dir.path().join("exported.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .current_dir(dir.path())
+    let out = Pier::in_dir(dir.path())
         .args(["export", "compose", "-o", exported.to_str().unwrap()])
         .output()
         .unwrap();

@@ -3,10 +3,12 @@
 //! `pip install kubernetes-validate`. Skipped, with a note, when the command is
 //! not on PATH.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
-use assert_cmd::prelude::*;
+use support::Pier;
 
 const STACK: &str = r#"
 name: shop
@@ -97,10 +99,7 @@ fn exported_manifests_validate_against_the_kubernetes_schemas() {
     std::fs::write(p.join("api_key.txt"), "k\n").unwrap();
     std::fs::create_dir(p.join("public")).unwrap();
 
-    let out = Command::cargo_bin("pier")
-        .unwrap()
-        .current_dir(p)
-        .env_remove("DB_PASSWORD")
+    let out = Pier::in_dir(p)
         .args(["export", "kubernetes"])
         .output()
         .unwrap();

@@ -25,10 +25,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use support::{IMAGE, docker, ensure_test_image};
+use support::{IMAGE, Pier, docker, ensure_test_image};
 
 type Outcome = Result<(), String>;
 
@@ -58,17 +58,8 @@ const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
 impl Cx {
     /// The real binary in the case's directory, with a clean pier environment.
-    fn pier(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pier"));
-        cmd.current_dir(&self.dir)
-            .args(args)
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("NO_COLOR", "1")
-            .env_remove("PIER_STACKS_PATH")
-            .env_remove("PIER_MATRIX_UNSET")
-            .stdin(Stdio::null());
-        cmd
+    fn pier(&self, args: &[&str]) -> Pier {
+        Pier::in_dir(&self.dir).home(&self.home).args(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -561,8 +552,6 @@ fn faults() -> Vec<Case> {
             cx.stack("services:\n  db:\n    image: \"{IMAGE}\"\n    command: [sh, -c, \"{IDLE}\"]\n    healthcheck: {test: [CMD-SHELL, \"test -f /never\"], interval: 1h}\n");
             let mut child = cx
                 .pier(&["--progress", "plain", "up", "--wait-timeout", "120"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
             let container = cx.container("db");
@@ -601,8 +590,6 @@ fn faults() -> Vec<Case> {
                 cx.stack("services:\n  db: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"]}\n  web: {image: \"{IMAGE}\", command: [sh, -c, \"{IDLE}\"], depends_on: [db]}\nvolumes: {}\n");
                 let spawn = || {
                     cx.pier(&["--progress", "plain", "up", "--pull", "never"])
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped())
                         .spawn()
                         .unwrap()
                 };

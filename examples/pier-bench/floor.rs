@@ -10,8 +10,8 @@ use futures_util::future::{LocalBoxFuture, Shared, try_join_all};
 use futures_util::{FutureExt, StreamExt};
 
 use pier::engine::Engine;
-use pier::plan::graph::Graph;
 use pier::plan::reconcile::{final_condition, network_name, volume_name};
+use pier::stack::graph::Graph;
 use pier::stack::model::{Condition, Stack};
 
 type Ready<'a> = Shared<LocalBoxFuture<'a, Result<(), String>>>;

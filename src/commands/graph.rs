@@ -5,8 +5,7 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::error::{Error, Result};
-use crate::plan::Graph;
-use crate::plan::graph::EdgeKind;
+use crate::stack::graph::{EdgeKind, Graph};
 
 pub fn run(global: &GlobalArgs, args: &GraphArgs, out: &mut dyn Write) -> Result<i32> {
     let loaded = super::load_stack(global)?;

@@ -24,7 +24,7 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
-use crate::stack::{self, LoadOptions, Loaded};
+use crate::stack::{self, Loaded};
 
 /// Run one command; output goes to `out` so that tests can capture it.
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
@@ -86,7 +86,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
 /// Load the stack file named by the global flags; warnings go to stderr (the
 /// command's own output stays clean for pipes), invalid input is an error.
 pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
-    let loaded = stack::load(&LoadOptions::from_cli(global)?)?;
+    let loaded = stack::load(&project::load_options(global)?)?;
     for warning in &loaded.warnings {
         eprintln!("{warning}");
     }

@@ -2,11 +2,42 @@
 //! and the services of its stack file. With `-p NAME` they also work where there
 //! is no stack file, from what carries the project's label alone (like `down`).
 
-use crate::cli::GlobalArgs;
+//!
+//! Also where the command line meets the layers below it, which know nothing
+//! of clap: the global flags become the loader's `LoadOptions`, and `--progress`
+//! becomes the reporter's `Progress`.
+
+use crate::cli::{self, GlobalArgs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::plan::observed::Observed;
-use crate::stack::Loaded;
+use crate::report;
+use crate::stack::{LoadOptions, Loaded};
+
+/// The loader's options from the global flags, the current directory and the
+/// process environment.
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Ok(LoadOptions {
+        file: global.file.clone(),
+        project_name: global.project_name.clone(),
+        env_file: global.env_file.clone(),
+        cwd,
+        environment: std::env::vars().collect(),
+    })
+}
+
+impl From<cli::Progress> for report::Progress {
+    fn from(progress: cli::Progress) -> report::Progress {
+        match progress {
+            cli::Progress::Auto => report::Progress::Auto,
+            cli::Progress::Tty => report::Progress::Tty,
+            cli::Progress::Plain => report::Progress::Plain,
+            cli::Progress::Json => report::Progress::Json,
+            cli::Progress::Quiet => report::Progress::Quiet,
+        }
+    }
+}
 
 pub struct ProjectContext {
     pub name: String,

@@ -1,7 +1,6 @@
 //! Planning (DESIGN §1): compare the Stack model with what the engine has and
 //! return the steps that close the gap. Pure: no engine client, no tokio.
 
-pub mod graph;
 pub mod hash;
 pub mod observed;
 pub mod reconcile;
@@ -9,7 +8,6 @@ pub mod spec;
 pub mod steps;
 pub mod swarm;
 
-pub use graph::Graph;
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};
 pub use spec::{BuildSpec, ContainerSpec, Readiness};

@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
-use crate::plan::graph::{EdgeKind, Graph};
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
 use crate::plan::spec::{ContainerSpec, build_spec, probe_of};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
+use crate::stack::graph::{EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -14,11 +14,30 @@ mod tty;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::cli::Progress;
 use crate::event::Event;
 use crate::event::EventSink;
 
+/// Where events go (the one sink type, from `event`).
+pub type Sink = EventSink;
+
 pub use plain::format_event;
+
+/// How to show progress (the command line's `--progress`, mapped by the
+/// command layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// Bars on a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    /// Bars and spinners.
+    Tty,
+    /// One line per event.
+    Plain,
+    /// One JSON object per event.
+    Json,
+    /// Errors only.
+    Quiet,
+}
 
 /// One way of showing events.
 trait Render: Send + Sync {
@@ -42,7 +61,8 @@ pub struct Reporter {
 
 impl Reporter {
     /// The renderer `progress` asks for, on stderr.
-    pub fn new(progress: Progress) -> Reporter {
+    pub fn new(progress: impl Into<Progress>) -> Reporter {
+        let progress = progress.into();
         let color = color_wanted(std::env::var_os("NO_COLOR").as_deref());
         if !color {
             console::set_colors_enabled_stderr(false);
@@ -58,7 +78,7 @@ impl Reporter {
         Reporter { render }
     }
 
-    pub fn sink(&self) -> EventSink {
+    pub fn sink(&self) -> Sink {
         let render = self.render.clone();
         Arc::new(move |event| render.event(&event))
     }
@@ -70,7 +90,7 @@ impl Reporter {
 
 /// A sink for callers that only stream events and never `finish` (bars of the
 /// tty renderer then stay as they were last drawn).
-pub fn sink(progress: Progress) -> EventSink {
+pub fn sink(progress: impl Into<Progress>) -> Sink {
     Reporter::new(progress).sink()
 }
 

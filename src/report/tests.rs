@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{InMemoryTerm, ProgressDrawTarget};
 
+use super::Progress;
 use super::json::Json;
 use super::plain::Plain;
 use super::tty::{Clock, Tty};
 use super::{Render, resolve};
-use crate::cli::Progress;
 use crate::event::{Event, PlannedStep, StepKind};
 use crate::stack::model::Condition;
 

@@ -5,7 +5,7 @@
 //!    each node is, for diagnostics;
 //! 3. `interpolate` — `${VAR}` from the shell environment over `.env` (`dotenv`);
 //! 4. `normalize` — short and long Compose syntax → the `model`;
-//! 5. `validate` — checks across services (host ports, cycles via `plan::graph`).
+//! 5. `validate` — checks across services (host ports, cycles via `graph`).
 //!
 //! Every stage collects diagnostics with document paths; they are placed at
 //! file, line and column at the end, sorted, and returned all at once.
@@ -13,6 +13,9 @@
 
 pub mod docpath;
 pub mod dotenv;
+#[cfg(test)]
+pub mod fixture;
+pub mod graph;
 pub mod interpolate;
 pub mod model;
 pub mod naming;
@@ -20,6 +23,7 @@ mod normalize;
 pub mod parse;
 pub mod positions;
 pub mod project;
+pub mod read;
 pub mod validate;
 pub mod yaml_emit;
 
@@ -49,20 +53,6 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// The shell environment.
     pub environment: BTreeMap<String, String>,
-}
-
-impl LoadOptions {
-    /// Options from the global flags, the current directory and the process environment.
-    pub fn from_cli(global: &crate::cli::GlobalArgs) -> Result<Self, Error> {
-        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-        Ok(LoadOptions {
-            file: global.file.clone(),
-            project_name: global.project_name.clone(),
-            env_file: global.env_file.clone(),
-            cwd,
-            environment: std::env::vars().collect(),
-        })
-    }
 }
 
 /// A loaded, valid stack.
@@ -167,15 +157,7 @@ pub fn load_str(
     project_name: Option<&str>,
 ) -> Result<(Stack, Vec<Diagnostic>), Vec<Diagnostic>> {
     let finish = |mut diags: Vec<Diagnostic>, positions: &Positions| {
-        for d in &mut diags {
-            if d.file.is_none() && d.line.is_none() {
-                d.file = Some(file.to_path_buf());
-                if let Some((line, col)) = positions.locate(&d.path) {
-                    d.line = Some(line);
-                    d.column = Some(col);
-                }
-            }
-        }
+        positions.place(&mut diags, file);
         diagnostic::sort(&mut diags);
         diags
     };

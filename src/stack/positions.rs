@@ -6,11 +6,13 @@
 //! are made with paths only and placed here at the end of loading.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 use super::docpath;
+use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, Default)]
 pub struct Positions {
@@ -49,6 +51,22 @@ impl Positions {
             current = docpath::parent(p);
         }
         None
+    }
+
+    /// Place the diagnostics of the file `file` (this text): those without a
+    /// line and without a file, or of `file`, get `file` and their position.
+    /// Those of another file (an `env_file`) are left alone.
+    pub fn place(&self, diags: &mut [Diagnostic], file: &Path) {
+        for d in diags {
+            if d.line.is_some() || d.file.as_deref().is_some_and(|f| f != file) {
+                continue;
+            }
+            d.file = Some(file.to_path_buf());
+            if let Some((line, column)) = self.locate(&d.path) {
+                d.line = Some(line);
+                d.column = Some(column);
+            }
+        }
     }
 }
 

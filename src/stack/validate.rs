@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::docpath;
+use super::graph::Graph;
 use super::model::{MountKind, Protocol, Stack};
 use crate::diagnostic::Diagnostic;
-use crate::plan::Graph;
 
 pub fn validate(stack: &Stack) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
@@ -144,31 +144,15 @@ fn container_names(stack: &Stack, diags: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::model::{PortMapping, Service};
-    use std::path::PathBuf;
+    use crate::stack::fixture::StackFixture;
+    use crate::stack::model::Service;
 
     fn with_ports(ports: &[(&str, &str, u16)]) -> Stack {
-        let mut services: BTreeMap<String, Service> = BTreeMap::new();
+        let mut fixture = StackFixture::new("t");
         for (svc, ip, published) in ports {
-            services
-                .entry(svc.to_string())
-                .or_default()
-                .ports
-                .push(PortMapping {
-                    target: 80,
-                    published: Some(*published),
-                    host_ip: ip.to_string(),
-                    protocol: Protocol::Tcp,
-                });
+            fixture = fixture.service(svc, |s| s.port(ip, *published, 80));
         }
-        Stack {
-            name: "t".into(),
-            project_dir: PathBuf::from("/"),
-            services,
-            networks: BTreeMap::new(),
-            volumes: BTreeMap::new(),
-            secrets: BTreeMap::new(),
-        }
+        fixture.build()
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The manifest of a stack template (`stacks/<name>/stack.yaml`): what the stack
 //! is, its typed parameters and the skeleton files it writes (DESIGN §5).
 //!
-//! Manifests are parsed by the loader's YAML stage (`stack::parse`) into a
-//! generic value and walked here by hand, so that every problem is collected as
-//! a diagnostic with its path (`parameters[2].default`), placed at its line and
-//! column with the loader's `Positions`.
+//! Manifests are read with the stack reader's parts: its YAML stage
+//! (`stack::parse`: anchors, merge keys, positioned syntax errors), its typed
+//! reads (`stack::read`: the same strings and booleans, the same "expected …,
+//! found …" diagnostics), its document paths (`stack::docpath`) and positions
+//! (`stack::positions`), so that every problem is collected as a diagnostic with
+//! its path (`parameters[2].default`), placed at its line and column.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -13,6 +15,7 @@ use serde_yaml::Value as Yaml;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::positions::Positions;
+use crate::stack::{docpath, read};
 
 /// A parsed, valid manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,13 +212,7 @@ impl Manifest {
                 files,
             })
         } else {
-            let positions = Positions::index(text);
-            for d in &mut problems.list {
-                if let Some((line, column)) = positions.locate(&d.path) {
-                    d.line = Some(line);
-                    d.column = Some(column);
-                }
-            }
+            Positions::index(text).place(&mut problems.list, file);
             crate::diagnostic::sort(&mut problems.list);
             Err(problems.list)
         }
@@ -240,7 +237,7 @@ fn parse_parameters(value: Option<&Yaml>, problems: &mut Problems) -> Vec<Parame
     };
     let mut out: Vec<Parameter> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let path = format!("parameters[{i}]");
+        let path = docpath::item("parameters", i);
         let Some(map) = item.as_mapping() else {
             problems.error(&path, "must be a mapping with `name` and `type`", "");
             continue;
@@ -353,19 +350,16 @@ fn parse_kind(
         "string" => Kind::String {
             default: default_text(problems)?,
         },
-        "bool" => {
-            let text = default_text(problems)?;
-            match parse_bool(&text) {
-                Some(default) => Kind::Bool { default },
-                None => {
-                    return problems.error_none(
-                        &default_path,
-                        format!("\"{text}\" is not true or false"),
-                        "",
-                    );
-                }
+        // What the stack reader accepts as a boolean, nothing more.
+        "bool" => match default {
+            None => {
+                default_text(problems);
+                return None;
             }
-        }
+            Some(value) => Kind::Bool {
+                default: read::boolean(problems, value, &default_path)?,
+            },
+        },
         "port" => {
             let text = default_text(problems)?;
             match parse_port(&text) {
@@ -467,7 +461,7 @@ fn parse_files(value: Option<&Yaml>, problems: &mut Problems) -> Vec<FileSpec> {
     };
     let mut out: Vec<FileSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let path = format!("files[{i}]");
+        let path = docpath::item("files", i);
         // `- public/index.php.hbs` or `- {source: x.hbs, path: y}`.
         let (source, dest) = match item {
             Yaml::String(s) => (Some(s.clone()), None),
@@ -531,14 +525,6 @@ fn parse_files(value: Option<&Yaml>, problems: &mut Problems) -> Vec<FileSpec> {
     out
 }
 
-pub fn parse_bool(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
-    }
-}
-
 pub fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<u32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
@@ -582,6 +568,13 @@ struct Problems<'a> {
     list: Vec<Diagnostic>,
 }
 
+/// The stack reader's typed reads report here, placed in this file.
+impl read::Collect for Problems<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.list.push(d.in_file(self.file));
+    }
+}
+
 impl Problems<'_> {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>, hint: &str) {
         let mut d = Diagnostic::error(path, message).in_file(self.file);
@@ -611,7 +604,11 @@ impl Problems<'_> {
                 let hint = did_you_mean(&key, known.iter().copied())
                     .map(|s| format!("did you mean \"{s}\"?"))
                     .unwrap_or_else(|| format!("known keys: {}", known.join(", ")));
-                self.error(join(path, &key), format!("unknown key \"{key}\""), &hint);
+                self.error(
+                    docpath::child(path, &key),
+                    format!("unknown key \"{key}\""),
+                    &hint,
+                );
             }
         }
     }
@@ -622,10 +619,8 @@ impl Problems<'_> {
         path: &str,
         key: &str,
     ) -> Option<String> {
-        match map.get(key)? {
-            Yaml::String(s) => Some(s.clone()),
-            _ => self.error_none(join(path, key), "must be a string", ""),
-        }
+        let value = map.get(key)?;
+        read::string(self, value, &docpath::child(path, key))
     }
 
     fn required_string(
@@ -635,42 +630,33 @@ impl Problems<'_> {
         key: &str,
     ) -> Option<String> {
         if !map.contains_key(key) {
-            return self.error_none(join(path, key), "missing", "");
+            return self.error_none(docpath::child(path, key), "missing", "");
         }
         self.optional_string(map, path, key)
     }
 
     fn optional_int(&mut self, map: &serde_yaml::Mapping, path: &str, key: &str) -> Option<i64> {
-        match map.get(key)? {
-            Yaml::Number(n) if n.as_i64().is_some() => n.as_i64(),
-            _ => self.error_none(join(path, key), "must be a whole number", ""),
+        let value = map.get(key)?;
+        let n = value.as_i64();
+        if n.is_none() {
+            read::expected(self, &docpath::child(path, key), "a whole number", value);
         }
+        n
     }
 
     fn string_list(&mut self, map: &serde_yaml::Mapping, path: &str, key: &str) -> Vec<String> {
         let Some(value) = map.get(key) else {
             return Vec::new();
         };
-        let Some(items) = value.as_sequence() else {
-            self.error(join(path, key), "must be a list of strings", "");
+        let at = docpath::child(path, key);
+        let Some(items) = read::sequence(self, value, &at, "a list of strings") else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(s) => out.push(s.to_string()),
-                None => self.error(format!("{}[{i}]", join(path, key)), "must be a string", ""),
-            }
-        }
-        out
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| read::string(self, item, &docpath::item(&at, i)))
+            .collect()
     }
 }
 
@@ -833,6 +819,47 @@ parameters:
             "name: d\ndescription: d\nparameters:\n  - name: v\n    type: string\n    default: 8.10\n",
         );
         assert_eq!(msgs, ["parameters[0].default: must be a string value"]);
+    }
+
+    /// A bool default is read like a boolean of the stack file (`tty:`), with
+    /// its diagnostic: YAML 1.1's `yes`/`on`/`1` are refused by both.
+    #[test]
+    fn bool_defaults_accept_exactly_what_the_stack_reader_accepts() {
+        let manifest = |value: &str| {
+            parse(&format!(
+                "name: d\ndescription: d\nparameters:\n  - name: b\n    type: bool\n    default: {value}\n"
+            ))
+            .map(|m| m.parameters[0].kind.clone())
+            .map_err(|e| e[0].message.clone())
+        };
+        let stack = |value: &str| {
+            crate::stack::load_str(
+                &format!("services:\n  web:\n    image: x\n    tty: {value}\n"),
+                Path::new("pier.yaml"),
+                Path::new("/p"),
+                &Default::default(),
+                Some("p"),
+            )
+            .map(|(s, _)| Kind::Bool {
+                default: s.services["web"].tty,
+            })
+            .map_err(|e| e[0].message.clone())
+        };
+        for value in [
+            "true", "True", "TRUE", "false", "False", "FALSE", "\"true\"", "yes", "no", "on",
+            "off", "1", "0", "tRue", "\"yes\"", "y",
+        ] {
+            assert_eq!(manifest(value), stack(value), "default: {value}");
+        }
+        assert_eq!(manifest("True"), Ok(Kind::Bool { default: true }));
+        assert_eq!(manifest("FALSE"), Ok(Kind::Bool { default: false }));
+        for refused in ["yes", "on", "1", "no", "off", "0"] {
+            assert!(manifest(refused).is_err(), "default: {refused}");
+        }
+        assert_eq!(
+            manifest("yes"),
+            Err("expected true or false, found the string \"yes\"".into())
+        );
     }
 
     #[test]

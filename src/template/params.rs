@@ -123,7 +123,7 @@ pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<Str
         Kind::Port { .. } => manifest::parse_port(text)
             .map(|p| Value::Int(p.into()))
             .map_err(|m| (m, None)),
-        Kind::Bool { .. } => manifest::parse_bool(text).map(Value::Bool).ok_or_else(|| {
+        Kind::Bool { .. } => flag_bool(text).map(Value::Bool).ok_or_else(|| {
             (
                 format!("\"{text}\" is not a boolean"),
                 Some("use true or false".into()),
@@ -141,6 +141,18 @@ pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<Str
             }
         }
     }
+}
+
+/// A boolean typed on the command line (`--set editor=yes`): what a YAML
+/// boolean may be (`stack::read::bool_text`, which a manifest's `default`
+/// must be), and the words people type in a shell: `yes`/`no`, `on`/`off`,
+/// `1`/`0`, in any case.
+pub fn flag_bool(text: &str) -> Option<bool> {
+    crate::stack::read::bool_text(text).or_else(|| match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    })
 }
 
 fn default_value(kind: &Kind) -> Option<Value> {

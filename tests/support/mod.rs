@@ -1,7 +1,12 @@
-//! Shared code of the engine tests: the tiny busybox test image, a project guard
-//! that removes everything by label even when a test panics, stack builders and
-//! polling helpers. Real Docker, no mocks.
+//! Shared code of the tests: `Pier`, the one builder that runs the binary
+//! (`binary.rs`); and for the engine tests the tiny busybox test image, a
+//! project guard that removes everything by label even when a test panics,
+//! stack builders and polling helpers. Real Docker, no mocks.
 #![allow(dead_code)]
+
+mod binary;
+#[allow(unused_imports)]
+pub use binary::{NO_ENGINE, Output, Pier};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

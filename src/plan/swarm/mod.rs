@@ -13,7 +13,7 @@ use std::fmt;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::labels;
-use crate::plan::graph::Graph;
+use crate::stack::graph::Graph;
 use crate::stack::model::{MountKind, SecretSource, Stack};
 
 pub use observed::{ObservedSecret, ObservedService, SwarmNetworkInfo, SwarmObserved, time_key};

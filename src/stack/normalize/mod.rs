@@ -8,7 +8,6 @@ mod healthcheck;
 mod memory;
 mod mounts;
 mod ports;
-mod read;
 mod references;
 mod resources;
 mod service;
@@ -21,6 +20,7 @@ use serde_yaml::Value;
 use super::docpath;
 use super::interpolate::Variables;
 use super::model::{Network, Stack};
+use super::read;
 use crate::diagnostic::Diagnostic;
 
 pub use ports::DEFAULT_HOST_IP;
@@ -44,6 +44,12 @@ pub struct Ctx<'a> {
     pub vars: &'a Variables,
     pub declared: Declared,
     pub diags: Vec<Diagnostic>,
+}
+
+impl read::Collect for Ctx<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
 }
 
 impl Ctx<'_> {

@@ -1,6 +1,7 @@
-//! Typed reads from YAML values. Each reader reports a wrong type as an error
-//! at the value's path and returns `None`, so normalization carries on and
-//! collects every problem in one pass.
+//! Typed reads from YAML values, for every YAML file pier reads (the stack file
+//! in `normalize`, a template's manifest in `template::manifest`). Each reader
+//! reports a wrong type as an error at the value's path and returns `None`, so
+//! the caller carries on and collects every problem in one pass.
 //!
 //! Scalars are read leniently, the way Compose casts them: after interpolation
 //! `"${PORT}"` is a string, so numbers and booleans are also accepted as strings.
@@ -9,9 +10,20 @@ use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
-use super::Ctx;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::docpath;
+
+/// Where a reader reports its problems: the loader's normalization context,
+/// or a plain list of diagnostics.
+pub trait Collect {
+    fn push(&mut self, d: Diagnostic);
+}
+
+impl Collect for Vec<Diagnostic> {
+    fn push(&mut self, d: Diagnostic) {
+        Vec::push(self, d);
+    }
+}
 
 /// "a list", "the string \"yes\"", ... for "expected X, found Y" messages.
 pub fn describe(v: &Value) -> String {
@@ -26,7 +38,7 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
-pub fn expected(ctx: &mut Ctx, path: &str, what: &str, v: &Value) {
+pub fn expected(ctx: &mut impl Collect, path: &str, what: &str, v: &Value) {
     ctx.push(Diagnostic::error(
         path,
         format!("expected {what}, found {}", describe(v)),
@@ -44,7 +56,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-pub fn mapping<'v>(ctx: &mut Ctx, v: &'v Value, path: &str) -> Option<&'v Mapping> {
+pub fn mapping<'v>(ctx: &mut impl Collect, v: &'v Value, path: &str) -> Option<&'v Mapping> {
     match v {
         Value::Mapping(m) => Some(m),
         _ => {
@@ -54,7 +66,12 @@ pub fn mapping<'v>(ctx: &mut Ctx, v: &'v Value, path: &str) -> Option<&'v Mappin
     }
 }
 
-pub fn sequence<'v>(ctx: &mut Ctx, v: &'v Value, path: &str, what: &str) -> Option<&'v [Value]> {
+pub fn sequence<'v>(
+    ctx: &mut impl Collect,
+    v: &'v Value,
+    path: &str,
+    what: &str,
+) -> Option<&'v [Value]> {
     match v {
         Value::Sequence(s) => Some(s),
         _ => {
@@ -67,7 +84,7 @@ pub fn sequence<'v>(ctx: &mut Ctx, v: &'v Value, path: &str, what: &str) -> Opti
 /// A string, strictly: Compose's schema rejects `user: 1000` or `image: 3`, and a
 /// file Compose rejects must not load here either. Where the schema allows numbers
 /// and booleans too (environment values, labels, ports), use `text`.
-pub fn string(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
+pub fn string(ctx: &mut impl Collect, v: &Value, path: &str) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Tagged(t) => string(ctx, &t.value, path),
@@ -89,7 +106,7 @@ pub fn string(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
 }
 
 /// A string, number or boolean, as text.
-pub fn text(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
+pub fn text(ctx: &mut impl Collect, v: &Value, path: &str) -> Option<String> {
     let s = scalar_text(v);
     if s.is_none() {
         expected(ctx, path, "a string or a number", v);
@@ -97,19 +114,33 @@ pub fn text(ctx: &mut Ctx, v: &Value, path: &str) -> Option<String> {
     s
 }
 
-pub fn boolean(ctx: &mut Ctx, v: &Value, path: &str) -> Option<bool> {
-    match scalar_text(v).as_deref() {
-        Some("true" | "True" | "TRUE") => Some(true),
-        Some("false" | "False" | "FALSE") => Some(false),
-        _ => {
-            expected(ctx, path, "true or false", v);
-            None
-        }
+/// A boolean: `true`/`false` as YAML booleans or text, in the three spellings
+/// YAML 1.2 knows (`true`, `True`, `TRUE`). Not YAML 1.1's `yes`/`on`/`1`:
+/// Compose refuses those, so every YAML reader of pier does too.
+pub fn boolean(ctx: &mut impl Collect, v: &Value, path: &str) -> Option<bool> {
+    let b = scalar_text(v).as_deref().and_then(bool_text);
+    if b.is_none() {
+        expected(ctx, path, "true or false", v);
+    }
+    b
+}
+
+/// The text of a boolean, as `boolean` accepts it.
+pub fn bool_text(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
     }
 }
 
 /// A non-negative integer that fits `T`; `what` names it in the message.
-pub fn integer<T: TryFrom<u64>>(ctx: &mut Ctx, v: &Value, path: &str, what: &str) -> Option<T> {
+pub fn integer<T: TryFrom<u64>>(
+    ctx: &mut impl Collect,
+    v: &Value,
+    path: &str,
+    what: &str,
+) -> Option<T> {
     let n = match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse::<u64>().ok(),
@@ -125,7 +156,7 @@ pub fn integer<T: TryFrom<u64>>(ctx: &mut Ctx, v: &Value, path: &str, what: &str
 }
 
 /// A list of strings, or one string taken as a one-item list.
-pub fn string_or_list(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
+pub fn string_or_list(ctx: &mut impl Collect, v: &Value, path: &str) -> Vec<String> {
     match v {
         Value::Sequence(items) => items
             .iter()
@@ -144,7 +175,11 @@ pub fn string_or_list(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
 
 /// `KEY: value` mapping or `["KEY=value", "KEY"]` list (environment, labels, build args).
 /// `None` values are keys without a value (`KEY` or `KEY:`), resolved by the caller.
-pub fn key_values(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Option<String>> {
+pub fn key_values(
+    ctx: &mut impl Collect,
+    v: &Value,
+    path: &str,
+) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     match v {
         Value::Mapping(m) => {
@@ -182,7 +217,7 @@ pub fn key_values(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Opti
 /// pier does not implement) and unknown keys are reported as warnings naming them,
 /// never dropped silently; `x-*` extension keys are allowed anywhere.
 pub fn entries<'v>(
-    ctx: &mut Ctx,
+    ctx: &mut impl Collect,
     map: &'v Mapping,
     path: &str,
     known: &[&str],
@@ -219,7 +254,7 @@ pub fn entries<'v>(
 /// name → settings (`depends_on`, service `networks`): (name, its path, its
 /// settings when the mapping form gave any). `None` after reporting any other shape.
 pub fn named_entries<'v>(
-    ctx: &mut Ctx,
+    ctx: &mut impl Collect,
     v: &'v Value,
     path: &str,
     what: &str,

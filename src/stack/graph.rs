@@ -261,38 +261,24 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::model::{Dependency as Dep, Service};
-    use std::path::PathBuf;
+    use crate::stack::fixture::StackFixture;
 
     /// A stack from `service: dep1 dep2` lines (healthy when a dep ends in `!`).
     fn stack(spec: &str) -> Stack {
-        let mut services = BTreeMap::new();
+        let mut fixture = StackFixture::new("t");
         for line in spec.lines().filter(|l| !l.trim().is_empty()) {
             let (name, deps) = line.split_once(':').unwrap();
-            let mut s = Service::default();
-            for d in deps.split_whitespace() {
-                let (d, condition) = match d.strip_suffix('!') {
-                    Some(d) => (d, Condition::Healthy),
-                    None => (d, Condition::Started),
-                };
-                s.depends_on.insert(
-                    d.to_string(),
-                    Dep {
-                        condition,
-                        required: true,
-                    },
-                );
-            }
-            services.insert(name.trim().to_string(), s);
+            fixture = fixture.service(name.trim(), |mut s| {
+                for d in deps.split_whitespace() {
+                    s = match d.strip_suffix('!') {
+                        Some(d) => s.depends_on(d, Condition::Healthy),
+                        None => s.depends_on(d, Condition::Started),
+                    };
+                }
+                s
+            });
         }
-        Stack {
-            name: "t".into(),
-            project_dir: PathBuf::from("/"),
-            services,
-            networks: BTreeMap::new(),
-            volumes: BTreeMap::new(),
-            secrets: BTreeMap::new(),
-        }
+        fixture.build()
     }
 
     fn cycle_messages(spec: &str) -> Vec<String> {
