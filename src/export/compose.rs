@@ -78,7 +78,8 @@ pub fn export(stack: &Stack, secrets: &Secrets) -> String {
     text
 }
 
-/// The document before masking or rewriting; keys are the Compose specification's.
+/// The document before masking or rewriting; keys are the Compose specification's,
+/// in the model's order (which the emitted YAML keeps).
 pub fn document(stack: &Stack, flavor: Flavor) -> Value {
     let mut doc = Map::new();
     doc.insert("name".into(), json!(stack.name));
@@ -280,18 +281,17 @@ fn healthcheck_doc(h: &Healthcheck) -> Value {
         HealthTest::Shell(cmd) => json!(["CMD-SHELL", cmd]),
     };
     m.insert("test".into(), test);
+    let duration = |d: Option<std::time::Duration>| d.map(|d| json!(format_duration(d)));
     for (key, value) in [
-        ("interval", h.interval),
-        ("timeout", h.timeout),
-        ("start_period", h.start_period),
-        ("start_interval", h.start_interval),
+        ("interval", duration(h.interval)),
+        ("timeout", duration(h.timeout)),
+        ("retries", h.retries.map(|r| json!(r))),
+        ("start_period", duration(h.start_period)),
+        ("start_interval", duration(h.start_interval)),
     ] {
-        if let Some(d) = value {
-            m.insert(key.into(), json!(format_duration(d)));
+        if let Some(value) = value {
+            m.insert(key.into(), value);
         }
-    }
-    if let Some(retries) = h.retries {
-        m.insert("retries".into(), json!(retries));
     }
     Value::Object(m)
 }
@@ -312,14 +312,15 @@ fn restart_str(r: RestartPolicy) -> String {
 
 fn network_doc(n: &Network) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), json!(n.name));
     if n.external {
         m.insert("external".into(), json!(true));
+        m.insert("name".into(), json!(n.name));
         return Value::Object(m);
     }
     if let Some(driver) = &n.driver {
         m.insert("driver".into(), json!(driver));
     }
+    m.insert("name".into(), json!(n.name));
     if n.internal {
         m.insert("internal".into(), json!(true));
     }
@@ -331,14 +332,15 @@ fn network_doc(n: &Network) -> Value {
 
 fn volume_doc(v: &Volume) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), json!(v.name));
     if v.external {
         m.insert("external".into(), json!(true));
+        m.insert("name".into(), json!(v.name));
         return Value::Object(m);
     }
     if let Some(driver) = &v.driver {
         m.insert("driver".into(), json!(driver));
     }
+    m.insert("name".into(), json!(v.name));
     if !v.labels.is_empty() {
         m.insert("labels".into(), json!(v.labels));
     }
