@@ -715,10 +715,7 @@ mod tests {
                 line: format!("ARG {MASK}"),
             }
         );
-        assert_eq!(
-            secrets.mask_event(Event::Interrupted),
-            Event::Interrupted
-        );
+        assert_eq!(secrets.mask_event(Event::Interrupted), Event::Interrupted);
     }
 
     #[test]

@@ -42,13 +42,25 @@ const ENVIRONMENT: &str = r#"    environment:
 
 /// A shell line that prints every secret variable (`$$`: the container's shell
 /// expands it, not the loader).
-const ECHO: &str = "echo pwd=$$DB_PWD token=$$API_TOKEN key=$$SECRET_KEY auth=$$X_AUTH url=$$DATABASE_URL";
+const ECHO: &str =
+    "echo pwd=$$DB_PWD token=$$API_TOKEN key=$$SECRET_KEY auth=$$X_AUTH url=$$DATABASE_URL";
 
 fn stack_file(name: &str, script: &str) -> String {
     format!(
         "name: {name}\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{script}\"]\n{ENVIRONMENT}"
     )
 }
+
+/// `app` waits for `job` to complete successfully; `job` echoes the secrets and
+/// fails, so `up` fails whenever it looks, quoting `job`'s last log lines.
+fn failing_stack_file(name: &str) -> String {
+    format!(
+        "{}    depends_on:\n      job: {{condition: service_completed_successfully}}\n  job:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{ECHO}; exit 1\"]\n{ENVIRONMENT}",
+        stack_file(name, IDLE)
+    )
+}
+
+const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
 fn pier(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("pier").unwrap();
@@ -114,7 +126,9 @@ fn config_and_exports_hide_secrets() {
     );
     assert!(yaml.contains("APP_MODE: dev"), "{yaml}");
     assert!(
-        yaml.contains("note: the values of API_TOKEN, DB_PWD, SECRET_KEY, X_AUTH are shown as ********"),
+        yaml.contains(
+            "note: the values of API_TOKEN, DB_PWD, SECRET_KEY, X_AUTH are shown as ********"
+        ),
         "{yaml}"
     );
     let out = run(dir, &["config", "--json"]);
@@ -132,7 +146,7 @@ fn config_and_exports_hide_secrets() {
         "{compose}"
     );
     assert!(
-        compose.contains("X_AUTH: ${X_AUTH:?X_AUTH is not set (see .env)}"),
+        compose.contains(r#"X_AUTH: "${X_AUTH:?X_AUTH is not set (see .env)}""#),
         "{compose}"
     );
     assert_hidden(
@@ -163,7 +177,10 @@ fn config_and_exports_hide_secrets() {
     }
 
     // Asked for: shown.
-    assert_shown("config --show-secrets", &run(dir, &["config", "--show-secrets"]));
+    assert_shown(
+        "config --show-secrets",
+        &run(dir, &["config", "--show-secrets"]),
+    );
     assert_shown(
         "config --json --show-secrets",
         &run(dir, &["config", "--json", "--show-secrets"]),
@@ -185,8 +202,7 @@ fn up_ps_and_info_hide_secrets_in_every_progress_mode() {
     let p = Project::new("secrets");
     let dir = p.dir.path();
     write(dir, ".env", &dotenv());
-    let idle = "trap 'exit 0' TERM; while :; do sleep 1; done";
-    write(dir, "pier.yaml", &stack_file(&p.name, idle));
+    write(dir, "pier.yaml", &stack_file(&p.name, IDLE));
     let _down = Down(dir);
 
     for mode in ["plain", "json", "quiet", "tty"] {
@@ -216,7 +232,10 @@ fn up_ps_and_info_hide_secrets_in_every_progress_mode() {
     }
 
     run(dir, &["--progress", "quiet", "up"]);
-    assert_shown("info --show-secrets", &run(dir, &["info", "--show-secrets"]));
+    assert_shown(
+        "info --show-secrets",
+        &run(dir, &["info", "--show-secrets"]),
+    );
 }
 
 #[test]
@@ -224,11 +243,7 @@ fn a_failing_up_that_echoes_its_secrets_hides_them() {
     let p = Project::new("secrets-fail");
     let dir = p.dir.path();
     write(dir, ".env", &dotenv());
-    write(
-        dir,
-        "pier.yaml",
-        &stack_file(&p.name, &format!("{ECHO}; exit 1")),
-    );
+    write(dir, "pier.yaml", &failing_stack_file(&p.name));
     let _down = Down(dir);
 
     for mode in ["plain", "json", "quiet", "tty"] {

@@ -12,8 +12,8 @@ use crate::cli::{GlobalArgs, InfoArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::overview::{ServiceRow, Setting, service_rows, settings, urls};
-use crate::secrets::{MASK, Secrets};
 use crate::report::table::table;
+use crate::secrets::{MASK, Secrets};
 
 use super::project::ProjectContext;
 use super::{runtime, write_out};
@@ -141,10 +141,11 @@ mod tests {
                 in_stack_file: true,
             },
         ];
-        let env: std::collections::BTreeMap<String, String> = [("DB_PASSWORD", "hunter2"), ("DB_USER", "app")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: std::collections::BTreeMap<String, String> =
+            [("DB_PASSWORD", "hunter2"), ("DB_USER", "app")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         let secrets = Secrets::from_variables(&env);
         assert_eq!(
             info_text("shop", &rows, &settings(&env, &secrets, false)),
@@ -162,6 +163,9 @@ DB_USER      app
 ******** masks secrets; `pier info --show-secrets` shows them
 "
         );
-        assert!(info_text("shop", &rows, &settings(&env, &secrets, true)).contains("DB_PASSWORD  hunter2\n"));
+        assert!(
+            info_text("shop", &rows, &settings(&env, &secrets, true))
+                .contains("DB_PASSWORD  hunter2\n")
+        );
     }
 }

@@ -140,7 +140,10 @@ fn service_doc(s: &Service, flavor: Flavor) -> Value {
         put("expose", json!(s.expose));
     }
     if !s.volumes.is_empty() {
-        put("volumes", s.volumes.iter().map(|m| mount_doc(m, flavor)).collect());
+        put(
+            "volumes",
+            s.volumes.iter().map(|m| mount_doc(m, flavor)).collect(),
+        );
     }
     if !s.depends_on.is_empty() {
         let deps = s.depends_on.iter().map(|(name, dep)| {

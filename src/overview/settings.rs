@@ -39,7 +39,9 @@ pub fn settings(
             };
             Setting {
                 name: name.clone(),
-                secret: by_name || mask_url_password(value).is_some() || secrets.found_in(value).is_some(),
+                secret: by_name
+                    || mask_url_password(value).is_some()
+                    || secrets.found_in(value).is_some(),
                 masked: shown != *value,
                 value: shown,
             }
