@@ -20,6 +20,7 @@ pub mod overview;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+pub mod secrets;
 pub mod stack;
 pub mod template;
 

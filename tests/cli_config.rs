@@ -63,7 +63,7 @@ services:
         - --connect
       interval: \"1m30s\"
     networks:
-      default: {}
+      default: null
   web:
     image: nginx:1.27
     environment:
@@ -83,7 +83,7 @@ services:
         required: true
     restart: unless-stopped
     networks:
-      default: {}
+      default: null
 networks:
   default:
     name: shop_default

@@ -213,7 +213,7 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
             .any(|l| l.starts_with("web") && l.ends_with(&format!("http://127.0.0.1:{port}"))),
         "{info}"
     );
-    assert!(info.contains("DB_PASSWORD  ••••••"), "{info}");
+    assert!(info.contains("DB_PASSWORD  ********"), "{info}");
     assert!(info.contains("DB_USER      app"), "{info}");
     assert!(!info.contains("s3cr3t-pw-value"), "{info}");
     let shown = Pier::in_dir(dir)

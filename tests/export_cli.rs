@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::Value;
 use support::Pier;
 
-/// Long enough to be matched inside other strings too (see export::secrets).
+/// Long enough to be matched inside other strings too (see src/secrets.rs).
 const PASSWORD: &str = "Xk3-very-secret-value";
 
 const STACK: &str = r#"

@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 
 use pier::diagnostic::{Diagnostic, Severity};
 use pier::error::Error;
-use pier::export::{self, SecretVars};
+use pier::export::{self, Secrets};
 use pier::stack::{self, Stack, Variables, dotenv, interpolate};
 use pier::template::manifest::{Kind, Manifest, STACK_FILE};
 use pier::template::{Catalog, SearchPath, Template, check, params, write};
@@ -987,9 +987,9 @@ fn check_load(text: &str, dir: Option<&Path>) -> Result<(), TestCaseError> {
             prop_assert!(warnings.iter().all(|d| d.severity == Severity::Warning));
             check_diagnostics(&warnings, text)?;
             // Printing and exporting never panic on a loaded stack either.
-            let _ = stack::to_yaml(&stack);
-            let _ = export::kubernetes::export(&stack, &SecretVars::new(), &dir.join(".env"));
-            let exported = export::compose::export(&stack, &SecretVars::new());
+            let _ = export::compose::config(&stack, &Secrets::new(), false);
+            let _ = export::kubernetes::export(&stack, &Secrets::new(), &dir.join(".env"));
+            let exported = export::compose::export(&stack, &Secrets::new());
             let again = stack::load_str(
                 &exported,
                 &dir.join("compose.yaml"),
@@ -1003,7 +1003,7 @@ fn check_load(text: &str, dir: Option<&Path>) -> Result<(), TestCaseError> {
             match again {
                 Ok((back, _)) => {
                     prop_assert_eq!(&back.services, &stack.services, "exported:\n{}", exported);
-                    prop_assert_eq!(export::compose::export(&back, &SecretVars::new()), exported);
+                    prop_assert_eq!(export::compose::export(&back, &Secrets::new()), exported);
                 }
                 Err(diags) => prop_assert!(
                     false,

@@ -4,17 +4,19 @@
 //! compose, a directory of one file per object for Kubernetes. Warnings about
 //! what does not carry over go to stderr, so stdout stays a clean document.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ExportArgs, ExportFormat, GlobalArgs};
 use crate::error::{Error, Result};
-use crate::export::{SecretVars, compose, kubernetes};
+use crate::export::{compose, kubernetes};
+use crate::secrets::Secrets;
 
 pub fn run(global: &GlobalArgs, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let loaded = super::load_stack(global)?;
-    let secrets = secret_vars(&loaded.dotenv);
+    // Values that must not be written out (see `crate::secrets`): the `secret`
+    // parameters of pier's templates all have secret names (DB_PASSWORD, SECRET_KEY, ...).
+    let secrets = Secrets::of_loaded(&loaded);
     match args.format {
         ExportFormat::Compose => {
             let text = compose::export(&loaded.stack, &secrets);
@@ -39,16 +41,6 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs, out: &mut dyn Write) -> Resul
         }
     }
     Ok(0)
-}
-
-/// The variables whose values must not be written out: those of `.env` and of the
-/// shell whose names say they are secret (the `secret` parameters of pier's
-/// templates all do: DB_PASSWORD, SECRET_KEY, ...), with the value the stack was
-/// loaded with (the shell's wins over `.env`, as in the loader).
-fn secret_vars(dotenv: &BTreeMap<String, String>) -> SecretVars {
-    let mut vars = dotenv.clone();
-    vars.extend(std::env::vars());
-    SecretVars::from_variables(&vars)
 }
 
 fn absolute(path: &Path) -> PathBuf {

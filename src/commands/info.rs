@@ -1,6 +1,6 @@
 //! `pier info`: where to reach each service (from the ports the engine actually
 //! bound, see `overview::urls` for the rule) and the stack's settings from `.env`,
-//! secrets masked unless `--show-secrets` (see `overview::credentials`). A stack
+//! secrets masked unless `--show-secrets` (see `crate::secrets`). A stack
 //! rendered from a template keeps no manifest at runtime, so `.env` and the ports
 //! are all there is to go on — which is also true of a hand-written compose file.
 
@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::cli::{GlobalArgs, InfoArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::overview::{MASK, ServiceRow, Setting, service_rows, settings, urls};
+use crate::overview::{ServiceRow, Setting, service_rows, settings, urls};
 use crate::report::table::table;
+use crate::secrets::{MASK, Secrets};
 
 use super::project::ProjectContext;
 use super::{runtime, write_out};
@@ -42,12 +43,11 @@ pub fn run(global: &GlobalArgs, args: &InfoArgs, out: &mut dyn Write) -> Result<
             &Default::default(),
         ))
     })?;
-    let dotenv = ctx
-        .loaded
-        .as_ref()
-        .map(|l| l.dotenv.clone())
-        .unwrap_or_default();
-    let settings = settings(&dotenv, args.show_secrets);
+    let (dotenv, secrets) = match &ctx.loaded {
+        Some(loaded) => (loaded.dotenv.clone(), Secrets::of_loaded(loaded)),
+        None => Default::default(),
+    };
+    let settings = settings(&dotenv, &secrets, args.show_secrets);
     let text = if args.json {
         let json = InfoJson {
             project: &ctx.name,
@@ -141,12 +141,14 @@ mod tests {
                 in_stack_file: true,
             },
         ];
-        let env = [("DB_PASSWORD", "hunter2"), ("DB_USER", "app")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: std::collections::BTreeMap<String, String> =
+            [("DB_PASSWORD", "hunter2"), ("DB_USER", "app")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let secrets = Secrets::from_variables(&env);
         assert_eq!(
-            info_text("shop", &rows, &settings(&env, false)),
+            info_text("shop", &rows, &settings(&env, &secrets, false)),
             "\
 project shop
 
@@ -155,12 +157,15 @@ db       running  —
 web      running  http://127.0.0.1:8080
 
 SETTINGS (.env)
-DB_PASSWORD  ••••••
+DB_PASSWORD  ********
 DB_USER      app
 
-•••••• masks secrets; `pier info --show-secrets` shows them
+******** masks secrets; `pier info --show-secrets` shows them
 "
         );
-        assert!(info_text("shop", &rows, &settings(&env, true)).contains("DB_PASSWORD  hunter2\n"));
+        assert!(
+            info_text("shop", &rows, &settings(&env, &secrets, true))
+                .contains("DB_PASSWORD  hunter2\n")
+        );
     }
 }

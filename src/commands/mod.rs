@@ -11,10 +11,8 @@ mod init;
 mod interrupt;
 mod list;
 mod logs;
-mod mask;
 mod project;
 pub mod ps;
-mod secret_values;
 pub mod swarm;
 pub mod up;
 
@@ -24,11 +22,18 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
+use crate::secrets;
 use crate::stack::{self, Loaded};
 
 /// Run one command; output goes to `out` so that tests can capture it.
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
+/// An error's quotes (a failing service's log lines, the engine's message) have
+/// the secrets of the loaded stack masked.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
+    run_command(cli, out).map_err(|e| secrets::active().mask_error(e))
+}
+
+fn run_command(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::List(args) => list::run(args, out),
         Command::Init(args) => init::run(args, out),
@@ -57,11 +62,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Up(args) => {
             let stack = load_stack(&cli.global)?;
-            up::up(&stack.stack, &stack.dotenv, &args, cli.global.progress, out).map_err(|e| {
-                // A failing service's log lines may quote a secret.
-                let shell = std::env::vars().collect();
-                mask::mask_error(e, &mask::secrets_of(&stack.dotenv, &shell))
-            })?;
+            up::up(&stack.stack, &stack.dotenv, &args, cli.global.progress, out)?;
             Ok(0)
         }
         Command::Down(args) => {
@@ -85,8 +86,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
 
 /// Load the stack file named by the global flags; warnings go to stderr (the
 /// command's own output stays clean for pipes), invalid input is an error.
+/// Its secrets become the run's (`secrets::install`): progress events and errors
+/// are masked with them.
 pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
     let loaded = stack::load(&project::load_options(global)?)?;
+    secrets::install(secrets::Secrets::of_loaded(&loaded));
     for warning in &loaded.warnings {
         eprintln!("{warning}");
     }

@@ -37,7 +37,7 @@ pub fn up(
     if args.dry_run {
         return write_out(out, &plan.to_string());
     }
-    let values = super::secret_values::read(
+    let values = crate::secrets::read_values(
         plan.secrets.iter().map(|s| (s.key.as_str(), &s.source)),
         dotenv,
     )?;

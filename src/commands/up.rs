@@ -15,7 +15,7 @@ use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
 use crate::stack::model::{SecretSource, Stack};
 
-use super::{guard, interrupt, runtime, secret_values, write_out};
+use super::{guard, interrupt, runtime, write_out};
 
 pub fn options(args: &UpArgs) -> UpOptions {
     UpOptions {
@@ -78,7 +78,7 @@ pub fn up(
         crate::preflight::check_ports(stack, &plan, &observed)?;
         // Secrets from variables are written into the containers this run creates:
         // read them now, so that an unset variable is invalid input before anything exists.
-        let secrets = SecretValues(secret_values::read(
+        let secrets = SecretValues(crate::secrets::read_values(
             variable_secrets_of_new_containers(stack, &plan),
             dotenv,
         )?);

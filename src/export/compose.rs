@@ -1,5 +1,6 @@
-//! `pier export compose`: the model as a compose file that docker compose runs
-//! with the same meaning as pier.
+//! The one Compose writer: the model as a Compose document, for `pier config`
+//! and for `pier export compose` (DESIGN §1 rule 4). Both print the same keys the
+//! same way; they differ only where their readers do ([`Flavor`]).
 //!
 //! Everything pier fills in by default is written out so that compose does not
 //! fill in its own, different default: ports carry pier's `host_ip`
@@ -8,25 +9,57 @@
 //! file reuses the data volumes `pier up` created. Mounts, ports and
 //! dependencies use the long syntax, which says everything explicitly.
 //!
-//! Two rewrites keep the meaning through compose's own interpolation: every `$`
-//! in a value is written `$$` (the model holds values after interpolation), and
-//! every secret value is written as `${VAR:?…}` (see `export::secrets`), which
-//! compose resolves from the `.env` beside the file — and refuses to run without.
+//! `pier config` prints the values the containers get, with secret values masked
+//! (see `crate::secrets`) unless `--show-secrets`. `pier export compose` writes a
+//! file compose runs with the same meaning, which takes two rewrites through
+//! compose's own interpolation: every `$` in a value is written `$$` (the model
+//! holds values after interpolation), and every secret value is written as
+//! `${VAR:?…}`, which compose resolves from the `.env` beside the file — and
+//! refuses to run without.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::secrets::{Piece, SecretVars};
+use crate::secrets::{Piece, Secrets};
 use crate::stack::model::{
     Build, Condition, HealthTest, Healthcheck, Mount, MountKind, Network, PortMapping,
     RestartPolicy, Secret, SecretSource, Service, Stack, Volume, format_duration,
 };
 use crate::stack::yaml_emit::to_yaml;
 
+/// Who reads the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `pier config`: the stack as `docker compose config` prints one, so that
+    /// `config --json` and compose's `config --format json` can be compared
+    /// (`depends_on` always says `required`).
+    Config,
+    /// `pier export compose`: a file for any Compose v2 to run. `required` is
+    /// written only when false (older Compose rejects the key), and bind mounts say
+    /// `create_host_path`, which the long syntax otherwise turns off.
+    Export,
+}
+
+/// `pier config`'s output: the document as YAML, or as JSON with `json`. Secret
+/// values of `secrets` are printed as [`MASK`](crate::secrets::MASK); the names of those found are
+/// returned, sorted (pass no secrets to show them).
+pub fn config(stack: &Stack, secrets: &Secrets, json: bool) -> (String, Vec<String>) {
+    let mut doc = document(stack, Flavor::Config);
+    let masked = secrets.mask_json(&mut doc);
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always print");
+        text.push('\n');
+        text
+    } else {
+        to_yaml(&doc)
+    };
+    (text, masked)
+}
+
 /// The compose file for `stack`, as YAML text. Values of `secrets` are referenced, never written.
-pub fn export(stack: &Stack, secrets: &SecretVars) -> String {
-    let mut doc = document(stack);
+pub fn export(stack: &Stack, secrets: &Secrets) -> String {
+    let mut doc = document(stack, Flavor::Export);
     let mut used = BTreeSet::new();
     rewrite_strings(&mut doc, secrets, &mut used);
     let mut text = format!(
@@ -45,14 +78,15 @@ pub fn export(stack: &Stack, secrets: &SecretVars) -> String {
     text
 }
 
-/// The document before string rewriting; keys are the Compose specification's.
-fn document(stack: &Stack) -> Value {
+/// The document before masking or rewriting; keys are the Compose specification's,
+/// in the model's order (which the emitted YAML keeps).
+pub fn document(stack: &Stack, flavor: Flavor) -> Value {
     let mut doc = Map::new();
     doc.insert("name".into(), json!(stack.name));
     let services: Map<String, Value> = stack
         .services
         .iter()
-        .map(|(name, service)| (name.clone(), service_doc(service)))
+        .map(|(name, service)| (name.clone(), service_doc(service, flavor)))
         .collect();
     doc.insert("services".into(), Value::Object(services));
     if !stack.networks.is_empty() {
@@ -79,7 +113,7 @@ fn document(stack: &Stack) -> Value {
     Value::Object(doc)
 }
 
-fn service_doc(s: &Service) -> Value {
+fn service_doc(s: &Service, flavor: Flavor) -> Value {
     let mut m = Map::new();
     let mut put = |key: &str, value: Value| {
         m.insert(key.to_string(), value);
@@ -106,15 +140,18 @@ fn service_doc(s: &Service) -> Value {
         put("expose", json!(s.expose));
     }
     if !s.volumes.is_empty() {
-        put("volumes", s.volumes.iter().map(mount_doc).collect());
+        put(
+            "volumes",
+            s.volumes.iter().map(|m| mount_doc(m, flavor)).collect(),
+        );
     }
     if !s.depends_on.is_empty() {
         let deps = s.depends_on.iter().map(|(name, dep)| {
             let mut d = Map::new();
             d.insert("condition".into(), json!(condition_str(dep.condition)));
-            // `required` is Compose 2.20+; written only when it differs from the default.
-            if !dep.required {
-                d.insert("required".into(), json!(false));
+            // `required` is Compose 2.20+; exported only when it differs from the default.
+            if flavor == Flavor::Config || !dep.required {
+                d.insert("required".into(), json!(dep.required));
             }
             (name.clone(), Value::Object(d))
         });
@@ -217,7 +254,7 @@ fn port_doc(p: &PortMapping) -> Value {
     Value::Object(m)
 }
 
-fn mount_doc(mount: &Mount) -> Value {
+fn mount_doc(mount: &Mount, flavor: Flavor) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), json!(mount.kind));
     if let Some(source) = &mount.source {
@@ -227,7 +264,7 @@ fn mount_doc(mount: &Mount) -> Value {
     if mount.read_only {
         m.insert("read_only".into(), json!(true));
     }
-    if mount.kind == MountKind::Bind {
+    if mount.kind == MountKind::Bind && flavor == Flavor::Export {
         // The long syntax refuses a missing host path; the short syntax pier
         // accepts (and the engine) create it. Keep pier's meaning.
         m.insert("bind".into(), json!({ "create_host_path": true }));
@@ -247,18 +284,17 @@ fn healthcheck_doc(h: &Healthcheck) -> Value {
         HealthTest::Shell(cmd) => json!(["CMD-SHELL", cmd]),
     };
     m.insert("test".into(), test);
+    let duration = |d: Option<std::time::Duration>| d.map(|d| json!(format_duration(d)));
     for (key, value) in [
-        ("interval", h.interval),
-        ("timeout", h.timeout),
-        ("start_period", h.start_period),
-        ("start_interval", h.start_interval),
+        ("interval", duration(h.interval)),
+        ("timeout", duration(h.timeout)),
+        ("retries", h.retries.map(|r| json!(r))),
+        ("start_period", duration(h.start_period)),
+        ("start_interval", duration(h.start_interval)),
     ] {
-        if let Some(d) = value {
-            m.insert(key.into(), json!(format_duration(d)));
+        if let Some(value) = value {
+            m.insert(key.into(), value);
         }
-    }
-    if let Some(retries) = h.retries {
-        m.insert("retries".into(), json!(retries));
     }
     Value::Object(m)
 }
@@ -279,14 +315,15 @@ fn restart_str(r: RestartPolicy) -> String {
 
 fn network_doc(n: &Network) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), json!(n.name));
     if n.external {
         m.insert("external".into(), json!(true));
+        m.insert("name".into(), json!(n.name));
         return Value::Object(m);
     }
     if let Some(driver) = &n.driver {
         m.insert("driver".into(), json!(driver));
     }
+    m.insert("name".into(), json!(n.name));
     if n.internal {
         m.insert("internal".into(), json!(true));
     }
@@ -298,14 +335,15 @@ fn network_doc(n: &Network) -> Value {
 
 fn volume_doc(v: &Volume) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), json!(v.name));
     if v.external {
         m.insert("external".into(), json!(true));
+        m.insert("name".into(), json!(v.name));
         return Value::Object(m);
     }
     if let Some(driver) = &v.driver {
         m.insert("driver".into(), json!(driver));
     }
+    m.insert("name".into(), json!(v.name));
     if !v.labels.is_empty() {
         m.insert("labels".into(), json!(v.labels));
     }
@@ -322,7 +360,7 @@ fn secret_doc(s: &Secret) -> Value {
 
 /// Escape `$` and replace secret values in every string value (keys are not interpolated by compose).
 /// `used` collects the names of the secrets referenced.
-fn rewrite_strings(value: &mut Value, secrets: &SecretVars, used: &mut BTreeSet<String>) {
+fn rewrite_strings(value: &mut Value, secrets: &Secrets, used: &mut BTreeSet<String>) {
     match value {
         Value::String(s) => *s = compose_string(s, secrets, used),
         Value::Array(items) => items
@@ -336,7 +374,7 @@ fn rewrite_strings(value: &mut Value, secrets: &SecretVars, used: &mut BTreeSet<
 }
 
 /// `text` as compose must read it to get `text` back after interpolation.
-fn compose_string(text: &str, secrets: &SecretVars, used: &mut BTreeSet<String>) -> String {
+fn compose_string(text: &str, secrets: &Secrets, used: &mut BTreeSet<String>) -> String {
     let mut out = String::with_capacity(text.len());
     for piece in secrets.split(text) {
         match piece {
@@ -359,8 +397,8 @@ mod tests {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    fn secrets() -> SecretVars {
-        let mut s = SecretVars::new();
+    fn secrets() -> Secrets {
+        let mut s = Secrets::new();
         s.insert("DB_PASSWORD", "pw-0123456789abcdef");
         s
     }
@@ -431,7 +469,7 @@ mod tests {
         more.insert("UNUSED_TOKEN", "not-in-the-stack-at-all");
         assert!(export(&lamp(), &more).contains("(variables: DB_PASSWORD)"));
         // Without the secret list the value is written as is: the caller decides.
-        assert!(export(&lamp(), &SecretVars::new()).contains("pw-0123456789abcdef"));
+        assert!(export(&lamp(), &Secrets::new()).contains("pw-0123456789abcdef"));
     }
 
     #[test]
@@ -458,7 +496,7 @@ mod tests {
                 source: "api_key".into(),
                 target: "/run/secrets/api_key".into(),
             });
-        let doc = parsed(&export(&stack, &SecretVars::new()));
+        let doc = parsed(&export(&stack, &Secrets::new()));
         assert_eq!(
             doc["secrets"],
             json!({"api_key": {"file": "/projects/shop/secrets/api_key.txt"},
@@ -475,7 +513,7 @@ mod tests {
         let mut stack = lamp();
         stack.services.get_mut("web").unwrap().command =
             Some(vec!["sh".into(), "-c".into(), "echo $HOME ${X}".into()]);
-        let doc = parsed(&export(&stack, &SecretVars::new()));
+        let doc = parsed(&export(&stack, &Secrets::new()));
         assert_eq!(
             doc["services"]["web"]["command"],
             json!(["sh", "-c", "echo $$HOME $${X}"])
@@ -526,7 +564,7 @@ mod tests {
             .test = HealthTest::None;
         stack.volumes.get_mut("db-data").unwrap().external = true;
 
-        let text = export(&stack, &SecretVars::new());
+        let text = export(&stack, &Secrets::new());
         assert!(
             text.contains("restart: \"no\""),
             "restart must stay a string:\n{text}"
@@ -573,6 +611,41 @@ mod tests {
         );
         assert_eq!(restart_str(RestartPolicy::OnFailure(None)), "on-failure");
         assert_eq!(restart_str(RestartPolicy::Always), "always");
+    }
+
+    #[test]
+    fn config_flavor_masks_and_says_what_compose_config_says() {
+        let (text, masked) = config(&lamp(), &secrets(), false);
+        assert_eq!(masked, ["DB_PASSWORD"]);
+        assert!(!text.contains("pw-0123456789abcdef"), "{text}");
+        let doc = parsed(&text);
+        let web = &doc["services"]["web"];
+        assert_eq!(
+            web["environment"]["DATABASE_URL"],
+            "mysql://root:********@db/shop"
+        );
+        // Values as the container gets them: no `$$`.
+        assert_eq!(
+            doc["services"]["db"]["healthcheck"]["test"][1],
+            "mysqladmin ping -h 127.0.0.1 -p$MYSQL_ROOT_PASSWORD"
+        );
+        assert_eq!(
+            web["depends_on"],
+            json!({"db": {"condition": "service_healthy", "required": true}})
+        );
+        assert_eq!(
+            web["volumes"],
+            json!([{"type": "bind", "source": "/projects/shop/public", "target": "/var/www/html"}])
+        );
+        // The same document as JSON; nothing masked without secrets.
+        let (json_text, masked) = config(&lamp(), &Secrets::new(), true);
+        assert!(masked.is_empty());
+        let json: Value = serde_json::from_str(&json_text).unwrap();
+        assert_eq!(json, document(&lamp(), Flavor::Config));
+        assert_eq!(
+            json["services"]["db"]["environment"]["MYSQL_ROOT_PASSWORD"],
+            "pw-0123456789abcdef"
+        );
     }
 
     #[test]

@@ -3,9 +3,8 @@
 
 pub mod compose;
 pub mod kubernetes;
-pub mod secrets;
 
 #[cfg(test)]
 pub(crate) mod test_stacks;
 
-pub use secrets::SecretVars;
+pub use crate::secrets::Secrets;

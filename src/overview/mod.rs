@@ -3,10 +3,10 @@
 //! its published ports, and the credentials from `.env`. Pure: built from an
 //! `Observed` snapshot (plus what pier checked itself), tested from data.
 
-pub mod credentials;
 pub mod rows;
+pub mod settings;
 pub mod urls;
 
-pub use credentials::{MASK, Setting, looks_secret, settings};
 pub use rows::{HealthView, ServiceRow, StateView, service_rows};
+pub use settings::{Setting, settings};
 pub use urls::{Scheme, port_text, scheme_for, urls};

@@ -78,9 +78,12 @@ impl Reporter {
         Reporter { render }
     }
 
+    /// Every event is masked with the run's secrets first (`crate::secrets`), so
+    /// no renderer — `--progress json` included — prints a secret value.
     pub fn sink(&self) -> Sink {
         let render = self.render.clone();
-        Arc::new(move |event| render.event(&event))
+        let secrets = crate::secrets::active();
+        Arc::new(move |event| render.event(&secrets.mask_event(event)))
     }
 
     pub fn finish(&self) {

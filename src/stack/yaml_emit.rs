@@ -10,8 +10,8 @@
 //! only when every YAML reader agrees it is a string; otherwise it is written
 //! double-quoted with JSON escapes, which are valid YAML escapes.
 //!
-//! Output is deterministic: map keys keep the value's order (sorted, as
-//! serde_json's map is a BTreeMap in this build).
+//! Output is deterministic: map keys keep the value's order (serde_json's map
+//! keeps insertion order in this build), so the writer decides the layout.
 
 use serde_json::Value;
 

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::names::{data_key, dns_label, object_labels};
 use crate::diagnostic::Diagnostic;
-use crate::export::secrets::SecretVars;
+use crate::secrets::Secrets;
 use crate::stack::model::{MountKind, Service};
 
 /// A ConfigMap holds at most 1 MiB.
@@ -39,7 +39,7 @@ pub fn bind_mounts(
     project: &str,
     name: &str,
     service: &Service,
-    secrets: &SecretVars,
+    secrets: &Secrets,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> FileMounts {
     let mut data = BTreeMap::new();

@@ -42,7 +42,7 @@ use self::names::{dns_label, object_labels};
 use self::service::ContainerPort;
 use crate::diagnostic::{self, Diagnostic};
 use crate::error::Error;
-use crate::export::secrets::SecretVars;
+use crate::secrets::Secrets;
 use crate::stack::model::{Condition, Stack};
 use crate::stack::yaml_emit::to_yaml;
 
@@ -104,7 +104,7 @@ impl KubernetesExport {
 /// What the builders share while one stack is exported.
 pub(crate) struct Context<'a> {
     stack: &'a Stack,
-    secrets: &'a SecretVars,
+    secrets: &'a Secrets,
     diagnostics: Vec<Diagnostic>,
     /// Container ports per service (published and exposed).
     ports: BTreeMap<String, Vec<ContainerPort>>,
@@ -129,7 +129,7 @@ impl Context<'_> {
 /// end up in a manifest is an error (`Error::Invalid`), never written.
 pub fn export(
     stack: &Stack,
-    secrets: &SecretVars,
+    secrets: &Secrets,
     env_file: &Path,
 ) -> Result<KubernetesExport, Error> {
     let mut ctx = Context {
@@ -341,8 +341,8 @@ fn kind_order(kind: &str) -> u8 {
 /// The last line of defence: any string in any manifest that still holds a
 /// secret value (as is, or `$$`-escaped) — e.g. a password typed into a
 /// healthcheck command — is an error naming where it is.
-fn find_leaks(manifests: &[Manifest], stack: &Stack, secrets: &SecretVars) -> Vec<Diagnostic> {
-    fn walk(value: &Value, at: &str, found: &mut Vec<(String, String)>, secrets: &SecretVars) {
+fn find_leaks(manifests: &[Manifest], stack: &Stack, secrets: &Secrets) -> Vec<Diagnostic> {
+    fn walk(value: &Value, at: &str, found: &mut Vec<(String, String)>, secrets: &Secrets) {
         match value {
             Value::String(s) => {
                 let unescaped = s.replace("$$", "$");

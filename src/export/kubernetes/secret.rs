@@ -4,7 +4,7 @@
 //! secret's value into one — not even base64-encoded in a Secret object, which
 //! is the same thing. Instead the workloads *reference* two Secrets by name:
 //!
-//! - `<project>-env`: one key per secret variable (see `export::secrets`) whose
+//! - `<project>-env`: one key per secret variable (see `crate::secrets`) whose
 //!   value appears in a service's environment or command;
 //! - `<project>-secrets`: one key per top-level secret the services use
 //!   (file-backed or from an environment variable), mounted where compose would.
@@ -20,7 +20,7 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
 use super::names::{data_key, dns_label};
-use crate::export::secrets::{Piece, SecretVars};
+use crate::secrets::{Piece, Secrets};
 use crate::stack::model::{Secret, SecretSource};
 
 pub fn env_secret_name(project: &str) -> String {
@@ -47,7 +47,7 @@ fn escape(literal: &str) -> String {
 /// Builds a container's environment, recording which secrets it references.
 pub struct EnvBuilder<'a> {
     project: &'a str,
-    secrets: &'a SecretVars,
+    secrets: &'a Secrets,
     /// Secret variables referenced through a helper variable.
     helpers: BTreeSet<String>,
     /// Every secret variable referenced (the keys `<project>-env` needs).
@@ -55,7 +55,7 @@ pub struct EnvBuilder<'a> {
 }
 
 impl<'a> EnvBuilder<'a> {
-    pub fn new(project: &'a str, secrets: &'a SecretVars) -> Self {
+    pub fn new(project: &'a str, secrets: &'a Secrets) -> Self {
         EnvBuilder {
             project,
             secrets,
@@ -210,8 +210,8 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn secrets() -> SecretVars {
-        let mut s = SecretVars::new();
+    fn secrets() -> Secrets {
+        let mut s = Secrets::new();
         s.insert("DB_PASSWORD", "pw-0123456789abcdef");
         s
     }

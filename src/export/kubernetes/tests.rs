@@ -18,8 +18,8 @@ use crate::stack::model::{
 
 const PASSWORD: &str = "pw-0123456789abcdef";
 
-fn secrets() -> SecretVars {
-    let mut s = SecretVars::new();
+fn secrets() -> Secrets {
+    let mut s = Secrets::new();
     s.insert("DB_PASSWORD", PASSWORD);
     s
 }
