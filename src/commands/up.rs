@@ -60,8 +60,8 @@ pub fn up(
         let observed = engine.observe(&stack.name, &images).await?;
         let plan = plan_up(stack, &observed, &opts).map_err(Error::Invalid)?;
         if args.dry_run && args.json {
-            let json = serde_json::to_string_pretty(&plan.json())
-                .expect("a plan always serializes");
+            let json =
+                serde_json::to_string_pretty(&plan.json()).expect("a plan always serializes");
             return write_out(out, &format!("{json}\n"));
         }
         if args.dry_run {
@@ -92,8 +92,7 @@ pub fn up(
             // Nothing changed: what was observed is still the state to report.
             (observed, Outcome::default())
         } else {
-            let outcome =
-                guard::run(&engine, &plan, &exec_opts, progress, "up").await?;
+            let outcome = guard::run(&engine, &plan, &exec_opts, progress, "up").await?;
             (engine.observe(&stack.name, &[]).await?, outcome)
         };
         // A container that failed just after its readiness check passed: `up` failed.
