@@ -144,6 +144,9 @@ pub struct UpArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print the plan as JSON (every step with all its fields)
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
     /// Remove containers of services no longer in the stack file
     #[arg(long)]
     pub remove_orphans: bool,

@@ -98,6 +98,11 @@ pub enum Error {
     )]
     NotRunning { service: String, state: String },
 
+    /// A bug in pier: something it should have prepared is missing (e.g. the value
+    /// of a secret the plan writes). A runtime failure, not invalid input.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+
     /// Ctrl-C, before anything was changed (or inside `execute`, which does not
     /// know what the run left behind; the command turns it into `Stopped`).
     #[error("interrupted")]
@@ -123,7 +128,8 @@ impl Error {
             | Error::UnbuiltImages(_)
             | Error::ImagesUnavailable(_)
             | Error::SwarmConflict { .. }
-            | Error::NotRunning { .. } => exit::RUNTIME,
+            | Error::NotRunning { .. }
+            | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
     }

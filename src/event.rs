@@ -1,10 +1,15 @@
 //! What happens while a plan runs, as data: the single interface between the
 //! executor (which emits events) and the reporters (which render them).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::plan::Action;
 use crate::stack::model::Condition;
+
+/// Where events go; the reporter implements it.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

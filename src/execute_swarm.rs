@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::{Error, NotReady, Result, UnbuiltImage};
-use crate::execute::{Event, EventSink};
+use crate::event::{Event, EventSink};
 use crate::plan::swarm::{
     OVERLAY, ObservedService, Readiness, SwarmObserved, SwarmPlan, SwarmService, TaskState,
     readiness, rollout_readiness, time_key,

@@ -41,7 +41,7 @@ impl Holder {
 /// The engine endpoint as `Engine::connect` picks it: two engines may well hold
 /// projects of the same name.
 fn endpoint() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+    crate::engine::host()
 }
 
 /// `$XDG_RUNTIME_DIR/pier-<hash>.lock` (per user, on tmpfs), else in the temp dir.

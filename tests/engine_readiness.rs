@@ -250,7 +250,7 @@ fn a_long_wait_does_not_hold_back_other_work() {
                 seen.lock().unwrap().push(text);
             }
         });
-        execute(&engine, Some(&stack), &plan, &exec, sink)
+        execute(&engine, &plan, &exec, sink)
             .await
             .expect("up succeeds");
     });

@@ -41,7 +41,7 @@ pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Wr
             interrupt,
             ..ExecuteOptions::default()
         };
-        guard::run(&engine, None, &plan, &opts, progress, "down").await?;
+        guard::run(&engine, &plan, &opts, progress, "down").await?;
         let mut text = String::new();
         let containers = plan
             .steps

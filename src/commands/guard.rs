@@ -11,7 +11,6 @@ use crate::execute::{ExecuteOptions, Outcome, execute};
 use crate::lock::ProjectLock;
 use crate::plan::Plan;
 use crate::report::Reporter;
-use crate::stack::model::Stack;
 
 /// Take the project's lock, saying whom we wait for when another run holds it.
 pub async fn lock(
@@ -33,14 +32,13 @@ pub async fn lock(
 /// becomes `Error::Stopped`, naming what of the project exists now.
 pub async fn run(
     engine: &Engine,
-    stack: Option<&Stack>,
     plan: &Plan,
     opts: &ExecuteOptions,
     progress: Progress,
     command: &'static str,
 ) -> Result<Outcome> {
     let reporter = Reporter::new(progress);
-    let result = execute(engine, stack, plan, opts, reporter.sink()).await;
+    let result = execute(engine, plan, opts, reporter.sink()).await;
     reporter.finish();
     match result {
         Err(Error::Interrupted) => Err(stopped(engine, command, &plan.project).await),

@@ -10,7 +10,7 @@ use crate::error::{Error, NotReady, Result};
 use crate::execute::{ExecuteOptions, Outcome, SecretValues};
 use crate::overview::{ServiceRow, service_rows, urls};
 use crate::plan::observed::{ContainerState, Observed};
-use crate::plan::reconcile::{image_of, images_unavailable};
+use crate::plan::reconcile::images_unavailable;
 use crate::plan::{Action, Plan, PullPolicy, UpOptions, plan_up};
 use crate::report::table::table;
 use crate::stack::model::{SecretSource, Stack};
@@ -56,9 +56,14 @@ pub fn up(
             true => None,
             false => Some(guard::lock(&stack.name, "up", &interrupt).await?),
         };
-        let images: Vec<String> = stack.services.keys().map(|s| image_of(stack, s)).collect();
+        let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
         let observed = engine.observe(&stack.name, &images).await?;
         let plan = plan_up(stack, &observed, &opts).map_err(Error::Invalid)?;
+        if args.dry_run && args.json {
+            let json =
+                serde_json::to_string_pretty(&plan.json()).expect("a plan always serializes");
+            return write_out(out, &format!("{json}\n"));
+        }
         if args.dry_run {
             return write_out(out, &plan.to_string());
         }
@@ -87,8 +92,7 @@ pub fn up(
             // Nothing changed: what was observed is still the state to report.
             (observed, Outcome::default())
         } else {
-            let outcome =
-                guard::run(&engine, Some(stack), &plan, &exec_opts, progress, "up").await?;
+            let outcome = guard::run(&engine, &plan, &exec_opts, progress, "up").await?;
             (engine.observe(&stack.name, &[]).await?, outcome)
         };
         // A container that failed just after its readiness check passed: `up` failed.

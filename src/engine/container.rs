@@ -18,11 +18,8 @@ use futures_util::StreamExt;
 
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
-use crate::labels;
-use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, PublishedPort};
-use crate::plan::reconcile::{image_of, network_name, volume_name};
-use crate::stack::model::{HealthTest, MountKind, Protocol, RestartPolicy, SecretSource, Stack};
+use crate::plan::spec::{ContainerSpec, MountType as MountSpecType, RestartSpec};
 
 /// A container's state as inspected: plain data for the executor and the reporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,101 +71,45 @@ fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
-/// The command a health test runs, for running it ourselves through exec.
-pub(super) fn health_command(test: &HealthTest) -> Option<Vec<String>> {
-    match test {
-        HealthTest::None => None,
-        HealthTest::Cmd(args) => Some(args.clone()),
-        HealthTest::Shell(cmd) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
-    }
-}
-
-fn with_protocol(port: &str) -> String {
-    if port.contains('/') {
-        port.to_string()
-    } else {
-        format!("{port}/tcp")
-    }
-}
-
 impl Engine {
-    /// Create the container of `service` as the stack describes it, labelled for
-    /// `observe`, joined to its networks with the service name as alias. Returns its id.
-    pub async fn create_container(&self, stack: &Stack, service: &str) -> Result<String> {
-        let svc = &stack.services[service];
-        let name = stack.container_name(service);
-        let hash = ConfigHash::of(svc);
-
-        let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
-        labels.insert(labels::PROJECT.into(), stack.name.clone());
-        labels.insert(labels::SERVICE.into(), service.into());
-        labels.insert(labels::CONFIG_HASH.into(), hash.total.clone());
-        labels.insert(labels::CONFIG_FIELDS.into(), hash.fields_label());
-        labels.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
-        let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
-        labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
-
-        let mut exposed: Vec<String> = svc.expose.iter().map(|p| with_protocol(p)).collect();
+    /// Create the container `spec` describes and join it to its networks. Returns its id.
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let name = &spec.name;
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-        for p in &svc.ports {
-            let protocol = match p.protocol {
-                Protocol::Tcp => "tcp",
-                Protocol::Udp => "udp",
-            };
-            let key = format!("{}/{protocol}", p.target);
-            exposed.push(key.clone());
+        for p in &spec.ports {
             bindings
-                .entry(key)
+                .entry(format!("{}/{}", p.target, p.protocol.as_str()))
                 .or_insert_with(|| Some(vec![]))
                 .get_or_insert_with(Vec::new)
                 .push(PortBinding {
                     host_ip: Some(p.host_ip.clone()),
-                    host_port: Some(p.published.map(|n| n.to_string()).unwrap_or_default()),
+                    host_port: Some(p.host_port.map(|n| n.to_string()).unwrap_or_default()),
                 });
         }
-        exposed.sort();
-        exposed.dedup();
-
-        let mut mounts: Vec<EngineMount> = svc
-            .volumes
+        let mounts: Vec<EngineMount> = spec
+            .mounts
             .iter()
             .map(|m| EngineMount {
                 target: Some(m.target.clone()),
-                source: match (m.kind, &m.source) {
-                    (MountKind::Volume, Some(key)) => Some(volume_name(stack, key)),
-                    (_, src) => src.clone(),
-                },
+                source: m.source.clone(),
                 typ: Some(match m.kind {
-                    MountKind::Volume => MountType::VOLUME,
-                    MountKind::Bind => MountType::BIND,
-                    MountKind::Tmpfs => MountType::TMPFS,
+                    MountSpecType::Volume => MountType::VOLUME,
+                    MountSpecType::Bind => MountType::BIND,
+                    MountSpecType::Tmpfs => MountType::TMPFS,
                 }),
                 read_only: Some(m.read_only),
                 ..Default::default()
             })
             .collect();
-        // File-backed secrets are bind-mounted read-only, as Compose does locally.
-        for s in &svc.secrets {
-            if let Some(SecretSource::File(path)) = stack.secrets.get(&s.source).map(|d| &d.source)
-            {
-                mounts.push(EngineMount {
-                    target: Some(s.target.clone()),
-                    source: Some(path.to_string_lossy().into_owned()),
-                    typ: Some(MountType::BIND),
-                    read_only: Some(true),
-                    ..Default::default()
-                });
-            }
-        }
-
-        let restart = svc.restart.map(|r| {
+        let restart = spec.restart.map(|r| {
             let (name, max) = match r {
-                RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
-                RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
-                RestartPolicy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
-                RestartPolicy::OnFailure(max) => {
-                    (RestartPolicyNameEnum::ON_FAILURE, max.map(i64::from))
-                }
+                RestartSpec::No => (RestartPolicyNameEnum::NO, None),
+                RestartSpec::Always => (RestartPolicyNameEnum::ALWAYS, None),
+                RestartSpec::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+                RestartSpec::OnFailure { max_retries } => (
+                    RestartPolicyNameEnum::ON_FAILURE,
+                    max_retries.map(i64::from),
+                ),
             };
             EngineRestart {
                 name: Some(name),
@@ -177,47 +118,37 @@ impl Engine {
         });
 
         // API 1.41 accepts one network at create time; the others are connected after.
-        let networks: Vec<(String, Vec<String>)> = if svc.network_mode.is_some() {
-            vec![]
-        } else {
-            svc.networks
-                .iter()
-                .map(|(key, n)| {
-                    let mut aliases = vec![service.to_string()];
-                    aliases.extend(n.aliases.iter().cloned());
-                    (network_name(stack, key), aliases)
-                })
-                .collect()
-        };
         let endpoint = |aliases: &Vec<String>| EndpointSettings {
             aliases: Some(aliases.clone()),
             ..Default::default()
         };
-        let networking_config = networks.first().map(|(net, aliases)| NetworkingConfig {
-            endpoints_config: Some([(net.clone(), endpoint(aliases))].into()),
+        let first = spec.networks.first();
+        let networking_config = first.map(|n| NetworkingConfig {
+            endpoints_config: Some([(n.name.clone(), endpoint(&n.aliases))].into()),
         });
+        let exposed = spec.exposed_ports.clone();
 
         let body = ContainerCreateBody {
-            image: Some(image_of(stack, service)),
-            cmd: svc.command.clone(),
-            entrypoint: svc.entrypoint.clone(),
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            entrypoint: spec.entrypoint.clone(),
             env: Some(
-                svc.environment
+                spec.environment
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect(),
             ),
-            user: svc.user.clone(),
-            working_dir: svc.working_dir.clone(),
-            hostname: svc.hostname.clone(),
-            tty: Some(svc.tty),
-            open_stdin: Some(svc.stdin_open),
-            stop_signal: svc.stop_signal.clone(),
-            stop_timeout: svc.stop_grace_period.map(|d| d.as_secs() as i64),
-            labels: Some(labels),
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            hostname: spec.hostname.clone(),
+            tty: Some(spec.tty),
+            open_stdin: Some(spec.stdin_open),
+            stop_signal: spec.stop_signal.clone(),
+            stop_timeout: spec.stop_timeout_secs.map(|s| s as i64),
+            labels: Some(spec.labels.clone().into_iter().collect()),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
-            healthcheck: svc.healthcheck.as_ref().map(|h| HealthConfig {
-                test: Some(h.test.to_vec()),
+            healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+                test: Some(h.test.clone()),
                 interval: nanos(h.interval),
                 timeout: nanos(h.timeout),
                 retries: h.retries.map(i64::from),
@@ -229,39 +160,35 @@ impl Engine {
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 mounts: (!mounts.is_empty()).then_some(mounts),
                 restart_policy: restart,
-                privileged: Some(svc.privileged),
-                memory: svc.mem_limit.and_then(|b| i64::try_from(b).ok()),
-                extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
-                network_mode: match svc.network_mode.as_deref() {
-                    // Compose's `service:NAME` is the engine's `container:<its container>`.
-                    Some(mode) => Some(match mode.strip_prefix("service:") {
-                        Some(other) => format!("container:{}", stack.container_name(other)),
-                        None => mode.to_string(),
-                    }),
-                    None => networks.first().map(|(n, _)| n.clone()),
-                },
+                privileged: Some(spec.privileged),
+                memory: spec.memory.and_then(|b| i64::try_from(b).ok()),
+                extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
+                network_mode: spec
+                    .network_mode
+                    .clone()
+                    .or_else(|| first.map(|n| n.name.clone())),
                 ..Default::default()
             }),
             networking_config,
             ..Default::default()
         };
-        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+        let opts = CreateContainerOptionsBuilder::default().name(name).build();
         let created = self
             .docker
             .create_container(Some(opts), body)
             .await
-            .map_err(fail(EngineOp::CreateContainer, &name))?;
-        for (net, aliases) in networks.iter().skip(1) {
+            .map_err(fail(EngineOp::CreateContainer, name))?;
+        for n in spec.networks.iter().skip(1) {
             self.docker
                 .connect_network(
-                    net,
+                    &n.name,
                     NetworkConnectRequest {
                         container: created.id.clone(),
-                        endpoint_config: Some(endpoint(aliases)),
+                        endpoint_config: Some(endpoint(&n.aliases)),
                     },
                 )
                 .await
-                .map_err(fail(EngineOp::ConnectNetwork, net))?;
+                .map_err(fail(EngineOp::ConnectNetwork, &n.name))?;
         }
         Ok(created.id)
     }
@@ -444,17 +371,11 @@ impl Engine {
         Ok((inspect.exit_code.unwrap_or(-1), output))
     }
 
-    /// Run the service's health test once through exec, so readiness is seen without
-    /// waiting out the healthcheck interval. None when the service has no test.
-    pub async fn probe_health(
-        &self,
-        name: &str,
-        test: &HealthTest,
-    ) -> Result<Option<(bool, String)>> {
-        let Some(cmd) = health_command(test) else {
-            return Ok(None);
-        };
-        let (code, output) = self.exec(name, cmd).await?;
-        Ok(Some((code == 0, output)))
+    /// Run a health test once through exec (`command`: `plan::spec::probe_command`),
+    /// so readiness is seen without waiting out the healthcheck interval: whether it
+    /// passed, and its output.
+    pub async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)> {
+        let (code, output) = self.exec(name, command.to_vec()).await?;
+        Ok((code == 0, output))
     }
 }

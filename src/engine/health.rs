@@ -8,21 +8,18 @@ use std::time::Duration;
 
 use super::Engine;
 use crate::error::Result;
-use crate::stack::model::HealthTest;
 
 /// The longest pier waits for one on-demand health test: a hung test is "not
 /// healthy yet", not a hung `pier ps`.
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
 
-/// The engine's list form (`["CMD-SHELL", "…"]`) as a HealthTest; None when the
-/// container has no test of its own.
-pub fn health_test_from_engine(test: &[String]) -> Option<HealthTest> {
+/// The engine's list form (`["CMD-SHELL", "…"]`) as the command that runs it once
+/// through exec; None when the container has no test of its own.
+pub fn health_test_from_engine(test: &[String]) -> Option<Vec<String>> {
     match test.split_first() {
-        Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => {
-            Some(HealthTest::Cmd(rest.to_vec()))
-        }
+        Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => Some(rest.to_vec()),
         Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
-            Some(HealthTest::Shell(rest.join(" ")))
+            Some(vec!["/bin/sh".into(), "-c".into(), rest.join(" ")])
         }
         _ => None,
     }
@@ -52,7 +49,7 @@ impl Engine {
             return Ok(None);
         };
         match tokio::time::timeout(PROBE_LIMIT, self.probe_health(container, &test)).await {
-            Ok(Ok(result)) => Ok(result.map(|(healthy, _)| healthy)),
+            Ok(Ok((healthy, _))) => Ok(Some(healthy)),
             // Could not run it (e.g. the container stopped meanwhile) or it hung: not
             // confirmed, which leaves the engine's own word standing.
             Ok(Err(_)) | Err(_) => Ok(Some(false)),
@@ -69,11 +66,11 @@ mod tests {
         let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             health_test_from_engine(&v(&["CMD-SHELL", "test -f /ready"])),
-            Some(HealthTest::Shell("test -f /ready".into()))
+            Some(v(&["/bin/sh", "-c", "test -f /ready"]))
         );
         assert_eq!(
             health_test_from_engine(&v(&["CMD", "pg_isready", "-q"])),
-            Some(HealthTest::Cmd(v(&["pg_isready", "-q"])))
+            Some(v(&["pg_isready", "-q"]))
         );
         assert_eq!(health_test_from_engine(&v(&["NONE"])), None);
         assert_eq!(health_test_from_engine(&[]), None);

@@ -36,11 +36,22 @@ pub struct Engine {
     docker: Docker,
 }
 
+/// The engine endpoint pier talks to: `DOCKER_HOST`, else the default socket.
+/// The one reader of `DOCKER_HOST`.
+pub fn host() -> String {
+    host_setting().unwrap_or_else(|| DEFAULT_HOST.to_string())
+}
+
+/// `DOCKER_HOST` as set (None when unset), for deciding whether the engine is local.
+pub fn host_setting() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok()
+}
+
 impl Engine {
     /// Connect via `DOCKER_HOST` or the default socket, and agree on an API version
     /// (the engine here speaks 1.41; without negotiation every call is refused).
     pub async fn connect() -> Result<Engine> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| DEFAULT_HOST.to_string());
+        let host = host();
         let unreachable = |reason: String| Error::EngineUnreachable {
             host: host.clone(),
             reason,

@@ -43,7 +43,7 @@ fn task_state(s: Option<EngineTaskState>) -> TaskState {
 impl Engine {
     /// Ok when this engine manages a swarm; otherwise the error that says how to make it one.
     pub async fn require_swarm_manager(&self) -> Result<()> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| super::DEFAULT_HOST.into());
+        let host = super::host();
         let info = self
             .docker
             .info()

@@ -16,10 +16,10 @@ use bollard::query_parameters::UpdateServiceOptionsBuilder;
 
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
+use crate::plan::spec::{MountType as SpecMount, PortProtocol};
 use crate::plan::swarm::{
     ObservedService, RestartCondition, Rollout, SwarmService, resource_labels,
 };
-use crate::stack::model::{MountKind, Protocol};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
@@ -42,9 +42,9 @@ fn spec(
                 target: Some(m.target.clone()),
                 source: m.source.clone(),
                 typ: Some(match m.kind {
-                    MountKind::Volume => MountType::VOLUME,
-                    MountKind::Bind => MountType::BIND,
-                    MountKind::Tmpfs => MountType::TMPFS,
+                    SpecMount::Volume => MountType::VOLUME,
+                    SpecMount::Bind => MountType::BIND,
+                    SpecMount::Tmpfs => MountType::TMPFS,
                 }),
                 read_only: Some(m.read_only),
                 // Whichever node creates the volume labels it like local `up` does, so
@@ -115,8 +115,8 @@ fn spec(
         .iter()
         .map(|p| EndpointPortConfig {
             protocol: Some(match p.protocol {
-                Protocol::Tcp => EndpointPortConfigProtocolEnum::TCP,
-                Protocol::Udp => EndpointPortConfigProtocolEnum::UDP,
+                PortProtocol::Tcp => EndpointPortConfigProtocolEnum::TCP,
+                PortProtocol::Udp => EndpointPortConfigProtocolEnum::UDP,
             }),
             target_port: Some(i64::from(p.target)),
             published_port: p.published.map(i64::from),

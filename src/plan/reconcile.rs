@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
+use crate::plan::spec::{ContainerSpec, build_spec, probe_of};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
 use crate::stack::graph::{EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
@@ -37,32 +38,6 @@ pub struct DownOptions {
     /// Remove the project's named volumes too.
     pub volumes: bool,
     pub timeout_secs: Option<u64>,
-}
-
-/// The image a service runs: its `image`, else Compose's `<project>-<service>` for `build:`.
-pub fn image_of(stack: &Stack, service: &str) -> String {
-    stack.services[service]
-        .image
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", stack.name, service))
-}
-
-/// Engine name of a network key (`default` → `shop_default`).
-pub fn network_name(stack: &Stack, key: &str) -> String {
-    stack
-        .networks
-        .get(key)
-        .map(|n| n.name.clone())
-        .unwrap_or_else(|| format!("{}_{}", stack.name, key))
-}
-
-/// Engine name of a named volume key.
-pub fn volume_name(stack: &Stack, key: &str) -> String {
-    stack
-        .volumes
-        .get(key)
-        .map(|v| v.name.clone())
-        .unwrap_or_else(|| format!("{}_{}", stack.name, key))
 }
 
 /// The condition `up` waits for before returning, for a service it started.
@@ -123,7 +98,7 @@ pub fn plan_up(
     }
     for key in net_keys {
         let def = stack.networks.get(key);
-        let name = network_name(stack, key);
+        let name = stack.network_name(key);
         if def.is_some_and(|n| n.external) || observed.has_network(&name) {
             continue;
         }
@@ -142,7 +117,7 @@ pub fn plan_up(
     let mut volumes: BTreeMap<String, StepId> = BTreeMap::new();
     for key in vol_keys {
         let def = stack.volumes.get(key);
-        let name = volume_name(stack, key);
+        let name = stack.volume_name(key);
         if def.is_some_and(|v| v.external) || observed.has_volume(&name) {
             continue;
         }
@@ -166,12 +141,12 @@ pub fn plan_up(
     for name in &order {
         let svc = &stack.services[name];
         let container = stack.container_name(name);
-        let image = image_of(stack, name);
+        let image = stack.image_of(name);
         let present = observed.images.contains_key(&image);
         let image_step = if let Some(&id) = images.get(&image) {
             Some(id)
         } else {
-            let step = image_action(svc, name, &image, present, opts);
+            let step = image_action(stack, name, &image, present, opts);
             step.map(|(action, cause)| {
                 let id = b.push(action, cause, vec![]);
                 images.insert(image.clone(), id);
@@ -226,7 +201,8 @@ pub fn plan_up(
                             Action::WaitFor {
                                 service: dep.clone(),
                                 container: stack.container_name(dep),
-                                condition,
+                                condition: condition.into(),
+                                probe: probe_of(stack, dep),
                             },
                             Cause::NeededBy(vec![name.clone()]),
                             started.get(dep).copied().into_iter().collect(),
@@ -254,15 +230,16 @@ pub fn plan_up(
                     .iter()
                     .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
             );
+            let spec = Box::new(ContainerSpec::of(stack, name));
             let action = match existing {
                 Some(c) => Action::RecreateContainer {
                     service: name.clone(),
-                    container: container.clone(),
                     old_id: c.id.clone(),
+                    spec,
                 },
                 None => Action::CreateContainer {
                     service: name.clone(),
-                    container: container.clone(),
+                    spec,
                 },
             };
             create_step = Some(b.push(action, cause, after));
@@ -299,7 +276,8 @@ pub fn plan_up(
                 Action::WaitFor {
                     service: name.clone(),
                     container: stack.container_name(name),
-                    condition,
+                    condition: condition.into(),
+                    probe: probe_of(stack, name),
                 },
                 Cause::Requested,
                 vec![start],
@@ -351,21 +329,21 @@ pub fn images_unavailable(
     }
     plan.created_services()
         .filter(|service| stack.services[*service].build.is_none())
-        .map(|service| (service.clone(), image_of(stack, service)))
+        .map(|service| (service.clone(), stack.image_of(service)))
         .filter(|(_, image)| !observed.images.contains_key(image))
         .collect()
 }
 
 /// Pull or build the image of `service`, and why; None when it is there and not to be refreshed.
 fn image_action(
-    svc: &Service,
+    stack: &Stack,
     service: &str,
     image: &str,
     present: bool,
     opts: &UpOptions,
 ) -> Option<(Action, Cause)> {
-    let (service, image) = (service.to_string(), image.to_string());
-    if svc.build.is_some() {
+    if let Some(build) = build_spec(stack, service) {
+        let (service, image) = (service.to_string(), image.to_string());
         let cause = if opts.build {
             Cause::BuildRequested
         } else if !present {
@@ -373,8 +351,16 @@ fn image_action(
         } else {
             return None;
         };
-        return Some((Action::BuildImage { service, image }, cause));
+        return Some((
+            Action::BuildImage {
+                service,
+                image,
+                build,
+            },
+            cause,
+        ));
     }
+    let (service, image) = (service.to_string(), image.to_string());
     let cause = match opts.pull {
         PullPolicy::Always => Cause::PullAlways,
         PullPolicy::Missing if !present => Cause::ImageMissing,
@@ -664,7 +650,7 @@ mod tests {
                 ObservedContainer {
                     name: stack.container_name(name),
                     id: format!("id-{name}"),
-                    image_id: Some(format!("sha256:{}", image_of(stack, name))),
+                    image_id: Some(format!("sha256:{}", stack.image_of(name))),
                     service: name.clone(),
                     config_hash: Some(hash.total.clone()),
                     field_hashes: hash.fields.clone(),
@@ -690,7 +676,7 @@ mod tests {
                 &stack
                     .services
                     .keys()
-                    .map(|s| image_of(stack, s))
+                    .map(|s| stack.image_of(s))
                     .collect::<Vec<_>>(),
             ),
         }

@@ -5,16 +5,20 @@
 
 use std::fmt;
 
-use crate::stack::model::Condition;
+use serde::Serialize;
+
+use crate::plan::spec::{BuildSpec, ContainerSpec, Readiness};
 
 /// Index of a step in `Plan::steps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StepId(pub usize);
 
+/// Generic over the action type so another target (swarm) can be walked by the
+/// same scheduler; `Action` is the local engine's.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct Plan<A = Action> {
     pub project: String,
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<A>>,
     /// Services whose containers already match the stack and run: left alone.
     pub unchanged: Vec<String>,
     /// Things the user should know that are not steps (e.g. orphans kept).
@@ -22,14 +26,15 @@ pub struct Plan {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    pub action: Action,
+pub struct Step<A = Action> {
+    pub action: A,
     pub cause: Cause,
     /// Steps that must have finished before this one starts.
     pub after: Vec<StepId>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     CreateNetwork {
         /// Engine-side name, e.g. `shop_default`.
@@ -51,16 +56,17 @@ pub enum Action {
     BuildImage {
         service: String,
         image: String,
+        build: BuildSpec,
     },
     CreateContainer {
         service: String,
-        container: String,
+        spec: Box<ContainerSpec>,
     },
     /// Stop and remove `old_id`, then create the container anew.
     RecreateContainer {
         service: String,
-        container: String,
         old_id: String,
+        spec: Box<ContainerSpec>,
     },
     StartContainer {
         service: String,
@@ -72,7 +78,11 @@ pub enum Action {
     WaitFor {
         service: String,
         container: String,
-        condition: Condition,
+        condition: Readiness,
+        /// The service's health test as a command to run through exec, so that
+        /// readiness is seen without waiting out the healthcheck interval.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probe: Option<Vec<String>>,
     },
     StopContainer {
         service: String,
@@ -142,12 +152,12 @@ impl fmt::Display for Action {
             Action::CreateNetwork { name, .. } => write!(f, "create network {name}"),
             Action::CreateVolume { name, .. } => write!(f, "create volume {name}"),
             Action::PullImage { service, image } => write!(f, "pull image {image} for {service}"),
-            Action::BuildImage { service, image } => {
+            Action::BuildImage { service, image, .. } => {
                 write!(f, "build image {image} for {service}")
             }
-            Action::CreateContainer { container, .. } => write!(f, "create container {container}"),
-            Action::RecreateContainer { container, .. } => {
-                write!(f, "recreate container {container}")
+            Action::CreateContainer { spec, .. } => write!(f, "create container {}", spec.name),
+            Action::RecreateContainer { spec, .. } => {
+                write!(f, "recreate container {}", spec.name)
             }
             Action::StartContainer { container, .. } => write!(f, "start container {container}"),
             Action::WaitFor {
@@ -181,11 +191,13 @@ impl Action {
     }
 }
 
-impl Plan {
+impl<A> Plan<A> {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+}
 
+impl Plan {
     /// The services whose container this plan creates (or recreates), in step order.
     pub fn created_services(&self) -> impl Iterator<Item = &String> {
         self.steps.iter().filter_map(|step| match &step.action {
@@ -198,7 +210,7 @@ impl Plan {
 }
 
 /// One line per step, numbered from 1: `3. create container shop-db-1 (not found) after 1, 2`.
-impl fmt::Display for Plan {
+impl<A: fmt::Display> fmt::Display for Plan<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.steps.is_empty() {
             writeln!(f, "project {}: nothing to do", self.project)?;
@@ -222,5 +234,47 @@ impl fmt::Display for Plan {
             writeln!(f, "note: {note}")?;
         }
         Ok(())
+    }
+}
+
+/// The plan as `pier up --dry-run --json` prints it: every step with its number
+/// (from 1, as in the text), its action with all its fields, its text, its cause
+/// and the numbers of the steps it comes after.
+#[derive(Debug, Serialize)]
+pub struct PlanJson<'a, A> {
+    pub project: &'a str,
+    pub steps: Vec<StepJson<'a, A>>,
+    pub unchanged: &'a [String],
+    pub notes: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepJson<'a, A> {
+    pub number: usize,
+    pub action: &'a A,
+    pub text: String,
+    pub cause: String,
+    pub after: Vec<usize>,
+}
+
+impl<A: fmt::Display + Serialize> Plan<A> {
+    pub fn json(&self) -> PlanJson<'_, A> {
+        PlanJson {
+            project: &self.project,
+            steps: self
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| StepJson {
+                    number: i + 1,
+                    action: &step.action,
+                    text: step.action.to_string(),
+                    cause: step.cause.to_string(),
+                    after: step.after.iter().map(|d| d.0 + 1).collect(),
+                })
+                .collect(),
+            unchanged: &self.unchanged,
+            notes: &self.notes,
+        }
     }
 }

@@ -50,7 +50,7 @@ pub fn engine_is_local(docker_host: Option<&str>) -> bool {
 
 /// Fail with every busy port before anything is created.
 pub fn check_ports(stack: &Stack, plan: &Plan, observed: &Observed) -> Result<()> {
-    if !engine_is_local(std::env::var("DOCKER_HOST").ok().as_deref()) {
+    if !engine_is_local(crate::engine::host_setting().as_deref()) {
         return Ok(());
     }
     let busy = busy_ports(stack, plan, observed, &|ip, port, proto| {

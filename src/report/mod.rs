@@ -15,10 +15,10 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::event::Event;
+use crate::event::EventSink;
 
-/// Where events go: the shape of the executor's sink, spelled out so that
-/// `report` does not depend on `execute` (the sink type moves to `event`).
-pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+/// Where events go (the one sink type, from `event`).
+pub type Sink = EventSink;
 
 pub use plain::format_event;
 

@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod graph;
 pub mod interpolate;
 pub mod model;
+pub mod naming;
 mod normalize;
 pub mod parse;
 pub mod positions;

@@ -327,18 +327,6 @@ pub struct Secret {
 }
 
 impl Stack {
-    /// Engine name of the container of `service` (Compose's `<project>-<service>-1`).
-    pub fn container_name(&self, service: &str) -> String {
-        match self
-            .services
-            .get(service)
-            .and_then(|s| s.container_name.clone())
-        {
-            Some(name) => name,
-            None => format!("{}-{}-1", self.name, service),
-        }
-    }
-
     /// The secrets of `service` whose value comes from a variable (`environment:`),
     /// which have no file on the host to bind-mount.
     pub fn variable_secrets_of<'a>(
@@ -427,19 +415,5 @@ mod tests {
                 serde_json::to_string(self).unwrap()
             }
         }
-    }
-
-    #[test]
-    fn container_names_follow_compose() {
-        let mut stack = Stack {
-            name: "shop".into(),
-            project_dir: PathBuf::from("/tmp"),
-            services: BTreeMap::new(),
-            networks: BTreeMap::new(),
-            volumes: BTreeMap::new(),
-            secrets: BTreeMap::new(),
-        };
-        stack.services.insert("db".into(), Service::default());
-        assert_eq!(stack.container_name("db"), "shop-db-1");
     }
 }

@@ -186,6 +186,7 @@ pub fn up_args(wait_timeout: u64) -> UpArgs {
         build: false,
         wait_timeout,
         dry_run: false,
+        json: false,
         remove_orphans: false,
         target: Target::Local,
     }

@@ -13,7 +13,6 @@ use std::fmt;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::labels;
-use crate::plan::reconcile::network_name;
 use crate::stack::graph::Graph;
 use crate::stack::model::{MountKind, SecretSource, Stack};
 
@@ -130,7 +129,7 @@ pub fn plan_swarm(stack: &Stack, only: &[String]) -> Result<SwarmPlan, Vec<Diagn
             );
         }
         networks.push(SwarmNetwork {
-            name: network_name(stack, &key),
+            name: stack.network_name(&key),
             internal: def.is_some_and(|n| n.internal),
             key,
         });

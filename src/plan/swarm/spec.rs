@@ -19,9 +19,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::labels;
-use crate::plan::reconcile::{final_condition, image_of, network_name, volume_name};
+use crate::plan::reconcile::final_condition;
+use crate::plan::spec::{MountType, PortProtocol};
 use crate::stack::model::{
-    Build, Condition, Healthcheck, MountKind, Protocol, RestartPolicy, Service, Stack,
+    Build, Condition, Healthcheck, MountKind, RestartPolicy, Service, Stack,
 };
 
 /// One service of the stack as a swarm service.
@@ -76,7 +77,7 @@ pub struct Attachment {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SwarmMount {
-    pub kind: MountKind,
+    pub kind: MountType,
     /// Volume: engine name (None for anonymous). Bind: absolute host path.
     pub source: Option<String>,
     pub target: String,
@@ -92,7 +93,7 @@ pub struct SwarmPort {
     pub target: u16,
     /// None: the engine picks one.
     pub published: Option<u16>,
-    pub protocol: Protocol,
+    pub protocol: PortProtocol,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,7 +120,7 @@ pub struct Restart {
 
 /// Swarm name of a stack-level resource (`shop` + `db_password` → `shop_db_password`).
 pub fn swarm_name(stack: &Stack, key: &str) -> String {
-    format!("{}_{key}", stack.name)
+    stack.scoped_name(key)
 }
 
 /// The restart policy: the file's `restart`, else the swarm's own default (`any`) —
@@ -159,7 +160,7 @@ impl SwarmService {
                 let mut aliases = vec![key.to_string()];
                 aliases.extend(n.aliases.iter().filter(|a| *a != key).cloned());
                 Attachment {
-                    network: network_name(stack, net),
+                    network: stack.network_name(net),
                     aliases,
                 }
             })
@@ -174,9 +175,9 @@ impl SwarmService {
                 };
                 let def = named.and_then(|k| stack.volumes.get(k));
                 SwarmMount {
-                    kind: m.kind,
+                    kind: m.kind.into(),
                     source: match named {
-                        Some(k) => Some(volume_name(stack, k)),
+                        Some(k) => Some(stack.volume_name(k)),
                         None => m.source.clone(),
                     },
                     target: m.target.clone(),
@@ -189,7 +190,7 @@ impl SwarmService {
         SwarmService {
             key: key.to_string(),
             name: swarm_name(stack, key),
-            image: image_of(stack, key),
+            image: stack.image_of(key),
             build: svc.build.clone(),
             entrypoint: svc.entrypoint.clone(),
             command: svc.command.clone(),
@@ -215,7 +216,7 @@ impl SwarmService {
                 .map(|p| SwarmPort {
                     target: p.target,
                     published: p.published,
-                    protocol: p.protocol,
+                    protocol: p.protocol.into(),
                 })
                 .collect(),
             secrets: svc

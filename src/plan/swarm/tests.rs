@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
-use crate::stack::model::{Condition, Protocol};
+use crate::plan::spec::PortProtocol;
+use crate::stack::model::Condition;
 use crate::stack::{Variables, load_str};
 
 fn load(text: &str) -> Stack {
@@ -101,7 +102,7 @@ fn a_service_translates_like_docker_stack_deploy() {
     assert_eq!(
         db.mounts,
         vec![SwarmMount {
-            kind: MountKind::Volume,
+            kind: crate::plan::spec::MountType::Volume,
             source: Some("shop_db-data".into()),
             target: "/var/lib/postgresql/data".into(),
             read_only: false,
@@ -129,7 +130,7 @@ fn a_service_translates_like_docker_stack_deploy() {
         vec![SwarmPort {
             target: 80,
             published: Some(8080),
-            protocol: Protocol::Tcp
+            protocol: PortProtocol::Tcp
         }]
     );
     assert_eq!(web.hosts, vec!["10.0.0.1 gw"]);

@@ -9,20 +9,26 @@
 //! a service that is healthy after 300 ms is not kept waiting for a 30 s healthcheck
 //! interval. A container that exits while it should run fails the wait at once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+mod backend;
+pub mod schedule;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{ContainerStatus, Engine};
+pub use backend::Backend;
+pub use schedule::{Walk, Work, walk};
+
+use crate::engine::ContainerStatus;
 use crate::error::{Error, NotReady, Result};
 use crate::plan::observed::{ContainerState, Health};
+use crate::plan::spec::{ContainerSpec, Readiness};
 use crate::plan::{Action, Plan};
-use crate::stack::model::{Condition, Stack};
 
 const POLL: Duration = Duration::from_millis(150);
 /// The first probe runs at once; the pause before each next one grows from
@@ -41,7 +47,7 @@ const CRASH_LOOP_RESTARTS: i64 = 2;
 /// Log lines shown when a service fails.
 const LOG_LINES: usize = 10;
 
-pub use crate::event::{Event, PlannedStep, StepKind};
+pub use crate::event::{Event, EventSink, PlannedStep, StepKind};
 
 /// What a run learned that the engine may not show yet.
 #[derive(Debug, Default)]
@@ -51,9 +57,6 @@ pub struct Outcome {
     /// pier's word for these instead of running the test once more.
     pub probed_healthy: BTreeSet<String>,
 }
-
-/// Where events go; the reporter implements it.
-pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// Values of the secrets that come from a variable, by their key under top-level
 /// `secrets`: written into each container that uses one, before it starts.
@@ -93,10 +96,14 @@ impl Default for ExecuteOptions {
     }
 }
 
-struct Context<'a> {
-    engine: &'a Engine,
-    /// Needed by the steps that create things; `down` plans have none of those.
-    stack: Option<&'a Stack>,
+impl Work for Action {
+    fn bounded(&self) -> bool {
+        !matches!(self, Action::WaitFor { .. })
+    }
+}
+
+struct Context<'a, B> {
+    engine: &'a B,
     project: &'a str,
     opts: &'a ExecuteOptions,
     sink: EventSink,
@@ -110,16 +117,14 @@ struct Context<'a> {
 /// Carry out `plan`. On the first failing step no new step starts; waits, pulls
 /// and builds still running give up, the engine changes still running finish (so
 /// that what exists is what `down` will find), and the first error is returned.
-pub async fn execute(
-    engine: &Engine,
-    stack: Option<&Stack>,
+pub async fn execute<B: Backend>(
+    engine: &B,
     plan: &Plan,
     opts: &ExecuteOptions,
     sink: EventSink,
 ) -> Result<Outcome> {
     let cx = Context {
         engine,
-        stack,
         project: &plan.project,
         opts,
         sink,
@@ -135,86 +140,13 @@ pub async fn execute(
             .map(|s| PlannedStep::of(&s.action))
             .collect(),
     });
-    let interrupt = &opts.interrupt;
-    let n = plan.steps.len();
-    let mut done = vec![false; n];
-    let mut started = vec![false; n];
-    let mut running = FuturesUnordered::new();
-    let mut stopping = false;
-    let bounded = |i: usize| !matches!(plan.steps[i].action, Action::WaitFor { .. });
-    // Bounded steps now running.
-    let mut busy = 0;
-    loop {
-        for (i, step) in plan.steps.iter().enumerate() {
-            if interrupt.is_cancelled() {
-                break;
-            }
-            if started[i] || !step.after.iter().all(|d| done[d.0]) {
-                continue;
-            }
-            if bounded(i) {
-                if busy >= opts.concurrency.max(1) {
-                    continue;
-                }
-                busy += 1;
-            }
-            started[i] = true;
-            let cx = &cx;
-            let action = &step.action;
-            running.push(async move {
-                let text = action.to_string();
-                (cx.sink)(Event::StepStarted {
-                    step: i,
-                    text: text.clone(),
-                });
-                let result = run_step(cx, action).await;
-                (i, text, result)
-            });
-        }
-        let next = tokio::select! {
-            next = running.next() => next,
-            () = interrupt.cancelled(), if !stopping => {
-                stopping = true;
-                (cx.sink)(Event::Interrupted);
-                cx.cancel.send_replace(true);
-                continue;
-            }
-        };
-        let Some((i, text, result)) = next else {
-            break;
-        };
-        if bounded(i) {
-            busy -= 1;
-        }
-        match result {
-            Ok(()) => {
-                done[i] = true;
-                (cx.sink)(Event::StepFinished { step: i, text });
-            }
-            Err(err) => {
-                (cx.sink)(Event::StepFailed {
-                    step: i,
-                    text,
-                    error: err.to_string(),
-                });
-                cx.cancel.send_replace(true);
-                while let Some((i, text, result)) = running.next().await {
-                    if result.is_ok() {
-                        (cx.sink)(Event::StepFinished { step: i, text });
-                    }
-                }
-                // What the cancelled steps report is a consequence of the interrupt.
-                return Err(if interrupt.is_cancelled() {
-                    Error::Interrupted
-                } else {
-                    err
-                });
-            }
-        }
-    }
-    if interrupt.is_cancelled() {
-        return Err(Error::Interrupted);
-    }
+    let w = Walk {
+        concurrency: opts.concurrency,
+        interrupt: &opts.interrupt,
+        cancel: &cx.cancel,
+        sink: &cx.sink,
+    };
+    walk(plan, &w, |action| run_step(&cx, action)).await?;
     // Everything is ready; a last look catches what exited after its own wait ended.
     check_watched(&cx, "").await?;
     Ok(Outcome {
@@ -227,13 +159,7 @@ pub async fn execute(
     })
 }
 
-fn stack<'a>(cx: &Context<'a>, action: &Action) -> Result<&'a Stack> {
-    cx.stack.ok_or_else(|| Error::Usage {
-        message: format!("internal: step `{action}` needs the stack file"),
-    })
-}
-
-async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
+async fn run_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result<()> {
     match action {
         // Nothing half-done is left behind when these stop early.
         Action::WaitFor { .. } | Action::PullImage { .. } | Action::BuildImage { .. } => {
@@ -247,7 +173,7 @@ async fn run_step(cx: &Context<'_>, action: &Action) -> Result<()> {
     }
 }
 
-async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
+async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result<()> {
     let e = cx.engine;
     match action {
         Action::CreateNetwork {
@@ -277,46 +203,27 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             })
             .await
         }
-        Action::BuildImage { service, image } => {
-            let stack = stack(cx, action)?;
-            let build = stack.services[service]
-                .build
-                .as_ref()
-                .ok_or_else(|| Error::Usage {
-                    message: format!("internal: service `{service}` has no build section"),
-                })?;
-            let args: HashMap<String, String> = build.args.clone().into_iter().collect();
+        Action::BuildImage {
+            service,
+            image,
+            build,
+        } => {
             let sink = cx.sink.clone();
             let service2 = service.clone();
-            e.build_image(
-                image,
-                &build.context,
-                build.dockerfile.as_deref(),
-                &args,
-                build.target.as_deref(),
-                &move |line| {
-                    sink(Event::BuildOutput {
-                        service: service2.clone(),
-                        line,
-                    })
-                },
-            )
+            e.build_image(image, build, &move |line| {
+                sink(Event::BuildOutput {
+                    service: service2.clone(),
+                    line,
+                })
+            })
             .await
         }
-        Action::CreateContainer { service, .. } => {
-            let stack = stack(cx, action)?;
-            let id = e.create_container(stack, service).await?;
-            write_secrets(cx, stack, service, &id).await
-        }
-        Action::RecreateContainer {
-            service, old_id, ..
-        } => {
-            let stack = stack(cx, action)?;
-            let grace = stack.services[service].stop_grace_period;
+        Action::CreateContainer { spec, .. } => create(cx, spec).await,
+        Action::RecreateContainer { old_id, spec, .. } => {
+            let grace = spec.stop_timeout_secs.map(Duration::from_secs);
             e.stop_container(old_id, grace).await?;
             e.remove_container(old_id).await?;
-            let id = e.create_container(stack, service).await?;
-            write_secrets(cx, stack, service, &id).await
+            create(cx, spec).await
         }
         Action::StartContainer {
             service,
@@ -336,7 +243,8 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
             service,
             container,
             condition,
-        } => wait_for(cx, service, container, *condition).await,
+            probe,
+        } => wait_for(cx, service, container, *condition, probe.as_deref()).await,
         Action::StopContainer {
             container,
             timeout_secs,
@@ -354,25 +262,26 @@ async fn engine_step(cx: &Context<'_>, action: &Action) -> Result<()> {
     }
 }
 
-/// Put the service's variable-backed secrets at their targets in the new container
-/// (file-backed ones are bind mounts, set at create).
-async fn write_secrets(cx: &Context<'_>, stack: &Stack, service: &str, id: &str) -> Result<()> {
+/// Create the container, then put its variable-backed secrets at their targets
+/// (file-backed ones are bind mounts in the spec).
+async fn create<B: Backend>(cx: &Context<'_, B>, spec: &ContainerSpec) -> Result<()> {
+    let id = cx.engine.create_container(spec).await?;
     let mut files = Vec::new();
-    for s in stack.variable_secrets_of(service) {
+    for s in &spec.secrets {
         let value = cx
             .opts
             .secrets
             .0
-            .get(&s.source)
-            .ok_or_else(|| Error::Usage {
-                message: format!("internal: no value was read for secret `{}`", s.source),
+            .get(&s.key)
+            .ok_or_else(|| Error::Internal {
+                message: format!("no value was read for secret `{}`", s.key),
             })?;
         files.push((s.target.clone(), value.clone()));
     }
     if files.is_empty() {
         return Ok(());
     }
-    cx.engine.write_files(id, &files).await
+    cx.engine.write_files(&id, &files).await
 }
 
 /// What a wait concluded from one look at the container.
@@ -382,7 +291,7 @@ enum Verdict {
     Failed(String),
 }
 
-fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
+fn judge(status: &ContainerStatus, condition: Readiness, has_test: bool) -> Verdict {
     let verdict = judge_state(status, condition, has_test);
     let looping = match verdict {
         Verdict::Ready => false,
@@ -407,7 +316,7 @@ fn judge(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verd
     }
 }
 
-fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -> Verdict {
+fn judge_state(status: &ContainerStatus, condition: Readiness, has_test: bool) -> Verdict {
     let exited = matches!(status.state, ContainerState::Exited | ContainerState::Dead);
     let exit_reason = || match (&status.error, status.exit_code) {
         (Some(err), _) => format!("it failed to run: {err}"),
@@ -415,7 +324,7 @@ fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -
         (None, None) => "it exited".to_string(),
     };
     match condition {
-        Condition::Started => match status.state {
+        Readiness::Started => match status.state {
             ContainerState::Running => Verdict::Ready,
             // It did start, and finished cleanly: a one-shot nobody declared as such
             // (e.g. a setup job). Failing `up` for it would only get in the way.
@@ -425,7 +334,7 @@ fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -
             _ if exited => Verdict::Failed(exit_reason()),
             _ => Verdict::Pending,
         },
-        Condition::Healthy => match (status.state, status.health) {
+        Readiness::Healthy => match (status.state, status.health) {
             (_, Some(Health::Healthy)) => Verdict::Ready,
             // The engine marks a container that exits unhealthy: the exit is the cause.
             _ if exited => Verdict::Failed(exit_reason()),
@@ -439,7 +348,7 @@ fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -
             }
             _ => Verdict::Pending,
         },
-        Condition::CompletedSuccessfully => match (status.state, status.exit_code) {
+        Readiness::CompletedSuccessfully => match (status.state, status.exit_code) {
             (ContainerState::Exited, Some(0)) => Verdict::Ready,
             _ if exited => Verdict::Failed(exit_reason()),
             _ => Verdict::Pending,
@@ -447,25 +356,21 @@ fn judge_state(status: &ContainerStatus, condition: Condition, has_test: bool) -
     }
 }
 
-async fn wait_for(
-    cx: &Context<'_>,
+async fn wait_for<B: Backend>(
+    cx: &Context<'_, B>,
     service: &str,
     container: &str,
-    condition: Condition,
+    condition: Readiness,
+    test: Option<&[String]>,
 ) -> Result<()> {
     (cx.sink)(Event::Waiting {
         service: service.to_string(),
-        condition,
+        condition: condition.into(),
     });
     // Each wait has its own deadline, counted from when that service could first
     // be waited for: a slow image build of a later service must not use up the
     // time an earlier one had to become ready (a first `pier up` builds for minutes).
     let deadline = Instant::now() + cx.opts.wait_timeout;
-    let test = cx
-        .stack
-        .and_then(|s| s.services.get(service))
-        .and_then(|s| s.healthcheck.as_ref())
-        .map(|h| h.test.clone());
     // Armed once: a container that stops and is started again by its restart
     // policy must not turn the poll into a busy loop.
     let mut stopped = Box::pin(cx.engine.until_not_running(container));
@@ -486,10 +391,7 @@ async fn wait_for(
             )
             .await);
         };
-        let has_test = test
-            .as_ref()
-            .is_some_and(|t| *t != crate::stack::model::HealthTest::None);
-        match judge(&status, condition, has_test) {
+        match judge(&status, condition, test.is_some()) {
             Verdict::Ready => return Ok(()),
             Verdict::Failed(reason) => {
                 let output = status.last_health_output.clone().or(probe_output);
@@ -499,16 +401,16 @@ async fn wait_for(
         }
         check_watched(cx, container).await?;
         // Probe the health test ourselves while the engine's interval has not come round.
-        if condition == Condition::Healthy
+        if condition == Readiness::Healthy
             && status.state == ContainerState::Running
-            && let Some(test) = &test
+            && let Some(test) = test
             && last_probe.is_none_or(|t| t.elapsed() >= probe_pause)
         {
             if last_probe.is_some() {
                 probe_pause = (probe_pause * 3 / 2).min(PROBE_MAX);
             }
             last_probe = Some(Instant::now());
-            if let Ok(Some((healthy, output))) = cx.engine.probe_health(container, test).await {
+            if let Ok((healthy, output)) = cx.engine.probe_health(container, test).await {
                 if healthy {
                     cx.probed_healthy
                         .lock()
@@ -541,7 +443,7 @@ async fn wait_for(
             return Err(not_ready(cx, service, container, condition, reason, output).await);
         }
         // A healthy-wait still probing quickly polls at the probe's pace.
-        let pause = if condition == Condition::Healthy && test.is_some() {
+        let pause = if condition == Readiness::Healthy && test.is_some() {
             POLL.min(probe_pause)
         } else {
             POLL
@@ -555,7 +457,7 @@ async fn wait_for(
 
 /// Fail at once when a container that should run has exited while we wait for another.
 /// One listing of the project covers them all; only one that exited is inspected.
-async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
+async fn check_watched<B: Backend>(cx: &Context<'_, B>, waiting_for: &str) -> Result<()> {
     let watched: Vec<(String, String)> = cx
         .watched
         .lock()
@@ -575,22 +477,22 @@ async fn check_watched(cx: &Context<'_>, waiting_for: &str) -> Result<()> {
     };
     for (service, container) in watched.iter().filter(|(_, c)| stopped(c)) {
         if let Some(status) = cx.engine.inspect_container(container).await?
-            && let Verdict::Failed(reason) = judge(&status, Condition::Started, false)
+            && let Verdict::Failed(reason) = judge(&status, Readiness::Started, false)
         {
             let output = status.last_health_output.clone();
             return Err(
-                not_ready(cx, service, container, Condition::Started, reason, output).await,
+                not_ready(cx, service, container, Readiness::Started, reason, output).await,
             );
         }
     }
     Ok(())
 }
 
-async fn not_ready(
-    cx: &Context<'_>,
+async fn not_ready<B: Backend>(
+    cx: &Context<'_, B>,
     service: &str,
     container: &str,
-    condition: Condition,
+    condition: Readiness,
     reason: String,
     health_output: Option<String>,
 ) -> Error {
@@ -607,140 +509,4 @@ async fn not_ready(
         health_output,
         logs,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn status(
-        state: ContainerState,
-        health: Option<Health>,
-        exit_code: Option<i64>,
-    ) -> ContainerStatus {
-        ContainerStatus {
-            name: "p-s-1".into(),
-            state,
-            health,
-            exit_code,
-            started_at: None,
-            last_health_output: None,
-            error: None,
-            published: vec![],
-            restart_count: 0,
-        }
-    }
-
-    fn verdict(v: Verdict) -> String {
-        match v {
-            Verdict::Ready => "ready".into(),
-            Verdict::Pending => "pending".into(),
-            Verdict::Failed(r) => r,
-        }
-    }
-
-    #[test]
-    fn readiness_rules() {
-        use ContainerState::*;
-        let j = |s, c, t| verdict(judge(&s, c, t));
-        assert_eq!(
-            j(status(Running, None, Some(0)), Condition::Started, false),
-            "ready"
-        );
-        assert_eq!(
-            j(status(Created, None, None), Condition::Started, false),
-            "pending"
-        );
-        assert_eq!(
-            j(status(Exited, None, Some(3)), Condition::Started, false),
-            "it exited with code 3"
-        );
-        assert_eq!(
-            j(status(Exited, None, Some(0)), Condition::Started, false),
-            "ready"
-        );
-        assert_eq!(
-            j(
-                status(Running, Some(Health::Starting), None),
-                Condition::Healthy,
-                true
-            ),
-            "pending"
-        );
-        assert_eq!(
-            j(
-                status(Running, Some(Health::Healthy), None),
-                Condition::Healthy,
-                true
-            ),
-            "ready"
-        );
-        assert_eq!(
-            j(
-                status(Running, Some(Health::Unhealthy), None),
-                Condition::Healthy,
-                true
-            ),
-            "its health check reports unhealthy"
-        );
-        assert_eq!(
-            j(status(Running, None, None), Condition::Healthy, false),
-            "it has no healthcheck, so it can never become healthy"
-        );
-        assert_eq!(
-            j(
-                status(Running, None, None),
-                Condition::CompletedSuccessfully,
-                false
-            ),
-            "pending"
-        );
-        assert_eq!(
-            j(
-                status(Exited, None, Some(0)),
-                Condition::CompletedSuccessfully,
-                false
-            ),
-            "ready"
-        );
-        assert_eq!(
-            j(
-                status(Exited, None, Some(1)),
-                Condition::CompletedSuccessfully,
-                false
-            ),
-            "it exited with code 1"
-        );
-    }
-
-    #[test]
-    fn a_container_restarted_again_and_again_is_not_waited_for() {
-        use ContainerState::*;
-        let with = |restart_count, state, health| ContainerStatus {
-            restart_count,
-            ..status(state, health, Some(3))
-        };
-        let j = |s: ContainerStatus| verdict(judge(&s, Condition::Healthy, true));
-        assert_eq!(
-            j(with(1, Restarting, Some(Health::Starting))),
-            "pending",
-            "a hiccup"
-        );
-        let looping = "it keeps exiting and being restarted by its restart policy (2 restarts; last exit code 3)";
-        assert_eq!(j(with(2, Restarting, Some(Health::Starting))), looping);
-        // Its failed health check is a symptom; the restarts are the cause.
-        assert_eq!(
-            j(with(1, Running, Some(Health::Unhealthy))),
-            "it keeps exiting and being restarted by its restart policy (1 restart; last exit code 3)"
-        );
-        // Never restarted: unhealthy is what it is.
-        assert_eq!(
-            j(with(0, Running, Some(Health::Unhealthy))),
-            "its health check reports unhealthy"
-        );
-        // Restarted before, running now and still starting: wait on.
-        assert_eq!(j(with(2, Running, Some(Health::Starting))), "pending");
-        // Whatever the restarts, a ready container is ready.
-        assert_eq!(j(with(7, Running, Some(Health::Healthy))), "ready");
-    }
 }

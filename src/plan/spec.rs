@@ -1,0 +1,629 @@
+//! What the engine needs to create one container, or build one image, as plain data
+//! (DESIGN §1 rule 2): built by pure functions from the Stack, carried by the plan's
+//! steps, translated into API calls by `engine/` without a look at the Stack.
+//!
+//! Every name in a spec is resolved here: volume keys are engine volume names,
+//! network keys are engine network names, `network_mode: service:x` is
+//! `container:<x's container>`. Secrets that come from a variable appear by key
+//! and target only: their values reach the executor at run time
+//! (`ExecuteOptions::secrets`), never the plan.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::labels;
+use crate::plan::hash::ConfigHash;
+use crate::stack::model::{
+    Condition, HealthTest, MountKind, Protocol, RestartPolicy, SecretSource, Stack,
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// The user's labels and pier's (`labels.rs`): project, service, config hash, …
+    pub labels: BTreeMap<String, String>,
+    pub environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Seconds the engine waits after the stop signal before killing it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout_secs: Option<u64>,
+    /// Container ports, `80/tcp`, sorted: published ones and `expose`d ones.
+    pub exposed_ports: Vec<String>,
+    pub ports: Vec<PortSpec>,
+    pub mounts: Vec<MountSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartSpec>,
+    pub privileged: bool,
+    /// Memory limit in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    pub extra_hosts: Vec<String>,
+    /// The engine's network mode when the service sets one (`host`, `none`,
+    /// `container:<name>`); None joins `networks`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// Engine networks to join, in order; the first is joined at create.
+    pub networks: Vec<NetworkSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthSpec>,
+    /// Secrets from a variable, written at their target before the container starts.
+    pub secrets: Vec<SecretTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortSpec {
+    pub host_ip: String,
+    /// None lets the engine choose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
+    pub target: u16,
+    pub protocol: PortProtocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    Tcp,
+    Udp,
+}
+
+impl PortProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        }
+    }
+}
+
+impl From<Protocol> for PortProtocol {
+    fn from(p: Protocol) -> PortProtocol {
+        match p {
+            Protocol::Tcp => PortProtocol::Tcp,
+            Protocol::Udp => PortProtocol::Udp,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountType {
+    Volume,
+    Bind,
+    Tmpfs,
+}
+
+impl From<MountKind> for MountType {
+    fn from(k: MountKind) -> MountType {
+        match k {
+            MountKind::Volume => MountType::Volume,
+            MountKind::Bind => MountType::Bind,
+            MountKind::Tmpfs => MountType::Tmpfs,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountSpec {
+    #[serde(rename = "type")]
+    pub kind: MountType,
+    /// Volume: its engine name (None: anonymous). Bind: the host path. Tmpfs: None.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartSpec {
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure { max_retries: Option<u32> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkSpec {
+    /// The engine's network name.
+    pub name: String,
+    /// The service name first, then the file's aliases.
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthSpec {
+    /// The engine's list form: `["CMD", …]`, `["CMD-SHELL", "…"]`, `["NONE"]`.
+    pub test: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    pub start_period: Option<Duration>,
+}
+
+/// Durations in a spec serialize as seconds (e.g. `1.5`).
+fn secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A secret whose value comes from a variable: its key under top-level `secrets`
+/// and where it goes in the container. Never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretTarget {
+    pub key: String,
+    pub target: String,
+}
+
+/// What building one image needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildSpec {
+    pub context: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    pub args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// The readiness a wait step waits for (plan-owned, so that the executor does not
+/// read the Stack model); the same words as Compose's `depends_on` conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Readiness {
+    #[serde(rename = "service_started")]
+    Started,
+    #[serde(rename = "service_healthy")]
+    Healthy,
+    #[serde(rename = "service_completed_successfully")]
+    CompletedSuccessfully,
+}
+
+impl Readiness {
+    pub fn as_str(self) -> &'static str {
+        Condition::from(self).as_str()
+    }
+}
+
+impl From<Condition> for Readiness {
+    fn from(c: Condition) -> Readiness {
+        match c {
+            Condition::Started => Readiness::Started,
+            Condition::Healthy => Readiness::Healthy,
+            Condition::CompletedSuccessfully => Readiness::CompletedSuccessfully,
+        }
+    }
+}
+
+impl From<Readiness> for Condition {
+    fn from(r: Readiness) -> Condition {
+        match r {
+            Readiness::Started => Condition::Started,
+            Readiness::Healthy => Condition::Healthy,
+            Readiness::CompletedSuccessfully => Condition::CompletedSuccessfully,
+        }
+    }
+}
+
+/// The command that runs a health test once through exec (`/bin/sh -c` for the
+/// shell form); None when there is no test.
+pub fn probe_command(test: &HealthTest) -> Option<Vec<String>> {
+    match test {
+        HealthTest::None => None,
+        HealthTest::Cmd(args) => Some(args.clone()),
+        HealthTest::Shell(cmd) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
+    }
+}
+
+/// The probe command of `service`'s own healthcheck, if it has a test.
+pub fn probe_of(stack: &Stack, service: &str) -> Option<Vec<String>> {
+    stack.services[service]
+        .healthcheck
+        .as_ref()
+        .and_then(|h| probe_command(&h.test))
+}
+
+/// The build of `service`, or None when it has no `build:` section.
+pub fn build_spec(stack: &Stack, service: &str) -> Option<BuildSpec> {
+    stack.services[service].build.as_ref().map(|b| BuildSpec {
+        context: b.context.clone(),
+        dockerfile: b.dockerfile.clone(),
+        args: b.args.clone(),
+        target: b.target.clone(),
+    })
+}
+
+impl ContainerSpec {
+    /// The container of `service` as the stack describes it, labelled for
+    /// `observe`, joined to its networks with the service name as alias.
+    pub fn of(stack: &Stack, service: &str) -> ContainerSpec {
+        let svc = &stack.services[service];
+        let hash = ConfigHash::of(svc);
+
+        let mut labels = svc.labels.clone();
+        labels.insert(labels::PROJECT.into(), stack.name.clone());
+        labels.insert(labels::SERVICE.into(), service.into());
+        labels.insert(labels::CONFIG_HASH.into(), hash.total.clone());
+        labels.insert(labels::CONFIG_FIELDS.into(), hash.fields_label());
+        labels.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
+        let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
+        labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
+
+        let ports: Vec<PortSpec> = svc
+            .ports
+            .iter()
+            .map(|p| PortSpec {
+                host_ip: p.host_ip.clone(),
+                host_port: p.published,
+                target: p.target,
+                protocol: p.protocol.into(),
+            })
+            .collect();
+        let mut exposed: Vec<String> = svc
+            .expose
+            .iter()
+            .map(|p| {
+                if p.contains('/') {
+                    p.clone()
+                } else {
+                    format!("{p}/tcp")
+                }
+            })
+            .chain(
+                ports
+                    .iter()
+                    .map(|p| format!("{}/{}", p.target, p.protocol.as_str())),
+            )
+            .collect();
+        exposed.sort();
+        exposed.dedup();
+
+        let mut mounts: Vec<MountSpec> = svc
+            .volumes
+            .iter()
+            .map(|m| MountSpec {
+                kind: m.kind.into(),
+                source: match (m.kind, &m.source) {
+                    (MountKind::Volume, Some(key)) => Some(stack.volume_name(key)),
+                    (_, src) => src.clone(),
+                },
+                target: m.target.clone(),
+                read_only: m.read_only,
+            })
+            .collect();
+        // File-backed secrets are bind-mounted read-only, as Compose does locally.
+        let mut secrets = Vec::new();
+        for s in &svc.secrets {
+            match stack.secrets.get(&s.source).map(|d| &d.source) {
+                Some(SecretSource::File(path)) => mounts.push(MountSpec {
+                    kind: MountType::Bind,
+                    source: Some(path.to_string_lossy().into_owned()),
+                    target: s.target.clone(),
+                    read_only: true,
+                }),
+                Some(SecretSource::Environment(_)) => secrets.push(SecretTarget {
+                    key: s.source.clone(),
+                    target: s.target.clone(),
+                }),
+                None => {}
+            }
+        }
+
+        let networks = if svc.network_mode.is_some() {
+            vec![]
+        } else {
+            svc.networks
+                .iter()
+                .map(|(key, n)| NetworkSpec {
+                    name: stack.network_name(key),
+                    aliases: std::iter::once(service.to_string())
+                        .chain(n.aliases.iter().cloned())
+                        .collect(),
+                })
+                .collect()
+        };
+
+        ContainerSpec {
+            name: stack.container_name(service),
+            image: stack.image_of(service),
+            labels,
+            environment: svc.environment.clone(),
+            command: svc.command.clone(),
+            entrypoint: svc.entrypoint.clone(),
+            user: svc.user.clone(),
+            working_dir: svc.working_dir.clone(),
+            hostname: svc.hostname.clone(),
+            tty: svc.tty,
+            stdin_open: svc.stdin_open,
+            stop_signal: svc.stop_signal.clone(),
+            stop_timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
+            exposed_ports: exposed,
+            ports,
+            mounts,
+            restart: svc.restart.map(|r| match r {
+                RestartPolicy::No => RestartSpec::No,
+                RestartPolicy::Always => RestartSpec::Always,
+                RestartPolicy::UnlessStopped => RestartSpec::UnlessStopped,
+                RestartPolicy::OnFailure(max) => RestartSpec::OnFailure { max_retries: max },
+            }),
+            privileged: svc.privileged,
+            memory: svc.mem_limit,
+            extra_hosts: svc.extra_hosts.clone(),
+            // Compose's `service:NAME` is the engine's `container:<its container>`.
+            network_mode: svc.network_mode.as_deref().map(|mode| {
+                match mode.strip_prefix("service:") {
+                    Some(other) => format!("container:{}", stack.container_name(other)),
+                    None => mode.to_string(),
+                }
+            }),
+            networks,
+            healthcheck: svc.healthcheck.as_ref().map(|h| HealthSpec {
+                test: h.test.to_vec(),
+                interval: h.interval,
+                timeout: h.timeout,
+                retries: h.retries,
+                start_period: h.start_period,
+            }),
+            secrets,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::stack::{Variables, load_str};
+
+    /// The stack in a project directory that holds the secret file it names.
+    fn load(text: &str) -> (Stack, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db_password.txt"), "s3cret").unwrap();
+        let (stack, _) = load_str(
+            text,
+            &dir.path().join("pier.yaml"),
+            dir.path(),
+            &Variables::new(BTreeMap::new()),
+            None,
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        (stack, dir)
+    }
+
+    const SHOP: &str = r#"
+name: shop
+services:
+  db:
+    image: postgres:16
+    environment: {POSTGRES_DB: shop}
+    volumes: [db-data:/var/lib/postgresql/data]
+    secrets:
+      - db_password
+      - source: api_key
+        target: /etc/api-key
+    healthcheck:
+      test: pg_isready
+      interval: 1s
+      retries: 5
+    restart: on-failure:3
+  web:
+    image: nginx:1
+    labels: {team: shop}
+    ports: ["8080:80", "0.0.0.0:8443:443/tcp", "53/udp"]
+    expose: ["9000"]
+    volumes: ["./html:/usr/share/nginx/html:ro", "/cache"]
+    depends_on: [db]
+    networks:
+      front: {aliases: [www]}
+      default: {}
+    stop_grace_period: 20s
+    mem_limit: 64m
+    extra_hosts: ["gw:10.0.0.1"]
+  sidecar:
+    image: busybox
+    network_mode: service:web
+    command: sleep 1000
+networks:
+  front: {}
+volumes:
+  db-data: {}
+secrets:
+  db_password: {file: ./db_password.txt}
+  api_key: {environment: API_KEY}
+"#;
+
+    fn pier_labels(stack: &Stack, service: &str) -> BTreeMap<String, String> {
+        let svc = &stack.services[service];
+        let hash = ConfigHash::of(svc);
+        let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
+        [
+            (labels::PROJECT, "shop".to_string()),
+            (labels::SERVICE, service.to_string()),
+            (labels::CONFIG_HASH, hash.total.clone()),
+            (labels::CONFIG_FIELDS, hash.fields_label()),
+            (labels::VERSION, env!("CARGO_PKG_VERSION").to_string()),
+            (labels::DEPENDS_ON, deps.join(",")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    #[test]
+    fn web_spec_whole() {
+        let (stack, dir) = load(SHOP);
+        let mut labels = pier_labels(&stack, "web");
+        labels.insert("team".into(), "shop".into());
+        assert!(labels[labels::CONFIG_HASH].len() == 64, "{labels:?}");
+        assert_eq!(labels[labels::DEPENDS_ON], "db");
+        let port = |host_ip: &str, host_port, target, protocol| PortSpec {
+            host_ip: host_ip.into(),
+            host_port,
+            target,
+            protocol,
+        };
+        assert_eq!(
+            ContainerSpec::of(&stack, "web"),
+            ContainerSpec {
+                name: "shop-web-1".into(),
+                image: "nginx:1".into(),
+                labels,
+                environment: BTreeMap::new(),
+                stop_timeout_secs: Some(20),
+                exposed_ports: vec![
+                    "443/tcp".into(),
+                    "53/udp".into(),
+                    "80/tcp".into(),
+                    "9000/tcp".into()
+                ],
+                // No host address in the file: 127.0.0.1 (DESIGN §4).
+                ports: vec![
+                    port("127.0.0.1", Some(8080), 80, PortProtocol::Tcp),
+                    port("0.0.0.0", Some(8443), 443, PortProtocol::Tcp),
+                    port("127.0.0.1", None, 53, PortProtocol::Udp),
+                ],
+                mounts: vec![
+                    MountSpec {
+                        kind: MountType::Bind,
+                        source: Some(dir.path().join("html").to_string_lossy().into_owned()),
+                        target: "/usr/share/nginx/html".into(),
+                        read_only: true,
+                    },
+                    MountSpec {
+                        kind: MountType::Volume,
+                        source: None,
+                        target: "/cache".into(),
+                        read_only: false,
+                    },
+                ],
+                memory: Some(64 * 1024 * 1024),
+                extra_hosts: vec!["gw:10.0.0.1".into()],
+                networks: vec![
+                    NetworkSpec {
+                        name: "shop_default".into(),
+                        aliases: vec!["web".into()],
+                    },
+                    NetworkSpec {
+                        name: "shop_front".into(),
+                        aliases: vec!["web".into(), "www".into()],
+                    },
+                ],
+                ..ContainerSpec::default()
+            }
+        );
+    }
+
+    #[test]
+    fn db_spec_whole_with_volume_secrets_and_healthcheck() {
+        let (stack, dir) = load(SHOP);
+        let spec = ContainerSpec::of(&stack, "db");
+        assert_eq!(
+            spec,
+            ContainerSpec {
+                name: "shop-db-1".into(),
+                image: "postgres:16".into(),
+                labels: pier_labels(&stack, "db"),
+                environment: [("POSTGRES_DB".to_string(), "shop".to_string())].into(),
+                mounts: vec![
+                    // The volume key resolved to the engine's volume name.
+                    MountSpec {
+                        kind: MountType::Volume,
+                        source: Some("shop_db-data".into()),
+                        target: "/var/lib/postgresql/data".into(),
+                        read_only: false,
+                    },
+                    // A file-backed secret: a read-only bind mount.
+                    MountSpec {
+                        kind: MountType::Bind,
+                        source: Some(
+                            dir.path()
+                                .join("db_password.txt")
+                                .to_string_lossy()
+                                .into_owned(),
+                        ),
+                        target: "/run/secrets/db_password".into(),
+                        read_only: true,
+                    },
+                ],
+                restart: Some(RestartSpec::OnFailure {
+                    max_retries: Some(3)
+                }),
+                networks: vec![NetworkSpec {
+                    name: "shop_default".into(),
+                    aliases: vec!["db".into()],
+                }],
+                healthcheck: Some(HealthSpec {
+                    test: vec!["CMD-SHELL".into(), "pg_isready".into()],
+                    interval: Some(Duration::from_secs(1)),
+                    timeout: None,
+                    retries: Some(5),
+                    start_period: None,
+                }),
+                // A variable-backed secret: its key and target, never a value.
+                secrets: vec![SecretTarget {
+                    key: "api_key".into(),
+                    target: "/etc/api-key".into(),
+                }],
+                ..ContainerSpec::default()
+            }
+        );
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["healthcheck"]["interval"], 1.0);
+        assert_eq!(json["mounts"][0]["type"], "volume");
+        assert_eq!(
+            json["secrets"],
+            serde_json::json!([{"key": "api_key", "target": "/etc/api-key"}])
+        );
+    }
+
+    #[test]
+    fn network_mode_service_is_the_container_of_that_service() {
+        let (stack, _dir) = load(SHOP);
+        let spec = ContainerSpec::of(&stack, "sidecar");
+        assert_eq!(spec.network_mode.as_deref(), Some("container:shop-web-1"));
+        assert_eq!(spec.networks, vec![]);
+        assert_eq!(
+            spec.command,
+            Some(vec!["sleep".to_string(), "1000".to_string()])
+        );
+    }
+
+    #[test]
+    fn probe_commands() {
+        let (stack, _dir) = load(SHOP);
+        assert_eq!(
+            probe_of(&stack, "db"),
+            Some(vec!["/bin/sh".into(), "-c".into(), "pg_isready".into()])
+        );
+        assert_eq!(probe_of(&stack, "web"), None);
+        assert_eq!(
+            probe_command(&HealthTest::Cmd(vec!["true".into()])),
+            Some(vec!["true".into()])
+        );
+        assert_eq!(probe_command(&HealthTest::None), None);
+    }
+}
