@@ -12,7 +12,9 @@ use support::*;
 
 fn pier(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).args(args).env("API_KEY", "v4lue-never-printed");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("API_KEY", "v4lue-never-printed");
     cmd
 }
 
@@ -94,8 +96,7 @@ secrets:
         steps
             .iter()
             .find(|s| {
-                s["action"]["action"] == action
-                    && s["text"].as_str().unwrap().ends_with(container)
+                s["action"]["action"] == action && s["text"].as_str().unwrap().ends_with(container)
             })
             .unwrap_or_else(|| panic!("no {action} of {container} in {json}"))
     };
@@ -107,7 +108,10 @@ secrets:
     assert_eq!(spec["labels"]["io.pier.project"], p.name.as_str());
     assert_eq!(spec["labels"]["io.pier.service"], "db");
     assert_eq!(
-        spec["labels"]["io.pier.config-hash"].as_str().unwrap().len(),
+        spec["labels"]["io.pier.config-hash"]
+            .as_str()
+            .unwrap()
+            .len(),
         64
     );
     assert_eq!(spec["mounts"][0]["type"], "volume");

@@ -205,6 +205,16 @@ fn up_ps_and_info_hide_secrets_in_every_progress_mode() {
     write(dir, "pier.yaml", &stack_file(&p.name, IDLE));
     let _down = Down(dir);
 
+    // The dry run's JSON holds every create step's full container spec, its
+    // environment included.
+    let plan = assert_hidden(
+        "up --dry-run --json",
+        &run(dir, &["up", "--dry-run", "--json"]),
+        true,
+    );
+    assert!(plan.contains("\"DB_PWD\""), "{plan}");
+    assert!(plan.contains(MASK), "{plan}");
+
     for mode in ["plain", "json", "quiet", "tty"] {
         let what = format!("up --progress {mode}");
         let out = run(dir, &["--progress", mode, "up"]);

@@ -10,7 +10,9 @@ use futures_util::future::{LocalBoxFuture, Shared, try_join_all};
 use futures_util::{FutureExt, StreamExt};
 
 use pier::engine::Engine;
-use pier::plan::reconcile::{final_condition, network_name, volume_name};
+use pier::plan::ContainerSpec;
+use pier::plan::reconcile::final_condition;
+use pier::plan::spec::probe_of;
 use pier::stack::graph::Graph;
 use pier::stack::model::{Condition, Stack};
 
@@ -31,7 +33,7 @@ pub async fn up(stack: &Stack) -> Result<(), String> {
         .iter()
         .filter(|(_, n)| !n.external)
         .map(|(key, n)| {
-            let name = network_name(stack, key);
+            let name = stack.network_name(key);
             async move {
                 e.create_network(&stack.name, key, &name, n.driver.as_deref(), n.internal)
                     .await
@@ -43,7 +45,7 @@ pub async fn up(stack: &Stack) -> Result<(), String> {
         .iter()
         .filter(|(_, v)| !v.external)
         .map(|(key, v)| {
-            let name = volume_name(stack, key);
+            let name = stack.volume_name(key);
             async move {
                 e.create_volume(&stack.name, key, &name, v.driver.as_deref())
                     .await
@@ -68,7 +70,9 @@ pub async fn up(stack: &Stack) -> Result<(), String> {
         let container = stack.container_name(&name);
         let service = name.clone();
         let start: Ready = async move {
-            e.create_container(stack, &service).await.map_err(text)?;
+            e.create_container(&ContainerSpec::of(stack, &service))
+                .await
+                .map_err(text)?;
             for dep in deps {
                 dep.await?;
             }
@@ -79,7 +83,7 @@ pub async fn up(stack: &Stack) -> Result<(), String> {
         .boxed_local()
         .shared();
         let condition = final_condition(stack, &name);
-        let test = svc.healthcheck.as_ref().map(|h| h.test.clone());
+        let test = probe_of(stack, &name);
         let after_start = start.clone();
         let done: Ready = async move {
             after_start.await?;
@@ -87,7 +91,7 @@ pub async fn up(stack: &Stack) -> Result<(), String> {
                 let ok = match (condition, &test) {
                     (Condition::Started, _) => true,
                     (Condition::Healthy, Some(test)) => {
-                        matches!(e.probe_health(&container, test).await, Ok(Some((true, _))))
+                        matches!(e.probe_health(&container, test).await, Ok((true, _)))
                     }
                     _ => e
                         .inspect_container(&container)
@@ -142,7 +146,7 @@ pub async fn down(stack: &Stack) -> Result<(), String> {
         stack
             .networks
             .keys()
-            .map(|key| async move { e.remove_network(&network_name(stack, key)).await }),
+            .map(|key| async move { e.remove_network(&stack.network_name(key)).await }),
     )
     .await
     .map(drop)

@@ -60,8 +60,10 @@ pub fn up(
         let observed = engine.observe(&stack.name, &images).await?;
         let plan = plan_up(stack, &observed, &opts).map_err(Error::Invalid)?;
         if args.dry_run && args.json {
-            let json = serde_json::to_string_pretty(&plan.json())
-                .expect("a plan always serializes");
+            // The specs carry the services' environment: secret values are masked.
+            let mut json = serde_json::to_value(plan.json()).expect("a plan always serializes");
+            crate::secrets::active().mask_json(&mut json);
+            let json = serde_json::to_string_pretty(&json).expect("a plan always serializes");
             return write_out(out, &format!("{json}\n"));
         }
         if args.dry_run {
@@ -92,8 +94,7 @@ pub fn up(
             // Nothing changed: what was observed is still the state to report.
             (observed, Outcome::default())
         } else {
-            let outcome =
-                guard::run(&engine, &plan, &exec_opts, progress, "up").await?;
+            let outcome = guard::run(&engine, &plan, &exec_opts, progress, "up").await?;
             (engine.observe(&stack.name, &[]).await?, outcome)
         };
         // A container that failed just after its readiness check passed: `up` failed.

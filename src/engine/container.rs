@@ -106,9 +106,10 @@ impl Engine {
                 RestartSpec::No => (RestartPolicyNameEnum::NO, None),
                 RestartSpec::Always => (RestartPolicyNameEnum::ALWAYS, None),
                 RestartSpec::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
-                RestartSpec::OnFailure { max_retries } => {
-                    (RestartPolicyNameEnum::ON_FAILURE, max_retries.map(i64::from))
-                }
+                RestartSpec::OnFailure { max_retries } => (
+                    RestartPolicyNameEnum::ON_FAILURE,
+                    max_retries.map(i64::from),
+                ),
             };
             EngineRestart {
                 name: Some(name),

@@ -18,11 +18,9 @@ const PROBE_LIMIT: Duration = Duration::from_secs(5);
 pub fn health_test_from_engine(test: &[String]) -> Option<Vec<String>> {
     match test.split_first() {
         Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => Some(rest.to_vec()),
-        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => Some(vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            rest.join(" "),
-        ]),
+        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
+            Some(vec!["/bin/sh".into(), "-c".into(), rest.join(" ")])
+        }
         _ => None,
     }
 }

@@ -16,10 +16,10 @@ use bollard::query_parameters::UpdateServiceOptionsBuilder;
 
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
+use crate::plan::spec::{MountType as SpecMount, PortProtocol};
 use crate::plan::swarm::{
     ObservedService, RestartCondition, Rollout, SwarmService, resource_labels,
 };
-use crate::plan::spec::{MountType as SpecMount, PortProtocol};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)

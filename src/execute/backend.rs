@@ -27,8 +27,11 @@ pub trait Backend {
         name: &str,
         driver: Option<&str>,
     ) -> Result<()>;
-    async fn pull_image(&self, image: &str, on_progress: &(dyn Fn(PullUpdate) + Sync))
-    -> Result<()>;
+    async fn pull_image(
+        &self,
+        image: &str,
+        on_progress: &(dyn Fn(PullUpdate) + Sync),
+    ) -> Result<()>;
     async fn build_image(
         &self,
         image: &str,

@@ -510,4 +510,3 @@ async fn not_ready<B: Backend>(
         logs,
     }))
 }
-

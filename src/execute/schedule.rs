@@ -122,6 +122,10 @@ where
         }
     }
     if w.interrupt.is_cancelled() {
+        // The interrupt came as the last step in flight ended: still say so.
+        if !stopping {
+            sink(Event::Interrupted);
+        }
         return Err(Error::Interrupted);
     }
     Ok(())

@@ -115,7 +115,8 @@ fn a_container_restarted_again_and_again_is_not_waited_for() {
         "pending",
         "a hiccup"
     );
-    let looping = "it keeps exiting and being restarted by its restart policy (2 restarts; last exit code 3)";
+    let looping =
+        "it keeps exiting and being restarted by its restart policy (2 restarts; last exit code 3)";
     assert_eq!(j(with(2, Restarting, Some(Health::Starting))), looping);
     // Its failed health check is a symptom; the restarts are the cause.
     assert_eq!(
@@ -373,7 +374,11 @@ mod walk {
             for dep in &step.after {
                 let ended =
                     position(&|e| matches!(e, Event::StepFinished { step, .. } if *step == dep.0));
-                assert!(ended < began, "step {i} began before {} ended: {events:#?}", dep.0);
+                assert!(
+                    ended < began,
+                    "step {i} began before {} ended: {events:#?}",
+                    dep.0
+                );
             }
         }
         assert_eq!(started(&events).len(), plan.steps.len());
@@ -393,7 +398,11 @@ mod walk {
         let (result, _) = run(&fake, &plan, opts);
         result.expect("the plan runs");
         assert_eq!(fake.ops.borrow().len(), 6);
-        assert_eq!(fake.max_active.get(), 2, "at most two at once, and two did overlap");
+        assert_eq!(
+            fake.max_active.get(),
+            2,
+            "at most two at once, and two did overlap"
+        );
     }
 
     #[test]

@@ -372,13 +372,12 @@ impl ContainerSpec {
             memory: svc.mem_limit,
             extra_hosts: svc.extra_hosts.clone(),
             // Compose's `service:NAME` is the engine's `container:<its container>`.
-            network_mode: svc
-                .network_mode
-                .as_deref()
-                .map(|mode| match mode.strip_prefix("service:") {
+            network_mode: svc.network_mode.as_deref().map(|mode| {
+                match mode.strip_prefix("service:") {
                     Some(other) => format!("container:{}", stack.container_name(other)),
                     None => mode.to_string(),
-                }),
+                }
+            }),
             networks,
             healthcheck: svc.healthcheck.as_ref().map(|h| HealthSpec {
                 test: h.test.to_vec(),

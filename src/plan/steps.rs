@@ -195,7 +195,6 @@ impl<A> Plan<A> {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
-
 }
 
 impl Plan {

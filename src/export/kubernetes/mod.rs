@@ -119,7 +119,7 @@ impl Context<'_> {
     fn claim_name(&self, key: &str) -> String {
         match self.stack.volumes.get(key) {
             Some(volume) => dns_label(&volume.name),
-            None => dns_label(&format!("{}_{key}", self.stack.name)),
+            None => dns_label(&self.stack.scoped_name(key)),
         }
     }
 }

@@ -204,7 +204,7 @@ pub fn normalize(
         stack.networks.insert(
             "default".into(),
             Network {
-                name: format!("{project}_default"),
+                name: crate::stack::naming::scoped(project, "default"),
                 ..Network::default()
             },
         );

@@ -91,7 +91,7 @@ fn engine_name(ctx: &Ctx, key: &str, c: &Common) -> String {
     match (&c.name, c.external) {
         (Some(n), _) => n.clone(),
         (None, true) => key.to_string(),
-        (None, false) => format!("{}_{key}", ctx.project),
+        (None, false) => crate::stack::naming::scoped(ctx.project, key),
     }
 }
 
