@@ -1,16 +1,14 @@
-//! `pier up|down|ps --target swarm`: glue only (plan::swarm → execute_swarm → text).
+//! `pier up|down|ps --target swarm`: calls `ops::swarm` and renders its reports.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::cli::{DownArgs, Progress, PsArgs, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::execute_swarm::{self, Removed};
-use crate::plan::swarm::{TaskInfo, TaskState, plan_swarm};
+use crate::ops::swarm::{self as ops, Removed, ServiceRow, ServiceTasks, UpOptions};
+use crate::plan::swarm::TaskState;
 use crate::report::table::table;
 use crate::stack::model::Stack;
 
@@ -25,98 +23,74 @@ pub fn up(
     progress: Progress,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if args.build {
-        return Err(Error::Usage {
-            message: "`--build` does not work with `--target swarm`: swarm services cannot build images\n  hint: build them first (`pier up --build` locally, or `docker build -t <image> <context>`), then run `pier up --target swarm`".into(),
-        });
-    }
-    let plan = plan_swarm(stack, &args.services).map_err(Error::Invalid)?;
-    for w in &plan.warnings {
+    let opts = UpOptions {
+        services: args.services.clone(),
+        remove_orphans: args.remove_orphans,
+        wait_timeout: Duration::from_secs(args.wait_timeout),
+        build: args.build,
+    };
+    let desired = ops::desired(stack, &opts)?;
+    for w in ops::warnings(&desired) {
         eprintln!("{w}");
     }
-    if args.dry_run {
-        return write_out(out, &plan.to_string());
-    }
-    let values = crate::secrets::read_values(
-        plan.secrets.iter().map(|s| (s.key.as_str(), &s.source)),
-        dotenv,
-    )?;
+    let values = ops::read_secrets(&desired, dotenv)?;
     runtime()?.block_on(async {
+        if args.dry_run {
+            // Without an engine the plan is a first deploy (the plan's note says so).
+            let engine = match Engine::connect().await {
+                Ok(engine) => Some(engine),
+                Err(Error::EngineUnreachable { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let plan = ops::plan(engine.as_ref(), stack, &desired, &values, &opts).await?;
+            if args.json {
+                // The specs carry the services' environment: secret values are masked.
+                let mut json =
+                    serde_json::to_value(plan.json()).expect("a plan always serializes");
+                crate::secrets::active().mask_json(&mut json);
+                let json = serde_json::to_string_pretty(&json).expect("a plan always serializes");
+                return write_out(out, &format!("{json}\n"));
+            }
+            return write_out(out, &plan.to_string());
+        }
         let engine = Engine::connect().await?;
-        engine.require_swarm_manager().await?;
-        execute_swarm::deploy(
+        let report = ops::up(
             &engine,
-            &plan,
+            stack,
+            &desired,
             &values,
-            Duration::from_secs(args.wait_timeout),
+            &opts,
             crate::report::sink(progress),
         )
         .await?;
-        let observed = engine.observe_swarm(&plan.project).await?;
-        for orphan in observed
-            .services
-            .iter()
-            .filter(|s| !stack.services.contains_key(&s.key))
-        {
-            if args.remove_orphans {
-                engine.remove_service(&orphan.id).await?;
-                eprintln!("removed orphan service {}", orphan.name);
-            } else {
-                eprintln!(
-                    "note: service {} is not in the stack file; `pier up --target swarm --remove-orphans` or `pier down --target swarm` removes it",
-                    orphan.name
-                );
-            }
+        for note in &report.notes {
+            eprintln!("note: {note}");
         }
-        let mut rows = vec![row(["SERVICE", "TASKS", "URLS"])];
-        for svc in plan.services() {
-            let tasks = engine.service_tasks(&svc.name).await?;
-            let running: Vec<&TaskInfo> = tasks
-                .iter()
-                .filter(|t| t.desired == TaskState::Running && t.state == TaskState::Running)
-                .collect();
-            let mut urls: Vec<String> = running
-                .iter()
-                .flat_map(|t| t.ports.iter())
-                .filter(|p| p.ends_with("/tcp"))
-                .filter_map(|p| p.split_once("->"))
-                .filter_map(|(host, _)| host.rsplit_once(':'))
-                .map(|(_, port)| format!("http://127.0.0.1:{port}"))
-                .collect();
-            urls.sort();
-            urls.dedup();
-            rows.push(vec![
-                svc.key.clone(),
-                format!("{}/{} {}", running.len(), svc.replicas, done_word(svc)),
-                if urls.is_empty() {
-                    "-".into()
-                } else {
-                    urls.join(" ")
-                },
-            ]);
-        }
-        write_out(out, &table(&rows))
+        write_out(out, &up_table(&report.services))
     })
 }
 
-fn done_word(svc: &crate::plan::swarm::SwarmService) -> &'static str {
-    match svc.ready {
-        crate::stack::model::Condition::CompletedSuccessfully => "running (completed)",
-        _ => "running",
+fn up_table(services: &[ServiceRow]) -> String {
+    let mut rows = vec![row(["SERVICE", "TASKS", "URLS"])];
+    for s in services {
+        rows.push(vec![
+            s.service.clone(),
+            format!("{}/{} {}", s.running, s.replicas, s.state),
+            if s.urls.is_empty() {
+                "-".into()
+            } else {
+                s.urls.join(" ")
+            },
+        ]);
     }
+    table(&rows)
 }
 
 pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        engine.require_swarm_manager().await?;
-        let removed = execute_swarm::teardown(
-            &engine,
-            project,
-            args.volumes,
-            crate::report::sink(progress),
-        )
-        .await?;
+        let removed =
+            ops::down(&engine, project, args.volumes, crate::report::sink(progress)).await?;
         write_out(out, &down_text(project, &removed))
     })
 }
@@ -138,29 +112,10 @@ fn down_text(project: &str, removed: &Removed) -> String {
     text
 }
 
-/// One service and its tasks, for `ps --json`.
-#[derive(Debug, Serialize)]
-struct ServiceTasks {
-    service: String,
-    name: String,
-    replicas: Option<u64>,
-    tasks: Vec<TaskInfo>,
-}
-
 pub fn ps(project: &str, args: &PsArgs, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        engine.require_swarm_manager().await?;
-        let observed = engine.observe_swarm(project).await?;
-        let mut services = Vec::new();
-        for s in &observed.services {
-            services.push(ServiceTasks {
-                service: s.key.clone(),
-                name: s.name.clone(),
-                replicas: s.replicas,
-                tasks: engine.service_tasks(&s.name).await?,
-            });
-        }
+        let services = ops::ps(&engine, project).await?;
         if args.json {
             let json = serde_json::to_string_pretty(&services).expect("tasks serialize");
             return write_out(out, &format!("{json}\n"));
@@ -212,6 +167,7 @@ fn row<const N: usize>(cells: [&str; N]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::swarm::TaskInfo;
 
     fn task(slot: i64, state: TaskState, error: Option<&str>) -> TaskInfo {
         TaskInfo {

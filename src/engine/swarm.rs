@@ -84,6 +84,9 @@ impl Engine {
                     key: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
                     version: s.version.and_then(|v| v.index).unwrap_or(0),
                     config_hash: labels.get(labels::CONFIG_HASH).cloned(),
+                    config_fields: labels
+                        .get(labels::CONFIG_FIELDS)
+                        .map(|l| crate::plan::hash::parse_fields_label(l)),
                     depends_on: labels
                         .get(labels::DEPENDS_ON)
                         .map(|l| {

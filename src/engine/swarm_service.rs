@@ -18,7 +18,7 @@ use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
 use crate::plan::spec::{MountType as SpecMount, PortProtocol};
 use crate::plan::swarm::{
-    ObservedService, RestartCondition, Rollout, SwarmService, resource_labels,
+    RestartCondition, Rollout, SwarmService, resource_labels,
 };
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -186,15 +186,16 @@ impl Engine {
         &self,
         project: &str,
         svc: &SwarmService,
-        existing: &ObservedService,
+        id: &str,
+        version: u64,
         secret_ids: &BTreeMap<String, String>,
     ) -> Result<Vec<String>> {
         let opts = UpdateServiceOptionsBuilder::default()
-            .version(existing.version.min(i32::MAX as u64) as i32)
+            .version(version.min(i32::MAX as u64) as i32)
             .build();
         let updated = self
             .docker
-            .update_service(&existing.id, spec(project, svc, secret_ids)?, opts, None)
+            .update_service(id, spec(project, svc, secret_ids)?, opts, None)
             .await
             .map_err(fail(EngineOp::UpdateService, &svc.name))?;
         Ok(updated.warnings.unwrap_or_default())

@@ -11,6 +11,7 @@
 
 mod backend;
 pub mod schedule;
+pub mod swarm;
 #[cfg(test)]
 mod tests;
 

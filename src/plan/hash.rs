@@ -74,6 +74,28 @@ impl ConfigHash {
     }
 }
 
+/// Short hash of each top-level field of a serialized object (the swarm target's
+/// per-field hashes; `rename` maps a field to the name the user knows it by).
+/// A value that is not an object has no fields.
+pub fn object_field_hashes(
+    value: &Value,
+    rename: impl Fn(&str) -> &str,
+) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|object| {
+            object
+                .iter()
+                .map(|(key, v)| {
+                    let mut h = sha256_hex(&canonical(v));
+                    h.truncate(FIELD_HASH_LEN);
+                    (rename(key).to_string(), h)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Parse a `io.pier.config-fields` label; malformed entries are skipped.
 pub fn parse_fields_label(label: &str) -> BTreeMap<String, String> {
     label

@@ -2,9 +2,10 @@
 //! Pure: the model in, a `SwarmPlan` out — networks, secrets and the services in
 //! start levels (a level starts after every service it depends on is ready) —
 //! plus the warnings and errors that only a swarm has. The engine adapter
-//! (`engine::swarm*`) carries it out; `execute_swarm` walks it.
+//! (`engine::swarm*`) carries it out; `execute::swarm` runs the plan `plan_swarm_up` makes of it.
 
 mod observed;
+mod reconcile;
 mod spec;
 mod tasks;
 
@@ -17,6 +18,7 @@ use crate::stack::graph::Graph;
 use crate::stack::model::{MountKind, SecretSource, Stack};
 
 pub use observed::{ObservedSecret, ObservedService, SwarmNetworkInfo, SwarmObserved, time_key};
+pub use reconcile::{SwarmAction, SwarmUpOptions, plan_swarm_down, plan_swarm_up, secret_hash};
 pub use spec::{
     Attachment, RestartCondition, SecretRef, SwarmMount, SwarmPort, SwarmService, swarm_name,
 };

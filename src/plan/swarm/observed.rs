@@ -23,6 +23,9 @@ pub struct ObservedService {
     pub version: u64,
     /// The `io.pier.config-hash` label.
     pub config_hash: Option<String>,
+    /// The `io.pier.config-fields` label, parsed: field → short hash. None on a
+    /// service created before pier kept it.
+    pub config_fields: Option<BTreeMap<String, String>>,
     /// The `io.pier.depends-on` label, parsed: `down` removes dependents first.
     pub depends_on: Vec<String>,
     pub replicas: Option<u64>,
@@ -110,6 +113,7 @@ mod tests {
             key: key.into(),
             version: 1,
             config_hash: None,
+            config_fields: None,
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             replicas: Some(1),
             updated_at: String::new(),

@@ -241,6 +241,27 @@ impl SwarmService {
         hex::encode(Sha256::digest(json.as_bytes()))
     }
 
+    /// Short hash of each field, named as in the stack file where the swarm form
+    /// names it otherwise (`env` is `environment`): what an update names as changed.
+    pub fn field_hashes(&self) -> BTreeMap<String, String> {
+        let value = serde_json::to_value(self).expect("a swarm service always serializes");
+        crate::plan::hash::object_field_hashes(&value, |field| match field {
+            "env" => "environment",
+            "container_labels" => "labels",
+            "hosts" => "extra_hosts",
+            other => other,
+        })
+    }
+
+    /// The `io.pier.config-fields` label value: `command=…,environment=…`.
+    pub fn fields_label(&self) -> String {
+        self.field_hashes()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The labels on the swarm service itself (not on its task containers: local
     /// `pier up`/`down` find containers by `io.pier.project` and must not take a
     /// swarm task for one of theirs).
@@ -249,6 +270,7 @@ impl SwarmService {
             (labels::PROJECT, project.to_string()),
             (labels::SERVICE, self.key.clone()),
             (labels::CONFIG_HASH, self.config_hash()),
+            (labels::CONFIG_FIELDS, self.fields_label()),
             (labels::VERSION, env!("CARGO_PKG_VERSION").to_string()),
             (labels::DEPENDS_ON, self.depends_on.join(",")),
         ]
