@@ -44,13 +44,19 @@ fn dry_run_prints_the_swarm_plan_and_warns_about_the_port() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let secret = dir.path().join("db_password.txt");
+    // Without an engine nothing can be deployed there yet: the plan is a first
+    // deploy, and says why.
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        format!(
-            "project shop on swarm:\n  network shop_default (overlay)\n  secret shop_db_password (from file {})\n  level 0: service shop_db (postgres:16, 1 replica, until service_healthy)\n  level 1: service shop_web (nginx, 2 replicas, until service_started) after db\n",
-            secret.canonicalize().unwrap_or(secret).display()
-        )
+        "project shop: 6 steps
+  1. create network shop_default (overlay) (not found)
+  2. create secret shop_db_password (not found)
+  3. create service shop_db (postgres:16) (not found) after 1, 2
+  4. wait for service shop_db (service_healthy) (needed by web) after 3
+  5. create service shop_web (nginx) (not found) after 1, 4
+  6. wait for service shop_web (service_started) (ready before up returns) after 5
+note: the Docker engine could not be reached: planned as a first deploy
+"
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -61,6 +67,43 @@ fn dry_run_prints_the_swarm_plan_and_warns_about_the_port() {
         stderr.contains("with 2 replicas, host port 8080 can be bound by one task per node"),
         "{stderr}"
     );
+}
+
+#[test]
+fn dry_run_json_holds_the_service_specs_with_secret_values_masked() {
+    let dir = project(&STACK.replace(
+        "    image: nginx\n",
+        "    image: nginx\n    environment:\n      API_TOKEN: ${API_TOKEN}\n",
+    ));
+    std::fs::write(dir.path().join(".env"), "API_TOKEN=tok-swarm-4711\n").unwrap();
+    let out = Pier::in_dir(dir.path())
+        .no_engine()
+        .args(["up", "--target", "swarm", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("tok-swarm-4711"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6, "{json:#}");
+    let web = &steps[4];
+    assert_eq!(web["number"], 5);
+    assert_eq!(web["text"], "create service shop_web (nginx)");
+    assert_eq!(web["cause"], "not found");
+    assert_eq!(web["after"], serde_json::json!([1, 4]));
+    assert_eq!(web["action"]["action"], "create_service");
+    let spec = &web["action"]["spec"];
+    assert_eq!(spec["name"], "shop_web");
+    assert_eq!(spec["replicas"], 2);
+    let env = spec["env"].as_array().unwrap();
+    assert_eq!(env.len(), 1, "{spec:#}");
+    let env = env[0].as_str().unwrap();
+    assert!(env.starts_with("API_TOKEN=") && env != "API_TOKEN=", "{env}");
 }
 
 #[test]

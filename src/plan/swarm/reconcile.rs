@@ -387,3 +387,276 @@ pub fn plan_swarm_down(project: &str, observed: &SwarmObserved, volumes: bool) -
         notes: vec![],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::plan::swarm::{ObservedSecret, SwarmNetworkInfo, plan_swarm};
+    use crate::stack::model::Stack;
+    use crate::stack::{Variables, load_str};
+
+    const SHOP: &str = r#"
+name: shop
+services:
+  db:
+    image: postgres:16
+    secrets: [db_password]
+    environment: {POSTGRES_DB: shop}
+    healthcheck:
+      test: pg_isready
+  api:
+    image: shop/api
+    depends_on:
+      db: {condition: service_healthy}
+  web:
+    image: nginx
+    depends_on: [api]
+    deploy: {replicas: 2}
+secrets:
+  db_password:
+    environment: DB_PASSWORD
+"#;
+
+    fn load(text: &str) -> Stack {
+        load_str(
+            text,
+            Path::new("/p/pier.yaml"),
+            Path::new("/p"),
+            &Variables::new(BTreeMap::new()),
+            None,
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .0
+    }
+
+    fn opts(stack: &Stack, remove_orphans: bool) -> SwarmUpOptions {
+        SwarmUpOptions {
+            secret_hashes: [("db_password".to_string(), secret_hash(b"pw"))].into(),
+            stack_services: stack.services.keys().cloned().collect(),
+            remove_orphans,
+        }
+    }
+
+    fn observed_service(svc: &SwarmService) -> ObservedService {
+        ObservedService {
+            name: svc.name.clone(),
+            id: format!("id-{}", svc.key),
+            key: svc.key.clone(),
+            version: 7,
+            config_hash: Some(svc.config_hash()),
+            config_fields: Some(svc.field_hashes()),
+            depends_on: svc.depends_on.clone(),
+            replicas: Some(u64::from(svc.replicas)),
+            updated_at: String::new(),
+        }
+    }
+
+    /// What the swarm has once `desired` was deployed.
+    fn deployed(desired: &SwarmPlan) -> SwarmObserved {
+        SwarmObserved {
+            services: desired.services().map(observed_service).collect(),
+            networks: desired
+                .networks
+                .iter()
+                .map(|n| SwarmNetworkInfo {
+                    name: n.name.clone(),
+                    id: format!("net-{}", n.key),
+                    scope: "swarm".into(),
+                })
+                .collect(),
+            secrets: desired
+                .secrets
+                .iter()
+                .map(|s| ObservedSecret {
+                    name: s.name.clone(),
+                    id: format!("sec-{}", s.key),
+                    hash: Some(secret_hash(b"pw")),
+                })
+                .collect(),
+            volumes: vec![],
+        }
+    }
+
+    fn plan_text(stack: &Stack, observed: &SwarmObserved, remove_orphans: bool) -> String {
+        let desired = plan_swarm(stack, &[]).unwrap();
+        plan_swarm_up(&desired, observed, &opts(stack, remove_orphans))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_first_deploy_creates_everything_and_waits_for_dependencies_first() {
+        let stack = load(SHOP);
+        assert_eq!(
+            plan_text(&stack, &SwarmObserved::default(), false),
+            "project shop: 8 steps
+  1. create network shop_default (overlay) (not found)
+  2. create secret shop_db_password (not found)
+  3. create service shop_db (postgres:16) (not found) after 1, 2
+  4. wait for service shop_db (service_healthy) (needed by api) after 3
+  5. create service shop_api (shop/api) (not found) after 1, 4
+  6. wait for service shop_api (service_started) (needed by web) after 5
+  7. create service shop_web (nginx) (not found) after 1, 6
+  8. wait for service shop_web (service_started) (ready before up returns) after 7
+"
+        );
+    }
+
+    #[test]
+    fn a_deployed_stack_is_unchanged() {
+        let stack = load(SHOP);
+        let observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        assert_eq!(
+            plan_text(&stack, &observed, false),
+            "project shop: nothing to do\nunchanged: db, api, web\n"
+        );
+    }
+
+    #[test]
+    fn a_changed_environment_updates_the_service_naming_the_field() {
+        let stack = load(SHOP);
+        let observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        let changed = load(&SHOP.replace("POSTGRES_DB: shop", "POSTGRES_DB: shop2"));
+        assert_eq!(
+            plan_text(&changed, &observed, false),
+            "project shop: 2 steps
+  1. update service shop_db (config changed: environment)
+  2. wait for service shop_db (service_healthy) (needed by api) after 1
+unchanged: api, web
+"
+        );
+        // The update names the service's id and the version the engine must see.
+        let desired = plan_swarm(&changed, &[]).unwrap();
+        let plan = plan_swarm_up(&desired, &observed, &opts(&changed, false)).unwrap();
+        assert!(matches!(
+            &plan.steps[0].action,
+            SwarmAction::UpdateService { id, version: 7, spec } if id == "id-db" && spec.env == ["POSTGRES_DB=shop2"]
+        ));
+    }
+
+    #[test]
+    fn a_service_without_field_hashes_says_config_changed() {
+        let stack = load(SHOP);
+        let mut observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        for s in &mut observed.services {
+            s.config_fields = None;
+            if s.key == "web" {
+                s.config_hash = Some("old".into());
+            }
+        }
+        assert_eq!(
+            plan_text(&stack, &observed, false),
+            "project shop: 2 steps
+  1. update service shop_web (config changed)
+  2. wait for service shop_web (service_started) (ready before up returns) after 1
+unchanged: db, api
+"
+        );
+    }
+
+    #[test]
+    fn an_orphan_is_a_note_unless_orphans_are_removed() {
+        let stack = load(SHOP);
+        let mut observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        observed.services.push(ObservedService {
+            name: "shop_old".into(),
+            id: "id-old".into(),
+            key: "old".into(),
+            version: 1,
+            config_hash: None,
+            config_fields: None,
+            depends_on: vec![],
+            replicas: Some(1),
+            updated_at: String::new(),
+        });
+        assert_eq!(
+            plan_text(&stack, &observed, false),
+            "project shop: nothing to do
+unchanged: db, api, web
+note: service shop_old is not in the stack file; `pier up --target swarm --remove-orphans` or `pier down --target swarm` removes it
+"
+        );
+        assert_eq!(
+            plan_text(&stack, &observed, true),
+            "project shop: 1 step
+  1. remove service shop_old (orphan: service not in the stack file)
+unchanged: db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn a_dependent_waits_only_for_what_this_plan_changes() {
+        // db is unchanged: api's update starts at once; web waits for api.
+        let stack = load(SHOP);
+        let mut observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        observed.services.retain(|s| s.key == "db");
+        assert_eq!(
+            plan_text(&stack, &observed, false),
+            "project shop: 4 steps
+  1. create service shop_api (shop/api) (not found)
+  2. wait for service shop_api (service_started) (needed by web) after 1
+  3. create service shop_web (nginx) (not found) after 2
+  4. wait for service shop_web (service_started) (ready before up returns) after 3
+unchanged: db
+"
+        );
+    }
+
+    #[test]
+    fn a_changed_secret_value_is_an_error_before_anything_is_planned() {
+        let stack = load(SHOP);
+        let desired = plan_swarm(&stack, &[]).unwrap();
+        let observed = deployed(&desired);
+        let mut o = opts(&stack, false);
+        o.secret_hashes
+            .insert("db_password".into(), secret_hash(b"other"));
+        let err = plan_swarm_up(&desired, &observed, &o).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("secret shop_db_password: its value changed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_local_network_of_the_same_name_is_a_conflict() {
+        let stack = load(SHOP);
+        let desired = plan_swarm(&stack, &[]).unwrap();
+        let mut observed = SwarmObserved::default();
+        observed.networks.push(SwarmNetworkInfo {
+            name: "shop_default".into(),
+            id: "n".into(),
+            scope: "local".into(),
+        });
+        let err = plan_swarm_up(&desired, &observed, &opts(&stack, false)).unwrap_err();
+        assert!(err.to_string().contains("exists as a local network"), "{err}");
+    }
+
+    #[test]
+    fn down_removes_dependents_first_then_what_the_tasks_released() {
+        let stack = load(SHOP);
+        let mut observed = deployed(&plan_swarm(&stack, &[]).unwrap());
+        observed.volumes = vec!["shop_data".into()];
+        let plan = plan_swarm_down("shop", &observed, true);
+        assert_eq!(
+            plan.to_string(),
+            "project shop: 7 steps
+  1. remove service shop_web (down)
+  2. remove service shop_api (down) after 1
+  3. remove service shop_db (down) after 2
+  4. wait for the tasks to stop (down) after 1, 2, 3
+  5. remove network shop_default (down) after 4
+  6. remove secret shop_db_password (down) after 4
+  7. remove volume shop_data (down) after 4
+"
+        );
+        assert_eq!(
+            plan_swarm_down("shop", &SwarmObserved::default(), true).to_string(),
+            "project shop: nothing to do\n"
+        );
+    }
+}
