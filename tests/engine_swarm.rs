@@ -450,3 +450,73 @@ fn up_fails_with_the_swarm_s_reason_and_an_unbuilt_image_creates_nothing() {
         ""
     );
 }
+
+/// `up --target swarm --dry-run` plans against what the swarm has: unchanged after
+/// an `up`, an update naming `environment` once a value changed, unchanged again
+/// once `up` applied it.
+#[test]
+fn a_dry_run_against_a_deployed_stack_says_unchanged_and_names_a_changed_field() {
+    ensure_test_image();
+    let lock = Swarm::lock();
+    let project = Project::new("swarmplan");
+    let _swarm = Swarm::join(lock);
+    let sp = SwarmProject { p: project };
+    let p = &sp.p;
+    let dir = p.dir.path();
+    let n = &p.name;
+    let stack = |greeting: &str| {
+        format!(
+            "name: {n}\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{IDLE}\"]\n    environment: {{GREETING: {greeting}}}\n"
+        )
+    };
+    let up = |args: &[&str]| {
+        let mut all = vec!["up", "--target", "swarm"];
+        all.extend_from_slice(args);
+        let out = Pier::in_dir(dir).args(&all).output().unwrap();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pier {}:\n{stderr}\n{stdout}",
+            all.join(" ")
+        );
+        stdout
+    };
+
+    write(dir, "pier.yaml", &stack("hello"));
+    assert_eq!(
+        up(&["--dry-run"]),
+        format!(
+            "project {n}: 3 steps\n  1. create network {n}_default (overlay) (not found)\n  2. create service {n}_app ({IMAGE}) (not found) after 1\n  3. wait for service {n}_app (service_started) (ready before up returns) after 2\n"
+        )
+    );
+    up(&[]);
+    assert_eq!(
+        up(&["--dry-run"]),
+        format!("project {n}: nothing to do\nunchanged: app\n")
+    );
+
+    write(dir, "pier.yaml", &stack("bonjour"));
+    assert_eq!(
+        up(&["--dry-run"]),
+        format!(
+            "project {n}: 2 steps\n  1. update service {n}_app (config changed: environment)\n  2. wait for service {n}_app (service_started) (ready before up returns) after 1\n"
+        )
+    );
+    up(&["--progress", "plain"]);
+    assert_eq!(
+        docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+            &format!("{n}_app"),
+        ])
+        .unwrap(),
+        r#"["GREETING=bonjour"]"#,
+        "the update reached the service"
+    );
+    assert_eq!(
+        up(&["--dry-run"]),
+        format!("project {n}: nothing to do\nunchanged: app\n")
+    );
+}
