@@ -103,7 +103,10 @@ fn dry_run_json_holds_the_service_specs_with_secret_values_masked() {
     let env = spec["env"].as_array().unwrap();
     assert_eq!(env.len(), 1, "{spec:#}");
     let env = env[0].as_str().unwrap();
-    assert!(env.starts_with("API_TOKEN=") && env != "API_TOKEN=", "{env}");
+    assert!(
+        env.starts_with("API_TOKEN=") && env != "API_TOKEN=",
+        "{env}"
+    );
 }
 
 #[test]

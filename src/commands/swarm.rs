@@ -45,8 +45,7 @@ pub fn up(
             let plan = ops::plan(engine.as_ref(), stack, &desired, &values, &opts).await?;
             if args.json {
                 // The specs carry the services' environment: secret values are masked.
-                let mut json =
-                    serde_json::to_value(plan.json()).expect("a plan always serializes");
+                let mut json = serde_json::to_value(plan.json()).expect("a plan always serializes");
                 crate::secrets::active().mask_json(&mut json);
                 let json = serde_json::to_string_pretty(&json).expect("a plan always serializes");
                 return write_out(out, &format!("{json}\n"));
@@ -89,8 +88,13 @@ fn up_table(services: &[ServiceRow]) -> String {
 pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let removed =
-            ops::down(&engine, project, args.volumes, crate::report::sink(progress)).await?;
+        let removed = ops::down(
+            &engine,
+            project,
+            args.volumes,
+            crate::report::sink(progress),
+        )
+        .await?;
         write_out(out, &down_text(project, &removed))
     })
 }

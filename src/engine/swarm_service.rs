@@ -17,9 +17,7 @@ use bollard::query_parameters::UpdateServiceOptionsBuilder;
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
 use crate::plan::spec::{MountType as SpecMount, PortProtocol};
-use crate::plan::swarm::{
-    RestartCondition, Rollout, SwarmService, resource_labels,
-};
+use crate::plan::swarm::{RestartCondition, Rollout, SwarmService, resource_labels};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)

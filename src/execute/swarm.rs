@@ -22,11 +22,11 @@ use crate::engine::Engine;
 use crate::error::{EngineOp, Error, NotReady, Result};
 use crate::event::EventSink;
 use crate::plan::Plan;
+use crate::plan::spec::Readiness as Condition;
 use crate::plan::swarm::{
     OVERLAY, Readiness, SwarmAction, TaskState, readiness, resource_labels, rollout_readiness,
     time_key,
 };
-use crate::stack::model::Condition;
 
 const POLL: Duration = Duration::from_millis(250);
 /// Log lines shown when a service fails.
@@ -145,13 +145,13 @@ impl Runner<'_> {
                     .await
             }
             SwarmAction::CreateSecret { name, key, hash } => {
-                let value =
-                    self.opts
-                        .secret_values
-                        .get(key)
-                        .ok_or_else(|| Error::Internal {
-                            message: format!("no value was read for secret `{key}`"),
-                        })?;
+                let value = self
+                    .opts
+                    .secret_values
+                    .get(key)
+                    .ok_or_else(|| Error::Internal {
+                        message: format!("no value was read for secret `{key}`"),
+                    })?;
                 let mut labels = resource_labels(self.project, key);
                 labels.insert(crate::labels::CONFIG_HASH.into(), hash.clone());
                 let id = e.create_secret(name, labels, value).await?;
@@ -256,9 +256,7 @@ impl Runner<'_> {
                 .unwrap_or_else(|| readiness(&tasks, replicas, condition));
             let (task, reason) = match state {
                 Readiness::Ready => return Ok(()),
-                Readiness::Failed { task, reason } if task.is_empty() => {
-                    (name.to_string(), reason)
-                }
+                Readiness::Failed { task, reason } if task.is_empty() => (name.to_string(), reason),
                 Readiness::Failed { task, reason } => (task, reason),
                 Readiness::Waiting(what) => {
                     if self.started.elapsed() < timeout {

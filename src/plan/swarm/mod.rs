@@ -250,7 +250,8 @@ fn check_service(
 }
 
 impl fmt::Display for SwarmPlan {
-    /// The dry-run text: what `up --target swarm` would create, in order.
+    /// The desired state as text (what the stack asks of a swarm, by start level);
+    /// the dry run prints the `Plan` made of it against the swarm instead.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "project {} on swarm:", self.project)?;
         for n in &self.networks {

@@ -14,10 +14,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{ObservedService, OVERLAY, SwarmObserved, SwarmPlan, SwarmService};
+use super::{OVERLAY, ObservedService, SwarmObserved, SwarmPlan, SwarmService};
 use crate::error::{Error, Result};
+use crate::plan::spec::Readiness as Condition;
 use crate::plan::steps::{Cause, Plan, Step, StepId};
-use crate::stack::model::Condition;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -143,7 +143,11 @@ pub fn plan_swarm_up(
                     format!("network {}", n.name),
                     format!(
                         "it exists as a {} network (from a local `pier up`?), and swarm services need an overlay network of that name",
-                        if found.scope.is_empty() { "non-swarm" } else { &found.scope }
+                        if found.scope.is_empty() {
+                            "non-swarm"
+                        } else {
+                            &found.scope
+                        }
                     ),
                     "run `pier down` to remove the local stack first, or use another project name (-p)",
                 ));
@@ -251,7 +255,7 @@ pub fn plan_swarm_up(
             action: SwarmAction::WaitService {
                 service: svc.key.clone(),
                 name: svc.name.clone(),
-                condition: svc.ready,
+                condition: svc.ready.into(),
                 replicas: svc.replicas,
             },
             cause: if dependents.is_empty() {
@@ -312,7 +316,11 @@ fn changed_fields(svc: &SwarmService, existing: &ObservedService) -> Vec<String>
 /// Remove what the swarm has of the project (found by label, not from the stack
 /// file): services dependents first, then — once their tasks have stopped — the
 /// swarm-scoped networks, the secrets, and the volumes when `volumes` is set.
-pub fn plan_swarm_down(project: &str, observed: &SwarmObserved, volumes: bool) -> Plan<SwarmAction> {
+pub fn plan_swarm_down(
+    project: &str,
+    observed: &SwarmObserved,
+    volumes: bool,
+) -> Plan<SwarmAction> {
     let mut steps: Vec<Step<SwarmAction>> = Vec::new();
     let order = observed.teardown_order();
     let mut removal: BTreeMap<&str, StepId> = BTreeMap::new();
@@ -633,7 +641,10 @@ unchanged: db
             scope: "local".into(),
         });
         let err = plan_swarm_up(&desired, &observed, &opts(&stack, false)).unwrap_err();
-        assert!(err.to_string().contains("exists as a local network"), "{err}");
+        assert!(
+            err.to_string().contains("exists as a local network"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -186,7 +186,8 @@ pub enum Readiness {
 /// `tasks` are those of the service's current definition (the caller leaves out
 /// older ones). Enough tasks where they should be is ready even when an earlier
 /// attempt failed and the swarm restarted it; otherwise a failed task ends the wait.
-pub fn readiness(tasks: &[TaskInfo], replicas: u32, condition: Condition) -> Readiness {
+pub fn readiness(tasks: &[TaskInfo], replicas: u32, condition: impl Into<Condition>) -> Readiness {
+    let condition = condition.into();
     let failed = || {
         tasks
             .iter()
