@@ -376,7 +376,18 @@ impl Secrets {
                 mask(&mut line);
                 Event::BuildOutput { service, line }
             }
-            e @ (Event::Waiting { .. } | Event::Interrupted) => e,
+            Event::Note { mut text } => {
+                mask(&mut text);
+                Event::Note { text }
+            }
+            Event::Warning { mut text } => {
+                mask(&mut text);
+                Event::Warning { text }
+            }
+            e @ (Event::Waiting { .. }
+            | Event::Interrupted
+            | Event::InterruptedAgain
+            | Event::LockWaiting { .. }) => e,
         }
     }
 }
