@@ -424,7 +424,7 @@ pub fn mask_url_password(value: &str) -> Option<String> {
 /// without each caller passing them along.
 static ACTIVE: RwLock<Option<Arc<Secrets>>> = RwLock::new(None);
 
-/// Make `secrets` the secrets of this run (`commands::load_stack` does, once the
+/// Make `secrets` the secrets of this run (`ops::project::load` does, once the
 /// stack is loaded).
 pub fn install(secrets: Secrets) {
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(secrets));
