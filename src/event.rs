@@ -11,6 +11,11 @@ use crate::stack::model::Condition;
 /// Where events go; the reporter implements it.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// A sink that drops every event (for callers with nobody to tell).
+pub fn discard() -> EventSink {
+    Arc::new(|_| {})
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -55,6 +60,27 @@ pub enum Event {
     },
     /// Ctrl-C: no new step starts; steps in flight finish or are cancelled.
     Interrupted,
+    /// A second Ctrl-C: pier quits at once.
+    InterruptedAgain,
+    /// Something worth knowing that is no step: a plan's note, a service a command
+    /// found nothing for. Plain text: `note: {text}`.
+    Note {
+        text: String,
+    },
+    /// A problem that does not stop the command (a key pier does not carry out, what
+    /// an export leaves behind): the whole diagnostic as text, its "warning:" included.
+    Warning {
+        text: String,
+    },
+    /// Another pier run holds the project's lock: this one waits until it is free.
+    LockWaiting {
+        project: String,
+        /// The other run's verb and process, when its lock file says.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
 }
 
 /// A step of the plan as reporters see it (`step` in the other events indexes these).

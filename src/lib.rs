@@ -2,8 +2,9 @@
 //!
 //! The data flow (DESIGN §1): `template` renders a stack file, `stack` loads it
 //! into the model, `plan` compares it with what `engine` observed, `execute`
-//! carries out the plan, `report` shows the events. `commands` glues one verb
-//! each; `cli` is the argument grammar.
+//! carries out the plan, `report` shows the events. `ops` are the operations
+//! (`up`, `down`, `ps`, …) as functions that return reports; `commands` calls
+//! one per verb and renders it; `cli` is the argument grammar.
 
 pub mod cli;
 pub mod commands;
@@ -25,6 +26,17 @@ pub mod stack;
 pub mod template;
 
 pub use error::{Error, Result};
+
+/// The error as the last line of a `--progress json` run: one JSON object, like
+/// the events before it.
+pub fn render_error_json(err: &Error) -> String {
+    serde_json::json!({
+        "event": "error",
+        "message": render_error(err),
+        "exit_code": err.exit_code(),
+    })
+    .to_string()
+}
 
 /// The one place an error becomes text for the user.
 pub fn render_error(err: &Error) -> String {

@@ -6,11 +6,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = pier::cli::Cli::parse();
+    // With `--progress json` every line on stderr is a JSON object, the error too.
+    let json = cli.global.progress == pier::cli::Progress::Json;
     let mut stdout = std::io::stdout().lock();
     match pier::commands::run(cli, &mut stdout) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
-            eprintln!("{}", pier::render_error(&err));
+            match json {
+                true => eprintln!("{}", pier::render_error_json(&err)),
+                false => eprintln!("{}", pier::render_error(&err)),
+            }
             ExitCode::from(err.exit_code() as u8)
         }
     }

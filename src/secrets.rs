@@ -376,7 +376,18 @@ impl Secrets {
                 mask(&mut line);
                 Event::BuildOutput { service, line }
             }
-            e @ (Event::Waiting { .. } | Event::Interrupted) => e,
+            Event::Note { mut text } => {
+                mask(&mut text);
+                Event::Note { text }
+            }
+            Event::Warning { mut text } => {
+                mask(&mut text);
+                Event::Warning { text }
+            }
+            e @ (Event::Waiting { .. }
+            | Event::Interrupted
+            | Event::InterruptedAgain
+            | Event::LockWaiting { .. }) => e,
         }
     }
 }
@@ -413,7 +424,7 @@ pub fn mask_url_password(value: &str) -> Option<String> {
 /// without each caller passing them along.
 static ACTIVE: RwLock<Option<Arc<Secrets>>> = RwLock::new(None);
 
-/// Make `secrets` the secrets of this run (`commands::load_stack` does, once the
+/// Make `secrets` the secrets of this run (`ops::project::load` does, once the
 /// stack is loaded).
 pub fn install(secrets: Secrets) {
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(secrets));

@@ -401,3 +401,71 @@ fn the_pier_builder_writes_files_and_checks_expectations() {
 fn the_pier_builder_fails_on_an_unexpected_exit_code() {
     Pier::new().arg("config").run();
 }
+
+/// Every line of `stderr` as a JSON object (panics on the first that is not).
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .unwrap_or_else(|| panic!("not a JSON object: {line:?}\n--- stderr\n{stderr}"))
+        })
+        .collect()
+}
+
+#[test]
+fn progress_json_makes_every_line_on_stderr_json_warnings_notes_and_the_error() {
+    let dir = project(
+        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {DB_PASSWORD: \"${DB_PASSWORD}\"}\n",
+    );
+    let out = Pier::in_dir(dir.path())
+        .env("DB_PASSWORD", "s3cret-value")
+        .args(["--progress", "json", "config"])
+        .stdout_contains("DB_PASSWORD: \"********\"")
+        .run();
+    let events = json_lines(&out.stderr);
+    assert!(
+        events.iter().any(|e| e["event"] == "warning"
+            && e["text"].as_str().unwrap().contains(
+                "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported"
+            )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "note"
+            && e["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("the values of DB_PASSWORD are shown as ********")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cret-value"), "{}", out.stderr);
+
+    // Plain text keeps today's wording; quiet keeps the warning and drops the note.
+    Pier::in_dir(dir.path())
+        .env("DB_PASSWORD", "s3cret-value")
+        .args(["--progress", "quiet", "config"])
+        .stderr_contains("warning: services.web.cap_add")
+        .stderr_lacks("note:")
+        .run();
+
+    // A failing command: the error is the last JSON object, the exit code kept.
+    let bad = project("services:\n  web: {image: x, depends_on: [nope]}\n");
+    let out = Pier::in_dir(bad.path())
+        .args(["--progress", "json", "config"])
+        .status(2)
+        .run();
+    let events = json_lines(&out.stderr);
+    let last = events.last().expect("the error");
+    assert_eq!(last["event"], "error", "{}", out.stderr);
+    assert_eq!(last["exit_code"], 2, "{}", out.stderr);
+    assert!(
+        last["message"].as_str().unwrap().contains("nope"),
+        "{}",
+        out.stderr
+    );
+}

@@ -6,21 +6,14 @@ mod support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use support::*;
 
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir)
+/// pier in `dir` with a secret in its environment.
+fn pier(dir: &Path, args: &[&str]) -> Pier {
+    Pier::in_dir(dir)
         .args(args)
-        .env("API_KEY", "v4lue-never-printed");
-    cmd
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.assert().success();
-    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+        .env("API_KEY", "v4lue-never-printed")
 }
 
 #[test]
@@ -57,8 +50,8 @@ secrets:
     write(dir, "pier.yaml", &yaml);
     write(dir, "pw.txt", "s3cret");
 
-    let text = stdout(&mut pier(dir, &["up", "--dry-run"]));
-    let json = stdout(&mut pier(dir, &["up", "--dry-run", "--json"]));
+    let text = pier(dir, &["up", "--dry-run"]).run().stdout;
+    let json = pier(dir, &["up", "--dry-run", "--json"]).run().stdout;
     let plan: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert!(
         p.containers().is_empty() && p.networks().is_empty() && p.volumes().is_empty(),
@@ -164,5 +157,5 @@ fn json_without_dry_run_is_invalid_input() {
         "pier.yaml",
         "name: pier-t-planjson-usage\nservices:\n  a:\n    image: busybox\n",
     );
-    pier(dir.path(), &["up", "--json"]).assert().code(2);
+    pier(dir.path(), &["up", "--json"]).status(2).run();
 }

@@ -11,7 +11,6 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use support::*;
 
 /// Long enough (8+ characters) to be found inside other strings, as generated secrets are.
@@ -62,19 +61,10 @@ fn failing_stack_file(name: &str) -> String {
 
 const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
-fn pier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("pier").unwrap();
-    cmd.current_dir(dir).args(args);
-    // The secrets come from .env only.
-    for (name, _) in SECRETS {
-        cmd.env_remove(name);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
+/// pier in `dir`, to the end. The builder's environment is hermetic: the
+/// secrets come from `.env` only.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    pier(dir, args).output().expect("pier runs")
+    Pier::in_dir(dir).args(args).output().expect("pier runs")
 }
 
 fn text(out: &Output) -> String {

@@ -164,3 +164,150 @@ fn up_of_one_service_starts_only_it_and_its_dependencies() {
     names.sort();
     assert_eq!(names, vec!["api", "db"]);
 }
+
+/// The operation itself, as commands call it: `ops::up` returns the plan and the
+/// rows, and tells a collecting sink about every step; `ops::down` reports what it
+/// removed.
+#[test]
+fn up_and_down_as_library_operations_return_their_reports() {
+    use std::sync::{Arc, Mutex};
+
+    use pier::event::{Event, EventSink};
+    use pier::plan::{DownOptions, PullPolicy, UpOptions};
+
+    let p = Project::new("opslib");
+    let stack = p.stack(vec![
+        ("db", service(&idle_after(""))),
+        (
+            "web",
+            depends(service(&idle_after("")), "db", Condition::Started),
+        ),
+    ]);
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let collected = events.clone();
+    let sink: EventSink = Arc::new(move |e| collected.lock().unwrap().push(e));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = pier::engine::Engine::connect().await.expect("an engine");
+        let opts = pier::ops::up::Options {
+            plan: UpOptions {
+                services: vec![],
+                pull: PullPolicy::Never,
+                build: false,
+                remove_orphans: false,
+            },
+            dry_run: false,
+            wait_timeout: Duration::from_secs(60),
+            interrupt: Default::default(),
+        };
+        let report = pier::ops::up::up(&engine, &stack, &Default::default(), &opts, &sink)
+            .await
+            .expect("up succeeds");
+        let mut created: Vec<&str> = report.plan.created_services().map(String::as_str).collect();
+        created.sort();
+        assert_eq!(created, ["db", "web"], "{}", report.plan);
+        let rows: Vec<(&str, bool)> = report
+            .rows
+            .iter()
+            .map(|r| (r.service.as_str(), r.state.is_running()))
+            .collect();
+        assert_eq!(rows, [("db", true), ("web", true)]);
+        {
+            let events = events.lock().unwrap();
+            assert!(
+                matches!(events.first(), Some(Event::Planned { project, .. }) if *project == p.name),
+                "{events:?}"
+            );
+            let finished = events
+                .iter()
+                .filter(|e| matches!(e, Event::StepFinished { .. }))
+                .count();
+            assert_eq!(finished, report.plan.steps.len(), "{events:?}");
+        }
+
+        // Again: nothing to do, the same rows.
+        let again = pier::ops::up::up(&engine, &stack, &Default::default(), &opts, &sink)
+            .await
+            .expect("second up succeeds");
+        assert!(again.plan.is_empty(), "{}", again.plan);
+        assert_eq!(again.rows.len(), 2);
+
+        let down = pier::ops::down::down(
+            &engine,
+            &p.name,
+            &pier::ops::down::Options {
+                plan: DownOptions {
+                    volumes: false,
+                    timeout_secs: Some(5),
+                },
+                interrupt: Default::default(),
+            },
+            &sink,
+        )
+        .await
+        .expect("down succeeds");
+        assert_eq!(down.removed_containers(), 2);
+        assert_eq!(down.removed_networks(), 1);
+    });
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}
+
+/// `pier --progress json up` on a stack that triggers a load warning: every line
+/// on stderr is a JSON object (the warning, the plan, the steps), and so is the
+/// error of a failing `up`.
+#[test]
+fn up_with_progress_json_writes_only_json_objects_to_stderr() {
+    let p = Project::new("jsonprogress");
+    let yaml = format!(
+        "name: {}\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    cap_add: [NET_ADMIN]\n",
+        p.name,
+        idle_after("")
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    let parse = |stderr: &str| -> Vec<serde_json::Value> {
+        stderr
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .filter(serde_json::Value::is_object)
+                    .unwrap_or_else(|| panic!("not a JSON object: {line:?}\n{stderr}"))
+            })
+            .collect()
+    };
+    let out = Pier::in_dir(p.dir.path())
+        .args(["--progress", "json", "up"])
+        .run();
+    let events = parse(&out.stderr);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "warning" && e["text"].as_str().unwrap().contains("cap_add")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "step_finished"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("SERVICE"), "{}", out.stdout);
+
+    // A failing up (an unknown service): its error is JSON too, exit code 2.
+    let out = Pier::in_dir(p.dir.path())
+        .args(["--progress", "json", "up", "nope"])
+        .status(2)
+        .run();
+    let events = parse(&out.stderr);
+    assert_eq!(events.last().unwrap()["event"], "error", "{}", out.stderr);
+    assert_eq!(events.last().unwrap()["exit_code"], 2, "{}", out.stderr);
+
+    let out = Pier::in_dir(p.dir.path())
+        .args(["--progress", "json", "down"])
+        .run();
+    parse(&out.stderr);
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}

@@ -1,73 +1,55 @@
-//! `pier down`: stop and remove what `up` created, found by label (not by the file),
-//! so a down after a failed up or an edited stack file still cleans up everything.
+//! `pier down`: `ops::down`, then what it removed and kept.
 
 use std::io::Write;
-use std::time::Duration;
 
-use crate::cli::{DownArgs, Progress, Target};
+use crate::cli::DownArgs;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::execute::ExecuteOptions;
-use crate::plan::{Action, DownOptions, plan_down};
+use crate::event::EventSink;
+use crate::ops;
+use crate::ops::down::DownReport;
+use crate::plan::DownOptions;
 
-use super::{guard, interrupt, runtime, write_out};
+use super::{runtime, write_out};
 
-pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
-    if args.target == Target::Swarm {
-        return super::swarm::down(project, args, progress, out);
-    }
+/// Take `project` down as `args` asks (the local target; the swarm's is
+/// `commands::swarm`); what was removed goes to `out`.
+pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let interrupt = interrupt::on_ctrl_c();
-        let _lock = guard::lock(project, "down", &interrupt).await?;
-        let observed = engine.observe(project, &[]).await?;
-        let plan = plan_down(
-            project,
-            &observed,
-            &DownOptions {
+        let opts = ops::down::Options {
+            plan: DownOptions {
                 volumes: args.volumes,
                 timeout_secs: args.timeout,
             },
-        );
-        if plan.is_empty() {
-            let mut text = format!("nothing to remove for project {project}\n");
-            for note in &plan.notes {
-                text.push_str(&format!("note: {note}\n"));
-            }
-            return write_out(out, &text);
-        }
-        let opts = ExecuteOptions {
-            wait_timeout: Duration::from_secs(60),
-            interrupt,
-            ..ExecuteOptions::default()
+            interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
         };
-        guard::run(&engine, &plan, &opts, progress, "down").await?;
-        let mut text = String::new();
-        let containers = plan
-            .steps
-            .iter()
-            .filter(|s| matches!(s.action, Action::RemoveContainer { .. }))
-            .count();
-        let networks = plan
-            .steps
-            .iter()
-            .filter(|s| matches!(s.action, Action::RemoveNetwork { .. }))
-            .count();
+        let report = ops::down::down(&engine, project, &opts, sink).await?;
+        write_out(out, &down_text(&report))
+    })
+}
+
+pub fn down_text(report: &DownReport) -> String {
+    let project = report.project();
+    let mut text = String::new();
+    if report.plan.is_empty() {
+        text.push_str(&format!("nothing to remove for project {project}\n"));
+    } else {
+        let containers = report.removed_containers();
+        let networks = report.removed_networks();
         text.push_str(&format!(
             "removed {containers} container{} and {networks} network{} of project {project}\n",
             plural(containers),
             plural(networks)
         ));
-        for s in &plan.steps {
-            if let Action::RemoveVolume { name } = &s.action {
-                text.push_str(&format!("removed volume {name}\n"));
-            }
+        for name in report.removed_volumes() {
+            text.push_str(&format!("removed volume {name}\n"));
         }
-        for note in &plan.notes {
-            text.push_str(&format!("note: {note}\n"));
-        }
-        write_out(out, &text)
-    })
+    }
+    for note in report.notes() {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    text
 }
 
 fn plural(n: usize) -> &'static str {

@@ -4,48 +4,23 @@
 //! becomes pier's.
 
 use std::io::{Read, Write};
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::cli::{ExecArgs, GlobalArgs};
+use crate::cli::ExecArgs;
 use crate::engine::{Engine, ExecRequest, OutputKind};
 use crate::error::{Error, Result};
-use crate::overview::service_rows;
+use crate::ops;
+use crate::ops::project::ProjectContext;
 use crate::report::terminal::{self, RawMode};
 
-use super::project::{ProjectContext, check_services};
 use super::runtime;
 
-pub fn run(global: &GlobalArgs, args: &ExecArgs, out: &mut dyn Write) -> Result<i32> {
-    let ctx = ProjectContext::from_cli(global)?;
+pub fn run(ctx: &ProjectContext, args: &ExecArgs, out: &mut dyn Write) -> Result<i32> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let observed = engine.observe(&ctx.name, &[]).await?;
-        check_services(
-            std::slice::from_ref(&args.service),
-            &ctx.known_services(&observed),
-        )?;
-        let row = service_rows([args.service.as_str()], &observed, &Default::default())
-            .into_iter()
-            .next()
-            .expect("one row per requested service");
-        let container = match (&row.container, row.state.is_running()) {
-            (Some(c), true) => c.clone(),
-            (Some(c), false) => {
-                return Err(Error::NotRunning {
-                    service: args.service.clone(),
-                    state: format!("its container {c} is {}", row.state.text()),
-                });
-            }
-            (None, _) => {
-                return Err(Error::NotRunning {
-                    service: args.service.clone(),
-                    state: "it has no container".into(),
-                });
-            }
-        };
+        let container = ops::exec::container(&engine, ctx, &args.service).await?;
         let tty = !args.no_tty && terminal::stdin_is_terminal();
         let request = ExecRequest {
             cmd: args.command.clone(),
@@ -81,24 +56,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs, out: &mut dyn Write) -> Result<
             }
         }
         drop(raw);
-        exit_code(&engine, &session.id).await
-    })
-}
-
-/// The exec's exit code once the engine has recorded it. Its output ends when the
-/// process exits, but the engine may report it as running for a moment longer.
-async fn exit_code(engine: &Engine, exec_id: &str) -> Result<i32> {
-    for _ in 0..100 {
-        if let Some(code) = engine.exec_exit_code(exec_id).await? {
-            // Exit codes are 0..=255 in the container; anything else is a failure.
-            return Ok(u8::try_from(code).map(i32::from).unwrap_or(1));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Err(Error::Engine {
-        op: crate::error::EngineOp::Exec,
-        resource: exec_id.to_string(),
-        message: "the command's output ended but the engine still reports it running".into(),
+        ops::exec::exit_code(&engine, &session.id).await
     })
 }
 

@@ -2,18 +2,24 @@
 //!
 //! Output goes to stdout (for `| kubectl apply -f -`) or to `-o`: a file for
 //! compose, a directory of one file per object for Kubernetes. Warnings about
-//! what does not carry over go to stderr, so stdout stays a clean document.
+//! what does not carry over are events (stderr), so stdout stays a clean document.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ExportArgs, ExportFormat, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::event::{Event, EventSink};
 use crate::export::{compose, kubernetes};
 use crate::secrets::Secrets;
 
-pub fn run(global: &GlobalArgs, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
-    let loaded = super::load_stack(global)?;
+pub fn run(
+    global: &GlobalArgs,
+    args: &ExportArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let loaded = super::load_stack(global, sink)?;
     // Values that must not be written out (see `crate::secrets`): the `secret`
     // parameters of pier's templates all have secret names (DB_PASSWORD, SECRET_KEY, ...).
     let secrets = Secrets::of_loaded(&loaded);
@@ -32,7 +38,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs, out: &mut dyn Write) -> Resul
             };
             let export = kubernetes::export(&loaded.stack, &secrets, &env_file)?;
             for diagnostic in &export.diagnostics {
-                eprintln!("{diagnostic}");
+                sink(Event::Warning {
+                    text: diagnostic.to_string(),
+                });
             }
             match &args.output {
                 Some(dir) => write_dir(dir, &export)?,

@@ -5,10 +5,16 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::error::{Error, Result};
+use crate::event::EventSink;
 use crate::stack::graph::{EdgeKind, Graph};
 
-pub fn run(global: &GlobalArgs, args: &GraphArgs, out: &mut dyn Write) -> Result<i32> {
-    let loaded = super::load_stack(global)?;
+pub fn run(
+    global: &GlobalArgs,
+    args: &GraphArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let loaded = super::load_stack(global, sink)?;
     // Cycles were rejected while loading; this cannot fail on a loaded stack.
     let graph = Graph::new(&loaded.stack).map_err(Error::Invalid)?;
     let text = match args.format {

@@ -1,21 +1,18 @@
-//! `pier info`: where to reach each service (from the ports the engine actually
-//! bound, see `overview::urls` for the rule) and the stack's settings from `.env`,
-//! secrets masked unless `--show-secrets` (see `crate::secrets`). A stack
-//! rendered from a template keeps no manifest at runtime, so `.env` and the ports
-//! are all there is to go on — which is also true of a hand-written compose file.
+//! `pier info`: `ops::info`'s URLs and `.env` settings, as text or JSON.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, InfoArgs};
+use crate::cli::InfoArgs;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::overview::{ServiceRow, Setting, service_rows, settings, urls};
+use crate::error::Result;
+use crate::ops;
+use crate::ops::project::ProjectContext;
+use crate::overview::{ServiceRow, Setting, urls};
 use crate::report::table::table;
-use crate::secrets::{MASK, Secrets};
+use crate::secrets::MASK;
 
-use super::project::ProjectContext;
 use super::{runtime, write_out};
 
 #[derive(Debug, Serialize)]
@@ -32,26 +29,16 @@ struct ServiceJson<'a> {
     urls: Vec<String>,
 }
 
-pub fn run(global: &GlobalArgs, args: &InfoArgs, out: &mut dyn Write) -> Result<i32> {
-    let ctx = ProjectContext::from_cli(global)?;
-    let rows = runtime()?.block_on(async {
+pub fn run(ctx: &ProjectContext, args: &InfoArgs, out: &mut dyn Write) -> Result<i32> {
+    let report = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let observed = engine.observe(&ctx.name, &[]).await?;
-        Ok::<_, Error>(service_rows(
-            ctx.file_services(),
-            &observed,
-            &Default::default(),
-        ))
+        ops::info::info(&engine, ctx, args.show_secrets).await
     })?;
-    let (dotenv, secrets) = match &ctx.loaded {
-        Some(loaded) => (loaded.dotenv.clone(), Secrets::of_loaded(loaded)),
-        None => Default::default(),
-    };
-    let settings = settings(&dotenv, &secrets, args.show_secrets);
     let text = if args.json {
         let json = InfoJson {
-            project: &ctx.name,
-            services: rows
+            project: &report.project,
+            services: report
+                .rows
                 .iter()
                 .map(|r| ServiceJson {
                     service: &r.service,
@@ -59,13 +46,13 @@ pub fn run(global: &GlobalArgs, args: &InfoArgs, out: &mut dyn Write) -> Result<
                     urls: urls(&r.ports),
                 })
                 .collect(),
-            settings: &settings,
+            settings: &report.settings,
         };
         let mut text = serde_json::to_string_pretty(&json).expect("info serializes");
         text.push('\n');
         text
     } else {
-        info_text(&ctx.name, &rows, &settings)
+        info_text(&report.project, &report.rows, &report.settings)
     };
     write_out(out, &text)?;
     Ok(0)
@@ -108,8 +95,9 @@ pub fn info_text(project: &str, rows: &[ServiceRow], settings: &[Setting]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::overview::{HealthView, StateView};
+    use crate::overview::{HealthView, StateView, settings};
     use crate::plan::observed::{ContainerState, PublishedPort};
+    use crate::secrets::Secrets;
 
     #[test]
     fn text_lists_urls_and_masked_settings() {

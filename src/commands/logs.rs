@@ -9,12 +9,14 @@ use std::io::Write;
 
 use futures_util::stream::{self, StreamExt};
 
-use crate::cli::{GlobalArgs, LogsArgs};
+use crate::cli::LogsArgs;
 use crate::engine::{Engine, LogRequest, OutputChunk};
 use crate::error::{Error, Result, exit};
+use crate::event::EventSink;
+use crate::ops;
+use crate::ops::project::ProjectContext;
 use crate::report::logs::{LineBuffer, LogPrefixes, stdout_colour};
 
-use super::project::{ProjectContext, check_services};
 use super::runtime;
 
 /// One item of the merged streams: a chunk of a service's log, or its end.
@@ -23,38 +25,15 @@ enum Item {
     End(String),
 }
 
-pub fn run(global: &GlobalArgs, args: &LogsArgs, out: &mut dyn Write) -> Result<i32> {
-    let ctx = ProjectContext::from_cli(global)?;
+pub fn run(
+    ctx: &ProjectContext,
+    args: &LogsArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let observed = engine.observe(&ctx.name, &[]).await?;
-        let known = ctx.known_services(&observed);
-        check_services(&args.services, &known)?;
-        let selected: Vec<&str> = if args.services.is_empty() {
-            known.clone()
-        } else {
-            args.services.iter().map(String::as_str).collect()
-        };
-        let mut sources: Vec<(String, String)> = Vec::new();
-        for service in &selected {
-            match observed.container_of(service) {
-                Some(c) => sources.push((service.to_string(), c.name.clone())),
-                // Named explicitly: say why nothing comes; otherwise skip it quietly,
-                // as `docker compose logs` does.
-                None if !args.services.is_empty() => {
-                    eprintln!("note: service `{service}` has no container (`pier up` creates it)")
-                }
-                None => {}
-            }
-        }
-        if sources.is_empty() && args.services.is_empty() {
-            eprintln!(
-                "note: project {} has no containers (`pier up` creates them)",
-                ctx.name
-            );
-        }
-        sources.sort();
-        sources.dedup();
+        let sources = ops::logs::sources(&engine, ctx, &args.services, sink).await?;
         let prefixes = LogPrefixes::new(sources.iter().map(|(s, _)| s.as_str()), stdout_colour());
         let request = LogRequest {
             follow: args.follow,

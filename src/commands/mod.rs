@@ -1,17 +1,18 @@
-//! One module per verb: glue only (load → plan → execute → report).
+//! One module per verb: parse nothing, decide nothing — call one operation
+//! (`crate::ops`) and render its report to `out`. Notes and warnings go to the
+//! run's reporter as events. This file also holds where the command line meets
+//! the layers below it, which know nothing of clap: the global flags become the
+//! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
 mod config;
 pub mod down;
 mod exec;
 mod export;
 mod graph;
-mod guard;
 mod info;
 mod init;
-mod interrupt;
 mod list;
 mod logs;
-mod project;
 pub mod ps;
 pub mod swarm;
 pub mod up;
@@ -20,33 +21,41 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GlobalArgs, Target};
+use crate::cli::{self, Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
+use crate::event::EventSink;
+use crate::ops::project::ProjectContext;
+use crate::report::{self, Reporter};
 use crate::secrets;
-use crate::stack::{self, Loaded};
+use crate::stack::{LoadOptions, Loaded};
 
-/// Run one command; output goes to `out` so that tests can capture it.
+/// Run one command; output goes to `out` so that tests can capture it, notes,
+/// warnings and progress to a reporter on stderr (`--progress`).
 /// Returns the exit code for success paths that are not 0 (e.g. `exec`).
 /// An error's quotes (a failing service's log lines, the engine's message) have
 /// the secrets of the loaded stack masked.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
-    run_command(cli, out).map_err(|e| secrets::active().mask_error(e))
+    let reporter = Reporter::new(cli.global.progress);
+    let result = run_command(cli, &reporter.sink(), out);
+    // Close the progress lines before the result or error is printed.
+    reporter.finish();
+    result.map_err(|e| secrets::active().mask_error(e))
 }
 
-fn run_command(cli: Cli, out: &mut dyn Write) -> Result<i32> {
+fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::List(args) => list::run(args, out),
         Command::Init(args) => init::run(args, out),
-        Command::Config(args) => config::run(&cli.global, &args, out),
-        Command::Graph(args) => graph::run(&cli.global, &args, out),
-        Command::Export(args) => export::run(&cli.global, &args, out),
+        Command::Config(args) => config::run(&cli.global, &args, sink, out),
+        Command::Graph(args) => graph::run(&cli.global, &args, sink, out),
+        Command::Export(args) => export::run(&cli.global, &args, sink, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
             Ok(0)
         }
         // The swarm target has its own glue (commands::swarm).
         Command::Up(args) if args.target == Target::Swarm => {
-            let loaded = load_stack(&cli.global)?;
+            let loaded = load_stack(&cli.global, sink)?;
             swarm::up(
                 &loaded.stack,
                 &loaded.dotenv,
@@ -57,26 +66,27 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Down(args) if args.target == Target::Swarm => {
-            swarm::down(&project_name(&cli.global)?, &args, cli.global.progress, out)?;
+            swarm::down(
+                &project_name(&cli.global, sink)?,
+                &args,
+                cli.global.progress,
+                out,
+            )?;
             Ok(0)
         }
         Command::Up(args) => {
-            let stack = load_stack(&cli.global)?;
-            up::up(&stack.stack, &stack.dotenv, &args, cli.global.progress, out)?;
+            let stack = load_stack(&cli.global, sink)?;
+            up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
             Ok(0)
         }
         Command::Down(args) => {
-            let project = match &cli.global.project_name {
-                Some(name) => name.clone(),
-                None => load_stack(&cli.global)?.stack.name,
-            };
-            down::down(&project, &args, cli.global.progress, out)?;
+            down::down(&project_name(&cli.global, sink)?, &args, sink, out)?;
             Ok(0)
         }
-        Command::Ps(args) => ps::run(&cli.global, &args, out),
-        Command::Logs(args) => logs::run(&cli.global, &args, out),
-        Command::Exec(args) => exec::run(&cli.global, &args, out),
-        Command::Info(args) => info::run(&cli.global, &args, out),
+        Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Logs(args) => logs::run(&project_context(&cli.global, sink)?, &args, sink, out),
+        Command::Exec(args) => exec::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -84,24 +94,47 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     }
 }
 
-/// Load the stack file named by the global flags; warnings go to stderr (the
-/// command's own output stays clean for pipes), invalid input is an error.
-/// Its secrets become the run's (`secrets::install`): progress events and errors
-/// are masked with them.
-pub fn load_stack(global: &GlobalArgs) -> Result<Loaded> {
-    let loaded = stack::load(&project::load_options(global)?)?;
-    secrets::install(secrets::Secrets::of_loaded(&loaded));
-    for warning in &loaded.warnings {
-        eprintln!("{warning}");
+/// The loader's options from the global flags, the current directory and the
+/// process environment.
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Ok(LoadOptions {
+        file: global.file.clone(),
+        project_name: global.project_name.clone(),
+        env_file: global.env_file.clone(),
+        cwd,
+        environment: std::env::vars().collect(),
+    })
+}
+
+impl From<cli::Progress> for report::Progress {
+    fn from(progress: cli::Progress) -> report::Progress {
+        match progress {
+            cli::Progress::Auto => report::Progress::Auto,
+            cli::Progress::Tty => report::Progress::Tty,
+            cli::Progress::Plain => report::Progress::Plain,
+            cli::Progress::Json => report::Progress::Json,
+            cli::Progress::Quiet => report::Progress::Quiet,
+        }
     }
-    Ok(loaded)
+}
+
+/// Load the stack file named by the global flags (`ops::project::load`: warnings
+/// are events, its secrets the run's).
+pub fn load_stack(global: &GlobalArgs, sink: &EventSink) -> Result<Loaded> {
+    crate::ops::project::load(&load_options(global)?, sink)
+}
+
+/// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
+fn project_context(global: &GlobalArgs, sink: &EventSink) -> Result<ProjectContext> {
+    ProjectContext::load(&load_options(global)?, sink)
 }
 
 /// The project a command that works from labels acts on: `-p`, else the stack file's.
-fn project_name(global: &GlobalArgs) -> Result<String> {
+fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<String> {
     match &global.project_name {
         Some(name) => Ok(name.clone()),
-        None => Ok(load_stack(global)?.stack.name),
+        None => Ok(load_stack(global, sink)?.stack.name),
     }
 }
 

@@ -1,31 +1,25 @@
-//! `pier ps`: one row per service — container, state, health, published ports —
-//! found by label, so it also shows what a changed stack file no longer names.
+//! `pier ps`: `ops::ps`'s rows as a table, or as JSON.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crate::cli::{GlobalArgs, PsArgs, Target};
+use crate::cli::{PsArgs, Target};
 use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::overview::rows::awaiting_engine_health;
-use crate::overview::{ServiceRow, service_rows};
-use crate::plan::observed::Observed;
+use crate::error::Result;
+use crate::ops;
+use crate::ops::project::ProjectContext;
+use crate::overview::ServiceRow;
 use crate::report::table::table;
 
-use super::project::ProjectContext;
 use super::{runtime, write_out};
 
-pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i32> {
-    let ctx = ProjectContext::from_cli(global)?;
+pub fn run(ctx: &ProjectContext, args: &PsArgs, out: &mut dyn Write) -> Result<i32> {
     if args.target == Target::Swarm {
         super::swarm::ps(&ctx.name, args, out)?;
         return Ok(0);
     }
     let rows = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let observed = engine.observe(&ctx.name, &[]).await?;
-        let checked = pier_health_checks(&engine, &observed, &BTreeSet::new()).await;
-        Ok::<_, Error>(service_rows(ctx.file_services(), &observed, &checked))
+        ops::ps::ps(&engine, &ctx.name, &ctx.file_services()).await
     })?;
     let text = if args.json {
         let json: Vec<_> = rows.iter().map(ServiceRow::to_json).collect();
@@ -37,32 +31,6 @@ pub fn run(global: &GlobalArgs, args: &PsArgs, out: &mut dyn Write) -> Result<i3
     };
     write_out(out, &text)?;
     Ok(0)
-}
-
-/// Run, once and all at once, the health test of every running service the engine
-/// still calls "starting" (see `overview::rows` for why). Service → passed.
-/// `known_healthy`: services whose test pier has just seen pass (`execute::Outcome`),
-/// taken as passed without running it again.
-pub async fn pier_health_checks(
-    engine: &Engine,
-    observed: &Observed,
-    known_healthy: &BTreeSet<String>,
-) -> BTreeMap<String, bool> {
-    let checks =
-        awaiting_engine_health(observed)
-            .into_iter()
-            .map(|(service, container)| async move {
-                let passed = known_healthy.contains(&service)
-                    || matches!(
-                        engine.probe_configured_health(&container).await,
-                        Ok(Some(true))
-                    );
-                (service, passed)
-            });
-    futures_util::future::join_all(checks)
-        .await
-        .into_iter()
-        .collect()
 }
 
 pub fn ps_table(rows: &[ServiceRow]) -> String {

@@ -1,4 +1,17 @@
-//! Operations as a library: each verb as a function over (engine, stack, options,
-//! event sink) that returns a report; `commands` calls one and renders it.
+//! The operations (DESIGN §1 rule 3): `up`, `down`, `ps`, `info`, and what
+//! `logs` and `exec` decide before they stream. Each is a function over an
+//! engine, the stack or project, its options and an event sink, and returns a
+//! report — plain data that `commands/` renders. Notes and warnings are events
+//! (`Event::Note`, `Event::Warning`), never prints. Tests call the same functions.
 
+pub mod down;
+pub mod exec;
+pub mod guard;
+pub mod health;
+pub mod info;
+pub mod interrupt;
+pub mod logs;
+pub mod project;
+pub mod ps;
 pub mod swarm;
+pub mod up;

@@ -551,93 +551,33 @@ mod tests {
     use super::*;
     use crate::plan::hash::ConfigHash;
     use crate::plan::observed::{ObservedContainer, ObservedNetwork, ObservedVolume};
-    use crate::stack::model::{Dependency, Healthcheck, Mount, Network, ServiceNetwork, Volume};
-
-    fn dep(condition: Condition) -> Dependency {
-        Dependency {
-            condition,
-            required: true,
-        }
-    }
-
-    fn default_net() -> BTreeMap<String, ServiceNetwork> {
-        [("default".to_string(), ServiceNetwork::default())].into()
-    }
+    use crate::stack::fixture::StackFixture;
 
     /// db (healthcheck, volume) ← api ← web, and an independent cache.
     fn shop() -> Stack {
-        let mut services = BTreeMap::new();
-        services.insert(
-            "db".to_string(),
-            Service {
-                image: Some("mysql:8".into()),
-                environment: [("MYSQL_DATABASE".to_string(), "shop".to_string())].into(),
-                volumes: vec![Mount {
-                    kind: MountKind::Volume,
-                    source: Some("db-data".into()),
-                    target: "/var/lib/mysql".into(),
-                    read_only: false,
-                }],
-                healthcheck: Some(Healthcheck {
-                    test: HealthTest::Shell("mysqladmin ping".into()),
-                    interval: None,
-                    timeout: None,
-                    retries: None,
-                    start_period: None,
-                    start_interval: None,
-                }),
-                networks: default_net(),
-                ..Service::default()
-            },
-        );
-        services.insert(
-            "api".to_string(),
-            Service {
-                image: Some("shop/api:1".into()),
-                depends_on: [("db".to_string(), dep(Condition::Healthy))].into(),
-                networks: default_net(),
-                ..Service::default()
-            },
-        );
-        services.insert(
-            "web".to_string(),
-            Service {
-                image: Some("nginx:1".into()),
-                depends_on: [("api".to_string(), dep(Condition::Started))].into(),
-                networks: default_net(),
-                ..Service::default()
-            },
-        );
-        services.insert(
-            "cache".to_string(),
-            Service {
-                image: Some("redis:7".into()),
-                networks: default_net(),
-                ..Service::default()
-            },
-        );
-        Stack {
-            name: "shop".into(),
-            project_dir: PathBuf::from("/tmp/shop"),
-            services,
-            networks: [(
-                "default".to_string(),
-                Network {
-                    name: "shop_default".into(),
-                    ..Network::default()
-                },
-            )]
-            .into(),
-            volumes: [(
-                "db-data".to_string(),
-                Volume {
-                    name: "shop_db-data".into(),
-                    ..Volume::default()
-                },
-            )]
-            .into(),
-            secrets: BTreeMap::new(),
-        }
+        StackFixture::new("shop")
+            .project_dir("/tmp/shop")
+            .default_network()
+            .volume("db-data")
+            .service("db", |s| {
+                s.image("mysql:8")
+                    .env("MYSQL_DATABASE", "shop")
+                    .volume("db-data", "/var/lib/mysql")
+                    .healthcheck("mysqladmin ping", None)
+                    .network("default")
+            })
+            .service("api", |s| {
+                s.image("shop/api:1")
+                    .depends_on("db", Condition::Healthy)
+                    .network("default")
+            })
+            .service("web", |s| {
+                s.image("nginx:1")
+                    .depends_on("api", Condition::Started)
+                    .network("default")
+            })
+            .service("cache", |s| s.image("redis:7").network("default"))
+            .build()
     }
 
     /// What the engine holds after a successful `up` of `stack`.

@@ -130,36 +130,15 @@ mod tests {
     use super::*;
     use crate::plan::observed::{ContainerState, ObservedContainer, PublishedPort};
     use crate::plan::{PullPolicy, UpOptions, plan_up};
-    use crate::stack::model::{PortMapping, Service};
+    use crate::stack::fixture::StackFixture;
     use std::collections::BTreeMap;
 
     fn stack() -> Stack {
-        let web = Service {
-            image: Some("x".into()),
-            ports: vec![
-                PortMapping {
-                    target: 80,
-                    published: Some(8080),
-                    host_ip: "127.0.0.1".into(),
-                    protocol: Protocol::Tcp,
-                },
-                PortMapping {
-                    target: 81,
-                    published: None,
-                    host_ip: "127.0.0.1".into(),
-                    protocol: Protocol::Tcp,
-                },
-            ],
-            ..Service::default()
-        };
-        Stack {
-            name: "p".into(),
-            project_dir: "/p".into(),
-            services: [("web".to_string(), web)].into(),
-            networks: BTreeMap::new(),
-            volumes: BTreeMap::new(),
-            secrets: BTreeMap::new(),
-        }
+        StackFixture::new("p")
+            .service("web", |s| {
+                s.image("x").port("127.0.0.1", 8080, 80).ephemeral_port(81)
+            })
+            .build()
     }
 
     fn opts() -> UpOptions {

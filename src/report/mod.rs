@@ -35,7 +35,7 @@ pub enum Progress {
     Plain,
     /// One JSON object per event.
     Json,
-    /// Errors only.
+    /// Warnings and errors only.
     Quiet,
 }
 
@@ -46,10 +46,15 @@ trait Render: Send + Sync {
     fn finish(&self) {}
 }
 
-struct Quiet;
+/// Nothing of the progress; warnings only (a problem the user must see even so).
+struct Quiet(plain::Plain);
 
 impl Render for Quiet {
-    fn event(&self, _: &Event) {}
+    fn event(&self, event: &Event) {
+        if matches!(event, Event::Warning { .. }) {
+            self.0.event(event);
+        }
+    }
 }
 
 /// The renderer of one command run. Hand `sink()` to `execute`, call `finish()`
@@ -57,6 +62,7 @@ impl Render for Quiet {
 #[derive(Clone)]
 pub struct Reporter {
     render: Arc<dyn Render>,
+    json: bool,
 }
 
 impl Reporter {
@@ -67,23 +73,32 @@ impl Reporter {
         if !color {
             console::set_colors_enabled_stderr(false);
         }
-        let render: Arc<dyn Render> = match resolve(progress, std::io::stderr().is_terminal()) {
+        let resolved = resolve(progress, std::io::stderr().is_terminal());
+        let render: Arc<dyn Render> = match resolved {
             Progress::Tty => Arc::new(tty::Tty::stderr(color)),
             Progress::Json => Arc::new(json::Json::new(Box::new(std::io::stderr()))),
-            Progress::Quiet => Arc::new(Quiet),
+            Progress::Quiet => Arc::new(Quiet(plain::Plain::new(Box::new(std::io::stderr())))),
             Progress::Auto | Progress::Plain => {
                 Arc::new(plain::Plain::new(Box::new(std::io::stderr())))
             }
         };
-        Reporter { render }
+        Reporter {
+            render,
+            json: resolved == Progress::Json,
+        }
     }
 
-    /// Every event is masked with the run's secrets first (`crate::secrets`), so
-    /// no renderer — `--progress json` included — prints a secret value.
+    /// Every event is masked with the run's secrets first (`crate::secrets`, those
+    /// of the stack loaded so far), so no renderer — `--progress json` included —
+    /// prints a secret value.
     pub fn sink(&self) -> Sink {
         let render = self.render.clone();
-        let secrets = crate::secrets::active();
-        Arc::new(move |event| render.event(&secrets.mask_event(event)))
+        Arc::new(move |event| render.event(&crate::secrets::active().mask_event(event)))
+    }
+
+    /// Whether this reporter writes JSON lines (then an error is one too).
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     pub fn finish(&self) {

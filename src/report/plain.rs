@@ -59,6 +59,19 @@ pub fn format_event(event: &Event) -> Option<String> {
         // The steps are printed as they start.
         Event::Planned { .. } => None,
         Event::Interrupted => Some(INTERRUPT_NOTICE.to_string()),
+        Event::InterruptedAgain => Some("interrupted again: quitting at once".to_string()),
+        Event::Note { text } => Some(format!("note: {text}")),
+        Event::Warning { text } => Some(text.clone()),
+        Event::LockWaiting {
+            project,
+            command: Some(command),
+            pid: Some(pid),
+        } => Some(format!(
+            "waiting for another pier {command} of project {project} (pid {pid})"
+        )),
+        Event::LockWaiting { project, .. } => {
+            Some(format!("waiting for another pier run of project {project}"))
+        }
     }
 }
 

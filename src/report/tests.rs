@@ -377,3 +377,68 @@ interrupted: finishing the steps in flight (Ctrl-C again quits now)
 - api  not started"
     );
 }
+
+/// Notes, warnings and the lock wait: events like the others, worded as pier
+/// always printed them; JSON in json mode; only warnings when quiet.
+fn messages() -> Vec<Event> {
+    vec![
+        Event::Warning {
+            text: "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported".into(),
+        },
+        Event::Note {
+            text: "orphan container shop-old-1 kept (pass --remove-orphans)".into(),
+        },
+        Event::LockWaiting {
+            project: "shop".into(),
+            command: Some("up".into()),
+            pid: Some(42),
+        },
+        Event::LockWaiting {
+            project: "shop".into(),
+            command: None,
+            pid: None,
+        },
+        Event::InterruptedAgain,
+    ]
+}
+
+#[test]
+fn messages_in_every_renderer() {
+    let plain_text = "\
+pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported
+note: orphan container shop-old-1 kept (pass --remove-orphans)
+waiting for another pier up of project shop (pid 42)
+waiting for another pier run of project shop
+interrupted again: quitting at once
+";
+    let buf = Buffer::default();
+    let plain = Plain::new(Box::new(buf.clone()));
+    messages().iter().for_each(|e| plain.event(e));
+    assert_eq!(buf.text(), plain_text);
+
+    let buf = Buffer::default();
+    let json = Json::new(Box::new(buf.clone()));
+    messages().iter().for_each(|e| json.event(e));
+    let expected = [
+        r#"{"event":"warning","text":"pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported"}"#,
+        r#"{"event":"note","text":"orphan container shop-old-1 kept (pass --remove-orphans)"}"#,
+        r#"{"event":"lock_waiting","project":"shop","command":"up","pid":42}"#,
+        r#"{"event":"lock_waiting","project":"shop"}"#,
+        r#"{"event":"interrupted_again"}"#,
+    ];
+    assert_eq!(buf.text(), expected.join("\n") + "\n");
+
+    let buf = Buffer::default();
+    let quiet = super::Quiet(Plain::new(Box::new(buf.clone())));
+    messages().iter().for_each(|e| quiet.event(e));
+    assert_eq!(
+        buf.text(),
+        plain_text.lines().next().unwrap().to_string() + "\n"
+    );
+
+    let term = InMemoryTerm::new(20, 100);
+    let (tty, offset) = tty(&term);
+    feed(&tty, &offset, &messages());
+    tty.finish();
+    assert_eq!(term.contents(), plain_text.trim_end());
+}

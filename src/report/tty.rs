@@ -11,7 +11,7 @@ use console::style;
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Render;
-use super::plain::{INTERRUPT_NOTICE, INTERRUPTED, strip_escapes};
+use super::plain::{INTERRUPT_NOTICE, INTERRUPTED, format_event, strip_escapes};
 use super::pull::PullTally;
 use crate::event::{Event, PlannedStep, StepKind};
 use crate::stack::model::Condition;
@@ -306,6 +306,15 @@ impl Render for Tty {
             Event::Interrupted => {
                 st.interrupted = true;
                 let _ = self.multi.println(INTERRUPT_NOTICE);
+            }
+            // Lines above the bars, worded as the plain renderer's.
+            Event::InterruptedAgain
+            | Event::Note { .. }
+            | Event::Warning { .. }
+            | Event::LockWaiting { .. } => {
+                if let Some(text) = format_event(event) {
+                    let _ = self.multi.println(text);
+                }
             }
         }
     }

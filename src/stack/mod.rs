@@ -224,13 +224,6 @@ fn project_name_for(
     }
 }
 
-/// The stack as Compose-shaped YAML (what `pier config` prints).
-pub fn to_yaml(stack: &Stack) -> String {
-    // Through yaml_emit rather than serde_yaml: serde_yaml writes YAML 1.2 and
-    // leaves `no`/`on` unquoted, which YAML 1.1 readers (Compose v1) take as booleans.
-    yaml_emit::to_yaml(&serde_json::to_value(stack).expect("the model always serializes"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,7 +396,9 @@ secrets:
         };
         let (first, warnings) = load(text).unwrap();
         assert!(only_exposure(&warnings), "{warnings:?}");
-        let printed = to_yaml(&first);
+        // What `pier config` prints (the one Compose writer), secrets shown.
+        let (printed, _) =
+            crate::export::compose::config(&first, &crate::secrets::Secrets::new(), false);
         let (second, warnings) = load(&printed).unwrap();
         assert!(only_exposure(&warnings), "{warnings:?}");
         assert_eq!(first, second, "{printed}");

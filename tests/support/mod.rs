@@ -204,13 +204,15 @@ pub fn down_args(volumes: bool) -> DownArgs {
 /// `pier up` through the library; returns what it printed.
 pub fn up(stack: &Stack, args: &UpArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
-    pier::commands::up::up(stack, &Default::default(), args, Progress::Plain, &mut out)?;
+    let sink = pier::report::sink(Progress::Plain);
+    pier::commands::up::up(stack, &Default::default(), args, &sink, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 
 pub fn down(project: &str, args: &DownArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
-    pier::commands::down::down(project, args, Progress::Plain, &mut out)?;
+    let sink = pier::report::sink(Progress::Plain);
+    pier::commands::down::down(project, args, &sink, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 

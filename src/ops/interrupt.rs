@@ -5,10 +5,11 @@
 use tokio_util::sync::CancellationToken;
 
 use crate::error::exit;
+use crate::event::{Event, EventSink};
 
 /// Listen for Ctrl-C from now on (in the current tokio runtime); the token is
-/// cancelled on the first one.
-pub fn on_ctrl_c() -> CancellationToken {
+/// cancelled on the first one. The second is told to `sink` before pier exits.
+pub fn on_ctrl_c(sink: EventSink) -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
@@ -18,7 +19,7 @@ pub fn on_ctrl_c() -> CancellationToken {
         }
         cancel.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted again: quitting at once");
+            sink(Event::InterruptedAgain);
             std::process::exit(exit::INTERRUPTED);
         }
     });

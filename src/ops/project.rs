@@ -1,42 +1,29 @@
-//! What the runtime verbs (`ps`, `logs`, `exec`, `info`) are about: the project
-//! and the services of its stack file. With `-p NAME` they also work where there
-//! is no stack file, from what carries the project's label alone (like `down`).
+//! What the operations act on: a loaded stack (its warnings told as events, its
+//! secrets made the run's), or for the runtime verbs (`ps`, `logs`, `exec`,
+//! `info`) the project and the services of its stack file. With `-p NAME` those
+//! also work where there is no stack file, from what carries the project's label
+//! alone (like `down`).
 
-//!
-//! Also where the command line meets the layers below it, which know nothing
-//! of clap: the global flags become the loader's `LoadOptions`, and `--progress`
-//! becomes the reporter's `Progress`.
-
-use crate::cli::{self, GlobalArgs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
+use crate::event::{Event, EventSink};
 use crate::plan::observed::Observed;
-use crate::report;
-use crate::stack::{LoadOptions, Loaded};
+use crate::secrets;
+use crate::stack::{self, LoadOptions, Loaded};
 
-/// The loader's options from the global flags, the current directory and the
-/// process environment.
-pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    Ok(LoadOptions {
-        file: global.file.clone(),
-        project_name: global.project_name.clone(),
-        env_file: global.env_file.clone(),
-        cwd,
-        environment: std::env::vars().collect(),
-    })
-}
-
-impl From<cli::Progress> for report::Progress {
-    fn from(progress: cli::Progress) -> report::Progress {
-        match progress {
-            cli::Progress::Auto => report::Progress::Auto,
-            cli::Progress::Tty => report::Progress::Tty,
-            cli::Progress::Plain => report::Progress::Plain,
-            cli::Progress::Json => report::Progress::Json,
-            cli::Progress::Quiet => report::Progress::Quiet,
-        }
+/// Load the stack file `options` name. Its warnings go to `sink` (the command's
+/// own output stays clean for pipes); invalid input is an error. Its secrets
+/// become the run's (`secrets::install`): progress events and errors are masked
+/// with them.
+pub fn load(options: &LoadOptions, sink: &EventSink) -> Result<Loaded> {
+    let loaded = stack::load(options)?;
+    secrets::install(secrets::Secrets::of_loaded(&loaded));
+    for warning in &loaded.warnings {
+        sink(Event::Warning {
+            text: warning.to_string(),
+        });
     }
+    Ok(loaded)
 }
 
 pub struct ProjectContext {
@@ -46,16 +33,20 @@ pub struct ProjectContext {
 }
 
 impl ProjectContext {
-    pub fn from_cli(global: &GlobalArgs) -> Result<ProjectContext> {
-        match super::load_stack(global) {
+    /// The stack file's project; without a stack file, the project `-p` named
+    /// (`options.project_name`).
+    pub fn load(options: &LoadOptions, sink: &EventSink) -> Result<ProjectContext> {
+        match load(options, sink) {
             Ok(loaded) => Ok(ProjectContext {
                 name: loaded.stack.name.clone(),
                 loaded: Some(loaded),
             }),
-            Err(Error::NoStackFile { .. }) if global.project_name.is_some() => Ok(ProjectContext {
-                name: global.project_name.clone().unwrap_or_default(),
-                loaded: None,
-            }),
+            Err(Error::NoStackFile { .. }) if options.project_name.is_some() => {
+                Ok(ProjectContext {
+                    name: options.project_name.clone().unwrap_or_default(),
+                    loaded: None,
+                })
+            }
             Err(e) => Err(e),
         }
     }

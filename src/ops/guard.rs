@@ -1,45 +1,43 @@
 //! What `up` and `down` share around executing a plan: one run per project at a
-//! time (the project lock), Ctrl-C handling, the reporter, and on Ctrl-C the
-//! account of what the run left behind.
+//! time (the project lock), and on Ctrl-C the account of what the run left behind.
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::Progress;
 use crate::engine::Engine;
 use crate::error::{Error, Result, Stopped};
+use crate::event::{Event, EventSink};
 use crate::execute::{ExecuteOptions, Outcome, execute};
 use crate::lock::ProjectLock;
 use crate::plan::Plan;
-use crate::report::Reporter;
 
-/// Take the project's lock, saying whom we wait for when another run holds it.
+/// Take the project's lock; when another run holds it, `Event::LockWaiting` says
+/// whom this one waits for.
 pub async fn lock(
     project: &str,
     command: &'static str,
     interrupt: &CancellationToken,
+    sink: &EventSink,
 ) -> Result<ProjectLock> {
-    ProjectLock::acquire(project, command, interrupt, |holder| match holder {
-        Some(h) => eprintln!(
-            "waiting for another pier {} of project {project} (pid {})",
-            h.command, h.pid
-        ),
-        None => eprintln!("waiting for another pier run of project {project}"),
+    ProjectLock::acquire(project, command, interrupt, |holder| {
+        sink(Event::LockWaiting {
+            project: project.to_string(),
+            command: holder.as_ref().map(|h| h.command.clone()),
+            pid: holder.as_ref().map(|h| h.pid),
+        })
     })
     .await
 }
 
-/// Execute `plan` with the reporter `progress` asks for. A Ctrl-C (`opts.interrupt`)
-/// becomes `Error::Stopped`, naming what of the project exists now.
+/// Execute `plan`, its events to `sink`. A Ctrl-C (`opts.interrupt`) becomes
+/// `Error::Stopped`, naming what of the project exists now.
 pub async fn run(
     engine: &Engine,
     plan: &Plan,
     opts: &ExecuteOptions,
-    progress: Progress,
+    sink: &EventSink,
     command: &'static str,
 ) -> Result<Outcome> {
-    let reporter = Reporter::new(progress);
-    let result = execute(engine, plan, opts, reporter.sink()).await;
-    reporter.finish();
+    let result = execute(engine, plan, opts, sink.clone()).await;
     match result {
         Err(Error::Interrupted) => Err(stopped(engine, command, &plan.project).await),
         other => other,
