@@ -119,6 +119,19 @@ pub enum PullPolicy {
     Never,
 }
 
+impl Command {
+    /// Where the verb runs: `--target` of `up`, `down` and `ps`; every other verb
+    /// works on the local engine or on files.
+    pub fn target(&self) -> Target {
+        match self {
+            Command::Up(args) => args.target,
+            Command::Down(args) => args.target,
+            Command::Ps(args) => args.target,
+            _ => Target::Local,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Target {
     /// Containers on this Docker engine

@@ -43,6 +43,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
 }
 
 fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
+    // The one place the target is chosen: the swarm's verbs are in `swarm`.
+    if cli.command.target() == Target::Swarm {
+        return swarm::run(&cli.global, cli.command, sink, out);
+    }
     match cli.command {
         Command::List(args) => list::run(args, out),
         Command::Init(args) => init::run(args, out),
@@ -51,27 +55,6 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Export(args) => export::run(&cli.global, &args, sink, out),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
-            Ok(0)
-        }
-        // The swarm target has its own glue (commands::swarm).
-        Command::Up(args) if args.target == Target::Swarm => {
-            let loaded = load_stack(&cli.global, sink)?;
-            swarm::up(
-                &loaded.stack,
-                &loaded.dotenv,
-                &args,
-                cli.global.progress,
-                out,
-            )?;
-            Ok(0)
-        }
-        Command::Down(args) if args.target == Target::Swarm => {
-            swarm::down(
-                &project_name(&cli.global, sink)?,
-                &args,
-                cli.global.progress,
-                out,
-            )?;
             Ok(0)
         }
         Command::Up(args) => {
@@ -126,12 +109,12 @@ pub fn load_stack(global: &GlobalArgs, sink: &EventSink) -> Result<Loaded> {
 }
 
 /// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
-fn project_context(global: &GlobalArgs, sink: &EventSink) -> Result<ProjectContext> {
+pub(crate) fn project_context(global: &GlobalArgs, sink: &EventSink) -> Result<ProjectContext> {
     ProjectContext::load(&load_options(global)?, sink)
 }
 
 /// The project a command that works from labels acts on: `-p`, else the stack file's.
-fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<String> {
+pub(crate) fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<String> {
     match &global.project_name {
         Some(name) => Ok(name.clone()),
         None => Ok(load_stack(global, sink)?.stack.name),

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::cli::{PsArgs, Target};
+use crate::cli::PsArgs;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops;
@@ -13,10 +13,6 @@ use crate::report::table::table;
 use super::{runtime, write_out};
 
 pub fn run(ctx: &ProjectContext, args: &PsArgs, out: &mut dyn Write) -> Result<i32> {
-    if args.target == Target::Swarm {
-        super::swarm::ps(&ctx.name, args, out)?;
-        return Ok(0);
-    }
     let rows = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         ops::ps::ps(&engine, &ctx.name, &ctx.file_services()).await

@@ -4,15 +4,40 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::{DownArgs, Progress, PsArgs, UpArgs};
+use crate::cli::{Command, DownArgs, GlobalArgs, PsArgs, UpArgs};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::event::{Event, EventSink};
 use crate::ops::swarm::{self as ops, Removed, ServiceRow, ServiceTasks, UpOptions};
 use crate::plan::swarm::TaskState;
 use crate::report::table::table;
 use crate::stack::model::Stack;
 
-use super::{runtime, write_out};
+use super::{load_stack, project_context, project_name, runtime, write_out};
+
+/// The verbs that run on a swarm (`--target swarm`); `commands::run` sends them
+/// here, the one place the target is chosen.
+pub fn run(
+    global: &GlobalArgs,
+    command: Command,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    match command {
+        Command::Up(args) => {
+            let loaded = load_stack(global, sink)?;
+            up(&loaded.stack, &loaded.dotenv, &args, sink, out)?;
+        }
+        Command::Down(args) => down(&project_name(global, sink)?, &args, sink, out)?,
+        Command::Ps(args) => ps(&project_context(global, sink)?.name, &args, out)?,
+        other => {
+            return Err(Error::Internal {
+                message: format!("`{other:?}` has no swarm target"),
+            });
+        }
+    }
+    Ok(0)
+}
 
 /// Deploy `stack` as swarm services. `dotenv`: the `.env` values, where secrets
 /// declared with `environment:` are looked up after the shell's environment.
@@ -20,7 +45,7 @@ pub fn up(
     stack: &Stack,
     dotenv: &BTreeMap<String, String>,
     args: &UpArgs,
-    progress: Progress,
+    sink: &EventSink,
     out: &mut dyn Write,
 ) -> Result<()> {
     let opts = UpOptions {
@@ -31,7 +56,9 @@ pub fn up(
     };
     let desired = ops::desired(stack, &opts)?;
     for w in ops::warnings(&desired) {
-        eprintln!("{w}");
+        sink(Event::Warning {
+            text: w.to_string(),
+        });
     }
     let values = ops::read_secrets(&desired, dotenv)?;
     runtime()?.block_on(async {
@@ -53,17 +80,9 @@ pub fn up(
             return write_out(out, &plan.to_string());
         }
         let engine = Engine::connect().await?;
-        let report = ops::up(
-            &engine,
-            stack,
-            &desired,
-            &values,
-            &opts,
-            crate::report::sink(progress),
-        )
-        .await?;
+        let report = ops::up(&engine, stack, &desired, &values, &opts, sink.clone()).await?;
         for note in &report.notes {
-            eprintln!("note: {note}");
+            sink(Event::Note { text: note.clone() });
         }
         write_out(out, &up_table(&report.services))
     })
@@ -85,16 +104,10 @@ fn up_table(services: &[ServiceRow]) -> String {
     table(&rows)
 }
 
-pub fn down(project: &str, args: &DownArgs, progress: Progress, out: &mut dyn Write) -> Result<()> {
+pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let removed = ops::down(
-            &engine,
-            project,
-            args.volumes,
-            crate::report::sink(progress),
-        )
-        .await?;
+        let removed = ops::down(&engine, project, args.volumes, sink.clone()).await?;
         write_out(out, &down_text(project, &removed))
     })
 }
