@@ -1,8 +1,9 @@
 //! pier: compose local development environments out of containers.
 //!
 //! The data flow (DESIGN §1): `template` renders a stack file, `stack` loads it
-//! into the model, `plan` compares it with what `engine` observed, `execute`
-//! carries out the plan, `report` shows the events. `ops` are the operations
+//! into the model, `plan` compares it with what `engine` observed, a `target`
+//! (the local engine, or a swarm) carries out the plan through the one walk in
+//! `execute`, `report` shows the events. `ops` are the operations
 //! (`up`, `down`, `ps`, …) as functions that return reports; `commands` calls
 //! one per verb and renders it; `cli` is the argument grammar.
 
@@ -23,6 +24,7 @@ pub mod preflight;
 pub mod report;
 pub mod secrets;
 pub mod stack;
+pub mod target;
 pub mod template;
 
 pub use error::{Error, Result};

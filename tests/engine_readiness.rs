@@ -214,8 +214,9 @@ fn a_health_check_whose_program_is_missing_fails_without_waiting_out_the_retries
 #[test]
 fn a_long_wait_does_not_hold_back_other_work() {
     use pier::engine::Engine;
-    use pier::execute::{Event, ExecuteOptions, execute};
+    use pier::event::Event;
     use pier::plan::{PullPolicy, UpOptions, plan_up};
+    use pier::target::local::{ExecuteOptions, execute};
     use std::sync::{Arc, Mutex};
 
     let p = Project::new("waitslot");

@@ -136,7 +136,7 @@ pub async fn down(stack: &Stack) -> Result<(), String> {
         e.stop_container(&c.name, None).await?;
         e.remove_container(&c.name).await
     }))
-    .buffer_unordered(pier::execute::ExecuteOptions::default().concurrency)
+    .buffer_unordered(pier::target::local::ExecuteOptions::default().concurrency)
     .collect::<Vec<_>>()
     .await
     .into_iter()

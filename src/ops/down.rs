@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::event::EventSink;
-use crate::execute::ExecuteOptions;
 use crate::plan::{Action, DownOptions, Plan, plan_down};
+use crate::target::local::ExecuteOptions;
 
 use super::guard;
 

@@ -6,9 +6,9 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::Engine;
 use crate::error::{Error, Result, Stopped};
 use crate::event::{Event, EventSink};
-use crate::execute::{ExecuteOptions, Outcome, execute};
 use crate::lock::ProjectLock;
 use crate::plan::Plan;
+use crate::target::local::{ExecuteOptions, Outcome, execute};
 
 /// Take the project's lock; when another run holds it, `Event::LockWaiting` says
 /// whom this one waits for.

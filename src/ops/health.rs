@@ -9,7 +9,7 @@ use crate::plan::observed::Observed;
 
 /// Run, once and all at once, the health test of every running service the engine
 /// still calls "starting". Service → passed. `known_healthy`: services whose test
-/// pier has just seen pass (`execute::Outcome`), taken as passed without running
+/// pier has just seen pass (`target::local::Outcome`), taken as passed without running
 /// it again.
 pub async fn pier_health_checks(
     engine: &Engine,

@@ -1,5 +1,5 @@
 //! The swarm target's verbs as functions over (engine, stack, options, event sink)
-//! that return a report: observe → `plan::swarm` (pure) → `execute::swarm` (the
+//! that return a report: observe → `plan::swarm` (pure) → `target::swarm` (the
 //! common walk). `commands::swarm` calls these and renders their reports.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,13 +11,13 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::{Error, Result, UnbuiltImage};
 use crate::event::EventSink;
-use crate::execute::swarm::{SwarmRunOptions, run};
 use crate::plan::Plan;
 use crate::plan::swarm::{
     SwarmAction, SwarmObserved, SwarmPlan, SwarmService, SwarmUpOptions, TaskInfo, TaskState,
     plan_swarm, plan_swarm_down, plan_swarm_up, secret_hash,
 };
 use crate::stack::model::{Condition, Stack};
+use crate::target::swarm::{SwarmRunOptions, run};
 
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {

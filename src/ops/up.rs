@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::Engine;
 use crate::error::{Error, NotReady, Result};
 use crate::event::{Event, EventSink};
-use crate::execute::{ExecuteOptions, Outcome, SecretValues};
 use crate::overview::{ServiceRow, service_rows};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::images_unavailable;
 use crate::plan::{Action, Plan, UpOptions, plan_up};
 use crate::stack::model::{SecretSource, Stack};
+use crate::target::local::{ExecuteOptions, Outcome, SecretValues};
 
 use super::guard;
 use super::health::pier_health_checks;

@@ -2,7 +2,7 @@
 //! Pure: the model in, a `SwarmPlan` out — networks, secrets and the services in
 //! start levels (a level starts after every service it depends on is ready) —
 //! plus the warnings and errors that only a swarm has. The engine adapter
-//! (`engine::swarm*`) carries it out; `execute::swarm` runs the plan `plan_swarm_up` makes of it.
+//! (`engine::swarm*`) carries it out; `target::swarm` runs the plan `plan_swarm_up` makes of it.
 
 mod observed;
 mod reconcile;

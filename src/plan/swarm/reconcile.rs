@@ -1,6 +1,6 @@
 //! The swarm planner: the desired `SwarmPlan` against what `observe_swarm` found →
 //! a `Plan<SwarmAction>` with causes, walked by the same scheduler as the local
-//! target (`execute::schedule::walk`). Pure: no engine, no tokio.
+//! target (`execute::walk`). Pure: no engine, no tokio.
 //!
 //! `up`: create the networks and secrets that are missing, create the services that
 //! are missing, update those whose config hash differs (naming the changed fields),

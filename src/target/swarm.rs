@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::schedule::{Walk, Work, walk};
 use crate::engine::Engine;
 use crate::error::{EngineOp, Error, NotReady, Result};
 use crate::event::EventSink;
+use crate::execute::{Walk, Work, walk};
 use crate::plan::Plan;
 use crate::plan::spec::Readiness as Condition;
 use crate::plan::swarm::{

@@ -1,6 +1,7 @@
-//! Walks a Plan against the engine (DESIGN §1, §6). It makes no decisions: it runs
-//! each step once its dependencies are done, independent steps at the same time
-//! (bounded), and reports what happens as `Event`s.
+//! The local target: a `Plan` of containers, networks and volumes carried out on
+//! the Docker engine through the common walk (`crate::execute`), DESIGN §1, §6. It
+//! makes no decisions: each action is the engine calls it names, and the walk runs
+//! each step once its dependencies are done, reporting what happens as `Event`s.
 //!
 //! Readiness (DESIGN §6): inspect is polled every `POLL`, and the engine's own
 //! `wait` wakes the poll the moment the container stops (a one-shot job's exit is
@@ -10,8 +11,6 @@
 //! interval. A container that exits while it should run fails the wait at once.
 
 mod backend;
-pub mod schedule;
-pub mod swarm;
 #[cfg(test)]
 mod tests;
 
@@ -22,8 +21,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::execute::{Walk, Work, walk};
 pub use backend::Backend;
-pub use schedule::{Walk, Work, walk};
 
 use crate::engine::ContainerStatus;
 use crate::error::{Error, NotReady, Result};
