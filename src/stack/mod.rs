@@ -25,6 +25,7 @@ pub mod positions;
 pub mod project;
 pub mod read;
 pub mod validate;
+pub mod userfile;
 pub mod yaml_emit;
 
 use std::collections::BTreeMap;
