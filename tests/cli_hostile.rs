@@ -64,7 +64,10 @@ fn an_unused_env_bomb_is_not_expanded() {
 fn a_used_env_bomb_is_an_error_naming_the_variable() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "services:\n  web:\n    image: nginx\n    environment: {X: \"${V11}\"}\n")
+        .file(
+            "pier.yaml",
+            "services:\n  web:\n    image: nginx\n    environment: {X: \"${V11}\"}\n",
+        )
         .file(".env", env_bomb())
         .args(["config"])
         .status(2)
@@ -77,7 +80,10 @@ fn a_used_env_bomb_is_an_error_naming_the_variable() {
 fn an_env_file_bomb_is_an_error() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "services:\n  web:\n    image: nginx\n    env_file: bomb.env\n")
+        .file(
+            "pier.yaml",
+            "services:\n  web:\n    image: nginx\n    env_file: bomb.env\n",
+        )
         .file("bomb.env", env_bomb())
         .args(["config"])
         .status(2)
@@ -90,7 +96,10 @@ fn an_env_file_bomb_is_an_error() {
 fn env_file_dev_zero_is_refused() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "services:\n  web:\n    image: nginx\n    env_file: /dev/zero\n")
+        .file(
+            "pier.yaml",
+            "services:\n  web:\n    image: nginx\n    env_file: /dev/zero\n",
+        )
         .args(["config"])
         .status(2)
         .stderr_contains("/dev/zero")
@@ -106,9 +115,14 @@ fn fifos_do_not_hang() {
         ("--env-file", false, vec!["--env-file", "pipe", "config"]),
         ("-f", false, vec!["-f", "pipe", "config"]),
     ] {
-        let pier = Pier::new().no_engine();
-        let dir = pier.dir().to_path_buf();
-        let pipe = if name == ".env" { dir.join(".env") } else { dir.join("pipe") };
+        let tmp = tempfile::tempdir().unwrap();
+        let pier = Pier::in_dir(tmp.path()).no_engine();
+        let dir = tmp.path();
+        let pipe = if name == ".env" {
+            dir.join(".env")
+        } else {
+            dir.join("pipe")
+        };
         mkfifo(&pipe);
         let yaml = if yaml_env_file {
             "services:\n  web:\n    image: nginx\n    env_file: pipe\n"
@@ -146,7 +160,10 @@ fn directories_are_exit_2() {
 fn a_bom_is_accepted() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", format!("\u{feff}{}    environment: {{A: \"${{A}}\"}}\n", SIMPLE))
+        .file(
+            "pier.yaml",
+            format!("\u{feff}{}    environment: {{A: \"${{A}}\"}}\n", SIMPLE),
+        )
         .file(".env", "\u{feff}A=from-env\n")
         .args(["config"])
         .stdout_contains("A: from-env")
@@ -156,8 +173,11 @@ fn a_bom_is_accepted() {
 #[test]
 fn non_utf8_is_exit_2_with_line_and_column() {
     let pier = Pier::new().no_engine();
-    std::fs::write(pier.dir().join("pier.yaml"), b"services:\n  web:\n    image: ngi\xffnx\n")
-        .unwrap();
+    std::fs::write(
+        pier.dir().join("pier.yaml"),
+        b"services:\n  web:\n    image: ngi\xffnx\n",
+    )
+    .unwrap();
     pier.args(["config"])
         .status(2)
         .stderr_contains("pier.yaml:3:15")
@@ -175,7 +195,10 @@ fn non_utf8_is_exit_2_with_line_and_column() {
 fn required_but_empty_says_empty() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "services:\n  web:\n    image: \"nginx:${A:?give a tag}\"\n")
+        .file(
+            "pier.yaml",
+            "services:\n  web:\n    image: \"nginx:${A:?give a tag}\"\n",
+        )
         .env("A", "")
         .args(["config"])
         .status(2)

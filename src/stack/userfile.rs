@@ -87,10 +87,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
         Problem::Invalid(
             Diagnostic::error(
                 "",
-                format!(
-                    "file is larger than {} MiB",
-                    MAX_FILE_BYTES / (1024 * 1024)
-                ),
+                format!("file is larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
             )
             .with_hint("pier reads stack, env and secret files of a reasonable size only"),
         )
