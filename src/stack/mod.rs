@@ -176,7 +176,8 @@ pub fn load_str(
     let positions = Positions::index(text);
     let mut value = match parse::parse(text) {
         Ok(v) => v,
-        Err(d) => return Err(vec![d.in_file(file)]),
+        // Merge-key errors have a document path; syntax errors a line already.
+        Err(d) => return Err(finish(vec![*d], &positions)),
     };
     let mut diags = Vec::new();
     interpolate::interpolate(&mut value, vars, &mut diags);
