@@ -262,7 +262,10 @@ fn a_huge_wait_timeout_is_a_usage_error() {
 fn merge_key_errors_have_line_and_column() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "x-a: &a hello\nservices:\n  web:\n    <<: *a\n    image: nginx\n")
+        .file(
+            "pier.yaml",
+            "x-a: &a hello\nservices:\n  web:\n    <<: *a\n    image: nginx\n",
+        )
         .args(["config"])
         .status(2)
         .stderr_contains("pier.yaml:4:5")
@@ -285,7 +288,10 @@ fn merge_key_errors_have_line_and_column() {
 fn env_values_with_nul_bytes_are_exit_2() {
     Pier::new()
         .no_engine()
-        .file("pier.yaml", "services:\n  web:\n    image: nginx\n    env_file: a.env\n")
+        .file(
+            "pier.yaml",
+            "services:\n  web:\n    image: nginx\n    env_file: a.env\n",
+        )
         .file("a.env", "A=x\0y\n")
         .args(["config"])
         .status(2)

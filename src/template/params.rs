@@ -99,7 +99,24 @@ impl Values {
 }
 
 /// Check a user-typed value against a parameter's type.
+///
+/// No type takes a NUL byte or another control character, but for tabs and
+/// line breaks: pier.yaml and `.env` escape those, and a skeleton file that
+/// would take a line break raw refuses it (`render::render_skeleton`).
 pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<String>)> {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        let what = match c {
+            '\0' => "a NUL byte".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        return Err((
+            format!("a value cannot contain {what}"),
+            Some("values are written into line-based files; give it on one line".into()),
+        ));
+    }
     match kind {
         Kind::String { .. } => Ok(Value::Text(text.to_string())),
         Kind::Secret { .. } => {
@@ -394,6 +411,26 @@ parameters:
             v.get("db_password"),
             Some(&Value::Text("new".into())),
             "--set wins"
+        );
+    }
+
+    #[test]
+    fn values_cannot_hold_control_characters() {
+        for bad in ["a\0b", "a\u{1b}[31m"] {
+            let err = problems(&[&format!("version={bad}")]);
+            assert_eq!(err.len(), 1, "{bad:?}: {err:?}");
+            assert!(err[0].contains("a value cannot contain"), "{err:?}");
+            let err = problems(&[&format!("db_password={bad}")]);
+            assert!(err[0].contains("a value cannot contain"), "{err:?}");
+        }
+        assert!(
+            resolve(
+                &manifest(),
+                &sets(&["version=a\tb"]),
+                &BTreeMap::new(),
+                fixed
+            )
+            .is_ok()
         );
     }
 

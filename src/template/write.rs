@@ -694,8 +694,11 @@ mod tests {
     fn all_files_or_none() {
         let dir = tempfile::tempdir().unwrap();
         // `.env` cannot be staged: its temporary name is taken by a directory.
-        std::fs::create_dir(dir.path().join(format!("..env.pier-{}.tmp", std::process::id())))
-            .unwrap();
+        std::fs::create_dir(
+            dir.path()
+                .join(format!("..env.pier-{}.tmp", std::process::id())),
+        )
+        .unwrap();
         write_files(dir.path(), &planned("x"), false).unwrap_err();
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
