@@ -298,3 +298,92 @@ fn env_values_with_nul_bytes_are_exit_2() {
         .stderr_contains("NUL")
         .run();
 }
+
+/// `create-secrets.sh` reads `.env` as data: values with quotes, backticks,
+/// `$(...)` and line breaks reach `kubectl` exactly as pier itself reads them,
+/// and nothing in them runs.
+#[test]
+fn create_secrets_treats_the_env_file_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("pier.yaml"),
+        "name: shop\nservices:\n  db:\n    image: mariadb:11\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n      API_TOKEN: ${API_TOKEN}\n      APP_SECRET: ${APP_SECRET}\n      MYSQL_PASSWORD: ${MYSQL_PASSWORD}\n",
+    )
+    .unwrap();
+    let pwned = p.join("PWNED");
+    std::fs::write(
+        p.join(".env"),
+        format!(
+            "# hostile values, as data\n\
+             DB_PASSWORD=\"a'b`touch {0}`$(touch {0})\\\"q\\nline2\"\n\
+             API_TOKEN='single $(touch {0}) `touch {0}` \"dq\"'\n\
+             export APP_SECRET=plain-$DB_PASSWORD-end # comment\n\
+             MYSQL_PASSWORD=\"multi\nline ${{API_TOKEN:-nope}} \\$HOME; touch {0}\"\n",
+            pwned.display()
+        ),
+    )
+    .unwrap();
+    Pier::in_dir(p)
+        .no_engine()
+        .args(["export", "kubernetes", "-o", "k8s"])
+        .run();
+    let script = std::fs::read_to_string(p.join("k8s/create-secrets.sh")).unwrap();
+    assert!(!script.contains(". '"), "the script sources a file:\n{script}");
+
+    // A kubectl that records its arguments, NUL-separated, one file per call.
+    let bin = p.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = p.join("calls");
+    std::fs::create_dir(&calls).unwrap();
+    std::fs::write(
+        bin.join("kubectl"),
+        format!(
+            "#!/bin/sh\nfor a; do printf '%s\\0' \"$a\"; done > '{}'/$$\ncat > /dev/null\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(p.join("k8s/create-secrets.sh"))
+        .current_dir(p)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env_remove("DB_PASSWORD")
+        .env_remove("API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!pwned.exists(), "a value in .env was executed");
+
+    let mut literals = std::collections::BTreeMap::new();
+    for call in std::fs::read_dir(&calls).unwrap() {
+        let args = std::fs::read(call.unwrap().path()).unwrap();
+        for arg in String::from_utf8(args).unwrap().split('\0') {
+            if let Some((k, v)) = arg
+                .strip_prefix("--from-literal=")
+                .and_then(|kv| kv.split_once('='))
+            {
+                literals.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    // The oracle: the values as pier's own loader reads them.
+    let config = Pier::in_dir(p)
+        .no_engine()
+        .args(["config", "--json", "--show-secrets"])
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&config.stdout).unwrap();
+    let env = v["services"]["db"]["environment"].as_object().unwrap();
+    assert_eq!(literals.len(), 4, "{literals:?}");
+    for (k, value) in &literals {
+        assert_eq!(env[k].as_str(), Some(value.as_str()), "{k}");
+    }
+    assert!(literals["DB_PASSWORD"].contains("\nline2"));
+    assert!(literals["MYSQL_PASSWORD"].contains("$HOME; touch"));
+}
