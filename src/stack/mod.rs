@@ -177,6 +177,7 @@ pub fn load_str(
     let mut value = match parse::parse(text) {
         Ok(v) => v,
         // Merge-key errors have a document path; syntax errors a line already.
+        Err(d) if d.line.is_some() => return Err(vec![d.in_file(file)]),
         Err(d) => return Err(finish(vec![*d], &positions)),
     };
     let mut diags = Vec::new();
