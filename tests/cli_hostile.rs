@@ -329,7 +329,10 @@ fn create_secrets_treats_the_env_file_as_data() {
         .args(["export", "kubernetes", "-o", "k8s"])
         .run();
     let script = std::fs::read_to_string(p.join("k8s/create-secrets.sh")).unwrap();
-    assert!(!script.contains(". '"), "the script sources a file:\n{script}");
+    assert!(
+        !script.contains(". '"),
+        "the script sources a file:\n{script}"
+    );
 
     // A kubectl that records its arguments, NUL-separated, one file per call.
     let bin = p.join("bin");
