@@ -1046,4 +1046,38 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
             .collect();
         assert_eq!(ids, ["n1", "n2"]);
     }
+
+    /// 10,000 services in a chain: planned at all (the plan used to take time
+    /// quadratic in the services; no timing is asserted, only the result), and
+    /// a second `up` over the running chain has nothing to do.
+    #[test]
+    fn a_ten_thousand_service_chain_is_planned() {
+        use crate::stack::fixture::StackFixture;
+        let n = 10_000;
+        let mut f = StackFixture::new("shop").default_network();
+        for i in 0..n {
+            f = f.service(&format!("s{i:05}"), |s| {
+                let s = s.image("busybox");
+                if i == 0 {
+                    s
+                } else {
+                    s.depends_on(&format!("s{:05}", i - 1), Condition::Started)
+                }
+            });
+        }
+        let stack = f.build();
+        let plan = plan_up(&stack, &Observed::default(), &UpOptions::default()).unwrap();
+        let text = plan.to_string();
+        // Per service: create, start, and one wait; and one pull.
+        assert_eq!(text.matches("create container").count(), n);
+        assert_eq!(text.matches("start container").count(), n);
+        assert_eq!(text.matches("wait for").count(), n);
+        assert!(text.contains("wait for s09998: service_started (needed by s09999)"));
+        assert!(text.starts_with(&format!("project shop: {} steps\n", 3 * n + 1)));
+        assert!(
+            plan_up(&stack, &running(&stack), &UpOptions::default())
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
