@@ -21,7 +21,7 @@ pub enum Problem {
     /// It does not exist (callers decide whether that is fine).
     NotFound,
     /// Anything else, as a diagnostic without a file (the caller places it).
-    Invalid(Diagnostic),
+    Invalid(Box<Diagnostic>),
 }
 
 impl Problem {
@@ -29,7 +29,7 @@ impl Problem {
     pub fn into_diagnostic(self, path: &Path, what: &str) -> Diagnostic {
         match self {
             Problem::NotFound => Diagnostic::error("", format!("{what} not found")).in_file(path),
-            Problem::Invalid(d) => d.in_file(path),
+            Problem::Invalid(d) => (*d).in_file(path),
         }
     }
 }
@@ -53,20 +53,20 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
 }
 
 fn not_regular(meta: &std::fs::Metadata) -> Problem {
-    Problem::Invalid(
+    Problem::Invalid(Box::new(
         Diagnostic::error("", format!("is {}, not a regular file", kind_of(meta)))
             .with_hint("name a regular file"),
-    )
+    ))
 }
 
 /// The bytes of the regular file at `path`, at most `MAX_FILE_BYTES`.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
     let io = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => Problem::NotFound,
-        _ => Problem::Invalid(
+        _ => Problem::Invalid(Box::new(
             Diagnostic::error("", format!("cannot read: {e}"))
                 .with_hint("check the path and its permissions"),
-        ),
+        )),
     };
     // The type first, so that opening never blocks on a FIFO; then again on the
     // open descriptor, in case the path was swapped in between.
@@ -84,13 +84,13 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
         return Err(not_regular(&meta));
     }
     let too_big = || {
-        Problem::Invalid(
+        Problem::Invalid(Box::new(
             Diagnostic::error(
                 "",
                 format!("file is larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
             )
             .with_hint("pier reads stack, env and secret files of a reasonable size only"),
-        )
+        ))
     };
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big());
@@ -113,7 +113,7 @@ pub fn read_text(path: &Path) -> Result<String, Problem> {
 
 /// `bytes` as text: a leading UTF-8 BOM dropped; invalid UTF-8 is an error at
 /// its line and column (columns count characters, from 1).
-pub fn text_of(mut bytes: Vec<u8>) -> Result<String, Diagnostic> {
+pub fn text_of(mut bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
@@ -123,9 +123,11 @@ pub fn text_of(mut bytes: Vec<u8>) -> Result<String, Diagnostic> {
         let line = good.matches('\n').count() + 1;
         let column = good.rsplit('\n').next().unwrap_or("").chars().count() + 1;
         let byte = e.as_bytes()[valid];
-        Diagnostic::error("", format!("invalid UTF-8 (byte 0x{byte:02x})"))
-            .at(line, column)
-            .with_hint("save the file as UTF-8")
+        Box::new(
+            Diagnostic::error("", format!("invalid UTF-8 (byte 0x{byte:02x})"))
+                .at(line, column)
+                .with_hint("save the file as UTF-8"),
+        )
     })
 }
 
