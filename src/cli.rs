@@ -85,6 +85,10 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+/// The longest timeout a command accepts (a week): beyond any real wait, and far
+/// below what a `Duration` or the engine's integers can hold.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Show this stack's parameters
@@ -152,7 +156,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub build: bool,
     /// Give up when a service has not become ready this many seconds after it could start
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
     pub wait_timeout: u64,
     /// Print the plan and change nothing
     #[arg(long)]
@@ -174,7 +179,8 @@ pub struct DownArgs {
     #[arg(short = 'v', long)]
     pub volumes: bool,
     /// Seconds to wait for each container to stop before killing it
-    #[arg(short = 't', long, value_name = "SECONDS")]
+    #[arg(short = 't', long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
     /// Remove containers of services no longer in the stack file too
     #[arg(long)]

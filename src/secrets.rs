@@ -453,8 +453,13 @@ pub fn read_values<'a>(
     for (key, source) in secrets {
         match source {
             SecretSource::File(path) => {
-                let value = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                values.insert(key.to_string(), value);
+                // A regular file, read without blocking and up to a bound.
+                match crate::stack::userfile::read_bytes(path) {
+                    Ok(value) => {
+                        values.insert(key.to_string(), value);
+                    }
+                    Err(p) => problems.push(p.into_diagnostic(path, "secret file")),
+                }
             }
             SecretSource::Environment(var) => {
                 match std::env::var(var).ok().or_else(|| dotenv.get(var).cloned()) {

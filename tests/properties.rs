@@ -127,6 +127,16 @@ fn no_input_panics_and_values_keep_their_place() {
     tally.check("dotenv: any text", dotenv_text(), |text| {
         check_dotenv(&text)
     });
+    tally.check(
+        "dotenv: variables nested in variables",
+        nested_dotenv(),
+        |vars| check_nested_dotenv(&vars),
+    );
+
+    // Files of every kind as pier.yaml, .env, --env-file and env_file.
+    tally.check("files: every kind of file", file_case(), |case| {
+        check_file_case(&case)
+    });
 
     // Manifests and --set.
     tally.check("manifest: any text", any_text(), |text| {
@@ -1056,6 +1066,222 @@ fn check_dotenv(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Variable `i` of a `.env`: a literal and references to earlier variables.
+#[derive(Debug, Clone)]
+struct NestedVar {
+    literal: String,
+    /// (index of an earlier variable, written as `${V}`, `$V` or `${V:-d}`)
+    refs: Vec<(usize, u8)>,
+}
+
+/// Up to 15 variables, each repeating earlier ones up to 15 times: from a few
+/// bytes to far beyond any bound (15^15 bytes if nothing stopped it).
+fn nested_dotenv() -> impl Strategy<Value = Vec<NestedVar>> {
+    prop::collection::vec(
+        (
+            "[a-z]{0,12}",
+            prop::collection::vec((any::<prop::sample::Index>(), 0u8..3), 0..16),
+        ),
+        1..16,
+    )
+    .prop_map(|vars| {
+        vars.into_iter()
+            .enumerate()
+            .map(|(i, (literal, refs))| NestedVar {
+                literal,
+                refs: if i == 0 {
+                    Vec::new()
+                } else {
+                    refs.into_iter()
+                        .map(|(ix, form)| (ix.index(i), form))
+                        .collect()
+                },
+            })
+            .collect()
+    })
+}
+
+/// The `.env` parser against a model: a variable's value has the length its
+/// parts add up to; when that passes the bound (or it uses one that did) it is
+/// set apart as unusable, with an error naming it, and nothing is ever built
+/// beyond the bound.
+fn check_nested_dotenv(vars: &[NestedVar]) -> Result<(), TestCaseError> {
+    let mut text = String::new();
+    for (i, v) in vars.iter().enumerate() {
+        text.push_str(&format!("V{i}={}", v.literal));
+        for &(j, form) in &v.refs {
+            text.push_str(&match form {
+                0 => format!("${{V{j}}}"),
+                1 => format!("$V{j}-"),
+                _ => format!("${{V{j}:-d}}"),
+            });
+        }
+        text.push('\n');
+    }
+    let parsed = dotenv::parse_deferred(&text, &|_| None);
+    prop_assert!(parsed.diags.is_empty(), "{:?}", parsed.diags);
+    // The model: Some(length), or None when unusable.
+    let mut model: Vec<Option<usize>> = Vec::new();
+    for v in vars {
+        let mut len = Some(v.literal.len());
+        for &(j, form) in &v.refs {
+            len = match (len, model[j]) {
+                (Some(l), Some(r)) => {
+                    let r = if form == 2 && r == 0 { 1 } else { r };
+                    Some(l + r + usize::from(form == 1))
+                }
+                _ => None,
+            };
+        }
+        let len = len.filter(|&l| l <= interpolate::MAX_VALUE_BYTES);
+        model.push(len);
+    }
+    for (i, expected) in model.iter().enumerate() {
+        let name = format!("V{i}");
+        match expected {
+            Some(len) => {
+                prop_assert_eq!(
+                    parsed.values.get(&name).map(String::len),
+                    Some(*len),
+                    "{}",
+                    name
+                );
+                prop_assert!(!parsed.unusable.contains_key(&name));
+            }
+            None => {
+                prop_assert!(!parsed.values.contains_key(&name), "{}", name);
+                let d = &parsed.unusable[&name];
+                prop_assert!(d.message.contains(&format!("`{name}`")), "{:?}", d);
+                prop_assert_eq!(d.line, Some(i + 1));
+            }
+        }
+    }
+    accepted(parsed.unusable.is_empty());
+    Ok(())
+}
+
+/// What a path pier reads is.
+#[derive(Debug, Clone)]
+enum FileKind {
+    Regular(Vec<u8>),
+    Directory,
+    Fifo,
+    SymlinkToRegular(Vec<u8>),
+    SymlinkToDirectory,
+    DanglingSymlink,
+    Device,
+}
+
+#[derive(Debug, Clone)]
+struct FileCase {
+    /// 0: pier.yaml (-f), 1: .env, 2: --env-file, 3: env_file
+    role: u8,
+    kind: FileKind,
+}
+
+fn file_case() -> impl Strategy<Value = FileCase> {
+    let bytes = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64),
+        "(\u{feff})?[A-Z]{1,4}=[a-z]{0,6}\n".prop_map(String::into_bytes),
+        Just(b"services:\n  web:\n    image: nginx\n".to_vec()),
+        Just(b"\xef\xbb\xbfservices:\n  web:\n    image: nginx\n".to_vec()),
+    ];
+    let kind = prop_oneof![
+        bytes.clone().prop_map(FileKind::Regular),
+        Just(FileKind::Directory),
+        Just(FileKind::Fifo),
+        bytes.prop_map(FileKind::SymlinkToRegular),
+        Just(FileKind::SymlinkToDirectory),
+        Just(FileKind::DanglingSymlink),
+        Just(FileKind::Device),
+    ];
+    (0u8..4, kind).prop_map(|(role, kind)| FileCase { role, kind })
+}
+
+/// Whatever the file is, loading ends (a FIFO does not block), and anything
+/// but a regular file (or a link to one) is invalid input naming the file —
+/// never an I/O error (exit 1) or a hang.
+fn check_file_case(case: &FileCase) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let name = match case.role {
+        0 => "pier.yaml",
+        1 => ".env",
+        _ => "the-file",
+    };
+    let path = p.join(name);
+    let regular = match &case.kind {
+        FileKind::Regular(bytes) => {
+            std::fs::write(&path, bytes).unwrap();
+            true
+        }
+        FileKind::Directory => {
+            std::fs::create_dir(&path).unwrap();
+            false
+        }
+        FileKind::Fifo => {
+            let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            false
+        }
+        FileKind::SymlinkToRegular(bytes) => {
+            std::fs::write(p.join("real"), bytes).unwrap();
+            std::os::unix::fs::symlink(p.join("real"), &path).unwrap();
+            true
+        }
+        FileKind::SymlinkToDirectory => {
+            std::os::unix::fs::symlink(p, &path).unwrap();
+            false
+        }
+        FileKind::DanglingSymlink => {
+            std::os::unix::fs::symlink(p.join("nowhere"), &path).unwrap();
+            false
+        }
+        FileKind::Device => {
+            std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+            false
+        }
+    };
+    if case.role != 0 {
+        let env_file = if case.role == 3 {
+            "    env_file: the-file\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            p.join("pier.yaml"),
+            format!("services:\n  web:\n    image: nginx\n{env_file}"),
+        )
+        .unwrap();
+    }
+    let opts = stack::LoadOptions {
+        file: Some(p.join("pier.yaml")),
+        project_name: Some("p".into()),
+        env_file: (case.role == 2).then(|| path.clone()),
+        cwd: p.to_path_buf(),
+        environment: BTreeMap::new(),
+    };
+    let result = stack::load(&opts);
+    accepted(result.is_ok());
+    let dangling_ok = matches!(case.kind, FileKind::DanglingSymlink) && case.role == 1;
+    match result {
+        Ok(_) => prop_assert!(regular || dangling_ok, "{:?} was read", case.kind),
+        Err(Error::Invalid(diags)) => {
+            prop_assert!(diags.iter().any(Diagnostic::is_error));
+            if !regular {
+                let shown: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+                prop_assert!(
+                    shown.iter().any(|d| d.contains(name)),
+                    "the file is not named: {:?}",
+                    shown
+                );
+            }
+        }
+        Err(other) => prop_assert!(false, "{:?} gave {:?}, not invalid input", case.kind, other),
+    }
+    Ok(())
+}
+
 fn check_manifest(text: &str) -> Result<(), TestCaseError> {
     let file = Path::new("stacks/x/stack.yaml");
     let result = Manifest::parse(text, file);
@@ -1213,10 +1439,11 @@ impl Slot {
     }
 
     /// Either the value is refused with a diagnostic, as documented (an empty
-    /// secret), or the stack is the baseline with the value in the sentinel's
-    /// places: nothing else changed.
+    /// secret; a NUL byte), or
+    /// the stack is the baseline with the value in the sentinel's places:
+    /// nothing else changed.
     fn check(&self, value: &str) -> Result<(), TestCaseError> {
-        let refused = self.secret && value.is_empty();
+        let refused = (self.secret && value.is_empty()) || value.contains('\0');
         let result = self.render(value);
         accepted(result.is_ok());
         match result {
@@ -1230,6 +1457,14 @@ impl Slot {
                     self.sets
                 );
             }
+            // A line break where a skeleton (a Dockerfile) takes the value raw
+            // would add lines: refused there, and only there.
+            Err(diags)
+                if !refused
+                    && value.contains(['\n', '\r'])
+                    && diags
+                        .iter()
+                        .all(|d| d.message.contains("holds a line break")) => {}
             Err(diags) => {
                 prop_assert!(
                     refused,

@@ -12,7 +12,7 @@ use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
 use crate::plan::spec::{ContainerSpec, build_spec, probe_of};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
-use crate::stack::graph::{EdgeKind, Graph};
+use crate::stack::graph::{Dependency, EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,12 +42,28 @@ pub struct DownOptions {
 
 /// The condition `up` waits for before returning, for a service it started.
 pub fn final_condition(stack: &Stack, service: &str) -> Condition {
-    let needed_completed = stack.services.values().any(|s| {
-        s.depends_on
-            .get(service)
-            .is_some_and(|d| d.condition == Condition::CompletedSuccessfully)
-    });
-    if needed_completed {
+    final_condition_in(stack, service, &needed_completed(stack))
+}
+
+/// The services another one depends on with `service_completed_successfully`,
+/// found once per plan: asking every service about every other one made
+/// planning quadratic in the number of services.
+fn needed_completed(stack: &Stack) -> BTreeSet<&str> {
+    stack
+        .services
+        .values()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+fn final_condition_in(
+    stack: &Stack,
+    service: &str,
+    needed_completed: &BTreeSet<&str>,
+) -> Condition {
+    if needed_completed.contains(service) {
         Condition::CompletedSuccessfully
     } else if has_healthcheck(&stack.services[service]) {
         Condition::Healthy
@@ -79,6 +95,17 @@ pub fn plan_up(
         .filter(|s| scope.contains(s))
         .collect();
     let edges = graph.dependencies();
+    // Indexes built once, so that each service looks up its own in log time.
+    let mut edges_of: BTreeMap<&str, Vec<&Dependency>> = BTreeMap::new();
+    for e in &edges {
+        edges_of.entry(e.service.as_str()).or_default().push(e);
+    }
+    let mut containers: BTreeMap<&str, &ObservedContainer> = BTreeMap::new();
+    for c in &observed.containers {
+        containers.entry(c.service.as_str()).or_insert(c);
+    }
+    let container_of = |service: &str| containers.get(service).copied();
+    let needed_completed = needed_completed(stack);
     let mut b = Builder::default();
 
     // Networks and volumes the services in scope use, in name order.
@@ -155,7 +182,7 @@ pub fn plan_up(
         };
 
         let hash = ConfigHash::of(svc);
-        let existing = observed.container_of(name);
+        let existing = container_of(name);
         let create_cause = create_cause(
             svc,
             existing,
@@ -164,19 +191,20 @@ pub fn plan_up(
             observed.images.get(&image),
             opts,
         );
-        let needs_start = start_cause(stack, name, existing, create_cause.is_some());
+        let ready = final_condition_in(stack, name, &needed_completed);
+        let needs_start = start_cause(ready, existing, create_cause.is_some());
 
         // What the dependencies must reach first. A `network_mode: service:X` service
         // cannot even be created before X runs.
         let mut dep_waits: Vec<StepId> = Vec::new();
         let mut create_waits: Vec<StepId> = Vec::new();
         if needs_start.is_some() {
-            for edge in edges.iter().filter(|e| &e.service == name) {
+            for edge in edges_of.get(name.as_str()).into_iter().flatten() {
                 let (dep, condition) = (&edge.dependency, edge.edge.condition);
                 if !scope.contains(dep) {
                     continue;
                 }
-                let dep_container = observed.container_of(dep);
+                let dep_container = container_of(dep);
                 let satisfied = !started.contains_key(dep)
                     && dep_container.is_some_and(|c| match condition {
                         Condition::Started => c.state == ContainerState::Running,
@@ -257,7 +285,7 @@ pub fn plan_up(
             Action::StartContainer {
                 service: name.clone(),
                 container: container.clone(),
-                one_shot: final_condition(stack, name) == Condition::CompletedSuccessfully,
+                one_shot: ready == Condition::CompletedSuccessfully,
             },
             start_cause,
             after,
@@ -270,7 +298,7 @@ pub fn plan_up(
         let Some(&start) = started.get(name) else {
             continue;
         };
-        let condition = final_condition(stack, name);
+        let condition = final_condition_in(stack, name, &needed_completed);
         if !waits.contains_key(&(name.clone(), condition.as_str())) {
             b.push(
                 Action::WaitFor {
@@ -396,9 +424,9 @@ fn create_cause(
 }
 
 /// Why the container must be started, or None when it runs (or completed as it should).
+/// Why the service must be started, if it must; `ready` is its `final_condition`.
 fn start_cause(
-    stack: &Stack,
-    service: &str,
+    ready: Condition,
     existing: Option<&ObservedContainer>,
     created: bool,
 ) -> Option<Cause> {
@@ -410,8 +438,7 @@ fn start_cause(
         ContainerState::Running | ContainerState::Restarting => None,
         // A one-shot that already completed stays completed, as in Compose.
         ContainerState::Exited
-            if c.exit_code == Some(0)
-                && final_condition(stack, service) == Condition::CompletedSuccessfully =>
+            if c.exit_code == Some(0) && ready == Condition::CompletedSuccessfully =>
         {
             None
         }
@@ -958,5 +985,39 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
             })
             .collect();
         assert_eq!(ids, ["n1", "n2"]);
+    }
+
+    /// 10,000 services in a chain: planned at all (the plan used to take time
+    /// quadratic in the services; no timing is asserted, only the result), and
+    /// a second `up` over the running chain has nothing to do.
+    #[test]
+    fn a_ten_thousand_service_chain_is_planned() {
+        use crate::stack::fixture::StackFixture;
+        let n = 10_000;
+        let mut f = StackFixture::new("shop").default_network();
+        for i in 0..n {
+            f = f.service(&format!("s{i:05}"), |s| {
+                let s = s.image("busybox");
+                if i == 0 {
+                    s
+                } else {
+                    s.depends_on(&format!("s{:05}", i - 1), Condition::Started)
+                }
+            });
+        }
+        let stack = f.build();
+        let plan = plan_up(&stack, &Observed::default(), &UpOptions::default()).unwrap();
+        let text = plan.to_string();
+        // Per service: create, start, and one wait; and one pull.
+        assert_eq!(text.matches("create container").count(), n);
+        assert_eq!(text.matches("start container").count(), n);
+        assert_eq!(text.matches("wait for").count(), n);
+        assert!(text.contains("wait for s09998: service_started (needed by s09999)"));
+        assert!(text.starts_with(&format!("project shop: {} steps\n", 3 * n + 1)));
+        assert!(
+            plan_up(&stack, &running(&stack), &UpOptions::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -5,19 +5,43 @@
 
 use std::collections::BTreeMap;
 
-use super::interpolate::{SubstError, substitute};
+use super::interpolate::{MAX_TOTAL_BYTES, SubstError, limit_text, substitute};
 use crate::diagnostic::Diagnostic;
 
 /// Parse dotenv `text`. `lookup` resolves `${VAR}` (and bare `KEY` lines) from
 /// the environment; values defined earlier in the file are used when it has none.
 /// Problems come back as diagnostics with line numbers and an empty path; the
-/// caller sets the file.
+/// caller sets the file. A value that expands beyond the bound is an error
+/// (every value of an `env_file` is used).
 pub fn parse(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+    let mut parsed = parse_deferred(text, lookup);
+    parsed.diags.extend(parsed.unusable.into_values());
+    crate::diagnostic::sort(&mut parsed.diags);
+    (parsed.values, parsed.diags)
+}
+
+/// A parsed dotenv file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub values: BTreeMap<String, String>,
+    pub diags: Vec<Diagnostic>,
+    /// Variables whose value expands beyond `MAX_VALUE_BYTES` (or the file's
+    /// total, `MAX_TOTAL_BYTES`), or is built from one that does, each with the
+    /// error to report if it is used. Expansion stops at the bound, so a file
+    /// of repeated variables costs little; `.env` variables that nothing uses
+    /// are no error.
+    pub unusable: BTreeMap<String, Diagnostic>,
+}
+
+/// `parse`, with values that cannot be expanded set apart instead of reported.
+pub fn parse_deferred(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Parsed {
     let mut values = BTreeMap::new();
     let mut diags = Vec::new();
+    let mut unusable: BTreeMap<String, Diagnostic> = BTreeMap::new();
+    let mut total = 0usize;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -55,47 +79,51 @@ pub fn parse(
         let Some(raw) = raw else {
             // A bare KEY passes the environment's value through, if any.
             if let Some(v) = lookup(key) {
+                unusable.remove(key);
                 values.insert(key.to_string(), v);
             }
             continue;
         };
-        let expand =
-            |text: &str, values: &BTreeMap<String, String>, diags: &mut Vec<Diagnostic>| {
-                let find = |n: &str| lookup(n).or_else(|| values.get(n).cloned());
-                match substitute(text, &find) {
-                    Ok(s) => s.text,
-                    Err(SubstError::Required { variable, message }) => {
-                        diags.push(
-                            Diagnostic::error(
-                                "",
-                                format!("required variable `{variable}` is not set: {message}"),
-                            )
-                            .at(line_no, 1),
-                        );
-                        String::new()
+        // Why this value cannot be used, when it cannot.
+        let mut poisoned: Option<String> = None;
+        let mut expand = |text: &str,
+                          values: &BTreeMap<String, String>,
+                          unusable: &BTreeMap<String, Diagnostic>,
+                          diags: &mut Vec<Diagnostic>| {
+            let uses_unusable = std::cell::RefCell::new(None);
+            let find = |n: &str| {
+                lookup(n).or_else(|| {
+                    if unusable.contains_key(n) {
+                        uses_unusable
+                            .borrow_mut()
+                            .get_or_insert_with(|| n.to_string());
                     }
-                    Err(SubstError::Invalid { text }) => {
-                        diags.push(
-                            Diagnostic::error("", format!("invalid interpolation `{text}`"))
-                                .at(line_no, 1),
-                        );
-                        String::new()
-                    }
-                    Err(SubstError::TooDeep { text }) => {
-                        diags.push(
-                            Diagnostic::error(
-                                "",
-                                format!(
-                                    "interpolation nested more than {} levels deep in `{text}…`",
-                                    super::interpolate::MAX_NESTING
-                                ),
-                            )
-                            .at(line_no, 1),
-                        );
-                        String::new()
-                    }
-                }
+                    values.get(n).cloned()
+                })
             };
+            let result = substitute(text, &find);
+            if let Some(other) = uses_unusable.into_inner() {
+                poisoned = Some(format!(
+                    "`{key}` uses `{other}`, whose value expands to more than {}",
+                    limit_text()
+                ));
+                return String::new();
+            }
+            match result {
+                Ok(s) => s.text,
+                Err(SubstError::TooLong) => {
+                    poisoned = Some(format!(
+                        "variable `{key}` expands to more than {}",
+                        limit_text()
+                    ));
+                    String::new()
+                }
+                Err(e) => {
+                    diags.push(Diagnostic::error("", e.message()).at(line_no, 1));
+                    String::new()
+                }
+            }
+        };
         let value = match raw.chars().next() {
             Some(q @ ('"' | '\'')) => {
                 // Gather lines until the closing quote.
@@ -123,7 +151,7 @@ pub fn parse(
                 if q == '\'' {
                     body.to_string()
                 } else {
-                    expand(&unescape(body), &values, &mut diags)
+                    expand(&unescape(body), &values, &unusable, &mut diags)
                 }
             }
             _ => {
@@ -131,12 +159,45 @@ pub fn parse(
                     Some(cut) => &raw[..cut],
                     None => raw,
                 };
-                expand(unquoted.trim_end(), &values, &mut diags)
+                expand(unquoted.trim_end(), &values, &unusable, &mut diags)
             }
         };
-        values.insert(key.to_string(), value);
+        if value.contains('\0') {
+            diags.push(
+                Diagnostic::error("", format!("the value of `{key}` contains a NUL byte"))
+                    .at(line_no, 1)
+                    .with_hint("no environment value can hold a NUL byte"),
+            );
+            continue;
+        }
+        total += value.len();
+        if poisoned.is_none() && total > MAX_TOTAL_BYTES {
+            poisoned = Some(format!(
+                "variable `{key}`: the file's values expand to more than {} MiB in total",
+                MAX_TOTAL_BYTES / (1024 * 1024)
+            ));
+        }
+        match poisoned {
+            Some(why) => {
+                values.remove(key);
+                unusable.insert(
+                    key.to_string(),
+                    Diagnostic::error("", why)
+                        .at(line_no, 1)
+                        .with_hint("a variable that repeats others many times grows exponentially; write the value out"),
+                );
+            }
+            None => {
+                unusable.remove(key);
+                values.insert(key.to_string(), value);
+            }
+        }
     }
-    (values, diags)
+    Parsed {
+        values,
+        diags,
+        unusable,
+    }
 }
 
 /// Byte index of the unescaped closing quote in `body`.

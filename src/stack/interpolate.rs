@@ -17,18 +17,42 @@ use crate::diagnostic::Diagnostic;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Variables {
     values: BTreeMap<String, String>,
+    /// `.env` variables whose value could not be expanded (too large, or built
+    /// from one that is): an error only where one is used.
+    unusable: BTreeMap<String, Diagnostic>,
 }
 
 impl Variables {
     pub fn new(values: BTreeMap<String, String>) -> Self {
-        Variables { values }
+        Variables {
+            values,
+            unusable: BTreeMap::new(),
+        }
     }
 
     /// `.env` values, overridden by the shell's (Compose's precedence).
     pub fn layered(dotenv: &BTreeMap<String, String>, shell: &BTreeMap<String, String>) -> Self {
         let mut values = dotenv.clone();
         values.extend(shell.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Variables { values }
+        Variables {
+            values,
+            unusable: BTreeMap::new(),
+        }
+    }
+
+    /// These `.env` variables as unusable, each with the error to report where
+    /// it is used, unless the shell sets it.
+    pub fn with_unusable(mut self, unusable: BTreeMap<String, Diagnostic>) -> Self {
+        self.unusable = unusable
+            .into_iter()
+            .filter(|(k, _)| !self.values.contains_key(k))
+            .collect();
+        self
+    }
+
+    /// The error for using `name`, if its `.env` value could not be expanded.
+    pub fn unusable(&self, name: &str) -> Option<&Diagnostic> {
+        self.unusable.get(name)
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -39,13 +63,60 @@ impl Variables {
 /// Why a substitution failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubstError {
-    /// `${VAR:?message}` with VAR unset (or empty).
-    Required { variable: String, message: String },
+    /// `${VAR:?message}` with VAR unset, or empty (`empty`).
+    Required {
+        variable: String,
+        message: String,
+        empty: bool,
+    },
     /// `${` without a valid variable name or closing brace.
     Invalid { text: String },
     /// Defaults nested in defaults deeper than `MAX_NESTING`; `text` is the
     /// start of the outermost reference.
     TooDeep { text: String },
+    /// The result would be longer than `MAX_VALUE_BYTES`.
+    TooLong,
+}
+
+impl SubstError {
+    /// The message for a diagnostic.
+    pub fn message(&self) -> String {
+        match self {
+            SubstError::Required {
+                variable,
+                message,
+                empty,
+            } => {
+                let mut msg = if *empty {
+                    format!("required variable `{variable}` is empty")
+                } else {
+                    format!("required variable `{variable}` is not set")
+                };
+                if !message.is_empty() {
+                    msg.push_str(&format!(": {message}"));
+                }
+                msg
+            }
+            SubstError::Invalid { text } => format!("invalid interpolation `{text}`"),
+            SubstError::TooDeep { text } => {
+                format!("interpolation nested more than {MAX_NESTING} levels deep in `{text}…`")
+            }
+            SubstError::TooLong => format!("value expands to more than {}", limit_text()),
+        }
+    }
+}
+
+/// The longest value one substitution may produce (1 MiB): real values are
+/// a few kilobytes at most, and without a bound twelve `.env` lines that each
+/// repeat the previous variable ten times expand to a terabyte.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
+/// The most all substitutions of one file may produce together.
+pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+/// "1 MiB", for messages.
+pub fn limit_text() -> String {
+    format!("{} MiB", MAX_VALUE_BYTES / (1024 * 1024))
 }
 
 /// How deeply `${A:-${B:-...}}` may nest. Real files use two or three levels;
@@ -115,6 +186,9 @@ fn subst(
                     text: text[i..].to_string(),
                 })?;
                 out.push_str(&braced(&text[i + 2..close], lookup, unset, depth)?);
+                if out.len() > MAX_VALUE_BYTES {
+                    return Err(SubstError::TooLong);
+                }
                 i = close + 1;
             }
             Some(&c) if is_name_start(c) => {
@@ -125,6 +199,9 @@ fn subst(
                 match lookup(name) {
                     Some(v) => out.push_str(&v),
                     None => unset.push(name.to_string()),
+                }
+                if out.len() > MAX_VALUE_BYTES {
+                    return Err(SubstError::TooLong);
                 }
                 i = end;
             }
@@ -193,6 +270,7 @@ fn braced(
             ("?", false) => Err(SubstError::Required {
                 variable: name.to_string(),
                 message: subst(arg, lookup, unset, depth + 1)?,
+                empty: value.is_some(),
             }),
             ("+", true) => subst(arg, lookup, unset, depth + 1),
             _ => Ok(String::new()),
@@ -218,6 +296,7 @@ pub fn interpolate(value: &mut Value, vars: &Variables, diags: &mut Vec<Diagnost
         vars,
         diags,
         warned: BTreeSet::new(),
+        total: 0,
     };
     walker.walk(value, "");
 }
@@ -225,47 +304,88 @@ pub fn interpolate(value: &mut Value, vars: &Variables, diags: &mut Vec<Diagnost
 struct Walker<'a> {
     vars: &'a Variables,
     diags: &'a mut Vec<Diagnostic>,
+    /// Unset variables warned about, and unusable ones reported.
     warned: BTreeSet<String>,
+    /// Bytes produced so far, against `MAX_TOTAL_BYTES`.
+    total: usize,
 }
 
 impl Walker<'_> {
     fn walk(&mut self, value: &mut Value, path: &str) {
-        let (vars, diags) = (self.vars, &mut *self.diags);
+        let vars = self.vars;
         match value {
             Value::String(s) => {
-                let lookup = |name: &str| vars.get(name).map(str::to_string);
-                match substitute(s, &lookup) {
-                Ok(done) => {
-                    for name in done.unset {
-                        if !self.warned.insert(name.clone()) {
-                            continue;
-                        }
-                        diags.push(
-                            Diagnostic::warning(path, format!("variable `{name}` is not set; using an empty string"))
-                                .with_hint(format!("set {name} in the environment or in .env, or write ${{{name}:-default}}")),
+                if !s.contains('$') {
+                    return;
+                }
+                if self.total > MAX_TOTAL_BYTES {
+                    return; // reported once, below
+                }
+                let used_unusable = std::cell::RefCell::new(Vec::new());
+                let lookup = |name: &str| {
+                    if vars.unusable(name).is_some() {
+                        used_unusable.borrow_mut().push(name.to_string());
+                        return None;
+                    }
+                    vars.get(name).map(str::to_string)
+                };
+                let result = substitute(s, &lookup);
+                let mut unusable = used_unusable.into_inner();
+                unusable.dedup();
+                if !unusable.is_empty() {
+                    for name in unusable {
+                        self.diags.push(
+                            Diagnostic::error(
+                                path,
+                                format!("uses variable `{name}`, whose value cannot be used"),
+                            )
+                            .with_hint(format!("see the error for `{name}` in its env file")),
                         );
+                        if self.warned.insert(format!("unusable {name}")) {
+                            self.diags.extend(vars.unusable(&name).cloned());
+                        }
                     }
-                    *s = done.text;
+                    return;
                 }
-                Err(SubstError::Required { variable, message }) => {
-                    let mut msg = format!("required variable `{variable}` is not set");
-                    if !message.is_empty() {
-                        msg.push_str(&format!(": {message}"));
+                match result {
+                    Ok(done) => {
+                        for name in done.unset {
+                            if !self.warned.insert(name.clone()) {
+                                continue;
+                            }
+                            self.diags.push(
+                                Diagnostic::warning(path, format!("variable `{name}` is not set; using an empty string"))
+                                    .with_hint(format!("set {name} in the environment or in .env, or write ${{{name}:-default}}")),
+                            );
+                        }
+                        self.total += done.text.len();
+                        if self.total > MAX_TOTAL_BYTES {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    path,
+                                    format!(
+                                        "interpolated values add up to more than {} MiB; stopped here",
+                                        MAX_TOTAL_BYTES / (1024 * 1024)
+                                    ),
+                                )
+                                .with_hint("use fewer or smaller variables"),
+                            );
+                        }
+                        *s = done.text;
                     }
-                    diags.push(
-                        Diagnostic::error(path, msg)
-                            .with_hint(format!("set {variable} in the environment or in .env")),
-                    );
+                    Err(e) => {
+                        let hint = match &e {
+                            SubstError::Required { variable, .. } => {
+                                format!("set {variable} in the environment or in .env")
+                            }
+                            SubstError::Invalid { .. } => "write ${NAME}, ${NAME:-default} or ${NAME:?message}; write $$ for a literal $".to_string(),
+                            SubstError::TooDeep { .. } => "nest fewer ${NAME:-default} inside each other".to_string(),
+                            SubstError::TooLong => "a variable used here is very large, or is used too many times".to_string(),
+                        };
+                        self.diags
+                            .push(Diagnostic::error(path, e.message()).with_hint(hint));
+                    }
                 }
-                Err(SubstError::Invalid { text }) => diags.push(
-                    Diagnostic::error(path, format!("invalid interpolation `{text}`"))
-                        .with_hint("write ${NAME}, ${NAME:-default} or ${NAME:?message}; write $$ for a literal $"),
-                ),
-                Err(SubstError::TooDeep { text }) => diags.push(
-                    Diagnostic::error(path, format!("interpolation nested more than {MAX_NESTING} levels deep in `{text}…`"))
-                        .with_hint("nest fewer ${NAME:-default} inside each other"),
-                ),
-            }
             }
             Value::Mapping(map) => {
                 for (k, v) in map.iter_mut() {
@@ -287,6 +407,42 @@ impl Walker<'_> {
             Value::Tagged(t) => self.walk(&mut t.value, path),
             _ => {}
         }
+    }
+}
+
+/// Report every string (key or value) holding a NUL byte: no engine, process
+/// argument or environment variable can carry one, and refusing it here keeps
+/// it from failing halfway through `up`.
+pub fn nul_bytes(value: &Value, path: &str, diags: &mut Vec<Diagnostic>) {
+    let nul = |at: &str| {
+        Diagnostic::error(at, "contains a NUL byte (\\0)")
+            .with_hint("remove the \\0: no command, label or environment value can hold one")
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => diags.push(nul(path)),
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let key = match k {
+                    Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                };
+                let at = docpath::child(path, &key);
+                if key.contains('\0') {
+                    diags.push(nul(&at));
+                }
+                nul_bytes(v, &at, diags);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_bytes(item, &docpath::item(path, i), diags);
+            }
+        }
+        Value::Tagged(t) => nul_bytes(&t.value, path, diags),
+        _ => {}
     }
 }
 
@@ -343,13 +499,18 @@ mod tests {
             sub("${NOPE:?set the password}").unwrap_err(),
             SubstError::Required {
                 variable: "NOPE".into(),
-                message: "set the password".into()
+                message: "set the password".into(),
+                empty: false,
             }
         );
         assert!(matches!(
             sub("${EMPTY:?x}"),
-            Err(SubstError::Required { .. })
+            Err(SubstError::Required { empty: true, .. })
         ));
+        assert_eq!(
+            sub("${EMPTY:?x}").unwrap_err().message(),
+            "required variable `EMPTY` is empty: x"
+        );
         assert_eq!(ok("${EMPTY?x}"), "");
     }
 
@@ -379,6 +540,49 @@ mod tests {
                 .starts_with("interpolation nested more than 32 levels deep in `${NOPE:-"),
             "{diags:?}"
         );
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let big = "x".repeat(MAX_VALUE_BYTES / 4 + 1);
+        let v = Variables::new([("BIG".to_string(), big)].into());
+        let lookup = |n: &str| v.get(n).map(str::to_string);
+        assert!(substitute("${BIG}${BIG}${BIG}", &lookup).is_ok());
+        assert_eq!(
+            substitute("${BIG}$BIG${BIG}${BIG}", &lookup).unwrap_err(),
+            SubstError::TooLong
+        );
+        assert_eq!(
+            substitute("${NOPE:-${BIG}${BIG}${BIG}${BIG}}", &lookup).unwrap_err(),
+            SubstError::TooLong
+        );
+    }
+
+    #[test]
+    fn an_unusable_variable_is_an_error_where_it_is_used() {
+        let unusable = [(
+            "BOMB".to_string(),
+            Diagnostic::error("", "`.env` variable `BOMB` expands to more than 1 MiB"),
+        )]
+        .into();
+        let vars = Variables::new(BTreeMap::new()).with_unusable(unusable);
+        let mut v: Value = serde_yaml::from_str("a: ok\nb: \"${BOMB}\"\n").unwrap();
+        let mut diags = Vec::new();
+        interpolate(&mut v, &vars, &mut diags);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert_eq!(diags[0].path, "b");
+        assert!(diags[0].message.contains("`BOMB`"));
+        assert!(diags[1].message.contains("expands to more than"));
+    }
+
+    #[test]
+    fn nul_bytes_are_found_in_keys_and_values() {
+        let v: Value =
+            serde_yaml::from_str("a: {\"k\\0\": 1, b: [x, \"y\\0\"]}\nc: fine\n").unwrap();
+        let mut diags = Vec::new();
+        nul_bytes(&v, "", &mut diags);
+        let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["a.k\0", "a.b[1]"]);
     }
 
     #[test]

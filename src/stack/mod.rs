@@ -24,6 +24,7 @@ pub mod parse;
 pub mod positions;
 pub mod project;
 pub mod read;
+pub mod userfile;
 pub mod validate;
 pub mod yaml_emit;
 
@@ -71,24 +72,24 @@ pub struct Loaded {
 /// diagnostic — errors and warnings — sorted by position.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
     let file = project::locate(opts.file.as_deref(), &opts.cwd)?;
-    let text = match std::fs::read_to_string(&file) {
+    let text = match userfile::read_text(&file) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+        Err(userfile::Problem::NotFound) => {
             return Err(Error::invalid(
                 Diagnostic::error("", "stack file not found")
                     .in_file(&file)
                     .with_hint("check the -f path, or run `pier init <stack>` to create one"),
             ));
         }
-        Err(err) => return Err(Error::io(&file, err)),
+        Err(problem) => return Err(Error::invalid(problem.into_diagnostic(&file, "stack file"))),
     };
     let project_dir = file
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| opts.cwd.clone());
 
-    let (dotenv, mut diags) = read_dotenv(opts, &project_dir)?;
-    let vars = Variables::layered(&dotenv, &opts.environment);
+    let (dotenv, unusable, mut diags) = read_dotenv(opts, &project_dir)?;
+    let vars = Variables::layered(&dotenv, &opts.environment).with_unusable(unusable);
     let result = load_str(
         &text,
         &file,
@@ -115,34 +116,45 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
     }
 }
 
+/// What `read_dotenv` gives: the values, the variables that cannot be used
+/// (see `dotenv::Parsed`), and problems.
+type Dotenv = (
+    BTreeMap<String, String>,
+    BTreeMap<String, Diagnostic>,
+    Vec<Diagnostic>,
+);
+
 /// `.env` next to the stack file (absent is fine), or `--env-file` (must exist).
-fn read_dotenv(
-    opts: &LoadOptions,
-    project_dir: &Path,
-) -> Result<(BTreeMap<String, String>, Vec<Diagnostic>), Error> {
+fn read_dotenv(opts: &LoadOptions, project_dir: &Path) -> Result<Dotenv, Error> {
     let (path, required) = match &opts.env_file {
         Some(f) => (opts.cwd.join(f), true),
         None => (project_dir.join(".env"), false),
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match userfile::read_text(&path) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {
+        Err(userfile::Problem::NotFound) if !required => {
             return Ok(Default::default());
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+        Err(userfile::Problem::NotFound) => {
             return Err(Error::invalid(
                 Diagnostic::error("", "env file not found")
                     .in_file(&path)
                     .with_hint("check the --env-file path"),
             ));
         }
-        Err(err) => return Err(Error::io(&path, err)),
+        Err(problem) => return Err(Error::invalid(problem.into_diagnostic(&path, "env file"))),
     };
     let env = &opts.environment;
-    let (values, diags) = dotenv::parse(&text, &|n| env.get(n).cloned());
+    let parsed = dotenv::parse_deferred(&text, &|n| env.get(n).cloned());
+    let place = |d: Diagnostic| d.in_file(&path);
     Ok((
-        values,
-        diags.into_iter().map(|d| d.in_file(&path)).collect(),
+        parsed.values,
+        parsed
+            .unusable
+            .into_iter()
+            .map(|(k, d)| (k, place(d)))
+            .collect(),
+        parsed.diags.into_iter().map(place).collect(),
     ))
 }
 
@@ -164,10 +176,13 @@ pub fn load_str(
     let positions = Positions::index(text);
     let mut value = match parse::parse(text) {
         Ok(v) => v,
-        Err(d) => return Err(vec![d.in_file(file)]),
+        // Merge-key errors have a document path; syntax errors a line already.
+        Err(d) if d.line.is_some() => return Err(vec![d.in_file(file)]),
+        Err(d) => return Err(finish(vec![*d], &positions)),
     };
     let mut diags = Vec::new();
     interpolate::interpolate(&mut value, vars, &mut diags);
+    interpolate::nul_bytes(&value, "", &mut diags);
 
     let (name, cli_problem) = project_name_for(&value, project_dir, project_name, &mut diags);
     let (stack, more) = normalize::normalize(&value, &name, project_dir, vars);

@@ -93,9 +93,10 @@ fn apply_merge(value: &mut Value, path: &str) -> Result<(), Box<Diagnostic>> {
                     Value::Mapping(m) => vec![m],
                     Value::Sequence(items) => items
                         .into_iter()
-                        .map(|item| match item {
+                        .enumerate()
+                        .map(|(i, item)| match item {
                             Value::Mapping(m) => Ok(m),
-                            _ => Err(merge_error(&at)),
+                            _ => Err(merge_error(&docpath::item(&at, i))),
                         })
                         .collect::<Result<Vec<Mapping>, _>>()?,
                     _ => return Err(merge_error(&at)),

@@ -17,6 +17,7 @@ use include_dir::{Dir, include_dir};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
+use crate::stack::userfile;
 use crate::template::manifest::{Manifest, RelPath};
 
 static BUILTIN_STACKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
@@ -209,10 +210,10 @@ impl Entry {
                 .and_then(|f| f.contents_utf8())
                 .map(str::to_string)
                 .ok_or_else(missing),
-            Source::Dir(_) => match std::fs::read_to_string(path) {
+            Source::Dir(_) => match userfile::read_text(path) {
                 Ok(text) => Ok(text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(missing()),
-                Err(e) => Err(Error::io(path, e)),
+                Err(userfile::Problem::NotFound) => Err(missing()),
+                Err(p) => Err(Error::invalid(p.into_diagnostic(path, file_name))),
             },
         }
     }
@@ -244,12 +245,44 @@ impl Template {
                 .get_file(Path::new(&self.manifest.name).join(source.as_path()))
                 .map(|f| f.contents().to_vec())
                 .ok_or_else(missing),
-            Source::Dir(_) => std::fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => missing(),
-                _ => Box::new(
-                    Diagnostic::error("files", format!("cannot read {source}: {e}")).in_file(&path),
-                ),
-            }),
+            Source::Dir(dir) => {
+                // The file, symlinks resolved, must still be inside the stack's
+                // directory: a link to ~/.ssh/id_rsa must not be copied into a project.
+                let real = match std::fs::canonicalize(&path) {
+                    Ok(real) => real,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+                    Err(e) => {
+                        return Err(Box::new(
+                            Diagnostic::error("files", format!("cannot read {source}: {e}"))
+                                .in_file(&path),
+                        ));
+                    }
+                };
+                let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                if !real.starts_with(&root) {
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "files",
+                            format!(
+                                "skeleton file {source} leads outside the stack's directory (to {})",
+                                real.display()
+                            ),
+                        )
+                        .in_file(&path)
+                        .with_hint("a stack's files must be regular files inside its directory"),
+                    ));
+                }
+                userfile::read_bytes(&real).map_err(|p| match p {
+                    userfile::Problem::NotFound => missing(),
+                    userfile::Problem::Invalid(d) => Box::new(
+                        Diagnostic::error("files", format!("cannot read {source}: {}", d.message))
+                            .in_file(&path)
+                            .with_hint(
+                                "a stack's files must be regular files inside its directory",
+                            ),
+                    ),
+                })
+            }
         }
     }
 }
@@ -265,6 +298,32 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(MANIFEST_FILE), manifest).unwrap();
         std::fs::write(dir.join(STACK_TEMPLATE_FILE), "services: {}\n").unwrap();
+    }
+
+    #[test]
+    fn user_skeleton_files_must_be_regular_files_inside_the_stack() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("id_rsa"), "PRIVATE").unwrap();
+        user_stack(root.path(), "mine", MANIFEST);
+        let files = root.path().join("mine").join(USER_SKELETON_DIR);
+        std::fs::create_dir_all(files.join("dir")).unwrap();
+        std::fs::write(files.join("ok.txt"), "fine").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("id_rsa"), files.join("key")).unwrap();
+        std::os::unix::fs::symlink(files.join("ok.txt"), files.join("inner")).unwrap();
+        let t = Template {
+            manifest: Manifest::parse(MANIFEST, Path::new("stack.yaml")).unwrap(),
+            stack_file: String::new(),
+            stack_file_path: PathBuf::new(),
+            source: Source::Dir(root.path().join("mine")),
+        };
+        let rel = |p: &str| RelPath::parse(p).unwrap();
+        assert_eq!(t.skeleton(&rel("ok.txt")).unwrap(), b"fine");
+        assert_eq!(t.skeleton(&rel("inner")).unwrap(), b"fine");
+        let err = t.skeleton(&rel("key")).unwrap_err();
+        assert!(err.message.contains("leads outside"), "{err:?}");
+        let err = t.skeleton(&rel("dir")).unwrap_err();
+        assert!(err.message.contains("a directory"), "{err:?}");
     }
 
     #[test]

@@ -99,7 +99,18 @@ impl Values {
 }
 
 /// Check a user-typed value against a parameter's type.
+///
+/// No type takes a NUL byte: no file, environment value or command can
+/// carry one. Other control characters and line breaks are escaped in
+/// pier.yaml and `.env`, and a skeleton file that would take a line break raw
+/// refuses it (`render::render_skeleton`).
 pub fn parse_value(kind: &Kind, text: &str) -> Result<Value, (String, Option<String>)> {
+    if text.contains('\0') {
+        return Err((
+            "a value cannot contain a NUL byte".to_string(),
+            Some("remove the \\0".into()),
+        ));
+    }
     match kind {
         Kind::String { .. } => Ok(Value::Text(text.to_string())),
         Kind::Secret { .. } => {
@@ -394,6 +405,26 @@ parameters:
             v.get("db_password"),
             Some(&Value::Text("new".into())),
             "--set wins"
+        );
+    }
+
+    #[test]
+    fn values_cannot_hold_nul_bytes() {
+        for bad in ["a\0b", "\0"] {
+            let err = problems(&[&format!("version={bad}")]);
+            assert_eq!(err.len(), 1, "{bad:?}: {err:?}");
+            assert!(err[0].contains("a value cannot contain"), "{err:?}");
+            let err = problems(&[&format!("db_password={bad}")]);
+            assert!(err[0].contains("a value cannot contain"), "{err:?}");
+        }
+        assert!(
+            resolve(
+                &manifest(),
+                &sets(&["version=a\tb\nc\u{7}"]),
+                &BTreeMap::new(),
+                fixed
+            )
+            .is_ok()
         );
     }
 

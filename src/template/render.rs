@@ -78,9 +78,41 @@ pub fn render_skeleton(
     values: &Values,
 ) -> Result<String, Box<Diagnostic>> {
     let mut hb = registry();
-    hb.register_escape_fn(handlebars::no_escape);
-    hb.render_template(template, &values.context())
-        .map_err(|e| Box::new(render_error(e, file, values)))
+    // Raw, but a value holding a line break would add lines of its own to a
+    // line-based file (a Dockerfile `RUN`, an ini file): those are refused.
+    let multi_line = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = multi_line.clone();
+    hb.register_escape_fn(move |v: &str| {
+        if v.contains(['\n', '\r']) {
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(v.to_string());
+        }
+        v.to_string()
+    });
+    let out = hb
+        .render_template(template, &values.context())
+        .map_err(|e| Box::new(render_error(e, file, values)))?;
+    let bad = multi_line.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(text) = bad.first() {
+        let context = values.context();
+        let name = context
+            .iter()
+            .find(|(_, v)| v.as_str() == Some(text.as_str()))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| "a parameter".to_string());
+        return Err(Box::new(
+            Diagnostic::error(
+                "",
+                format!(
+                    "the value of `{name}` holds a line break, which would add lines to this file"
+                ),
+            )
+            .in_file(file)
+            .with_hint(format!("give --set {name}=... on one line")),
+        ));
+    }
+    Ok(out)
 }
 
 fn registry() -> Handlebars<'static> {
@@ -332,6 +364,22 @@ parameters:
         )
         .unwrap();
         assert_eq!(out, "FROM php:11.4-apache\n# <a & \"b\">\n");
+    }
+
+    #[test]
+    fn skeleton_values_cannot_add_lines() {
+        let err = render_skeleton(
+            "FROM php:{{version}}-apache\n# {{db_name}}\n",
+            Path::new("Dockerfile.hbs"),
+            &values(&["db_name=x\nRUN touch /tmp/PWNED"]),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("the value of `db_name` holds a line break"),
+            "{err:?}"
+        );
+        assert_eq!(err.file.as_deref(), Some(Path::new("Dockerfile.hbs")));
     }
 
     #[test]

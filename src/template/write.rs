@@ -183,7 +183,7 @@ fn env_value(value: &str) -> String {
 /// re-init with `--force` keeps the secrets databases were initialized with.
 /// A missing or unreadable file has no variables.
 pub fn existing_env(path: &Path) -> BTreeMap<String, String> {
-    match std::fs::read_to_string(path) {
+    match crate::stack::userfile::read_text(path) {
         Ok(text) => crate::stack::dotenv::parse(&text, &|_| None).0,
         Err(_) => BTreeMap::new(),
     }
@@ -191,41 +191,112 @@ pub fn existing_env(path: &Path) -> BTreeMap<String, String> {
 
 /// Check the planned files against `target`, then write them. Every conflict
 /// and escape is reported at once, before anything is written.
+///
+/// All files or none: each is first written to a temporary file beside its
+/// target, and only when every one is staged are they renamed into place. A
+/// rename replaces the directory entry, so an existing symlink or hard link at
+/// a target is replaced, never written through.
 pub fn write_files(target: &Path, files: &[PlannedFile], force: bool) -> Result<Vec<Written>> {
     check(target, files, force)?;
+    let mut staged = Staged::default();
     let mut written = Vec::new();
     for file in files {
         let path = target.join(file.path.as_path());
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let existed = path.exists();
-        let action = match file.kind {
-            FileKind::IgnoreList if existed => merge_ignore(&path, &file.contents)?,
-            FileKind::Secret => {
-                write_private(&path, &file.contents)?;
-                if existed {
-                    Action::Overwrote
-                } else {
-                    Action::Created
+        let existed = std::fs::symlink_metadata(&path).is_ok();
+        let (contents, action) = match file.kind {
+            FileKind::IgnoreList if existed => match merged_ignore(&path, &file.contents)? {
+                Some(text) => (text.into_bytes(), Action::Updated),
+                None => {
+                    written.push(Written {
+                        path: file.path.clone(),
+                        kind: file.kind,
+                        action: Action::Unchanged,
+                    });
+                    continue;
                 }
-            }
-            _ => {
-                std::fs::write(&path, &file.contents).map_err(|e| Error::io(&path, e))?;
-                if existed {
-                    Action::Overwrote
-                } else {
-                    Action::Created
-                }
-            }
+            },
+            _ if existed => (file.contents.clone(), Action::Overwrote),
+            _ => (file.contents.clone(), Action::Created),
         };
+        let private = file.kind == FileKind::Secret;
+        staged.stage(&path, &contents, private)?;
         written.push(Written {
             path: file.path.clone(),
             kind: file.kind,
             action,
         });
     }
+    staged.commit()?;
     Ok(written)
+}
+
+/// Files written beside their targets, and directories created for them;
+/// removed again unless committed.
+#[derive(Default)]
+struct Staged {
+    /// (temporary file, target)
+    files: Vec<(PathBuf, PathBuf)>,
+    dirs: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Staged {
+    fn stage(&mut self, path: &Path, contents: &[u8], private: bool) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            let missing: Vec<PathBuf> = parent
+                .ancestors()
+                .take_while(|a| !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            // Outermost last, so that removal in order empties inner ones first.
+            self.dirs.extend(missing);
+        }
+        let tmp = temporary_name(path);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Secrets are private from the first byte.
+            options.mode(if private { 0o600 } else { 0o666 });
+        }
+        let mut file = options.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        self.files.push((tmp.clone(), path.to_path_buf()));
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&tmp, e))
+    }
+
+    fn commit(mut self) -> Result<()> {
+        for (tmp, path) in &self.files {
+            std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for (tmp, _) in &self.files {
+            let _ = std::fs::remove_file(tmp);
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// `.NAME.pier-PID.tmp` beside `path`.
+fn temporary_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.pier-{}.tmp", std::process::id()))
 }
 
 fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
@@ -307,9 +378,11 @@ fn check(target: &Path, files: &[PlannedFile], force: bool) -> Result<()> {
     }
 }
 
-/// Append the lines of `ours` that `.gitignore` at `path` lacks.
-fn merge_ignore(path: &Path, ours: &[u8]) -> Result<Action> {
-    let existing = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+/// `.gitignore` at `path` with the lines of `ours` it lacks appended; `None`
+/// when it has them all.
+fn merged_ignore(path: &Path, ours: &[u8]) -> Result<Option<String>> {
+    let existing = crate::stack::userfile::read_text(path)
+        .map_err(|p| Error::invalid(p.into_diagnostic(path, "file")))?;
     let have: Vec<&str> = existing.lines().map(str::trim).collect();
     let ours = String::from_utf8_lossy(ours);
     let missing: Vec<&str> = ours
@@ -318,7 +391,7 @@ fn merge_ignore(path: &Path, ours: &[u8]) -> Result<Action> {
         .filter(|l| !have.contains(&l.trim()) && !have.contains(&format!("/{}", l.trim()).as_str()))
         .collect();
     if missing.is_empty() {
-        return Ok(Action::Unchanged);
+        return Ok(None);
     }
     let mut text = existing;
     if !text.is_empty() && !text.ends_with('\n') {
@@ -328,26 +401,7 @@ fn merge_ignore(path: &Path, ours: &[u8]) -> Result<Action> {
         text.push_str(line);
         text.push('\n');
     }
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
-    Ok(Action::Updated)
-}
-
-/// Write with mode 0600 from the first byte: the file never exists readable by others.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        // `mode` only applies when creating; an existing file (--force) is tightened first.
-        if path.exists() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io(path, e))?;
-        }
-    }
-    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(contents).map_err(|e| Error::io(path, e))
+    Ok(Some(text))
 }
 
 fn plain(path: &str, contents: Vec<u8>) -> PlannedFile {
@@ -600,5 +654,57 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("web"), dir.path().join("public")).unwrap();
         write_files(dir.path(), &planned("x"), false).unwrap();
         assert!(dir.path().join("web/index.php").exists());
+    }
+
+    #[test]
+    fn force_replaces_a_hard_link_instead_of_writing_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let other = outside.path().join("precious");
+        std::fs::write(&other, "keep me\n").unwrap();
+        std::fs::hard_link(&other, dir.path().join(".env")).unwrap();
+        write_files(dir.path(), &planned("x"), true).unwrap();
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep me\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+            "A=1\n"
+        );
+    }
+
+    #[test]
+    fn force_replaces_a_symlink_instead_of_writing_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mine.txt"), "mine\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("mine.txt"), dir.path().join("pier.yaml"))
+            .unwrap();
+        write_files(dir.path(), &planned("x"), true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("mine.txt")).unwrap(),
+            "mine\n"
+        );
+        assert!(
+            !std::fs::symlink_metadata(dir.path().join("pier.yaml"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn all_files_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        // `.env` cannot be staged: its temporary name is taken by a directory.
+        std::fs::create_dir(
+            dir.path()
+                .join(format!("..env.pier-{}.tmp", std::process::id())),
+        )
+        .unwrap();
+        write_files(dir.path(), &planned("x"), false).unwrap_err();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [format!("..env.pier-{}.tmp", std::process::id())]);
     }
 }

@@ -137,6 +137,98 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// A shell function that prints the value `$1` has in the env file `$2`,
+/// followed by `x` (so trailing line breaks survive `$(...)`), or nothing when
+/// the file does not set it. It reads the file as pier's loader does
+/// (`stack::dotenv`): comments, `export `, single quotes (literal), double
+/// quotes (escapes, several lines), inline ` #` comments, `$$`, `$VAR`,
+/// `${VAR}`, `${VAR:-default}` and `${VAR-default}` from the environment or
+/// earlier lines. It is awk, not the shell: nothing in the file is executed.
+const DOTENV_READER: &str = r##"pier_env_value() {
+  awk -v want="$1" '
+function ltrim(s) { sub(/^[ \t]+/, "", s); return s }
+function rtrim(s) { sub(/[ \t\r]+$/, "", s); return s }
+function isset(n) { return (n in ENVIRON) || (n in vals) }
+function lookup(n) { if (n in ENVIRON) return ENVIRON[n]; if (n in vals) return vals[n]; return "" }
+function expand(s,   out, p, inner, name, rest) {
+  out = ""
+  while ((p = index(s, "$")) > 0) {
+    out = out substr(s, 1, p - 1); s = substr(s, p + 1)
+    if (substr(s, 1, 1) == "$") { out = out "$"; s = substr(s, 2); continue }
+    if (substr(s, 1, 1) == "{") {
+      p = index(s, "}")
+      if (p == 0) { out = out "$"; continue }
+      inner = substr(s, 2, p - 2); s = substr(s, p + 1)
+      if (match(inner, /^[A-Za-z_][A-Za-z0-9_]*/)) {
+        name = substr(inner, 1, RLENGTH); rest = substr(inner, RLENGTH + 1)
+        if (rest == "") out = out lookup(name)
+        else if (substr(rest, 1, 2) == ":-") out = out (lookup(name) != "" ? lookup(name) : substr(rest, 3))
+        else if (substr(rest, 1, 1) == "-") out = out (isset(name) ? lookup(name) : substr(rest, 2))
+        else out = out "${" inner "}"
+      } else out = out "${" inner "}"
+      continue
+    }
+    if (match(s, /^[A-Za-z_][A-Za-z0-9_]*/)) { out = out lookup(substr(s, 1, RLENGTH)); s = substr(s, RLENGTH + 1); continue }
+    out = out "$"
+  }
+  return out s
+}
+function close_at(body, q,   i, c, esc) {
+  esc = 0
+  for (i = 1; i <= length(body); i++) {
+    c = substr(body, i, 1)
+    if (esc) esc = 0
+    else if (c == "\\" && q == "\"") esc = 1
+    else if (c == q) return i
+  }
+  return 0
+}
+function unescape(b,   out, i, c) {
+  out = ""
+  for (i = 1; i <= length(b); i++) {
+    c = substr(b, i, 1)
+    if (c != "\\") { out = out c; continue }
+    i++
+    if (i > length(b)) { out = out "\\"; break }
+    c = substr(b, i, 1)
+    if (c == "n") out = out "\n"
+    else if (c == "t") out = out "\t"
+    else if (c == "r") out = out "\r"
+    else if (c == "$") out = out "$$"
+    else out = out c
+  }
+  return out
+}
+{ lines[++count] = $0 }
+END {
+  i = 1
+  while (i <= count) {
+    line = ltrim(lines[i]); i++
+    if (line == "" || substr(line, 1, 1) == "#") continue
+    if (substr(line, 1, 7) == "export ") line = ltrim(substr(line, 8))
+    p = index(line, "=")
+    if (p == 0) { key = rtrim(line); if (key in ENVIRON) vals[key] = ENVIRON[key]; continue }
+    key = rtrim(substr(line, 1, p - 1)); raw = ltrim(substr(line, p + 1))
+    if (key !~ /^[A-Za-z0-9_.-]+$/) continue
+    q = substr(raw, 1, 1)
+    if (q == "\047" || q == "\"") {
+      body = substr(raw, 2)
+      while (!(c = close_at(body, q)) && i <= count) { body = body "\n" lines[i]; i++ }
+      if (!c) continue
+      body = substr(body, 1, c - 1)
+      vals[key] = (q == "\047") ? body : expand(unescape(body))
+    } else {
+      p = index(raw, " #")
+      if (p == 0) p = index(raw, "\t#")
+      if (p > 0) raw = substr(raw, 1, p - 1)
+      vals[key] = expand(rtrim(raw))
+    }
+  }
+  if (want in vals) printf "%sx", vals[want]
+}' "$2"
+}
+"##;
+
 /// The shell commands that create the Secrets the manifests reference, from the
 /// `.env` file and the secret files (their values never pass through pier's
 /// output). `None` when nothing is referenced. Re-runnable: create → apply.
@@ -163,11 +255,18 @@ pub fn setup_script(
         SecretSource::File(_) => None,
     }));
     if !needed.is_empty() {
-        // Values from the env file, else from the caller's environment.
+        // Values from the env file, else from the caller's environment. The
+        // file is read as data by `pier_env_value`, never sourced: a value
+        // with backticks or `$(...)` must stay a value.
         let file = sh_quote(&env_file.to_string_lossy());
-        script.push_str(&format!(
-            "if [ -f {file} ]; then set -a; . {file}; set +a; fi\n"
-        ));
+        script.push_str(DOTENV_READER);
+        script.push_str(&format!("if [ -f {file} ]; then\n"));
+        for var in &needed {
+            script.push_str(&format!(
+                "  v=$(pier_env_value {var} {file})\n  if [ -n \"$v\" ]; then {var}=${{v%x}}; fi\n"
+            ));
+        }
+        script.push_str("fi\n");
         // Checked up front: a failure inside `create | apply` would not stop the script.
         for var in &needed {
             script.push_str(&format!(": \"${{{var}:?{var} is not set}}\"\n"));
@@ -276,10 +375,16 @@ mod tests {
         .into();
         let script = setup_script("shop", Path::new("/p/.env"), &used, &files).unwrap();
         assert!(script.contains(
-            "if [ -f '/p/.env' ]; then set -a; . '/p/.env'; set +a; fi\n\
+            "if [ -f '/p/.env' ]; then\n  \
+             v=$(pier_env_value API_TOKEN '/p/.env')\n  \
+             if [ -n \"$v\" ]; then API_TOKEN=${v%x}; fi\n  \
+             v=$(pier_env_value DB_PASSWORD '/p/.env')\n  \
+             if [ -n \"$v\" ]; then DB_PASSWORD=${v%x}; fi\n\
+             fi\n\
              : \"${API_TOKEN:?API_TOKEN is not set}\"\n\
              : \"${DB_PASSWORD:?DB_PASSWORD is not set}\"\n"
         ));
+        assert!(!script.contains(". '/p/.env'"), "{script}");
         assert!(script.contains(
             "kubectl create secret generic shop-env \\\n  --from-literal=DB_PASSWORD=\"${DB_PASSWORD}\" --dry-run=client -o yaml | kubectl apply -f -\n"
         ));

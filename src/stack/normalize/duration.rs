@@ -34,6 +34,11 @@ pub fn parse(text: &str) -> Option<Duration> {
         rest = &rest[unit_end..];
         total += number * nanos_per_unit;
     }
+    // Go's durations are int64 nanoseconds (about 292 years); Compose refuses
+    // anything longer, and so does pier rather than clamp it.
+    if !total.is_finite() || total.round() > i64::MAX as f64 {
+        return None;
+    }
     Some(Duration::from_nanos(total.round() as u64))
 }
 
@@ -53,7 +58,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "10", "ten", "10 s", "5d", "s", "1..5s", "-3s"] {
+        for bad in [
+            "",
+            "10",
+            "ten",
+            "10 s",
+            "5d",
+            "s",
+            "1..5s",
+            "-3s",
+            "99999999999999999999h",
+            "2562048h",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

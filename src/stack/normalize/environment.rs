@@ -7,7 +7,7 @@ use serde_yaml::Value;
 use super::Ctx;
 use super::read::{self, scalar_text};
 use crate::diagnostic::Diagnostic;
-use crate::stack::{docpath, dotenv};
+use crate::stack::{docpath, dotenv, userfile};
 
 /// `environment` as a map or `K=V` list. A key without a value takes the
 /// variable's value from the shell environment or `.env`, and is dropped when
@@ -17,7 +17,17 @@ pub fn environment(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Str
         .into_iter()
         .filter_map(|(k, v)| match v {
             Some(v) => Some((k, v)),
-            None => ctx.vars.get(&k).map(|v| (k, v.to_string())),
+            None => {
+                if let Some(d) = ctx.vars.unusable(&k) {
+                    let d = d.clone();
+                    ctx.push(Diagnostic::error(
+                        docpath::child(path, &k),
+                        format!("uses variable `{k}`, whose value cannot be used"),
+                    ));
+                    ctx.push(d);
+                }
+                ctx.vars.get(&k).map(|v| (k, v.to_string()))
+            }
         })
         .collect()
 }
@@ -71,7 +81,7 @@ pub fn env_files(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Strin
             },
         };
         let full = ctx.resolve(&file);
-        match std::fs::read_to_string(&full) {
+        match userfile::read_text(&full) {
             Ok(text) => {
                 let vars = ctx.vars;
                 let (values, problems) = dotenv::parse(&text, &|n| vars.get(n).map(str::to_string));
@@ -79,14 +89,29 @@ pub fn env_files(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Strin
                     .extend(problems.into_iter().map(|d| d.in_file(&full)));
                 out.extend(values);
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => {}
-            Err(err) => ctx.push(
+            Err(userfile::Problem::NotFound) if !required => {}
+            Err(userfile::Problem::NotFound) => ctx.push(
                 Diagnostic::error(
                     at,
-                    format!("cannot read env file {}: {err}", full.display()),
+                    format!("cannot read env file {}: not found", full.display()),
                 )
                 .with_hint("create the file, fix the path, or mark it `required: false`"),
             ),
+            Err(userfile::Problem::Invalid(d)) => {
+                let mut msg = format!("cannot read env file {}: {}", full.display(), d.message);
+                if let (Some(line), Some(col)) = (d.line, d.column) {
+                    msg = format!(
+                        "cannot read env file {}:{line}:{col}: {}",
+                        full.display(),
+                        d.message
+                    );
+                }
+                let mut d2 = Diagnostic::error(at, msg);
+                if let Some(h) = d.hint {
+                    d2 = d2.with_hint(h);
+                }
+                ctx.push(d2);
+            }
         }
     }
     out

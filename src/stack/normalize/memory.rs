@@ -40,7 +40,8 @@ pub fn parse(text: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = number * (1u64 << shift) as f64;
-    (bytes.is_finite() && bytes < u64::MAX as f64).then_some(bytes as u64)
+    // Docker keeps sizes in an int64: anything larger cannot reach the engine.
+    (bytes.is_finite() && bytes <= i64::MAX as f64).then_some(bytes as u64)
 }
 
 /// `mem_limit`: a size string or a number of bytes, at least `MIN_LIMIT`.
