@@ -11,6 +11,9 @@ pub mod exit {
     pub const RUNTIME: i32 = 1;
     pub const INVALID: i32 = 2;
     pub const INTERRUPTED: i32 = 130;
+    /// The reader of our output went away (`pier … | head -1`): 128 + SIGPIPE, the
+    /// status a shell shows for a Unix tool that a closed pipe stopped.
+    pub const BROKEN_PIPE: i32 = 141;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +118,9 @@ pub enum Error {
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
+        if self.is_broken_pipe() {
+            return exit::BROKEN_PIPE;
+        }
         match self {
             Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
             Error::Io { .. }
@@ -132,6 +138,12 @@ impl Error {
             | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
+    }
+
+    /// Writing our output failed because its reader closed the pipe: not a failure
+    /// to report, the command just ends (quietly, as other Unix tools do).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

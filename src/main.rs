@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match pier::commands::run(cli, &mut stdout) {
         Ok(code) => ExitCode::from(code as u8),
+        Err(err) if err.is_broken_pipe() => ExitCode::from(err.exit_code() as u8),
         Err(err) => {
             match json {
                 true => eprintln!("{}", pier::render_error_json(&err)),

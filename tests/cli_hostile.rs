@@ -390,3 +390,39 @@ fn create_secrets_treats_the_env_file_as_data() {
     assert!(literals["DB_PASSWORD"].contains("\nline2"));
     assert!(literals["MYSQL_PASSWORD"].contains("$HOME; touch"));
 }
+
+/// A reader that went away (`pier completions bash | head -1`): the command ends
+/// quietly with 141 (128 + SIGPIPE), as other Unix tools do — no panic (101), no
+/// error line. The pipe's reading end is closed before pier starts, so every
+/// write fails.
+#[test]
+fn a_closed_pipe_ends_any_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pier.yaml"),
+        "services:\n  web:\n    image: busybox\n",
+    )
+    .unwrap();
+    for args in [&["completions", "bash"][..], &["config"], &["list"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Pier::in_dir(dir.path())
+            .no_engine()
+            .args(args.iter().copied())
+            .command()
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(141),
+            "pier {args:?} into a closed pipe: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "pier {args:?} into a closed pipe said: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

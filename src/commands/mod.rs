@@ -54,7 +54,11 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Graph(args) => graph::run(&cli.global, &args, sink, out),
         Command::Export(args) => export::run(&cli.global, &args, sink, out),
         Command::Completions(args) => {
-            clap_complete::generate(args.shell, &mut Cli::command(), "pier", out);
+            // Generated into memory: clap_complete panics on a failed write, and a
+            // closed pipe (`pier completions bash | head -1`) is no reason to panic.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "pier", &mut script);
+            write_out(out, &String::from_utf8_lossy(&script))?;
             Ok(0)
         }
         Command::Up(args) => {
