@@ -11,11 +11,6 @@ use crate::stack::model::Condition;
 /// Where events go; the reporter implements it.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
-/// A sink that drops every event (for callers with nobody to tell).
-pub fn discard() -> EventSink {
-    Arc::new(|_| {})
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {

@@ -38,12 +38,6 @@ impl Holder {
     }
 }
 
-/// The engine endpoint as `Engine::connect` picks it: two engines may well hold
-/// projects of the same name.
-fn endpoint() -> String {
-    crate::engine::host()
-}
-
 /// `$XDG_RUNTIME_DIR/pier-<hash>.lock` (per user, on tmpfs), else in the temp dir.
 pub fn lock_path(endpoint: &str, project: &str) -> PathBuf {
     let dir = std::env::var_os("XDG_RUNTIME_DIR")
@@ -64,7 +58,7 @@ impl ProjectLock {
         interrupt: &CancellationToken,
         on_wait: impl FnOnce(Option<Holder>),
     ) -> Result<ProjectLock> {
-        let path = lock_path(&endpoint(), project);
+        let path = lock_path(&crate::engine::host(), project);
         let io = |e| Error::io(&path, e);
         let mut file = OpenOptions::new()
             .read(true)

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use predicates::prelude::*;
-use support::Pier;
+use support::{Pier, json_lines};
 use tempfile::TempDir;
 
 /// A project directory holding `pier.yaml` with `text`.
@@ -400,19 +400,6 @@ fn the_pier_builder_writes_files_and_checks_expectations() {
 #[should_panic(expected = "expected exit code 0")]
 fn the_pier_builder_fails_on_an_unexpected_exit_code() {
     Pier::new().arg("config").run();
-}
-
-/// Every line of `stderr` as a JSON object (panics on the first that is not).
-fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
-    stderr
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .filter(serde_json::Value::is_object)
-                .unwrap_or_else(|| panic!("not a JSON object: {line:?}\n--- stderr\n{stderr}"))
-        })
-        .collect()
 }
 
 #[test]

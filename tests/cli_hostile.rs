@@ -71,7 +71,8 @@ fn a_used_env_bomb_is_an_error_naming_the_variable() {
         .file(".env", env_bomb())
         .args(["config"])
         .status(2)
-        .stderr_contains("`V")
+        .stderr_contains("`V11` uses `V10`")
+        .stderr_contains("uses variable `V11`")
         .stderr_contains("expands to more than")
         .run();
 }
@@ -349,7 +350,7 @@ fn create_secrets_treats_the_env_file_as_data() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new("bash")
+    let out = std::process::Command::new("sh")
         .arg(p.join("k8s/create-secrets.sh"))
         .current_dir(p)
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))

@@ -55,11 +55,9 @@ fn stack_file(name: &str, script: &str) -> String {
 fn failing_stack_file(name: &str) -> String {
     format!(
         "{}    depends_on:\n      job: {{condition: service_completed_successfully}}\n  job:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{ECHO}; exit 1\"]\n{ENVIRONMENT}",
-        stack_file(name, IDLE)
+        stack_file(name, &idle_after(""))
     )
 }
-
-const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
 /// pier in `dir`, to the end. The builder's environment is hermetic: the
 /// secrets come from `.env` only.
@@ -192,7 +190,7 @@ fn up_ps_and_info_hide_secrets_in_every_progress_mode() {
     let p = Project::new("secrets");
     let dir = p.dir.path();
     write(dir, ".env", &dotenv());
-    write(dir, "pier.yaml", &stack_file(&p.name, IDLE));
+    write(dir, "pier.yaml", &stack_file(&p.name, &idle_after("")));
     let _down = Down(dir);
 
     // The dry run's JSON holds every create step's full container spec, its
@@ -231,7 +229,7 @@ fn up_ps_and_info_hide_secrets_in_every_progress_mode() {
         assert_hidden(&format!("down --progress {mode}"), &down, true);
     }
 
-    run(dir, &["--progress", "quiet", "up"]);
+    Pier::in_dir(dir).args(["--progress", "quiet", "up"]).run();
     assert_shown(
         "info --show-secrets",
         &run(dir, &["info", "--show-secrets"]),

@@ -79,16 +79,9 @@ fn dry_run_json_holds_the_service_specs_with_secret_values_masked() {
     let out = Pier::in_dir(dir.path())
         .no_engine()
         .args(["up", "--target", "swarm", "--dry-run", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.contains("tok-swarm-4711"), "{stdout}");
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        .stdout_lacks("tok-swarm-4711")
+        .run();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let steps = json["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 6, "{json:#}");
     let web = &steps[4];

@@ -267,21 +267,10 @@ fn up_with_progress_json_writes_only_json_objects_to_stderr() {
         idle_after("")
     );
     write(p.dir.path(), "pier.yaml", &yaml);
-    let parse = |stderr: &str| -> Vec<serde_json::Value> {
-        stderr
-            .lines()
-            .map(|line| {
-                serde_json::from_str::<serde_json::Value>(line)
-                    .ok()
-                    .filter(serde_json::Value::is_object)
-                    .unwrap_or_else(|| panic!("not a JSON object: {line:?}\n{stderr}"))
-            })
-            .collect()
-    };
     let out = Pier::in_dir(p.dir.path())
         .args(["--progress", "json", "up"])
         .run();
-    let events = parse(&out.stderr);
+    let events = json_lines(&out.stderr);
     assert!(
         events
             .iter()
@@ -301,13 +290,13 @@ fn up_with_progress_json_writes_only_json_objects_to_stderr() {
         .args(["--progress", "json", "up", "nope"])
         .status(2)
         .run();
-    let events = parse(&out.stderr);
+    let events = json_lines(&out.stderr);
     assert_eq!(events.last().unwrap()["event"], "error", "{}", out.stderr);
     assert_eq!(events.last().unwrap()["exit_code"], 2, "{}", out.stderr);
 
     let out = Pier::in_dir(p.dir.path())
         .args(["--progress", "json", "down"])
         .run();
-    parse(&out.stderr);
+    json_lines(&out.stderr);
     assert!(p.containers().is_empty(), "{:?}", p.containers());
 }

@@ -133,6 +133,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("<tokio runtime>", e))
 }
 
+/// `value` as pretty JSON with the run's secret values masked: a plan's specs
+/// carry the services' environment.
+fn masked_json(value: impl serde::Serialize) -> String {
+    let mut json = serde_json::to_value(value).expect("plans and reports serialize");
+    secrets::active().mask_json(&mut json);
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&json).expect("a JSON value serializes")
+    )
+}
+
 fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

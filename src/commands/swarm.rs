@@ -55,7 +55,7 @@ pub fn up(
         build: args.build,
     };
     let desired = ops::desired(stack, &opts)?;
-    for w in ops::warnings(&desired) {
+    for w in &desired.warnings {
         sink(Event::Warning {
             text: w.to_string(),
         });
@@ -71,11 +71,7 @@ pub fn up(
             };
             let plan = ops::plan(engine.as_ref(), stack, &desired, &values, &opts).await?;
             if args.json {
-                // The specs carry the services' environment: secret values are masked.
-                let mut json = serde_json::to_value(plan.json()).expect("a plan always serializes");
-                crate::secrets::active().mask_json(&mut json);
-                let json = serde_json::to_string_pretty(&json).expect("a plan always serializes");
-                return write_out(out, &format!("{json}\n"));
+                return write_out(out, &super::masked_json(plan.json()));
             }
             return write_out(out, &plan.to_string());
         }

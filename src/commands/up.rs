@@ -53,14 +53,7 @@ pub fn up(
         };
         let report = ops::up::up(&engine, stack, dotenv, &opts, sink).await?;
         let text = match (args.dry_run, args.json) {
-            (true, true) => {
-                // The specs carry the services' environment: secret values are masked.
-                let mut json =
-                    serde_json::to_value(report.plan.json()).expect("a plan always serializes");
-                crate::secrets::active().mask_json(&mut json);
-                let json = serde_json::to_string_pretty(&json).expect("a plan always serializes");
-                format!("{json}\n")
-            }
+            (true, true) => super::masked_json(report.plan.json()),
             (true, false) => report.plan.to_string(),
             (false, _) => service_table(&report.rows, &opts.plan.services),
         };

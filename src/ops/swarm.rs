@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::{Error, Result, UnbuiltImage};
 use crate::event::EventSink;
@@ -39,11 +38,6 @@ pub fn desired(stack: &Stack, opts: &UpOptions) -> Result<SwarmPlan> {
         });
     }
     plan_swarm(stack, &opts.services).map_err(Error::Invalid)
-}
-
-/// The warnings of a desired plan, for the command to show.
-pub fn warnings(desired: &SwarmPlan) -> &[Diagnostic] {
-    &desired.warnings
 }
 
 /// The secret values the plan's secrets are made from. `dotenv`: the `.env`

@@ -60,7 +60,7 @@ pub async fn up(
     opts: &Options,
     sink: &EventSink,
 ) -> Result<UpReport> {
-    check(stack, &opts.plan)?;
+    // Unknown service names: `check` (before the engine is touched) or `plan_up` below.
     // Observe under the lock: a run that planned before another finished would
     // create what that one just created.
     let _lock = match opts.dry_run {

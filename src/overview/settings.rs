@@ -29,19 +29,20 @@ pub fn settings(
         .iter()
         .map(|(name, value)| {
             let by_name = is_secret_name(name);
+            let url_masked = mask_url_password(value);
+            let secret = by_name || url_masked.is_some() || secrets.found_in(value).is_some();
             let shown = if show_secrets {
                 value.clone()
             } else if by_name {
                 MASK.to_string()
             } else {
-                let text = mask_url_password(value).unwrap_or_else(|| value.clone());
-                secrets.mask(&text).into_owned()
+                secrets
+                    .mask(url_masked.as_deref().unwrap_or(value))
+                    .into_owned()
             };
             Setting {
                 name: name.clone(),
-                secret: by_name
-                    || mask_url_password(value).is_some()
-                    || secrets.found_in(value).is_some(),
+                secret,
                 masked: shown != *value,
                 value: shown,
             }

@@ -258,7 +258,7 @@ pub fn plan_up(
                     .iter()
                     .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
             );
-            let spec = Box::new(ContainerSpec::of(stack, name));
+            let spec = Box::new(ContainerSpec::with_hash(stack, name, &hash));
             let action = match existing {
                 Some(c) => Action::RecreateContainer {
                     service: name.clone(),

@@ -259,8 +259,12 @@ impl ContainerSpec {
     /// The container of `service` as the stack describes it, labelled for
     /// `observe`, joined to its networks with the service name as alias.
     pub fn of(stack: &Stack, service: &str) -> ContainerSpec {
+        ContainerSpec::with_hash(stack, service, &ConfigHash::of(&stack.services[service]))
+    }
+
+    /// `of`, with the service's config hash the planner has already computed.
+    pub fn with_hash(stack: &Stack, service: &str, hash: &ConfigHash) -> ContainerSpec {
         let svc = &stack.services[service];
-        let hash = ConfigHash::of(svc);
 
         let mut labels = svc.labels.clone();
         labels.insert(labels::PROJECT.into(), stack.name.clone());

@@ -17,9 +17,6 @@ use std::sync::Arc;
 use crate::event::Event;
 use crate::event::EventSink;
 
-/// Where events go (the one sink type, from `event`).
-pub type Sink = EventSink;
-
 pub use plain::format_event;
 
 /// How to show progress (the command line's `--progress`, mapped by the
@@ -62,7 +59,6 @@ impl Render for Quiet {
 #[derive(Clone)]
 pub struct Reporter {
     render: Arc<dyn Render>,
-    json: bool,
 }
 
 impl Reporter {
@@ -73,8 +69,7 @@ impl Reporter {
         if !color {
             console::set_colors_enabled_stderr(false);
         }
-        let resolved = resolve(progress, std::io::stderr().is_terminal());
-        let render: Arc<dyn Render> = match resolved {
+        let render: Arc<dyn Render> = match resolve(progress, std::io::stderr().is_terminal()) {
             Progress::Tty => Arc::new(tty::Tty::stderr(color)),
             Progress::Json => Arc::new(json::Json::new(Box::new(std::io::stderr()))),
             Progress::Quiet => Arc::new(Quiet(plain::Plain::new(Box::new(std::io::stderr())))),
@@ -82,23 +77,15 @@ impl Reporter {
                 Arc::new(plain::Plain::new(Box::new(std::io::stderr())))
             }
         };
-        Reporter {
-            render,
-            json: resolved == Progress::Json,
-        }
+        Reporter { render }
     }
 
     /// Every event is masked with the run's secrets first (`crate::secrets`, those
     /// of the stack loaded so far), so no renderer — `--progress json` included —
     /// prints a secret value.
-    pub fn sink(&self) -> Sink {
+    pub fn sink(&self) -> EventSink {
         let render = self.render.clone();
         Arc::new(move |event| render.event(&crate::secrets::active().mask_event(event)))
-    }
-
-    /// Whether this reporter writes JSON lines (then an error is one too).
-    pub fn is_json(&self) -> bool {
-        self.json
     }
 
     pub fn finish(&self) {
@@ -108,7 +95,7 @@ impl Reporter {
 
 /// A sink for callers that only stream events and never `finish` (bars of the
 /// tty renderer then stay as they were last drawn).
-pub fn sink(progress: impl Into<Progress>) -> Sink {
+pub fn sink(progress: impl Into<Progress>) -> EventSink {
     Reporter::new(progress).sink()
 }
 

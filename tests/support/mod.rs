@@ -256,3 +256,17 @@ pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Every line of `stderr` as a JSON object (panics on the first that is not):
+/// what `--progress json` promises.
+pub fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .unwrap_or_else(|| panic!("not a JSON object: {line:?}\n--- stderr\n{stderr}"))
+        })
+        .collect()
+}

@@ -19,9 +19,7 @@ use crate::stack::model::{MountKind, SecretSource, Stack};
 
 pub use observed::{ObservedSecret, ObservedService, SwarmNetworkInfo, SwarmObserved, time_key};
 pub use reconcile::{SwarmAction, SwarmUpOptions, plan_swarm_down, plan_swarm_up, secret_hash};
-pub use spec::{
-    Attachment, RestartCondition, SecretRef, SwarmMount, SwarmPort, SwarmService, swarm_name,
-};
+pub use spec::{Attachment, RestartCondition, SecretRef, SwarmMount, SwarmPort, SwarmService};
 pub use tasks::{
     HealthState, Readiness, Rollout, TaskInfo, TaskState, readiness, rollout_readiness,
 };
@@ -141,7 +139,7 @@ pub fn plan_swarm(stack: &Stack, only: &[String]) -> Result<SwarmPlan, Vec<Diagn
         .filter_map(|key| {
             let def = stack.secrets.get(&key)?;
             Some(SwarmSecret {
-                name: swarm_name(stack, &key),
+                name: stack.scoped_name(&key),
                 source: def.source.clone(),
                 key,
             })
@@ -197,7 +195,7 @@ fn check_service(
             at("container_name"),
             format!(
                 "ignored on the swarm target: tasks are named `{}.<slot>.<id>`, not `{name}`",
-                swarm_name(stack, key)
+                stack.scoped_name(key)
             ),
         ));
     }

@@ -118,11 +118,6 @@ pub struct Restart {
     pub max_attempts: Option<u32>,
 }
 
-/// Swarm name of a stack-level resource (`shop` + `db_password` → `shop_db_password`).
-pub fn swarm_name(stack: &Stack, key: &str) -> String {
-    stack.scoped_name(key)
-}
-
 /// The restart policy: the file's `restart`, else the swarm's own default (`any`) —
 /// except for a one-shot service others wait to see completed, which must not be
 /// started again once it has exited 0.
@@ -189,7 +184,7 @@ impl SwarmService {
             .collect();
         SwarmService {
             key: key.to_string(),
-            name: swarm_name(stack, key),
+            name: stack.scoped_name(key),
             image: stack.image_of(key),
             build: svc.build.clone(),
             entrypoint: svc.entrypoint.clone(),
@@ -223,7 +218,7 @@ impl SwarmService {
                 .secrets
                 .iter()
                 .map(|s| SecretRef {
-                    secret: swarm_name(stack, &s.source),
+                    secret: stack.scoped_name(&s.source),
                     target: s.target.clone(),
                 })
                 .collect(),
