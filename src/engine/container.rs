@@ -371,7 +371,7 @@ impl Engine {
         Ok((inspect.exit_code.unwrap_or(-1), output))
     }
 
-    /// Run a health test once through exec (`command`: `plan::spec::probe_command`),
+    /// Run a health test once through exec (`command`: `HealthTest::exec_command` of the stack model, carried by the plan),
     /// so readiness is seen without waiting out the healthcheck interval: whether it
     /// passed, and its output.
     pub async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)> {

@@ -38,14 +38,7 @@ impl ConfigHash {
         for field in IGNORED_FIELDS {
             object.remove(field);
         }
-        let fields = object
-            .iter()
-            .map(|(key, v)| {
-                let mut h = sha256_hex(&canonical(v));
-                h.truncate(FIELD_HASH_LEN);
-                (key.clone(), h)
-            })
-            .collect();
+        let fields = object_field_hashes(&value, |field| field);
         ConfigHash {
             total: sha256_hex(&canonical(&value)),
             fields,
@@ -54,28 +47,42 @@ impl ConfigHash {
 
     /// The `io.pier.config-fields` label value: `command=…,environment=…`.
     pub fn fields_label(&self) -> String {
-        self.fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        fields_label(&self.fields)
     }
 
     /// Top-level fields that differ from those of an existing container, sorted.
     /// A field present on one side only counts as changed.
     pub fn changed_fields(&self, old: &BTreeMap<String, String>) -> Vec<String> {
-        let mut keys: Vec<&String> = self.fields.keys().chain(old.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .filter(|k| self.fields.get(*k) != old.get(*k))
-            .cloned()
-            .collect()
+        changed_fields(&self.fields, old)
     }
 }
 
-/// Short hash of each top-level field of a serialized object (the swarm target's
-/// per-field hashes; `rename` maps a field to the name the user knows it by).
+/// The `io.pier.config-fields` label value of per-field hashes: `command=…,environment=…`.
+pub fn fields_label(fields: &BTreeMap<String, String>) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Fields whose hash differs between `new` and `old`, sorted. A field present on
+/// one side only counts as changed.
+pub fn changed_fields(
+    new: &BTreeMap<String, String>,
+    old: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut keys: Vec<&String> = new.keys().chain(old.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| new.get(*k) != old.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// Short hash of each top-level field of a serialized object (`rename` maps a
+/// field to the name the user knows it by: the swarm form says `env`).
 /// A value that is not an object has no fields.
 pub fn object_field_hashes(
     value: &Value,

@@ -16,9 +16,7 @@ use serde::{Serialize, Serializer};
 
 use crate::labels;
 use crate::plan::hash::ConfigHash;
-use crate::stack::model::{
-    Condition, HealthTest, MountKind, Protocol, RestartPolicy, SecretSource, Stack,
-};
+use crate::stack::model::{Condition, MountKind, Protocol, RestartPolicy, SecretSource, Stack};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSpec {
@@ -227,22 +225,12 @@ impl From<Readiness> for Condition {
     }
 }
 
-/// The command that runs a health test once through exec (`/bin/sh -c` for the
-/// shell form); None when there is no test.
-pub fn probe_command(test: &HealthTest) -> Option<Vec<String>> {
-    match test {
-        HealthTest::None => None,
-        HealthTest::Cmd(args) => Some(args.clone()),
-        HealthTest::Shell(cmd) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
-    }
-}
-
 /// The probe command of `service`'s own healthcheck, if it has a test.
 pub fn probe_of(stack: &Stack, service: &str) -> Option<Vec<String>> {
     stack.services[service]
         .healthcheck
         .as_ref()
-        .and_then(|h| probe_command(&h.test))
+        .and_then(|h| h.test.exec_command())
 }
 
 /// The build of `service`, or None when it has no `build:` section.
@@ -401,6 +389,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::stack::model::HealthTest;
     use crate::stack::{Variables, load_str};
 
     /// The stack in a project directory that holds the secret file it names.
@@ -625,9 +614,9 @@ secrets:
         );
         assert_eq!(probe_of(&stack, "web"), None);
         assert_eq!(
-            probe_command(&HealthTest::Cmd(vec!["true".into()])),
+            HealthTest::Cmd(vec!["true".into()]).exec_command(),
             Some(vec!["true".into()])
         );
-        assert_eq!(probe_command(&HealthTest::None), None);
+        assert_eq!(HealthTest::None.exec_command(), None);
     }
 }

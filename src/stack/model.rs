@@ -198,6 +198,17 @@ pub enum HealthTest {
 }
 
 impl HealthTest {
+    /// The command that runs the test once (through exec, or as a Kubernetes
+    /// probe): the exec form as it is, the shell form under `/bin/sh -c` as Docker
+    /// runs it; None when the test is switched off.
+    pub fn exec_command(&self) -> Option<Vec<String>> {
+        match self {
+            HealthTest::None => None,
+            HealthTest::Cmd(args) => Some(args.clone()),
+            HealthTest::Shell(cmd) => Some(vec!["/bin/sh".into(), "-c".into(), cmd.clone()]),
+        }
+    }
+
     /// The Docker API / Compose list form.
     pub fn to_vec(&self) -> Vec<String> {
         match self {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ExecAction, Probe};
 
-use crate::stack::model::{HealthTest, Healthcheck};
+use crate::stack::model::Healthcheck;
 
 const COMPOSE_INTERVAL: Duration = Duration::from_secs(30);
 const COMPOSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,12 +19,8 @@ const COMPOSE_RETRIES: u32 = 3;
 
 /// The probe for `healthcheck`, or `None` when the check is disabled (`NONE`).
 pub fn probe(healthcheck: &Healthcheck) -> Option<Probe> {
-    let command = match &healthcheck.test {
-        HealthTest::None => return None,
-        HealthTest::Cmd(args) => args.clone(),
-        // CMD-SHELL runs with `/bin/sh -c` in Docker; the same here.
-        HealthTest::Shell(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
-    };
+    // CMD-SHELL runs with `/bin/sh -c` in Docker; the same here.
+    let command = healthcheck.test.exec_command()?;
     let start = healthcheck.start_period.unwrap_or_default().as_secs();
     Some(Probe {
         exec: Some(ExecAction {
@@ -56,6 +52,7 @@ fn whole_seconds(d: Duration) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::model::HealthTest;
 
     fn check(test: HealthTest) -> Healthcheck {
         Healthcheck {

@@ -303,14 +303,7 @@ fn changed_fields(svc: &SwarmService, existing: &ObservedService) -> Vec<String>
     let Some(old) = &existing.config_fields else {
         return vec![];
     };
-    let new = svc.field_hashes();
-    let mut keys: Vec<&String> = new.keys().chain(old.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| new.get(*k) != old.get(*k))
-        .cloned()
-        .collect()
+    crate::plan::hash::changed_fields(&svc.field_hashes(), old)
 }
 
 /// Remove what the swarm has of the project (found by label, not from the stack

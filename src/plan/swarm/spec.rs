@@ -250,11 +250,7 @@ impl SwarmService {
 
     /// The `io.pier.config-fields` label value: `command=…,environment=…`.
     pub fn fields_label(&self) -> String {
-        self.field_hashes()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        crate::plan::hash::fields_label(&self.field_hashes())
     }
 
     /// The labels on the swarm service itself (not on its task containers: local
