@@ -24,10 +24,17 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
-    /// Stack file [default: pier.yaml, compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml].
-    /// Goes before the command, as with docker compose: `pier -f FILE up`.
+    /// Stack file; repeat to merge several, in order [default: $COMPOSE_FILE, else pier.yaml,
+    /// compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml, with the override
+    /// file beside it (pier.override.yaml, compose.override.yaml, …)].
+    /// Goes before the command, as with docker compose: `pier -f a.yaml -f b.yaml up`
+    /// (`logs -f` is `--follow`).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub file: Vec<PathBuf>,
+
+    /// Activate a profile (repeatable; `*` for all) [default: $COMPOSE_PROFILES, comma-separated]
+    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
 
     /// Project name [default: `name:` in the file, else the directory name]
     #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]

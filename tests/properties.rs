@@ -1255,11 +1255,12 @@ fn check_file_case(case: &FileCase) -> Result<(), TestCaseError> {
         .unwrap();
     }
     let opts = stack::LoadOptions {
-        file: Some(p.join("pier.yaml")),
+        files: vec![p.join("pier.yaml")],
         project_name: Some("p".into()),
         env_file: (case.role == 2).then(|| path.clone()),
         cwd: p.to_path_buf(),
         environment: BTreeMap::new(),
+        ..Default::default()
     };
     let result = stack::load(&opts);
     accepted(result.is_ok());

@@ -62,7 +62,7 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Up(args) => {
-            let stack = load_stack(&cli.global, sink)?;
+            let stack = load_stack_for(&cli.global, &args.services, sink)?;
             up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
             Ok(0)
         }
@@ -71,8 +71,17 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
-        Command::Logs(args) => logs::run(&project_context(&cli.global, sink)?, &args, sink, out),
-        Command::Exec(args) => exec::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Logs(args) => logs::run(
+            &project_context_for(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+            out,
+        ),
+        Command::Exec(args) => exec::run(
+            &project_context_for(&cli.global, std::slice::from_ref(&args.service), sink)?,
+            &args,
+            out,
+        ),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
@@ -86,9 +95,11 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
 pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     Ok(LoadOptions {
-        file: global.file.clone(),
+        files: global.file.clone(),
         project_name: global.project_name.clone(),
         env_file: global.env_file.clone(),
+        profiles: global.profiles.clone(),
+        services: Vec::new(),
         cwd,
         environment: std::env::vars().collect(),
     })
@@ -109,12 +120,35 @@ impl From<cli::Progress> for report::Progress {
 /// Load the stack file named by the global flags (`ops::project::load`: warnings
 /// are events, its secrets the run's).
 pub fn load_stack(global: &GlobalArgs, sink: &EventSink) -> Result<Loaded> {
-    crate::ops::project::load(&load_options(global)?, sink)
+    load_stack_for(global, &[], sink)
+}
+
+/// `load_stack` for a command that names services (`pier up web`): those are
+/// in the stack whatever their profiles, with what they depend on.
+pub fn load_stack_for(global: &GlobalArgs, services: &[String], sink: &EventSink) -> Result<Loaded> {
+    let options = LoadOptions {
+        services: services.to_vec(),
+        ..load_options(global)?
+    };
+    crate::ops::project::load(&options, sink)
 }
 
 /// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
 pub(crate) fn project_context(global: &GlobalArgs, sink: &EventSink) -> Result<ProjectContext> {
-    ProjectContext::load(&load_options(global)?, sink)
+    project_context_for(global, &[], sink)
+}
+
+/// `project_context` for a command that names services (see `load_stack_for`).
+pub(crate) fn project_context_for(
+    global: &GlobalArgs,
+    services: &[String],
+    sink: &EventSink,
+) -> Result<ProjectContext> {
+    let options = LoadOptions {
+        services: services.to_vec(),
+        ..load_options(global)?
+    };
+    ProjectContext::load(&options, sink)
 }
 
 /// The project a command that works from labels acts on: `-p`, else the stack file's.

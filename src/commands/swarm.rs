@@ -13,7 +13,7 @@ use crate::plan::swarm::TaskState;
 use crate::report::table::table;
 use crate::stack::model::Stack;
 
-use super::{load_stack, project_context, project_name, runtime, write_out};
+use super::{load_stack_for, project_context, project_name, runtime, write_out};
 
 /// The verbs that run on a swarm (`--target swarm`); `commands::run` sends them
 /// here, the one place the target is chosen.
@@ -25,7 +25,7 @@ pub fn run(
 ) -> Result<i32> {
     match command {
         Command::Up(args) => {
-            let loaded = load_stack(global, sink)?;
+            let loaded = load_stack_for(global, &args.services, sink)?;
             up(&loaded.stack, &loaded.dotenv, &args, sink, out)?;
         }
         Command::Down(args) => down(&project_name(global, sink)?, &args, sink, out)?,

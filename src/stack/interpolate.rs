@@ -40,6 +40,17 @@ impl Variables {
         }
     }
 
+    /// These variables over `lower` (an included project's `.env`): what is set
+    /// here wins.
+    pub fn under(&self, lower: &BTreeMap<String, String>) -> Self {
+        let mut values = lower.clone();
+        values.extend(self.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Variables {
+            values,
+            unusable: self.unusable.clone(),
+        }
+    }
+
     /// These `.env` variables as unusable, each with the error to report where
     /// it is used, unless the shell sets it.
     pub fn with_unusable(mut self, unusable: BTreeMap<String, Diagnostic>) -> Self {

@@ -1,10 +1,14 @@
-//! Loading a stack file (DESIGN §4), in stages, one file each:
+//! Loading a stack file (DESIGN §4), in stages, one file each, as compose-go does:
 //!
-//! 1. `project` — find the file, name the project;
-//! 2. `parse` — YAML text → value (anchors, merge keys); `positions` indexes where
-//!    each node is, for diagnostics;
-//! 3. `interpolate` — `${VAR}` from the shell environment over `.env` (`dotenv`);
-//! 4. `normalize` — short and long Compose syntax → the `model`;
+//! 1. `project` — find the files (`-f`, `COMPOSE_FILE`, the default file and
+//!    its override), name the project;
+//! 2. `documents` — read each file: `parse` (YAML text → value, anchors, merge
+//!    keys; `positions` indexes where each node is), `interpolate` (`${VAR}`
+//!    from the shell environment over `.env`, `dotenv`), `extends`, `include`;
+//!    then `merge` the files by the Compose merge rules (`origins` remembers
+//!    which file and line each node came from);
+//! 3. `normalize` — short and long Compose syntax → the `model`;
+//! 4. `profiles` — only the enabled services stay;
 //! 5. `validate` — checks across services (host ports, cycles via `graph`).
 //!
 //! Every stage collects diagnostics with document paths; they are placed at
@@ -12,16 +16,23 @@
 //! This is the only module that touches serde_yaml.
 
 pub mod docpath;
+pub mod documents;
 pub mod dotenv;
+mod extends;
 #[cfg(test)]
 pub mod fixture;
 pub mod graph;
+mod include;
 pub mod interpolate;
+pub mod merge;
 pub mod model;
 pub mod naming;
 mod normalize;
+pub mod origins;
 pub mod parse;
+pub mod paths;
 pub mod positions;
+pub mod profiles;
 pub mod project;
 pub mod read;
 pub mod userfile;
@@ -37,19 +48,25 @@ pub use normalize::DEFAULT_HOST_IP;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::error::Error;
-use positions::Positions;
+use documents::Loader;
 use project::NameSource;
 
 /// What `load` needs besides the files: the command line and the environment,
 /// passed in so tests do not depend on the process.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-f FILE`.
-    pub file: Option<PathBuf>,
+    /// `-f FILE`, repeatable, merged in order. Empty: `COMPOSE_FILE` from
+    /// `environment`, else the default file and the override file beside it.
+    pub files: Vec<PathBuf>,
     /// `-p NAME`.
     pub project_name: Option<String>,
     /// `--env-file FILE`, instead of `.env` next to the stack file.
     pub env_file: Option<PathBuf>,
+    /// `--profile NAME`, repeatable. Empty: `COMPOSE_PROFILES` from `environment`.
+    pub profiles: Vec<String>,
+    /// Services named on the command line (`pier up web`): in the stack
+    /// whatever their profiles, with what they depend on.
+    pub services: Vec<String>,
     /// Directory relative command-line paths are resolved against.
     pub cwd: PathBuf,
     /// The shell environment.
@@ -62,27 +79,19 @@ pub struct Loaded {
     pub stack: Stack,
     /// Problems that did not stop loading, sorted; for stderr.
     pub warnings: Vec<Diagnostic>,
-    /// The stack file, absolute.
+    /// The first stack file, absolute: its directory is the project's.
     pub file: PathBuf,
+    /// Every stack file, absolute, in merge order.
+    pub files: Vec<PathBuf>,
     /// The values read from `.env` (or `--env-file`), for `pier info`.
     pub dotenv: BTreeMap<String, String>,
 }
 
-/// Find, read and load the stack file. Invalid input is `Error::Invalid` with every
-/// diagnostic — errors and warnings — sorted by position.
+/// Find, read and load the stack files. Invalid input is `Error::Invalid` with
+/// every diagnostic — errors and warnings — sorted by position.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
-    let file = project::locate(opts.file.as_deref(), &opts.cwd)?;
-    let text = match userfile::read_text(&file) {
-        Ok(text) => text,
-        Err(userfile::Problem::NotFound) => {
-            return Err(Error::invalid(
-                Diagnostic::error("", "stack file not found")
-                    .in_file(&file)
-                    .with_hint("check the -f path, or run `pier init <stack>` to create one"),
-            ));
-        }
-        Err(problem) => return Err(Error::invalid(problem.into_diagnostic(&file, "stack file"))),
-    };
+    let files = project::locate_files(&opts.files, &opts.environment, &opts.cwd)?;
+    let file = files[0].clone();
     let project_dir = file
         .parent()
         .map(Path::to_path_buf)
@@ -90,12 +99,17 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
 
     let (dotenv, unusable, mut diags) = read_dotenv(opts, &project_dir)?;
     let vars = Variables::layered(&dotenv, &opts.environment).with_unusable(unusable);
-    let result = load_str(
-        &text,
-        &file,
+    let active = profiles::active(
+        &opts.profiles,
+        opts.environment.get("COMPOSE_PROFILES").map(String::as_str),
+    );
+    let result = assemble(
+        Loader::default(),
+        &files,
         &project_dir,
         &vars,
         opts.project_name.as_deref(),
+        Some((&active, &opts.services)),
     );
     match result {
         Ok((stack, warnings)) if !diags.iter().any(Diagnostic::is_error) => {
@@ -105,6 +119,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Error> {
                 stack,
                 warnings: diags,
                 file,
+                files,
                 dotenv,
             })
         }
@@ -158,9 +173,10 @@ fn read_dotenv(opts: &LoadOptions, project_dir: &Path) -> Result<Dotenv, Error> 
     ))
 }
 
-/// Load a stack from text: the whole pipeline after reading the file. Pure but
-/// for `env_file`s, which are read from disk relative to `project_dir`.
-/// Ok holds the stack and its warnings; Err every diagnostic, sorted.
+/// Load a stack from text: the whole pipeline after finding the file, every
+/// service kept whatever its profiles. Pure but for what the file refers to
+/// (`env_file`s, `extends: {file:}`, `include`), read from disk relative to
+/// `project_dir`. Ok holds the stack and its warnings; Err every diagnostic, sorted.
 pub fn load_str(
     text: &str,
     file: &Path,
@@ -168,30 +184,50 @@ pub fn load_str(
     vars: &Variables,
     project_name: Option<&str>,
 ) -> Result<(Stack, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let finish = |mut diags: Vec<Diagnostic>, positions: &Positions| {
-        positions.place(&mut diags, file);
-        diagnostic::sort(&mut diags);
-        diags
+    assemble(
+        Loader::with_text(file, text),
+        &[file.to_path_buf()],
+        project_dir,
+        vars,
+        project_name,
+        None,
+    )
+}
+
+/// The stages after finding the files. `selection`: the active profiles and
+/// the services named on the command line, when profiles apply.
+fn assemble(
+    mut loader: Loader,
+    files: &[PathBuf],
+    project_dir: &Path,
+    vars: &Variables,
+    project_name: Option<&str>,
+    selection: Option<(&[String], &[String])>,
+) -> Result<(Stack, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let missing = |path: &Path| {
+        Diagnostic::error("", "stack file not found")
+            .in_file(path)
+            .with_hint("check the -f path (or COMPOSE_FILE), or run `pier init <stack>` to create one")
     };
-    let positions = Positions::index(text);
-    let mut value = match parse::parse(text) {
-        Ok(v) => v,
-        // Merge-key errors have a document path; syntax errors a line already.
-        Err(d) if d.line.is_some() => return Err(vec![d.in_file(file)]),
-        Err(d) => return Err(finish(vec![*d], &positions)),
+    let Some(doc) = loader.project(files, project_dir, vars, &[], &missing) else {
+        let mut diags = loader.diags;
+        diagnostic::sort(&mut diags);
+        return Err(diags);
     };
     let mut diags = Vec::new();
-    interpolate::interpolate(&mut value, vars, &mut diags);
-    interpolate::nul_bytes(&value, "", &mut diags);
-
-    let (name, cli_problem) = project_name_for(&value, project_dir, project_name, &mut diags);
-    let (stack, more) = normalize::normalize(&value, &name, project_dir, vars);
+    let (name, cli_problem) = project_name_for(&doc.value, project_dir, project_name, &mut diags);
+    let (mut stack, more) = normalize::normalize(&doc.value, &name, project_dir, vars);
     diags.extend(more);
+    if let Some((active, named)) = selection {
+        diags.extend(profiles::apply(&mut stack, active, named));
+    }
     // Services or references that failed to normalize are left out of `stack`,
     // which can hide a conflict but never invent one: validating anyway shows
     // every problem in one run.
     diags.extend(validate::validate(&stack));
-    let mut diags = finish(diags, &positions);
+    loader.report(&doc.origins, diags);
+    let mut diags = loader.diags;
+    diagnostic::sort(&mut diags);
     // A bad `-p` is not in the file: no file or position.
     diags.extend(cli_problem);
     if diags.iter().any(Diagnostic::is_error) {

@@ -100,6 +100,10 @@ pub struct Service {
         serialize_with = "serialize_replicas"
     )]
     pub replicas: Option<u32>,
+    /// `profiles`: the service is in the stack only when one of these is active
+    /// (or it is named on the command line); none means always.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

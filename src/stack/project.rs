@@ -14,6 +14,18 @@ pub const CANDIDATES: [&str; 5] = [
     "docker-compose.yaml",
 ];
 
+/// The override file loaded after `pier.yaml`, when there is one beside it.
+pub const PIER_OVERRIDE: &str = "pier.override.yaml";
+
+/// Compose's override files, loaded after a Compose-named file: the first of
+/// these beside it.
+pub const COMPOSE_OVERRIDES: [&str; 4] = [
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
 /// The stack file: `file` (relative to `cwd`) or the first candidate in `cwd`.
 pub fn locate(file: Option<&Path>, cwd: &Path) -> Result<PathBuf, Error> {
     if let Some(f) = file {
@@ -27,6 +39,38 @@ pub fn locate(file: Option<&Path>, cwd: &Path) -> Result<PathBuf, Error> {
             dir: cwd.to_path_buf(),
             candidates: CANDIDATES.to_vec(),
         })
+}
+
+/// The project's files, in merge order (relative to `cwd`): the `-f` files;
+/// else `COMPOSE_FILE` (split by `COMPOSE_PATH_SEPARATOR`, default `:`); else
+/// the first candidate in `cwd` and the override file beside it, if any.
+pub fn locate_files(
+    files: &[PathBuf],
+    environment: &std::collections::BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    if !files.is_empty() {
+        return Ok(files.iter().map(|f| cwd.join(f)).collect());
+    }
+    if let Some(list) = environment.get("COMPOSE_FILE").filter(|l| !l.is_empty()) {
+        let separator = environment
+            .get("COMPOSE_PATH_SEPARATOR")
+            .filter(|s| !s.is_empty())
+            .map_or(":", String::as_str);
+        return Ok(list
+            .split(separator)
+            .filter(|f| !f.is_empty())
+            .map(|f| cwd.join(f))
+            .collect());
+    }
+    let main = locate(None, cwd)?;
+    let overrides: &[&str] = if main.ends_with(CANDIDATES[0]) {
+        &[PIER_OVERRIDE]
+    } else {
+        &COMPOSE_OVERRIDES
+    };
+    let over = overrides.iter().map(|o| cwd.join(o)).find(|p| p.is_file());
+    Ok(std::iter::once(main).chain(over).collect())
 }
 
 /// Compose's rule: `[a-z0-9][a-z0-9_-]*`.
@@ -89,6 +133,45 @@ mod tests {
         );
         assert_eq!(name_from_dir(Path::new("/x/__Tmp")).as_deref(), Some("tmp"));
         assert_eq!(name_from_dir(Path::new("/x/...")), None);
+    }
+
+    #[test]
+    fn files_from_flags_environment_or_with_the_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let none = std::collections::BTreeMap::new();
+        std::fs::write(d.join("compose.yaml"), "").unwrap();
+        assert_eq!(locate_files(&[], &none, d).unwrap(), [d.join("compose.yaml")]);
+        std::fs::write(d.join("docker-compose.override.yaml"), "").unwrap();
+        assert_eq!(
+            locate_files(&[], &none, d).unwrap(),
+            [d.join("compose.yaml"), d.join("docker-compose.override.yaml")]
+        );
+        std::fs::write(d.join("pier.yaml"), "").unwrap();
+        assert_eq!(locate_files(&[], &none, d).unwrap(), [d.join("pier.yaml")]);
+        std::fs::write(d.join("pier.override.yaml"), "").unwrap();
+        assert_eq!(
+            locate_files(&[], &none, d).unwrap(),
+            [d.join("pier.yaml"), d.join("pier.override.yaml")]
+        );
+        let env: std::collections::BTreeMap<String, String> =
+            [("COMPOSE_FILE".to_string(), "a.yaml:b/c.yaml".to_string())].into();
+        assert_eq!(
+            locate_files(&[], &env, d).unwrap(),
+            [d.join("a.yaml"), d.join("b/c.yaml")]
+        );
+        let mut env = env;
+        env.insert("COMPOSE_FILE".into(), "a.yaml,b.yaml".into());
+        env.insert("COMPOSE_PATH_SEPARATOR".into(), ",".into());
+        assert_eq!(
+            locate_files(&[], &env, d).unwrap(),
+            [d.join("a.yaml"), d.join("b.yaml")]
+        );
+        // -f wins over COMPOSE_FILE, and takes no override.
+        assert_eq!(
+            locate_files(&[PathBuf::from("x.yaml")], &env, d).unwrap(),
+            [d.join("x.yaml")]
+        );
     }
 
     #[test]

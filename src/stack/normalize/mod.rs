@@ -13,7 +13,7 @@ mod resources;
 mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
@@ -26,7 +26,8 @@ use crate::diagnostic::Diagnostic;
 pub use ports::DEFAULT_HOST_IP;
 
 const TOP_KEYS: &[&str] = &["name", "services", "networks", "volumes", "secrets"];
-const TOP_UNSUPPORTED: &[&str] = &["configs", "include", "models"];
+// `include` is resolved before normalization (`stack::include`).
+const TOP_UNSUPPORTED: &[&str] = &["configs", "models"];
 
 /// Names declared in the file, so references can be checked while normalizing.
 #[derive(Debug, Default)]
@@ -70,17 +71,7 @@ impl Ctx<'_> {
         } else {
             self.project_dir.join(path)
         };
-        let mut out = PathBuf::new();
-        for part in joined.components() {
-            match part {
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    out.pop();
-                }
-                other => out.push(other),
-            }
-        }
-        out
+        crate::stack::paths::lexical(&joined)
     }
 }
 

@@ -73,6 +73,58 @@ pub fn depends_on(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Depe
     out
 }
 
+/// The dependencies Compose derives from `network_mode`, `ipc` and `pid`
+/// (`service:NAME`), `volumes_from` (`NAME[:ro|rw]`, not `container:…`) and
+/// `links` (`NAME[:ALIAS]`): started before the service, like a `depends_on`
+/// with `service_started`. What `depends_on` says already wins.
+pub fn implicit_dependencies(
+    ctx: &mut Ctx,
+    me: &str,
+    service: &serde_yaml::Mapping,
+    path: &str,
+    deps: &mut BTreeMap<String, Dependency>,
+) {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for key in ["network_mode", "ipc", "pid"] {
+        if let Some(target) = service
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|m| m.strip_prefix("service:"))
+        {
+            // `network_mode` reports its own unknown service.
+            if key != "network_mode" || ctx.declared.services.iter().any(|s| s == target) {
+                found.push((target.to_string(), docpath::child(path, key)));
+            }
+        }
+    }
+    for key in ["volumes_from", "links"] {
+        let Some(Value::Sequence(items)) = service.get(key) else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(text) = item.as_str() else { continue };
+            if key == "volumes_from" && text.starts_with("container:") {
+                continue;
+            }
+            let name = text.split(':').next().unwrap_or(text);
+            found.push((name.to_string(), docpath::item(&docpath::child(path, key), i)));
+        }
+    }
+    for (target, at) in found {
+        if target == me {
+            continue;
+        }
+        if !ctx.declared.services.contains(&target) {
+            ctx.push(unknown_service(ctx, &target, &at));
+            continue;
+        }
+        deps.entry(target).or_insert(Dependency {
+            condition: Condition::Started,
+            required: true,
+        });
+    }
+}
+
 pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNetwork> {
     let mut out = BTreeMap::new();
     let Some(entries) = read::named_entries(ctx, v, path, "a list of networks or a mapping") else {

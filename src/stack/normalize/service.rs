@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "volumes", "tmpfs", "depends_on", "healthcheck", "restart", "working_dir", "user", "labels",
     "networks", "network_mode", "hostname", "container_name", "secrets", "stop_signal",
     "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy", "mem_limit",
+    "profiles",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
@@ -27,10 +28,10 @@ const UNSUPPORTED: &[&str] = &[
     "configs", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
     "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "develop",
     "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
-    "env_from", "extends", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
+    "env_from", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
     "label_file", "links", "logging", "mac_address", "mem_reservation",
     "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
-    "pids_limit", "platform", "post_start", "pre_stop", "profiles", "provider", "pull_policy",
+    "pids_limit", "platform", "post_start", "pre_stop", "provider", "pull_policy",
     "read_only", "runtime", "scale", "security_opt", "shm_size", "storage_opt", "sysctls",
     "ulimits", "use_api_socket", "userns_mode", "uts", "volumes_from",
 ];
@@ -90,9 +91,12 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "extra_hosts" => svc.extra_hosts = extra_hosts(ctx, value, &at),
             "deploy" => svc.replicas = deploy(ctx, value, &at),
             "mem_limit" => svc.mem_limit = memory::limit(ctx, value, &at),
+            "profiles" => svc.profiles = read::string_or_list(ctx, value, &at),
             _ => unreachable!("only known keys are returned"),
         }
     }
+    // `links`, `volumes_from`, `ipc`/`pid`/`network_mode: service:x` order the start.
+    references::implicit_dependencies(ctx, name, map, path, &mut svc.depends_on);
     // `environment` wins over `env_file`, as in Compose.
     env_from_files.extend(std::mem::take(&mut svc.environment));
     svc.environment = env_from_files;
