@@ -242,6 +242,14 @@ fn secrets(v: &Value) -> Value {
     Value::Array(list)
 }
 
+/// The build context and Dockerfile (Compose fills in `Dockerfile`).
+fn build(b: &Value) -> Value {
+    if b.is_null() {
+        return Value::Null;
+    }
+    json!([b["context"], b["dockerfile"].as_str().unwrap_or("Dockerfile")])
+}
+
 /// `1h0m0s`, `1m30s`, `500ms` → milliseconds.
 fn millis(text: &str) -> u64 {
     let mut total = 0f64;
@@ -302,6 +310,8 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
                 "container_name": s["container_name"],
                 "expose": s["expose"],
                 "secrets": secrets(&s["secrets"]),
+                "build": build(&s["build"]),
+                "profiles": s["profiles"],
             }),
         );
     }
@@ -367,6 +377,69 @@ fn corpus_files_load_and_agree_with_compose() {
         );
         let (ours, theirs) = (meaning(&pier, false), meaning(&theirs, true));
         differences(&file, &ours, &theirs, &mut disagreements);
+    }
+    assert!(
+        disagreements.is_empty(),
+        "pier and compose disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
+
+/// Projects of several files (tests/compose/projects/): each run in its
+/// directory with these global arguments and environment variables.
+const PROJECTS: &[(&str, &[&str], &[(&str, &str)])] = &[
+    // compose.override.yaml beside compose.yaml, loaded automatically.
+    ("override", &[], &[]),
+    // Several -f: the override is not loaded; dev/dev.yaml's paths are the project's.
+    ("override", &["-f", "compose.yaml", "-f", "dev/dev.yaml"], &[]),
+    ("override", &["-f", "compose.yaml", "-f", "compose.override.yaml", "-f", "dev/dev.yaml"], &[]),
+    ("override", &[], &[("COMPOSE_FILE", "compose.yaml:dev/dev.yaml")]),
+    ("extends", &[], &[]),
+    ("include", &[], &[]),
+    ("profiles", &[], &[]),
+    ("profiles", &["--profile", "data"], &[]),
+    ("profiles", &["--profile", "debug"], &[]),
+    ("profiles", &["--profile", "*"], &[]),
+    ("profiles", &[], &[("COMPOSE_PROFILES", "tools,data")]),
+    ("implicit", &[], &[]),
+];
+
+#[test]
+fn projects_of_several_files_agree_with_compose() {
+    let compose = compose_bin();
+    let mut disagreements = Vec::new();
+    for (dir, global, env) in PROJECTS {
+        let dir_path = corpus().join("projects").join(dir);
+        let run_here = |program: &Path, tail: &[&str]| {
+            let mut cmd = Command::new(program);
+            cmd.current_dir(&dir_path)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env(
+                    "HOME",
+                    std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+                )
+                .envs(env.iter().copied())
+                .args(global.iter().copied())
+                .args(tail);
+            cmd.output().expect("the program runs")
+        };
+        let what = format!("{dir} {} {env:?}", global.join(" "));
+        let pier = json_of(
+            &run_here(&pier_bin(), &["config", "--json"]),
+            &format!("pier {what}"),
+        );
+        let Some(compose) = &compose else { continue };
+        let theirs = json_of(
+            &run_here(compose, &["config", "--format", "json"]),
+            &format!("docker-compose {what}"),
+        );
+        differences(
+            &what,
+            &meaning(&pier, false),
+            &meaning(&theirs, true),
+            &mut disagreements,
+        );
     }
     assert!(
         disagreements.is_empty(),

@@ -224,6 +224,11 @@ fn service_doc(s: &Service, flavor: Flavor) -> Value {
     if let Some(replicas) = s.replicas {
         put("deploy", json!({ "replicas": replicas }));
     }
+    // The stack holds only the enabled services: an exported file has no
+    // profiles to select, `config` shows them as Compose does.
+    if flavor == Flavor::Config && !s.profiles.is_empty() {
+        put("profiles", json!(s.profiles));
+    }
     Value::Object(m)
 }
 
