@@ -28,24 +28,15 @@ fn config(pier: Pier) -> Value {
 }
 
 fn services(v: &Value) -> Vec<String> {
-    v["services"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect()
+    v["services"].as_object().unwrap().keys().cloned().collect()
 }
 
 #[test]
 fn the_override_file_beside_the_stack_file_is_applied() {
-    let v = config(
-        Pier::new()
-            .file("compose.yaml", BASE)
-            .file(
-                "compose.override.yaml",
-                "services:\n  web:\n    environment: [MODE=override]\n    ports: ['8081:80']\n",
-            ),
-    );
+    let v = config(Pier::new().file("compose.yaml", BASE).file(
+        "compose.override.yaml",
+        "services:\n  web:\n    environment: [MODE=override]\n    ports: ['8081:80']\n",
+    ));
     let web = &v["services"]["web"];
     assert_eq!(web["environment"]["MODE"], "override");
     assert_eq!(web["environment"]["KEEP"], "1");
@@ -71,7 +62,10 @@ fn two_files_with_f_are_merged_in_order_without_the_override() {
     let v = config(
         Pier::new()
             .file("compose.yaml", BASE)
-            .file("compose.override.yaml", "services: {web: {user: override}}\n")
+            .file(
+                "compose.override.yaml",
+                "services: {web: {user: override}}\n",
+            )
             .file(
                 "dev/dev.yaml",
                 "services:\n  web:\n    command: [dev]\n    volumes: ['./src:/src']\n",
@@ -80,7 +74,10 @@ fn two_files_with_f_are_merged_in_order_without_the_override() {
     );
     let web = &v["services"]["web"];
     assert_eq!(web["command"], serde_json::json!(["dev"]));
-    assert!(web["user"].is_null(), "the override file is not loaded with -f");
+    assert!(
+        web["user"].is_null(),
+        "the override file is not loaded with -f"
+    );
     // Relative paths of a later file are the project directory's (the first file's).
     let source = web["volumes"][0]["source"].as_str().unwrap();
     assert!(
@@ -131,7 +128,10 @@ fn profiles_select_services_in_config() {
     assert_eq!(services(&config(Pier::in_dir(path))), ["db", "web"]);
     let v = config(Pier::in_dir(path).args(["--profile", "debug"]));
     assert_eq!(services(&v), ["db", "debug", "web"]);
-    assert_eq!(v["services"]["debug"]["profiles"], serde_json::json!(["debug"]));
+    assert_eq!(
+        v["services"]["debug"]["profiles"],
+        serde_json::json!(["debug"])
+    );
     // Repeatable, and after the verb too (the flag is global).
     let v = config(Pier::in_dir(path).args(["--profile", "debug", "--profile", "tools"]));
     assert_eq!(services(&v), ["db", "debug", "tools", "web"]);
@@ -224,7 +224,10 @@ fn extends_and_include_bring_their_services() {
     );
     let web = &v["services"]["web"];
     assert!(
-        web["build"]["context"].as_str().unwrap().ends_with("/base/ctx"),
+        web["build"]["context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/base/ctx"),
         "{web}"
     );
     assert_eq!(web["environment"]["FROM_FILE"], "1");

@@ -247,7 +247,10 @@ fn build(b: &Value) -> Value {
     if b.is_null() {
         return Value::Null;
     }
-    json!([b["context"], b["dockerfile"].as_str().unwrap_or("Dockerfile")])
+    json!([
+        b["context"],
+        b["dockerfile"].as_str().unwrap_or("Dockerfile")
+    ])
 }
 
 /// `1h0m0s`, `1m30s`, `500ms` → milliseconds.
@@ -385,15 +388,41 @@ fn corpus_files_load_and_agree_with_compose() {
     );
 }
 
+/// A project directory, its global arguments, its environment variables.
+type Case = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 /// Projects of several files (tests/compose/projects/): each run in its
 /// directory with these global arguments and environment variables.
-const PROJECTS: &[(&str, &[&str], &[(&str, &str)])] = &[
+const PROJECTS: &[Case] = &[
     // compose.override.yaml beside compose.yaml, loaded automatically.
     ("override", &[], &[]),
     // Several -f: the override is not loaded; dev/dev.yaml's paths are the project's.
-    ("override", &["-f", "compose.yaml", "-f", "dev/dev.yaml"], &[]),
-    ("override", &["-f", "compose.yaml", "-f", "compose.override.yaml", "-f", "dev/dev.yaml"], &[]),
-    ("override", &[], &[("COMPOSE_FILE", "compose.yaml:dev/dev.yaml")]),
+    (
+        "override",
+        &["-f", "compose.yaml", "-f", "dev/dev.yaml"],
+        &[],
+    ),
+    (
+        "override",
+        &[
+            "-f",
+            "compose.yaml",
+            "-f",
+            "compose.override.yaml",
+            "-f",
+            "dev/dev.yaml",
+        ],
+        &[],
+    ),
+    (
+        "override",
+        &[],
+        &[("COMPOSE_FILE", "compose.yaml:dev/dev.yaml")],
+    ),
     ("extends", &[], &[]),
     ("include", &[], &[]),
     ("profiles", &[], &[]),

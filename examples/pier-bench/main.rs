@@ -109,11 +109,11 @@ fn quiet(cmd: &mut Command) {
 
 pub fn load_stack(file: &Path, project: &str) -> Stack {
     load(&LoadOptions {
-        file: Some(file.to_path_buf()),
+        files: vec![file.to_path_buf()],
         project_name: Some(project.to_string()),
-        env_file: None,
         cwd: file.parent().unwrap().to_path_buf(),
         environment: std::env::vars().collect(),
+        ..LoadOptions::default()
     })
     .unwrap_or_else(|e| panic!("loading {}: {e}", file.display()))
     .stack

@@ -125,7 +125,11 @@ pub fn load_stack(global: &GlobalArgs, sink: &EventSink) -> Result<Loaded> {
 
 /// `load_stack` for a command that names services (`pier up web`): those are
 /// in the stack whatever their profiles, with what they depend on.
-pub fn load_stack_for(global: &GlobalArgs, services: &[String], sink: &EventSink) -> Result<Loaded> {
+pub fn load_stack_for(
+    global: &GlobalArgs,
+    services: &[String],
+    sink: &EventSink,
+) -> Result<Loaded> {
     let options = LoadOptions {
         services: services.to_vec(),
         ..load_options(global)?

@@ -111,7 +111,9 @@ impl Loader {
                     top_index,
                     vec![
                         Diagnostic::error(top_at, format!("extends cycle: {}", shown.join(" -> ")))
-                            .with_hint("a service cannot extend itself, directly or through others"),
+                            .with_hint(
+                                "a service cannot extend itself, directly or through others",
+                            ),
                     ],
                 );
             }
@@ -119,11 +121,13 @@ impl Loader {
         }
         let mut resolved = match &other_file {
             None => {
-                if doc.value.get("services").and_then(|s| s.get(&base)).is_none() {
-                    self.report_in(
-                        index,
-                        vec![no_service(&ext_at, &base, file)],
-                    );
+                if doc
+                    .value
+                    .get("services")
+                    .and_then(|s| s.get(&base))
+                    .is_none()
+                {
+                    self.report_in(index, vec![no_service(&ext_at, &base, file)]);
                     return None;
                 }
                 self.service(doc, index, file, dir, &base, vars, chain)?
@@ -139,10 +143,7 @@ impl Loader {
                                     docpath::child(&ext_at, "file"),
                                     format!("extended file not found: {}", base_file.display()),
                                 )
-                                .with_hint(format!(
-                                    "`file: {f}` is relative to {}",
-                                    dir.display()
-                                )),
+                                .with_hint(format!("`file: {f}` is relative to {}", dir.display())),
                             ],
                         );
                         return None;
@@ -153,7 +154,12 @@ impl Loader {
                     value,
                     origins: Origins::of(other_index, ""),
                 };
-                if other_doc.value.get("services").and_then(|s| s.get(&base)).is_none() {
+                if other_doc
+                    .value
+                    .get("services")
+                    .and_then(|s| s.get(&base))
+                    .is_none()
+                {
                     self.report_in(index, vec![no_service(&ext_at, &base, &base_file)]);
                     return None;
                 }
@@ -191,7 +197,10 @@ fn target(spec: &Value) -> Option<(Option<String>, String)> {
 fn no_service(at: &str, name: &str, file: &Path) -> Diagnostic {
     Diagnostic::error(
         at,
-        format!("cannot extend `{name}`: no such service in {}", file.display()),
+        format!(
+            "cannot extend `{name}`: no such service in {}",
+            file.display()
+        ),
     )
     .with_hint("`extends` names a service of the same file, or of `file:`")
 }
@@ -202,13 +211,9 @@ mod tests {
 
     fn load(dir: &Path, main: &str) -> (Option<Doc>, Vec<Diagnostic>) {
         let mut loader = Loader::default();
-        let doc = loader.project(
-            &[dir.join(main)],
-            dir,
-            &Variables::default(),
-            &[],
-            &|p| Diagnostic::error("", format!("missing {}", p.display())),
-        );
+        let doc = loader.project(&[dir.join(main)], dir, &Variables::default(), &[], &|p| {
+            Diagnostic::error("", format!("missing {}", p.display()))
+        });
         (doc, loader.diags)
     }
 
@@ -236,8 +241,14 @@ mod tests {
         assert_eq!(web["build"], d.join("base/ctx").to_string_lossy().as_ref());
         assert!(web.get("extends").is_none());
         let local = &doc.value["services"]["local"];
-        assert_eq!(local["command"], serde_yaml::from_str::<Value>("[local]").unwrap());
-        assert_eq!(local["environment"], serde_yaml::from_str::<Value>("[R=1, W=2]").unwrap());
+        assert_eq!(
+            local["command"],
+            serde_yaml::from_str::<Value>("[local]").unwrap()
+        );
+        assert_eq!(
+            local["environment"],
+            serde_yaml::from_str::<Value>("[R=1, W=2]").unwrap()
+        );
         // The image of `web` is written in base/common.yaml, under `root`.
         let (file, path) = doc.origins.resolve("services.web.image").unwrap();
         assert_eq!(path, "services.root.image");
@@ -253,7 +264,10 @@ mod tests {
         )
         .unwrap();
         let (_, diags) = load(dir.path(), "c.yaml");
-        let first = diags.iter().find(|d| d.path == "services.a.extends").unwrap();
+        let first = diags
+            .iter()
+            .find(|d| d.path == "services.a.extends")
+            .unwrap();
         let f = dir.path().join("c.yaml");
         let f = f.display();
         assert_eq!(
@@ -276,7 +290,10 @@ mod tests {
             diags.iter().map(|d| (d.path.as_str(), d.line)).collect();
         assert_eq!(
             got,
-            [("services.a.extends", Some(2)), ("services.b.extends.file", Some(4))]
+            [
+                ("services.a.extends", Some(2)),
+                ("services.b.extends.file", Some(4))
+            ]
         );
     }
 }

@@ -172,7 +172,8 @@ impl Loader {
         for file in files {
             match userfile::read_text(&file) {
                 Ok(text) => {
-                    let parsed = dotenv::parse_deferred(&text, &|n| vars.get(n).map(str::to_string));
+                    let parsed =
+                        dotenv::parse_deferred(&text, &|n| vars.get(n).map(str::to_string));
                     let mut diags = parsed.diags;
                     for d in &mut diags {
                         d.file = Some(file.clone());
@@ -303,15 +304,34 @@ mod tests {
     fn missing_files_cycles_and_conflicts_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("m.yaml"), "services: {a: {image: a}}\ninclude:\n  - nope.yaml\n").unwrap();
+        std::fs::write(
+            d.join("m.yaml"),
+            "services: {a: {image: a}}\ninclude:\n  - nope.yaml\n",
+        )
+        .unwrap();
         let (_, diags) = load(d, "m.yaml", &Variables::default());
         assert_eq!(diags.len(), 1, "{diags:?}");
-        assert_eq!((diags[0].path.as_str(), diags[0].line), ("include[0]", Some(3)));
-        assert!(diags[0].message.contains("nope.yaml"), "{}", diags[0].message);
+        assert_eq!(
+            (diags[0].path.as_str(), diags[0].line),
+            ("include[0]", Some(3))
+        );
+        assert!(
+            diags[0].message.contains("nope.yaml"),
+            "{}",
+            diags[0].message
+        );
         assert_eq!(diags[0].file.as_deref(), Some(d.join("m.yaml").as_path()));
 
-        std::fs::write(d.join("x.yaml"), "include: [y.yaml]\nservices: {x: {image: x}}\n").unwrap();
-        std::fs::write(d.join("y.yaml"), "include: [x.yaml]\nservices: {y: {image: y}}\n").unwrap();
+        std::fs::write(
+            d.join("x.yaml"),
+            "include: [y.yaml]\nservices: {x: {image: x}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("y.yaml"),
+            "include: [x.yaml]\nservices: {y: {image: y}}\n",
+        )
+        .unwrap();
         let (_, diags) = load(d, "x.yaml", &Variables::default());
         assert!(
             diags.iter().any(|d| d.message
@@ -324,10 +344,17 @@ mod tests {
             "{diags:?}"
         );
 
-        std::fs::write(d.join("c.yaml"), "include: [i.yaml]\nservices:\n  a: {image: mine}\n").unwrap();
+        std::fs::write(
+            d.join("c.yaml"),
+            "include: [i.yaml]\nservices:\n  a: {image: mine}\n",
+        )
+        .unwrap();
         std::fs::write(d.join("i.yaml"), "services: {a: {image: theirs}}\n").unwrap();
         let (_, diags) = load(d, "c.yaml", &Variables::default());
         assert_eq!(diags.len(), 1, "{diags:?}");
-        assert_eq!((diags[0].path.as_str(), diags[0].line), ("services.a", Some(3)));
+        assert_eq!(
+            (diags[0].path.as_str(), diags[0].line),
+            ("services.a", Some(3))
+        );
     }
 }

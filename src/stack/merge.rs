@@ -144,10 +144,8 @@ impl Rule {
                 "secrets" => Rule::Unique(Key::Mount("/run/secrets")),
                 "configs" => Rule::Unique(Key::Mount("")),
                 "env_file" => Rule::Unique(Key::EnvFile),
-                "expose" | "dns" | "dns_opt" | "dns_search" | "tmpfs" | "cap_add"
-                | "cap_drop" | "links" | "profiles" | "devices" | "security_opt" => {
-                    Rule::Unique(Key::Text)
-                }
+                "expose" | "dns" | "dns_opt" | "dns_search" | "tmpfs" | "cap_add" | "cap_drop"
+                | "links" | "profiles" | "devices" | "security_opt" => Rule::Unique(Key::Text),
                 _ => Rule::Deep,
             },
             Rule::Healthcheck => match key {
@@ -431,7 +429,10 @@ impl Key {
         match (self, v) {
             (Key::Text, v) => {
                 let text = scalar_text(v)?;
-                Some(text.split_once('=').map_or(text.clone(), |(k, _)| k.to_string()))
+                Some(
+                    text.split_once('=')
+                        .map_or(text.clone(), |(k, _)| k.to_string()),
+                )
             }
             (Key::Port, Value::Mapping(m)) => {
                 let get = |k: &str| m.get(k).and_then(scalar_text);
@@ -564,7 +565,9 @@ mod tests {
         ]);
         assert_eq!(
             w["depends_on"],
-            yaml("{db: {condition: service_started, required: true}, cache: {condition: service_healthy}}")
+            yaml(
+                "{db: {condition: service_started, required: true}, cache: {condition: service_healthy}}"
+            )
         );
         assert_eq!(w["networks"], yaml("{front: ~, back: {aliases: [b]}}"));
     }
@@ -587,9 +590,13 @@ mod tests {
             "services: {web: {image: a, ports: ['80:80'], environment: {A: '1'}, command: [x], user: me}}",
             "services: {web: {ports: !override ['81:80'], environment: !reset {}, command: !reset null, labels: !override {a: b}}}",
         ]);
-        assert_eq!(w, yaml("{image: a, ports: ['81:80'], user: me, labels: {a: b}}"));
+        assert_eq!(
+            w,
+            yaml("{image: a, ports: ['81:80'], user: me, labels: {a: b}}")
+        );
         // In the first file, `!reset` removes and `!override` is the value.
-        let w = web(&["services: {web: {image: a, ports: !reset ['1:1'], command: !override [a]}}"]);
+        let w =
+            web(&["services: {web: {image: a, ports: !reset ['1:1'], command: !override [a]}}"]);
         assert_eq!(w, yaml("{image: a, command: [a]}"));
     }
 
@@ -610,10 +617,22 @@ mod tests {
             "services:\n  web:\n    ports: ['81:81']\n    environment: [B=2]\n  db: {image: d}\n",
         ]);
         let o = &m.origins;
-        assert_eq!(o.resolve("services.web.image"), Some((0, "services.web.image".into())));
-        assert_eq!(o.resolve("services.web.ports[0]"), Some((0, "services.web.ports[0]".into())));
-        assert_eq!(o.resolve("services.web.ports[1]"), Some((1, "services.web.ports[0]".into())));
-        assert_eq!(o.resolve("services.db.image"), Some((1, "services.db.image".into())));
+        assert_eq!(
+            o.resolve("services.web.image"),
+            Some((0, "services.web.image".into()))
+        );
+        assert_eq!(
+            o.resolve("services.web.ports[0]"),
+            Some((0, "services.web.ports[0]".into()))
+        );
+        assert_eq!(
+            o.resolve("services.web.ports[1]"),
+            Some((1, "services.web.ports[0]".into()))
+        );
+        assert_eq!(
+            o.resolve("services.db.image"),
+            Some((1, "services.db.image".into()))
+        );
         assert_eq!(
             o.resolve("services.web.environment[0]"),
             Some((0, "services.web.environment.A".into()))

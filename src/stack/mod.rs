@@ -207,7 +207,9 @@ fn assemble(
     let missing = |path: &Path| {
         Diagnostic::error("", "stack file not found")
             .in_file(path)
-            .with_hint("check the -f path (or COMPOSE_FILE), or run `pier init <stack>` to create one")
+            .with_hint(
+                "check the -f path (or COMPOSE_FILE), or run `pier init <stack>` to create one",
+            )
     };
     let Some(doc) = loader.project(files, project_dir, vars, &[], &missing) else {
         let mut diags = loader.diags;

@@ -182,6 +182,9 @@ mod tests {
             o.resolve("services.a.image"),
             Some((4, "services.y.image".into()))
         );
-        assert_eq!(o.resolve("services.a.user"), Some((3, "services.x.user".into())));
+        assert_eq!(
+            o.resolve("services.a.user"),
+            Some((3, "services.x.user".into()))
+        );
     }
 }

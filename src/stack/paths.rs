@@ -157,7 +157,8 @@ mod tests {
     #[test]
     fn rebases_secret_files() {
         let mut d: Value =
-            serde_yaml::from_str("{secrets: {pw: {file: ./pw.txt}, env: {environment: X}}}").unwrap();
+            serde_yaml::from_str("{secrets: {pw: {file: ./pw.txt}, env: {environment: X}}}")
+                .unwrap();
         rebase_document(&mut d, Path::new("/inc"));
         assert_eq!(d["secrets"]["pw"]["file"], "/inc/pw.txt");
     }

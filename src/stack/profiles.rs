@@ -32,7 +32,9 @@ pub fn apply(stack: &mut Stack, active: &[String], named: &[String]) -> Vec<Diag
     let mut enabled: BTreeSet<String> = stack
         .services
         .iter()
-        .filter(|(_, s)| s.profiles.is_empty() || all || s.profiles.iter().any(|p| active.contains(p)))
+        .filter(|(_, s)| {
+            s.profiles.is_empty() || all || s.profiles.iter().any(|p| active.contains(p))
+        })
         .map(|(name, _)| name.clone())
         .collect();
     // Named services and, transitively, what they depend on.
@@ -131,7 +133,10 @@ mod tests {
     fn only_active_profiles_and_named_services() {
         assert_eq!(services(&[], &[]).unwrap(), ["app"]);
         assert_eq!(services(&["data"], &[]).unwrap(), ["app", "db"]);
-        assert_eq!(services(&["*"], &[]).unwrap(), ["app", "db", "debug", "tool"]);
+        assert_eq!(
+            services(&["*"], &[]).unwrap(),
+            ["app", "db", "debug", "tool"]
+        );
         // Named: enabled with what it depends on.
         assert_eq!(services(&[], &["debug"]).unwrap(), ["app", "debug", "tool"]);
     }

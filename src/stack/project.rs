@@ -141,11 +141,17 @@ mod tests {
         let d = dir.path();
         let none = std::collections::BTreeMap::new();
         std::fs::write(d.join("compose.yaml"), "").unwrap();
-        assert_eq!(locate_files(&[], &none, d).unwrap(), [d.join("compose.yaml")]);
+        assert_eq!(
+            locate_files(&[], &none, d).unwrap(),
+            [d.join("compose.yaml")]
+        );
         std::fs::write(d.join("docker-compose.override.yaml"), "").unwrap();
         assert_eq!(
             locate_files(&[], &none, d).unwrap(),
-            [d.join("compose.yaml"), d.join("docker-compose.override.yaml")]
+            [
+                d.join("compose.yaml"),
+                d.join("docker-compose.override.yaml")
+            ]
         );
         std::fs::write(d.join("pier.yaml"), "").unwrap();
         assert_eq!(locate_files(&[], &none, d).unwrap(), [d.join("pier.yaml")]);

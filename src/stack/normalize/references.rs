@@ -107,7 +107,10 @@ pub fn implicit_dependencies(
                 continue;
             }
             let name = text.split(':').next().unwrap_or(text);
-            found.push((name.to_string(), docpath::item(&docpath::child(path, key), i)));
+            found.push((
+                name.to_string(),
+                docpath::item(&docpath::child(path, key), i),
+            ));
         }
     }
     for (target, at) in found {
