@@ -81,6 +81,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Write the stack for docker compose, or as Kubernetes manifests
     Export(ExportArgs),
+    /// Save the project's volumes (or restore, list, remove, prune saved ones)
+    Snapshot(SnapshotArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -188,6 +190,50 @@ pub struct DownArgs {
     /// Where the stack runs
     #[arg(long, value_enum, default_value_t = Target::Local)]
     pub target: Target,
+    /// With -v: do not take a snapshot of the volumes before deleting them
+    #[arg(long, requires = "volumes")]
+    pub no_snapshot: bool,
+    /// With -v: how many of `down -v`'s automatic snapshots to keep
+    #[arg(long, value_name = "N", env = "PIER_SNAPSHOT_KEEP", default_value_t = 3)]
+    pub keep_snapshots: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub action: Option<SnapshotAction>,
+    /// The snapshot's name [default: the time, YYYYMMDD-HHMMSS]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Only the volumes these services mount [default: all the project's volumes]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// List the project's snapshots, oldest first
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a snapshot's content back into the volumes (stops and starts their services)
+    Restore {
+        /// The snapshot (see `pier snapshot list`)
+        name: String,
+    },
+    /// Remove a snapshot
+    Rm {
+        /// The snapshot
+        name: String,
+    },
+    /// Remove all but the newest snapshots
+    Prune {
+        /// How many to keep
+        #[arg(long, value_name = "N")]
+        keep: usize,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,5 +13,6 @@ pub mod interrupt;
 pub mod logs;
 pub mod project;
 pub mod ps;
+pub mod snapshot;
 pub mod swarm;
 pub mod up;
