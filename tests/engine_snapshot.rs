@@ -202,8 +202,12 @@ fn ctrl_c_during_a_restore_leaves_the_old_data_or_the_new_never_a_mix() {
     fill("old");
     let old = checksums(&c);
     let mut outcomes = Vec::new();
-    for delay_ms in [300u64, 700, 1200, 2000, 3500] {
+    // Ctrl-C at moments from "services just stopped" to "about done".
+    for delay_ms in [0u64, 150, 400, 800, 1500] {
         let mut child = pier(&p).args(["snapshot", "restore", "new"]).spawn().unwrap();
+        poll("the restore to stop app", std::time::Duration::from_secs(60), || {
+            (inspect(&c, "{{.State.Status}}") != "running").then_some(())
+        });
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         let status = poll("the restore to end", std::time::Duration::from_secs(120), || {
