@@ -83,6 +83,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Save the project's volumes (or restore, list, remove, prune saved ones)
     Snapshot(SnapshotArgs),
+    /// Dump or load the stack's database (MariaDB, MySQL, PostgreSQL) with its own tools
+    Db(DbArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -233,6 +235,37 @@ pub enum SnapshotAction {
         /// How many to keep
         #[arg(long, value_name = "N")]
         keep: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Dump the database as SQL (to stdout, or -o FILE: .sql, .sql.gz, .sql.zst)
+    Export {
+        /// The database service [default: the stack's only one]
+        service: Option<String>,
+        /// Write here (compressed by the name) instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load SQL from FILE (.sql, .sql.gz, .sql.zst) or - (standard input)
+    Import {
+        /// The dump, or - for standard input
+        file: PathBuf,
+        /// The database service [default: the stack's only one]
+        service: Option<String>,
+        /// Empty the database first when it has tables
+        #[arg(long)]
+        drop: bool,
+        /// Load on top of the tables that are there
+        #[arg(long, conflicts_with = "drop")]
+        force: bool,
     },
 }
 

@@ -5,6 +5,7 @@
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
 mod config;
+mod db;
 pub mod down;
 mod exec;
 mod export;
@@ -77,6 +78,7 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Exec(args) => exec::run(&project_context(&cli.global, sink)?, &args, out),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
         Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
+        Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -182,5 +184,6 @@ fn verb(command: &Command) -> &'static str {
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
         Command::Snapshot(_) => "snapshot",
+        Command::Db(_) => "db",
     }
 }
