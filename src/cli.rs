@@ -196,7 +196,12 @@ pub struct DownArgs {
     #[arg(long, requires = "volumes")]
     pub no_snapshot: bool,
     /// With -v: how many of `down -v`'s automatic snapshots to keep
-    #[arg(long, value_name = "N", env = "PIER_SNAPSHOT_KEEP", default_value_t = 3)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PIER_SNAPSHOT_KEEP",
+        default_value_t = 3
+    )]
     pub keep_snapshots: usize,
 }
 

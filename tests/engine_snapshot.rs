@@ -41,7 +41,11 @@ fn anonymous_volumes_survive_a_recreate() {
     let before = inspect(&c, "{{.Id}}");
     // A changed command recreates the container.
     up(&app("true;"), &up_args(60)).expect("second up");
-    assert_ne!(inspect(&c, "{{.Id}}"), before, "the container was recreated");
+    assert_ne!(
+        inspect(&c, "{{.Id}}"),
+        before,
+        "the container was recreated"
+    );
     assert_eq!(sh(&c, "cat /data/file"), "kept");
     let volume = inspect(&c, "{{range .Mounts}}{{.Name}}{{end}}");
     drop(p);
@@ -100,20 +104,34 @@ fn snapshot_then_restore_is_byte_identical_and_the_service_runs_again() {
     );
     let before = checksums(&c);
     let taken = pier(&p).args(["snapshot", "--name", "base"]).run().stdout;
-    assert!(taken.contains("restore it with: pier snapshot restore base"), "{taken}");
-    assert_eq!(inspect(&c, "{{.State.Status}}"), "running", "started again after the copy");
+    assert!(
+        taken.contains("restore it with: pier snapshot restore base"),
+        "{taken}"
+    );
+    assert_eq!(
+        inspect(&c, "{{.State.Status}}"),
+        "running",
+        "started again after the copy"
+    );
     let list = snapshots_json(&p);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "base");
     assert_eq!(list[0]["volumes"].as_array().unwrap().len(), 2);
 
-    sh(&c, "rm /data/a && echo changed > /data/d/big && echo new > /data/new && rm /scratch/s");
+    sh(
+        &c,
+        "rm /data/a && echo changed > /data/d/big && echo new > /data/new && rm /scratch/s",
+    );
     assert_ne!(checksums(&c), before);
     pier(&p)
         .args(["snapshot", "restore", "base"])
         .stdout_contains("restored snapshot base")
         .run();
-    assert_eq!(checksums(&c), before, "the volumes hold exactly what was saved");
+    assert_eq!(
+        checksums(&c),
+        before,
+        "the volumes hold exactly what was saved"
+    );
     assert_eq!(sh(&c, "stat -c %a /data/a"), "600");
     assert_eq!(inspect(&c, "{{.State.Status}}"), "running");
     // Nothing of pier's restore machinery is left in the volume.
@@ -136,15 +154,26 @@ fn down_v_snapshots_first_and_up_then_restore_brings_the_data_back() {
     sh(&c, "echo precious > /data/f && echo also > /scratch/g");
     let before = checksums(&c);
     let down = pier(&p).args(["down", "-v"]).run().stdout;
-    assert!(down.contains("restore it with: pier snapshot restore down-"), "{down}");
-    assert!(p.volumes().is_empty(), "-v removed the volume: {:?}", p.volumes());
+    assert!(
+        down.contains("restore it with: pier snapshot restore down-"),
+        "{down}"
+    );
+    assert!(
+        p.volumes().is_empty(),
+        "-v removed the volume: {:?}",
+        p.volumes()
+    );
     let list = snapshots_json(&p);
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["automatic"], true);
     let name = list[0]["name"].as_str().unwrap().to_string();
 
     pier(&p).args(["up"]).run();
-    assert_eq!(sh(&c, "ls /data /scratch | grep -c . || true"), "2", "fresh volumes");
+    assert_eq!(
+        sh(&c, "ls /data /scratch | grep -c . || true"),
+        "2",
+        "fresh volumes"
+    );
     pier(&p).args(["snapshot", "restore", &name]).run();
     assert_eq!(checksums(&c), before);
 
@@ -204,15 +233,22 @@ fn ctrl_c_during_a_restore_leaves_the_old_data_or_the_new_never_a_mix() {
     let mut outcomes = Vec::new();
     // Ctrl-C at moments from "services just stopped" to "about done".
     for delay_ms in [0u64, 150, 400, 800, 1500] {
-        let mut child = pier(&p).args(["snapshot", "restore", "new"]).spawn().unwrap();
-        poll("the restore to stop app", std::time::Duration::from_secs(60), || {
-            (inspect(&c, "{{.State.Status}}") != "running").then_some(())
-        });
+        let mut child = pier(&p)
+            .args(["snapshot", "restore", "new"])
+            .spawn()
+            .unwrap();
+        poll(
+            "the restore to stop app",
+            std::time::Duration::from_secs(60),
+            || (inspect(&c, "{{.State.Status}}") != "running").then_some(()),
+        );
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-        let status = poll("the restore to end", std::time::Duration::from_secs(120), || {
-            child.try_wait().unwrap()
-        });
+        let status = poll(
+            "the restore to end",
+            std::time::Duration::from_secs(120),
+            || child.try_wait().unwrap(),
+        );
         assert!(
             matches!(status.code(), Some(0) | Some(130)),
             "exit {status:?} after {delay_ms} ms"
@@ -221,7 +257,10 @@ fn ctrl_c_during_a_restore_leaves_the_old_data_or_the_new_never_a_mix() {
             (inspect(&c, "{{.State.Status}}") == "running").then_some(())
         });
         let now = checksums(&c);
-        assert!(now == old || now == new, "a mix after a Ctrl-C at {delay_ms} ms");
+        assert!(
+            now == old || now == new,
+            "a mix after a Ctrl-C at {delay_ms} ms"
+        );
         outcomes.push((delay_ms, status.code(), now == new));
         if now == new {
             fill("old");

@@ -12,7 +12,12 @@ use crate::ops::snapshot::{Manifest, Store, Target};
 
 use super::{load_options, project_context, runtime, write_out};
 
-pub fn run(global: &GlobalArgs, args: SnapshotArgs, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
+pub fn run(
+    global: &GlobalArgs,
+    args: SnapshotArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let ctx = project_context(global, sink)?;
     let stack = ctx.loaded.as_ref().map(|l| &l.stack);
     let target = Target {
@@ -27,7 +32,10 @@ pub fn run(global: &GlobalArgs, args: SnapshotArgs, sink: &EventSink, out: &mut 
         Some(SnapshotAction::List { json }) => {
             let all = store.list();
             let text = match json {
-                true => format!("{}\n", serde_json::to_string_pretty(&all).expect("manifests serialize")),
+                true => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&all).expect("manifests serialize")
+                ),
                 false => list_text(&store, &all),
             };
             write_out(out, &text)?;
@@ -38,8 +46,18 @@ pub fn run(global: &GlobalArgs, args: SnapshotArgs, sink: &EventSink, out: &mut 
         }
         Some(SnapshotAction::Prune { keep }) => {
             let removed = ops::snapshot::prune(&store, keep, false)?;
-            let text: String = removed.iter().map(|n| format!("removed snapshot {n}\n")).collect();
-            write_out(out, if text.is_empty() { "nothing to prune\n" } else { &text })?;
+            let text: String = removed
+                .iter()
+                .map(|n| format!("removed snapshot {n}\n"))
+                .collect();
+            write_out(
+                out,
+                if text.is_empty() {
+                    "nothing to prune\n"
+                } else {
+                    &text
+                },
+            )?;
         }
         Some(SnapshotAction::Restore { name }) => runtime()?.block_on(async {
             let engine = Engine::connect().await?;
@@ -67,7 +85,10 @@ pub fn run(global: &GlobalArgs, args: SnapshotArgs, sink: &EventSink, out: &mut 
                 interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
             };
             let report = ops::snapshot::take(&engine, &target, &opts, sink).await?;
-            write_out(out, &taken_text(&report.manifest, &report.path, &report.paused))
+            write_out(
+                out,
+                &taken_text(&report.manifest, &report.path, &report.paused),
+            )
         })?,
     }
     Ok(0)
@@ -86,9 +107,15 @@ pub fn taken_text(m: &Manifest, path: &std::path::Path, paused: &[String]) -> St
         path.display()
     );
     if !paused.is_empty() {
-        text.push_str(&format!("  stopped for the copy and started again: {}\n", paused.join(", ")));
+        text.push_str(&format!(
+            "  stopped for the copy and started again: {}\n",
+            paused.join(", ")
+        ));
     }
-    text.push_str(&format!("  restore it with: pier snapshot restore {}\n", m.name));
+    text.push_str(&format!(
+        "  restore it with: pier snapshot restore {}\n",
+        m.name
+    ));
     text
 }
 
@@ -96,7 +123,10 @@ fn list_text(store: &Store, all: &[Manifest]) -> String {
     if all.is_empty() {
         return format!("no snapshots in {}\n", store.dir.display());
     }
-    let mut text = format!("{:<28} {:<22} {:>10} {:>10}  {}\n", "NAME", "CREATED", "SIZE", "STORED", "VOLUMES");
+    let mut text = format!(
+        "{:<28} {:<22} {:>10} {:>10}  {}\n",
+        "NAME", "CREATED", "SIZE", "STORED", "VOLUMES"
+    );
     for m in all {
         let volumes: Vec<&str> = m.volumes.iter().map(|v| v.volume.as_str()).collect();
         text.push_str(&format!(

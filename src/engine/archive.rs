@@ -133,7 +133,9 @@ impl Engine {
         path: &str,
         body: impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
     ) -> Result<()> {
-        let opts = UploadToContainerOptionsBuilder::default().path(path).build();
+        let opts = UploadToContainerOptionsBuilder::default()
+            .path(path)
+            .build();
         let body = body.map(|r| r.map(bytes::Bytes::from));
         self.docker
             .upload_to_container(container, Some(opts), body_try_stream(body))
@@ -145,4 +147,3 @@ impl Engine {
             })
     }
 }
-

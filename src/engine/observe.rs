@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use bollard::models::{
-    ContainerSummary, ContainerSummaryStateEnum, PortSummaryTypeEnum,
-};
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummaryTypeEnum};
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
@@ -118,7 +116,12 @@ impl Engine {
 
 /// (container name, its volume mounts sorted by target).
 fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)> {
-    let name = s.names.as_ref()?.first()?.trim_start_matches('/').to_string();
+    let name = s
+        .names
+        .as_ref()?
+        .first()?
+        .trim_start_matches('/')
+        .to_string();
     let mut mounts: Vec<ObservedMount> = s
         .mounts
         .iter()

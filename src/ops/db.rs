@@ -96,10 +96,18 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
         })
     };
     let all: Vec<Database> = stack.services.keys().filter_map(|s| of(s)).collect();
-    let hint = "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
+    let hint =
+        "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
     match requested {
         Some(name) => {
-            super::project::check_services(&[name.to_string()], &stack.services.keys().map(String::as_str).collect::<Vec<_>>())?;
+            super::project::check_services(
+                &[name.to_string()],
+                &stack
+                    .services
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )?;
             of(name).ok_or_else(|| {
                 Error::invalid(
                     Diagnostic::error("", format!("service `{name}` is no database pier knows"))
@@ -113,10 +121,15 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
                 Diagnostic::error("", "the stack has no database service").with_hint(hint),
             )),
             _ => Err(Error::invalid(
-                Diagnostic::error("", "the stack has several database services").with_hint(format!(
-                    "name one: {}",
-                    all.iter().map(|d| d.service.as_str()).collect::<Vec<_>>().join(", ")
-                )),
+                Diagnostic::error("", "the stack has several database services").with_hint(
+                    format!(
+                        "name one: {}",
+                        all.iter()
+                            .map(|d| d.service.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
             )),
         },
     }
@@ -131,7 +144,10 @@ fn login(db: &Database) -> String {
             } else {
                 format!("\"${}\"", db.user_env)
             };
-            format!("export MYSQL_PWD=\"${}\"; exec {{tool}} -u{user}", db.password_env)
+            format!(
+                "export MYSQL_PWD=\"${}\"; exec {{tool}} -u{user}",
+                db.password_env
+            )
         }
         Kind::Postgres => format!(
             "export PGPASSWORD=\"${pw}\"; exec {{tool}} -h 127.0.0.1 -U \"${user}\"",
@@ -264,7 +280,12 @@ async fn container(engine: &Engine, ctx: &ProjectContext, db: &Database) -> Resu
 }
 
 /// Run `cmd` and collect its stdout (small output: queries).
-async fn run_collect(engine: &Engine, container: &str, cmd: Vec<String>, what: &str) -> Result<String> {
+async fn run_collect(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    what: &str,
+) -> Result<String> {
     let (code, output) = engine.exec(container, cmd).await?;
     if code != 0 {
         return Err(tool_failed(what, container, code, &output));
@@ -302,7 +323,10 @@ pub async fn export(
     };
     let session = engine.exec_start(&container, &request).await?;
     let tmp = path.map(|p| {
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         p.with_file_name(format!(".{name}.pier-partial"))
     });
     let write_err = |e: std::io::Error| Error::DataWrite {
@@ -313,8 +337,15 @@ pub async fn export(
         (Some(tmp), Some(p)) => {
             let file = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(write_err)?);
             match Compression::of_path(p) {
-                Compression::Gzip => Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())),
-                Compression::Zstd => Box::new(zstd::stream::Encoder::new(file, 3).map_err(write_err)?.auto_finish()),
+                Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+                    file,
+                    flate2::Compression::fast(),
+                )),
+                Compression::Zstd => Box::new(
+                    zstd::stream::Encoder::new(file, 3)
+                        .map_err(write_err)?
+                        .auto_finish(),
+                ),
                 Compression::None => Box::new(file),
             }
         }
@@ -351,13 +382,22 @@ pub async fn export(
     let code = super::exec::exit_code(engine, &session.id).await?;
     if code != 0 {
         cleanup();
-        return Err(tool_failed(&format!("dumping the {} database", db.kind.as_str()), &container, code.into(), &stderr));
+        return Err(tool_failed(
+            &format!("dumping the {} database", db.kind.as_str()),
+            &container,
+            code.into(),
+            &stderr,
+        ));
     }
     if let (Some(t), Some(p)) = (&tmp, path) {
         std::fs::rename(t, p).map_err(|e| Error::io(p, e))?;
     }
     sink(Event::Note {
-        text: format!("dumped {} of SQL from service {}", crate::commands::snapshot::size(bytes), db.service),
+        text: format!(
+            "dumped {} of SQL from service {}",
+            crate::commands::snapshot::size(bytes),
+            db.service
+        ),
     });
     Ok(ExportReport {
         database: db,
@@ -387,13 +427,19 @@ pub async fn import(
     let reader: Box<dyn Read + Send> = match &source {
         Source::File(path) => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            decoder(Box::new(std::io::BufReader::new(file)), Compression::of_path(path))
-                .map_err(|e| Error::io(path, e))?
+            decoder(
+                Box::new(std::io::BufReader::new(file)),
+                Compression::of_path(path),
+            )
+            .map_err(|e| Error::io(path, e))?
         }
         Source::Stdin => {
             let mut stdin = std::io::BufReader::new(std::io::stdin());
-            let head = std::io::BufRead::fill_buf(&mut stdin).map_err(|e| Error::io("<stdin>", e))?.to_vec();
-            decoder(Box::new(stdin), Compression::sniff(&head)).map_err(|e| Error::io("<stdin>", e))?
+            let head = std::io::BufRead::fill_buf(&mut stdin)
+                .map_err(|e| Error::io("<stdin>", e))?
+                .to_vec();
+            decoder(Box::new(stdin), Compression::sniff(&head))
+                .map_err(|e| Error::io("<stdin>", e))?
         }
     };
     let tables: u64 = run_collect(
@@ -416,7 +462,13 @@ pub async fn import(
         ));
     }
     if drop && tables > 0 {
-        run_collect(engine, &container, query_command(&db, &drop_sql(&db)), "emptying the database").await?;
+        run_collect(
+            engine,
+            &container,
+            query_command(&db, &drop_sql(&db)),
+            "emptying the database",
+        )
+        .await?;
     }
     let request = ExecRequest {
         cmd: load_command(&db),
@@ -474,10 +526,19 @@ pub async fn import(
     let bytes = fed.map_err(|e| Error::io("<sql input>", e))?;
     let code = super::exec::exit_code(engine, &session.id).await?;
     if code != 0 {
-        return Err(tool_failed(&format!("loading SQL into the {} database", db.kind.as_str()), &container, code.into(), &text));
+        return Err(tool_failed(
+            &format!("loading SQL into the {} database", db.kind.as_str()),
+            &container,
+            code.into(),
+            &text,
+        ));
     }
     sink(Event::Note {
-        text: format!("loaded {} of SQL into service {}", crate::commands::snapshot::size(bytes), db.service),
+        text: format!(
+            "loaded {} of SQL into service {}",
+            crate::commands::snapshot::size(bytes),
+            db.service
+        ),
     });
     Ok(ImportReport {
         database: db,
@@ -502,9 +563,11 @@ mod tests {
     #[test]
     fn finds_the_database_by_label_or_official_image() {
         let stack = StackFixture::new("p")
-            .service("db", |s| s.image("pier-standin/mariadb:11").with(|s| {
-                s.labels.insert(labels::DB.into(), "mariadb".into());
-            }))
+            .service("db", |s| {
+                s.image("pier-standin/mariadb:11").with(|s| {
+                    s.labels.insert(labels::DB.into(), "mariadb".into());
+                })
+            })
             .service("web", |s| s.image("php:8"))
             .build();
         let db = find(&stack, None).unwrap();
@@ -516,8 +579,15 @@ mod tests {
             .service("store", |s| s.image("docker.io/library/postgres:17"))
             .build();
         assert_eq!(find(&pg, None).unwrap().kind, Kind::Postgres);
-        let none = StackFixture::new("p").service("web", |s| s.image("nginx")).build();
-        assert!(find(&none, None).unwrap_err().to_string().contains("io.pier.db"));
+        let none = StackFixture::new("p")
+            .service("web", |s| s.image("nginx"))
+            .build();
+        assert!(
+            find(&none, None)
+                .unwrap_err()
+                .to_string()
+                .contains("io.pier.db")
+        );
     }
 
     #[test]
@@ -531,10 +601,20 @@ mod tests {
         };
         let cmd = dump_command(&db);
         assert_eq!(cmd[..2], ["sh", "-c"]);
-        assert!(cmd[2].contains("export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; exec $t -uroot"), "{}", cmd[2]);
+        assert!(
+            cmd[2].contains("export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; exec $t -uroot"),
+            "{}",
+            cmd[2]
+        );
         assert!(cmd[2].ends_with("\"$MARIADB_DATABASE\""), "{}", cmd[2]);
-        assert_eq!(Compression::of_path(Path::new("a.sql.gz")), Compression::Gzip);
-        assert_eq!(Compression::of_path(Path::new("a.sql.zst")), Compression::Zstd);
+        assert_eq!(
+            Compression::of_path(Path::new("a.sql.gz")),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::of_path(Path::new("a.sql.zst")),
+            Compression::Zstd
+        );
         assert_eq!(Compression::of_path(Path::new("a.sql")), Compression::None);
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
     }

@@ -98,7 +98,12 @@ pub async fn down(
     if opts.plan.volumes {
         // Anonymous volumes a recreate carried over are mounted by name, and the
         // engine keeps those when their container goes: `-v` removes them too.
-        for m in observed.volume_mounts.values().flatten().filter(|m| m.is_anonymous()) {
+        for m in observed
+            .volume_mounts
+            .values()
+            .flatten()
+            .filter(|m| m.is_anonymous())
+        {
             let _ = engine.remove_volume(&m.volume).await;
         }
     }

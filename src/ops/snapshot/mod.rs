@@ -154,7 +154,10 @@ fn select(observed: &Observed, services: &[String]) -> Vec<Selected> {
                 container: c.name.clone(),
                 target: m.target.clone(),
                 image: c.image_id.clone(),
-                running: matches!(c.state, ContainerState::Running | ContainerState::Restarting),
+                running: matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting
+                ),
             });
         }
     }
@@ -167,9 +170,7 @@ fn select(observed: &Observed, services: &[String]) -> Vec<Selected> {
             users: users.remove(&volume).unwrap_or_default(),
             volume,
         })
-        .filter(|s| {
-            services.is_empty() || s.users.iter().any(|u| services.contains(&u.service))
-        })
+        .filter(|s| services.is_empty() || s.users.iter().any(|u| services.contains(&u.service)))
         .collect()
 }
 
@@ -259,7 +260,14 @@ async fn pause(
 ) -> Result<()> {
     let plan = pause_plan(project, running);
     if !plan.is_empty() {
-        guard::run(engine, &plan, &exec_options(interrupt.clone()), sink, "snapshot").await?;
+        guard::run(
+            engine,
+            &plan,
+            &exec_options(interrupt.clone()),
+            sink,
+            "snapshot",
+        )
+        .await?;
     }
     Ok(())
 }
@@ -332,7 +340,11 @@ pub async fn take_locked(
         .unwrap_or_default();
     let observed = engine.observe(&target.project, &images).await?;
     if !opts.services.is_empty() {
-        let mut known: Vec<&str> = observed.containers.iter().map(|c| c.service.as_str()).collect();
+        let mut known: Vec<&str> = observed
+            .containers
+            .iter()
+            .map(|c| c.service.as_str())
+            .collect();
         if let Some(stack) = target.stack {
             known.extend(stack.services.keys().map(String::as_str));
         }
@@ -343,8 +355,11 @@ pub async fn take_locked(
     let selected = select(&observed, &opts.services);
     if selected.is_empty() {
         return Err(Error::invalid(
-            Diagnostic::error("", format!("project {} has no volumes to snapshot", target.project))
-                .with_hint("`pier up` creates the stack's volumes; `pier ps` shows what runs"),
+            Diagnostic::error(
+                "",
+                format!("project {} has no volumes to snapshot", target.project),
+            )
+            .with_hint("`pier up` creates the stack's volumes; `pier ps` shows what runs"),
         ));
     }
     let staging = store.begin(&name)?;
@@ -416,7 +431,9 @@ async fn copy_out(
         let path = staging.file(&file);
         let (bytes, compressed_bytes, sha256) =
             compress_stream(engine.download_archive(&helper.name, SNAPSHOT_MOUNT), &path).await?;
-        engine.remove_container_keeping_volumes(&helper.name).await?;
+        engine
+            .remove_container_keeping_volumes(&helper.name)
+            .await?;
         let mut services: Vec<String> = s.users.iter().map(|u| u.service.clone()).collect();
         services.dedup();
         let mut images: Vec<String> = s.users.iter().filter_map(|u| u.image.clone()).collect();
@@ -473,7 +490,11 @@ async fn compress_stream(
         let mut hashing = enc.finish()?;
         hashing.inner.flush()?;
         hashing.inner.get_ref().sync_all()?;
-        Ok((read, hashing.written, hex::encode(hashing.hasher.finalize())))
+        Ok((
+            read,
+            hashing.written,
+            hex::encode(hashing.hasher.finalize()),
+        ))
     });
     let mut failed = None;
     while let Some(chunk) = tar.next().await {
@@ -595,7 +616,9 @@ pub async fn restore(
             let key = live
                 .strip_prefix(&format!("{}_", target.project))
                 .unwrap_or(&live);
-            engine.create_volume(&target.project, key, &live, None).await?;
+            engine
+                .create_volume(&target.project, key, &live, None)
+                .await?;
         }
         targets.push(RestoreTarget {
             entry,
@@ -705,18 +728,30 @@ async fn stage_all(
             text: format!("staging volume {}", t.live),
         });
         engine
-            .upload_archive(&t.helper, RESTORE_MOUNT, decompress_stream(dir.join(&t.entry.file)))
+            .upload_archive(
+                &t.helper,
+                RESTORE_MOUNT,
+                decompress_stream(dir.join(&t.entry.file)),
+            )
             .await?;
     }
     Ok(())
 }
 
 /// Swap every staged volume in. Not interruptible: see the module's comment.
-async fn commit_all(engine: &Engine, targets: &[RestoreTarget<'_>], sink: &EventSink) -> Result<()> {
+async fn commit_all(
+    engine: &Engine,
+    targets: &[RestoreTarget<'_>],
+    sink: &EventSink,
+) -> Result<()> {
     let marker = commit_marker_tar();
     for t in targets {
         engine
-            .upload_archive(&t.helper, "/", futures_util::stream::iter([Ok(marker.clone())]))
+            .upload_archive(
+                &t.helper,
+                "/",
+                futures_util::stream::iter([Ok(marker.clone())]),
+            )
             .await?;
     }
     for t in targets {
@@ -804,8 +839,12 @@ mod tests {
                 container("worker", ContainerState::Exited),
             ],
             volumes: vec![
-                ObservedVolume { name: "p_data".into() },
-                ObservedVolume { name: "p_unused".into() },
+                ObservedVolume {
+                    name: "p_data".into(),
+                },
+                ObservedVolume {
+                    name: "p_unused".into(),
+                },
             ],
             volume_mounts: [
                 ("p-db-1".to_string(), vec![mount("p_data", "/var/lib/db")]),
@@ -820,16 +859,26 @@ mod tests {
     #[test]
     fn selects_labelled_and_anonymous_volumes_with_their_users() {
         let all = select(&observed(), &[]);
-        let names: Vec<(&str, bool)> = all.iter().map(|s| (s.volume.as_str(), s.anonymous)).collect();
+        let names: Vec<(&str, bool)> = all
+            .iter()
+            .map(|s| (s.volume.as_str(), s.anonymous))
+            .collect();
         assert_eq!(
             names,
-            [("a".repeat(64).as_str(), true), ("p_data", false), ("p_unused", false)]
+            [
+                ("a".repeat(64).as_str(), true),
+                ("p_data", false),
+                ("p_unused", false)
+            ]
         );
         let db_only = select(&observed(), &["db".into()]);
         assert_eq!(db_only.len(), 1);
         assert_eq!(db_only[0].volume, "p_data");
         // Only running users are stopped (and started again).
-        assert_eq!(running_users(&db_only), [("db".to_string(), "p-db-1".to_string())]);
+        assert_eq!(
+            running_users(&db_only),
+            [("db".to_string(), "p-db-1".to_string())]
+        );
     }
 
     #[test]

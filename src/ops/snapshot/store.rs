@@ -166,8 +166,11 @@ impl Store {
         make_private_dir(pier_dir)?;
         let ignore = pier_dir.join(".gitignore");
         if !ignore.exists() {
-            fs::write(&ignore, "# pier's own files (snapshots): never commit them\n*\n")
-                .map_err(|e| Error::io(&ignore, e))?;
+            fs::write(
+                &ignore,
+                "# pier's own files (snapshots): never commit them\n*\n",
+            )
+            .map_err(|e| Error::io(&ignore, e))?;
         }
         make_private_dir(&self.dir)?;
         let dir = self
@@ -188,7 +191,9 @@ impl Store {
     /// Remove staging directories that a killed run left behind (not `current`).
     pub fn clean_staging_except(&self, current: &Staging) {
         for e in fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) && e.path() != current.dir {
+            if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX)
+                && e.path() != current.dir
+            {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
@@ -338,7 +343,12 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["a", "before-migration", "2026.01_01", "down-20260101-000000"] {
+        for ok in [
+            "a",
+            "before-migration",
+            "2026.01_01",
+            "down-20260101-000000",
+        ] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
         for bad in ["", ".hidden", "-x", "a/b", "..", "a b", &"x".repeat(101)] {
@@ -370,15 +380,32 @@ mod tests {
         let staged_dir = staging.dir.clone();
         drop(staging);
         assert!(!staged_dir.exists(), "an abandoned snapshot is removed");
-        store.begin("two").unwrap().commit(&manifest("two", 2)).unwrap();
-        store.begin("one").unwrap().commit(&manifest("one", 1)).unwrap();
+        store
+            .begin("two")
+            .unwrap()
+            .commit(&manifest("two", 2))
+            .unwrap();
+        store
+            .begin("one")
+            .unwrap()
+            .commit(&manifest("one", 1))
+            .unwrap();
         let names: Vec<String> = store.list().into_iter().map(|m| m.name).collect();
         assert_eq!(names, ["one", "two"], "oldest first");
         assert_eq!(store.begin("one").err().unwrap().exit_code(), 2);
-        assert_eq!(store.get("tow").unwrap_err().exit_code(), 2);
-        assert!(store.get("tow").unwrap_err().to_string().contains("did you mean `two`"));
+        assert_eq!(store.get("twoo").unwrap_err().exit_code(), 2);
+        assert!(
+            store
+                .get("twoo")
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean `two`")
+        );
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(".pier")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(".pier"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
         let ignore = std::fs::read_to_string(dir.path().join(".pier/.gitignore")).unwrap();
         assert!(ignore.lines().any(|l| l == "*"));
