@@ -305,9 +305,10 @@ fn render_unavailable(missing: &[(String, String)]) -> String {
 
 fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
     let mut out: Vec<String> = busy.iter().map(|b| b.to_string()).collect();
-    out.push(
-        "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
-    );
+    for b in busy {
+        out.push(format!("  hint: {}", b.fix()));
+    }
+    out.push("  nothing was created; `pier doctor` checks every port the stack needs".into());
     out.join("\n")
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod execute;
 pub mod export;
+pub mod known_projects;
 pub mod labels;
 pub mod lock;
 pub mod ops;
