@@ -90,6 +90,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Check that this machine can run the stack: engine, disk, ports, clock, files
+    Doctor(DoctorArgs),
 }
 
 /// The longest timeout a command accepts (a week): beyond any real wait, and far
@@ -282,6 +284,13 @@ pub struct ExportArgs {
     /// Write here instead of standard output (a file for compose, a directory for kubernetes)
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
 mod config;
+mod doctor;
 pub mod down;
 mod exec;
 mod export;
@@ -83,6 +84,7 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             out,
         ),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Doctor(args) => doctor::run(&cli.global, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -202,5 +204,6 @@ fn verb(command: &Command) -> &'static str {
         Command::Graph(_) => "graph",
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
+        Command::Doctor(_) => "doctor",
     }
 }

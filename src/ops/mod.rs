@@ -4,6 +4,7 @@
 //! report — plain data that `commands/` renders. Notes and warnings are events
 //! (`Event::Note`, `Event::Warning`), never prints. Tests call the same functions.
 
+pub mod doctor;
 pub mod down;
 pub mod exec;
 pub mod guard;
