@@ -219,6 +219,9 @@ pub struct LogsArgs {
     /// Number of lines to show from the end of each log
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
+    /// Show each line's time (lines of several services are in time order either way)
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Args)]

@@ -233,16 +233,19 @@ impl std::fmt::Display for EngineOp {
     }
 }
 
-/// What to try next, for the operations where there is something general to say.
+/// What to try next, for the operations where there is something general to say:
+/// each names the command, or the file and key, that fixes it.
 fn engine_hint(op: EngineOp, message: &str) -> &'static str {
     if message.contains("port is already allocated") || message.contains("address already in use") {
-        return "\n  hint: another program or container uses that host port; stop it, or change the published port in the stack file";
+        return "\n  hint: another program or container took that host port; `pier doctor` names who holds it and a free port to set (the `ports:` of the service in the stack file, or the variable in .env it comes from)";
     }
     match op {
         EngineOp::PullImage => {
-            "\n  hint: check the image name and that the registry can be reached; build the image locally and use `pier up --pull never` to use only local images"
+            "\n  hint: check the image name (`image:` of the service in the stack file; for a stack from `pier init`, `pier list STACK` names its image parameters, e.g. `pier init lamp . --force --set php_image=…`) and that the engine reaches the registry (`docker pull IMAGE`); images already on the engine work offline with `pier up --pull never`; nothing was created"
         }
-        EngineOp::BuildImage => "\n  hint: the build output above shows the failing step",
+        EngineOp::BuildImage => {
+            "\n  hint: the build output above shows the failing step: fix the Dockerfile (the `build:` of the service in the stack file names it), then `pier up --build`; nothing was created"
+        }
         _ => "",
     }
 }

@@ -8,6 +8,7 @@
 //! one per verb and renders it; `cli` is the argument grammar.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod diagnostic;
 pub mod engine;

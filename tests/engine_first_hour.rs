@@ -29,7 +29,13 @@ struct Initialised {
 }
 
 impl Initialised {
-    fn new(parent: &Path, home: &Path, stack: &str, tag: &str, sets: &[&str]) -> (Initialised, String) {
+    fn new(
+        parent: &Path,
+        home: &Path,
+        stack: &str,
+        tag: &str,
+        sets: &[&str],
+    ) -> (Initialised, String) {
         let name = format!("pier-fh-{tag}-{}", std::process::id());
         let mut args = vec!["init".to_string(), stack.to_string(), name.clone()];
         for set in sets {
@@ -80,8 +86,14 @@ fn standins() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-standins.sh");
-        let out = Command::new(script).output().expect("scripts/build-standins.sh runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(script)
+            .output()
+            .expect("scripts/build-standins.sh runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
 }
 
@@ -133,8 +145,14 @@ fn two_lamps_initialised_in_a_row_get_their_own_ports_and_run_side_by_side() {
     unique.dedup();
     assert_eq!(unique.len(), ports.len(), "ports: {ports:?}");
     // init says which ports it chose.
-    assert!(a_out.contains(&format!("WEB_PORT={}", a.env("WEB_PORT"))), "{a_out}");
-    assert!(b_out.contains(&format!("WEB_PORT={}", b.env("WEB_PORT"))), "{b_out}");
+    assert!(
+        a_out.contains(&format!("WEB_PORT={}", a.env("WEB_PORT"))),
+        "{a_out}"
+    );
+    assert!(
+        b_out.contains(&format!("WEB_PORT={}", b.env("WEB_PORT"))),
+        "{b_out}"
+    );
 
     // Both `up` at the same time.
     let up = |site: &Initialised| {
@@ -155,7 +173,11 @@ fn two_lamps_initialised_in_a_row_get_their_own_ports_and_run_side_by_side() {
     }
     for site in [&a, &b] {
         let body = page(&format!("http://127.0.0.1:{}/", site.env("WEB_PORT")));
-        assert!(body.contains("Connected to database"), "{}: {body}", site.name);
+        assert!(
+            body.contains("Connected to database"),
+            "{}: {body}",
+            site.name
+        );
     }
 }
 
@@ -297,10 +319,23 @@ fn doctor_passes_on_a_healthy_engine() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    for name in ["engine", "storage driver", "disk", "clock", "inotify", ".env", "stack file"] {
+    for name in [
+        "engine",
+        "storage driver",
+        "disk",
+        "clock",
+        "inotify",
+        ".env",
+        "stack file",
+    ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
-    assert!(v["engine"]["api_version"].as_str().unwrap().starts_with("1."));
+    assert!(
+        v["engine"]["api_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("1.")
+    );
 }
 
 #[test]
@@ -341,4 +376,79 @@ fn doctor_names_a_taken_port_of_the_stack_with_its_holder_and_fix() {
         .run();
     drop(listener);
     assert!(p.containers().is_empty());
+}
+
+#[test]
+fn logs_of_several_services_are_in_time_order_and_timestamps_shows_the_times() {
+    let p = Project::new("logorder");
+    // a and b take turns through files in a shared volume: a1, b2, a3, b4.
+    let turn = |me: &str, lines: [(&str, &str, &str); 2]| {
+        let script: String = lines
+            .iter()
+            .map(|(wait, say, done)| {
+                let wait = if wait.is_empty() {
+                    String::new()
+                } else {
+                    format!("until [ -f /s/{wait} ]; do sleep 0.05; done; ")
+                };
+                format!("{wait}echo {me}-{say}; touch /s/{done}; ")
+            })
+            .collect();
+        format!("{script}sleep 1000")
+    };
+    let yaml = format!(
+        "name: {}\nservices:\n  a:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    volumes: [\"s:/s\"]\n  b:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    volumes: [\"s:/s\"]\nvolumes:\n  s:\n",
+        p.name,
+        turn("a", [("", "1", "1"), ("2", "3", "3")]),
+        turn("b", [("1", "2", "2"), ("3", "4", "4")]),
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    Pier::in_dir(p.dir.path())
+        .args(["--progress", "quiet", "up"])
+        .run();
+    let said = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.split('|').nth(1))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let mut last = Vec::new();
+    poll("all four lines", Duration::from_secs(30), || {
+        let out = Pier::in_dir(p.dir.path()).args(["logs"]).run();
+        last = said(&out.stdout);
+        (last.len() == 4).then_some(())
+    });
+    assert_eq!(last, ["a-1", "b-2", "a-3", "b-4"]);
+    let out = Pier::in_dir(p.dir.path())
+        .args(["logs", "--timestamps"])
+        .run();
+    let stamped = said(&out.stdout);
+    assert_eq!(stamped.len(), 4, "{}", out.stdout);
+    for line in &stamped {
+        let (ts, _) = line.split_once(' ').unwrap();
+        assert!(pier::clock::unix_seconds(ts).is_some(), "{line}");
+    }
+}
+
+#[test]
+fn info_shows_only_the_variables_the_stack_uses() {
+    let p = Project::new("infoused");
+    write(
+        p.dir.path(),
+        "pier.yaml",
+        &format!(
+            "name: {}\nservices:\n  web:\n    image: {IMAGE}\n    command: [\"sleep\", \"1000\"]\n    environment:\n      USER_NAME: ${{DB_USER}}\n",
+            p.name
+        ),
+    );
+    // Like lamp's with the editor off: the `.env` holds parameters nothing uses.
+    write(
+        p.dir.path(),
+        ".env",
+        "DB_USER=app\nEDITOR_PORT=8082\nEDITOR_PASSWORD=hunter2hunter2\n",
+    );
+    let out = Pier::in_dir(p.dir.path()).args(["info"]).run();
+    assert!(out.stdout.contains("DB_USER"), "{}", out.stdout);
+    assert!(!out.stdout.contains("EDITOR_PORT"), "{}", out.stdout);
+    assert!(!out.stdout.contains("EDITOR_PASSWORD"), "{}", out.stdout);
 }

@@ -244,14 +244,7 @@ fn port_variable(
     shell: &dyn Fn(&str) -> Option<String>,
 ) -> Option<(String, bool)> {
     let value = port.to_string();
-    let used = |name: &str| {
-        texts.match_indices(name).any(|(i, _)| {
-            let before = &texts[..i];
-            let after = texts[i + name.len()..].chars().next();
-            let named_whole = !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-            named_whole && (before.ends_with("${") || before.ends_with('$'))
-        })
-    };
+    let used = |name: &str| crate::stack::interpolate::mentions(texts, name);
     let mut names: Vec<&String> = dotenv.keys().collect();
     names.sort_by_key(|n| !n.contains("PORT"));
     for name in names {
