@@ -147,12 +147,11 @@ mod tests {
                 "2026-01-01T00:00:02.000000001Z web third".to_string(),
             ),
         ];
-        let merged: Vec<&str> = in_time_order(lines)
+        let merged = in_time_order(lines);
+        let merged: Vec<&str> = merged
             .iter()
             .map(|(_, l)| split_timestamp(l).1)
             .map(|l| l.rsplit(' ').next().unwrap())
-            .collect::<Vec<_>>()
-            .into_iter()
             .collect();
         assert_eq!(merged, ["first", "second", "third", "fourth"]);
         assert_eq!(split_timestamp("no time here"), (None, "no time here"));

@@ -6,7 +6,6 @@
 mod json;
 pub mod logs;
 mod plain;
-pub use plain::format_event;
 mod pull;
 pub mod table;
 pub mod terminal;
