@@ -94,6 +94,8 @@ pub enum Command {
     Db(DbArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Check that this machine can run the stack: engine, disk, ports, clock, files
+    Doctor(DoctorArgs),
 }
 
 /// The longest timeout a command accepts (a week): beyond any real wait, and far
@@ -301,6 +303,9 @@ pub struct LogsArgs {
     /// Number of lines to show from the end of each log
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
+    /// Show each line's time (lines of several services are in time order either way)
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -366,6 +371,13 @@ pub struct ExportArgs {
     /// Write here instead of standard output (a file for compose, a directory for kubernetes)
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -192,6 +192,7 @@ pub enum EngineOp {
     InspectImage,
     PullImage,
     BuildImage,
+    TagImage,
     CreateNetwork,
     RemoveNetwork,
     ConnectNetwork,
@@ -206,6 +207,7 @@ pub enum EngineOp {
     ReadLogs,
     Exec,
     SwarmState,
+    Info,
     ListServices,
     CreateService,
     UpdateService,
@@ -228,6 +230,7 @@ impl std::fmt::Display for EngineOp {
             EngineOp::InspectImage => "inspecting image",
             EngineOp::PullImage => "pulling image",
             EngineOp::BuildImage => "building image",
+            EngineOp::TagImage => "tagging image",
             EngineOp::WriteSecrets => "writing secrets into container",
             EngineOp::CreateNetwork => "creating network",
             EngineOp::RemoveNetwork => "removing network",
@@ -242,6 +245,7 @@ impl std::fmt::Display for EngineOp {
             EngineOp::ReadLogs => "reading logs of container",
             EngineOp::Exec => "running a command in container",
             EngineOp::SwarmState => "reading the swarm state of engine",
+            EngineOp::Info => "reading the version and settings of",
             EngineOp::ListServices => "listing swarm services of project",
             EngineOp::CreateService => "creating swarm service",
             EngineOp::UpdateService => "updating swarm service",
@@ -257,16 +261,19 @@ impl std::fmt::Display for EngineOp {
     }
 }
 
-/// What to try next, for the operations where there is something general to say.
+/// What to try next, for the operations where there is something general to say:
+/// each names the command, or the file and key, that fixes it.
 fn engine_hint(op: EngineOp, message: &str) -> &'static str {
     if message.contains("port is already allocated") || message.contains("address already in use") {
-        return "\n  hint: another program or container uses that host port; stop it, or change the published port in the stack file";
+        return "\n  hint: another program or container took that host port; `pier doctor` names who holds it and a free port to set (the `ports:` of the service in the stack file, or the variable in .env it comes from)";
     }
     match op {
         EngineOp::PullImage => {
-            "\n  hint: check the image name and that the registry can be reached; build the image locally and use `pier up --pull never` to use only local images"
+            "\n  hint: check the image name (`image:` of the service in the stack file; for a stack from `pier init`, `pier list STACK` names its image parameters, e.g. `pier init lamp . --force --set php_image=…`) and that the engine reaches the registry (`docker pull IMAGE`); images already on the engine work offline with `pier up --pull never`; nothing was created"
         }
-        EngineOp::BuildImage => "\n  hint: the build output above shows the failing step",
+        EngineOp::BuildImage => {
+            "\n  hint: the build output above shows the failing step: fix the Dockerfile (the `build:` of the service in the stack file names it), then `pier up --build`; nothing was created"
+        }
         _ => "",
     }
 }
@@ -331,9 +338,10 @@ fn render_unavailable(missing: &[(String, String)]) -> String {
 
 fn render_busy_ports(busy: &[crate::preflight::BusyPort]) -> String {
     let mut out: Vec<String> = busy.iter().map(|b| b.to_string()).collect();
-    out.push(
-        "  hint: stop the program that holds it, or publish another host port in the stack file (e.g. \"8081:80\"); nothing was created".into(),
-    );
+    for b in busy {
+        out.push(format!("  hint: {}", b.fix()));
+    }
+    out.push("  nothing was created; `pier doctor` checks every port the stack needs".into());
     out.join("\n")
 }
 

@@ -53,6 +53,11 @@ pub enum Event {
         service: String,
         condition: Condition,
     },
+    /// A step failed: these steps of the plan did not run (never started, or
+    /// gave up part-way: a pull, build or wait in flight), in plan order.
+    Cancelled {
+        steps: Vec<String>,
+    },
     /// Ctrl-C: no new step starts; steps in flight finish or are cancelled.
     Interrupted,
     /// A second Ctrl-C: pier quits at once.

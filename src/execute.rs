@@ -107,10 +107,23 @@ where
                     error: err.to_string(),
                 });
                 w.cancel.send_replace(true);
+                let mut gave_up = vec![false; n];
                 while let Some((i, text, result)) = running.next().await {
-                    if result.is_ok() {
-                        sink(Event::StepFinished { step: i, text });
+                    match result {
+                        Ok(()) => {
+                            done[i] = true;
+                            sink(Event::StepFinished { step: i, text });
+                        }
+                        Err(_) => gave_up[i] = true,
                     }
+                }
+                // What did not run because of this failure: said once, in plan order.
+                let cancelled: Vec<String> = (0..n)
+                    .filter(|&j| j != i && (!started[j] || gave_up[j]))
+                    .map(|j| plan.steps[j].action.to_string())
+                    .collect();
+                if !w.interrupt.is_cancelled() {
+                    sink(Event::Cancelled { steps: cancelled });
                 }
                 // What the cancelled steps report is a consequence of the interrupt.
                 return Err(if w.interrupt.is_cancelled() {

@@ -8,6 +8,7 @@
 //! one per verb and renders it; `cli` is the argument grammar.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod diagnostic;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod execute;
 pub mod export;
+pub mod known_projects;
 pub mod labels;
 pub mod lock;
 pub mod ops;

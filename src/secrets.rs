@@ -380,6 +380,10 @@ impl Secrets {
                 mask(&mut text);
                 Event::Note { text }
             }
+            Event::Cancelled { mut steps } => {
+                steps.iter_mut().for_each(&mut mask);
+                Event::Cancelled { steps }
+            }
             Event::Warning { mut text } => {
                 mask(&mut text);
                 Event::Warning { text }

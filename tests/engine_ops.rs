@@ -28,6 +28,10 @@ services:
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ready"]
       interval: 5m
+    # `pier info` lists the `.env` settings the stack uses.
+    environment:
+      DB_USER: ${{DB_USER}}
+      DB_PASSWORD: ${{DB_PASSWORD}}
   web:
     image: {IMAGE}
     command: ["sh", "-c", "echo web-one; echo web-two; echo web-three; mkdir -p /www; httpd -p 80 -h /www; {IDLE}"]

@@ -49,6 +49,18 @@ pub fn run(args: InitArgs, out: &mut dyn Write) -> Result<i32> {
             writeln!(out, "  {path:<width$}  ({})", notes.join("; ")).map_err(io)?;
         }
     }
+    if !done.ports.is_empty() {
+        writeln!(out, "\nHost ports (in .env):").map_err(io)?;
+        for p in &done.ports {
+            let note = match (&p.skipped, p.origin) {
+                (Some(why), _) => format!("  ({} is {why})", p.default),
+                (None, Origin::Set) => "  (set)".to_string(),
+                (None, Origin::Kept) => "  (kept from the existing .env)".to_string(),
+                _ => String::new(),
+            };
+            writeln!(out, "  {}={}{note}", p.variable, p.port).map_err(io)?;
+        }
+    }
     writeln!(out, "\nNext: {}pier up", cd_prefix(&target)).map_err(io)?;
     Ok(0)
 }

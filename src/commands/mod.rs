@@ -6,6 +6,7 @@
 
 mod config;
 mod db;
+mod doctor;
 pub mod down;
 mod exec;
 mod export;
@@ -88,6 +89,7 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
         Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
         Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
+        Command::Doctor(args) => doctor::run(&cli.global, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -223,5 +225,6 @@ fn verb(command: &Command) -> &'static str {
         Command::Completions(_) => "completions",
         Command::Snapshot(_) => "snapshot",
         Command::Db(_) => "db",
+        Command::Doctor(_) => "doctor",
     }
 }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use bollard::body_full;
-use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, TagImageOptionsBuilder,
+};
 use futures_util::StreamExt;
 
 use super::{Engine, fail, is_not_found, message};
@@ -69,6 +71,19 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// Give the local image `source` the name `target` too (`repo[:tag]`).
+    pub async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let (repo, tag) = split_reference(target);
+        let mut opts = TagImageOptionsBuilder::default().repo(repo);
+        if !tag.is_empty() {
+            opts = opts.tag(tag);
+        }
+        self.docker
+            .tag_image(source, Some(opts.build()))
+            .await
+            .map_err(fail(EngineOp::TagImage, target))
     }
 
     /// Build `context` (honouring its `.dockerignore`) into `tag`, reporting each line of output.

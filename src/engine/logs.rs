@@ -46,6 +46,8 @@ pub struct LogRequest {
     pub follow: bool,
     /// Only the last N lines (None: all).
     pub tail: Option<u64>,
+    /// Each line starts with its RFC 3339 time and a space (to merge by time).
+    pub timestamps: bool,
 }
 
 impl Engine {
@@ -65,6 +67,7 @@ impl Engine {
             .stdout(true)
             .stderr(true)
             .follow(request.follow)
+            .timestamps(request.timestamps)
             .tail(&tail)
             .build();
         let name = container.to_string();

@@ -15,6 +15,7 @@ use crate::plan::observed::{
     ContainerState, Health, Observed, ObservedContainer, ObservedMount, ObservedNetwork,
     ObservedVolume, PublishedPort,
 };
+use crate::preflight::ContainerPort;
 
 impl Engine {
     /// The project's containers (any state), networks and volumes, plus which of
@@ -137,6 +138,55 @@ fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)
     mounts.sort_by(|a, b| a.target.cmp(&b.target));
     Some((name, mounts))
 }
+
+impl Engine {
+    /// Every running container's published host ports, of any project or none:
+    /// who holds a port `up` needs (`preflight`), and which ports are taken.
+    pub async fn published_ports(&self) -> Result<Vec<ContainerPort>> {
+        let summaries = self
+            .docker
+            .list_containers(Some(ListContainersOptionsBuilder::default().build()))
+            .await
+            .map_err(fail(EngineOp::ListContainers, "(all)"))?;
+        let mut out = Vec::new();
+        for s in summaries {
+            let labels = s.labels.unwrap_or_default();
+            let Some(name) = s.names.as_ref().and_then(|n| n.first()) else {
+                continue;
+            };
+            let name = name.trim_start_matches('/').to_string();
+            // A pier project's label, else Compose's (the same engine serves both).
+            let project = labels
+                .get(labels::PROJECT)
+                .or_else(|| labels.get(COMPOSE_PROJECT))
+                .cloned();
+            let working_dir = labels
+                .get(WORKING_DIR)
+                .or_else(|| labels.get(COMPOSE_WORKING_DIR))
+                .cloned();
+            for p in s.ports.unwrap_or_default() {
+                let Some(host_port) = p.public_port else {
+                    continue;
+                };
+                out.push(ContainerPort {
+                    container: name.clone(),
+                    project: project.clone(),
+                    pier: labels.contains_key(labels::PROJECT),
+                    working_dir: working_dir.clone(),
+                    host_port,
+                    udp: matches!(p.typ, Some(PortSummaryTypeEnum::UDP)),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The project directory label of pier's containers (`labels::WORKING_DIR` where
+/// that exists), read when present: older containers lack it.
+const WORKING_DIR: &str = "io.pier.project.working_dir";
+const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
 
 fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
     let labels = s.labels.unwrap_or_default();

@@ -14,6 +14,39 @@ use tokio::net::UnixStream;
 /// bollard's own timeout for every request, in seconds.
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
+/// What `pier doctor` reports about the engine (`Engine::facts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngineFacts {
+    pub version: String,
+    /// The API version the engine speaks, and the one pier talks to it in.
+    pub api_version: String,
+    pub client_api_version: String,
+    pub os: String,
+    pub storage_driver: String,
+    /// Where the engine keeps images and volumes (on the engine's machine).
+    pub root_dir: String,
+    /// The engine's clock, RFC 3339.
+    pub system_time: String,
+}
+
+impl super::Engine {
+    /// The engine's version, storage driver, data directory and clock.
+    pub async fn facts(&self) -> crate::error::Result<EngineFacts> {
+        use crate::error::EngineOp;
+        let (version, info) = tokio::try_join!(self.docker.version(), self.docker.info())
+            .map_err(super::fail(EngineOp::Info, "(engine)"))?;
+        Ok(EngineFacts {
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            client_api_version: self.docker.client_version().to_string(),
+            os: info.operating_system.unwrap_or_default(),
+            storage_driver: info.driver.unwrap_or_default(),
+            root_dir: info.docker_root_dir.unwrap_or_default(),
+            system_time: info.system_time.unwrap_or_default(),
+        })
+    }
+}
+
 /// A client for the socket at `path`, speaking the lower of the engine's version
 /// (from its ping) and bollard's. None when the ping did not give a version.
 pub(super) async fn connect_unix_by_ping(path: &str) -> Option<Docker> {

@@ -22,10 +22,24 @@ pub struct InfoReport {
 pub async fn info(engine: &Engine, ctx: &ProjectContext, show_secrets: bool) -> Result<InfoReport> {
     let observed = engine.observe(&ctx.name, &[]).await?;
     let rows = service_rows(ctx.file_services(), &observed, &Default::default());
-    let (dotenv, secrets) = match &ctx.loaded {
+    let (mut dotenv, secrets) = match &ctx.loaded {
         Some(loaded) => (loaded.dotenv.clone(), Secrets::of_loaded(loaded)),
         None => Default::default(),
     };
+    // Only what the stack uses: a template's `.env` holds every parameter (lamp's
+    // EDITOR_PORT with the editor off), a stack file only some.
+    if let Some(loaded) = &ctx.loaded {
+        let texts: Vec<String> = loaded
+            .files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect();
+        let text = texts.join("\n");
+        // A service reading `.env` whole (`env_file: .env`) uses every variable.
+        if !text.contains("env_file") {
+            dotenv.retain(|name, _| crate::stack::interpolate::mentions(&text, name));
+        }
+    }
     Ok(InfoReport {
         project: ctx.name.clone(),
         rows,

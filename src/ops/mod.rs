@@ -5,6 +5,7 @@
 //! (`Event::Note`, `Event::Warning`), never prints. Tests call the same functions.
 
 pub mod db;
+pub mod doctor;
 pub mod down;
 pub mod exec;
 pub mod guard;

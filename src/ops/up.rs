@@ -81,7 +81,12 @@ pub async fn up(
     if !unavailable.is_empty() {
         return Err(Error::ImagesUnavailable(unavailable));
     }
-    crate::preflight::check_ports(stack, &plan, &observed)?;
+    let busy = crate::preflight::check_ports(stack, &plan, &observed);
+    if !busy.is_empty() {
+        // Who holds them: a container of another project, else a process.
+        let holders = engine.published_ports().await.unwrap_or_default();
+        return Err(crate::preflight::explain(busy, stack, &holders, dotenv));
+    }
     // Secrets from variables are written into the containers this run creates:
     // read them now, so that an unset variable is invalid input before anything exists.
     let secrets = SecretValues(crate::secrets::read_values(

@@ -11,4 +11,4 @@ pub mod swarm;
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};
 pub use spec::{BuildSpec, ContainerSpec, Readiness};
-pub use steps::{Action, Cause, Plan, Step, StepId};
+pub use steps::{Action, Cause, Plan, SharedImage, Step, StepId};

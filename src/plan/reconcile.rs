@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, ObservedMount};
-use crate::plan::spec::{ContainerSpec, MountSpec, MountType, build_spec, probe_of};
-use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
+use crate::plan::spec::{BuildSpec, ContainerSpec, MountSpec, MountType, build_spec, probe_of};
+use crate::plan::steps::{Action, Cause, Plan, SharedImage, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
 
@@ -108,6 +108,11 @@ pub fn plan_up(
     let needed_completed = needed_completed(stack);
     let mut b = Builder::default();
 
+    // Images first, and networks and volumes only after all of them: a pull or
+    // build that fails (offline, a typo in a tag) then leaves nothing behind.
+    let images = plan_images(stack, &order, observed, opts, &mut b);
+    let image_steps: Vec<StepId> = images.values().copied().collect();
+
     // Networks and volumes the services in scope use, in name order.
     let mut networks: BTreeMap<String, StepId> = BTreeMap::new();
     let mut net_keys: BTreeSet<&str> = BTreeSet::new();
@@ -137,7 +142,7 @@ pub fn plan_up(
                 internal: def.is_some_and(|n| n.internal),
             },
             Cause::NotFound,
-            vec![],
+            image_steps.clone(),
         );
         networks.insert(key.to_string(), id);
     }
@@ -155,13 +160,12 @@ pub fn plan_up(
                 driver: def.and_then(|v| v.driver.clone()),
             },
             Cause::NotFound,
-            vec![],
+            image_steps.clone(),
         );
         volumes.insert(key.to_string(), id);
     }
 
-    // Per service, in start order: image, container, start.
-    let mut images: BTreeMap<String, StepId> = BTreeMap::new();
+    // Per service, in start order: container, start.
     let mut started: BTreeMap<String, StepId> = BTreeMap::new();
     let mut waits: BTreeMap<(String, &'static str), StepId> = BTreeMap::new();
     let mut unchanged = Vec::new();
@@ -169,17 +173,7 @@ pub fn plan_up(
         let svc = &stack.services[name];
         let container = stack.container_name(name);
         let image = stack.image_of(name);
-        let present = observed.images.contains_key(&image);
-        let image_step = if let Some(&id) = images.get(&image) {
-            Some(id)
-        } else {
-            let step = image_action(stack, name, &image, present, opts);
-            step.map(|(action, cause)| {
-                let id = b.push(action, cause, vec![]);
-                images.insert(image.clone(), id);
-                id
-            })
-        };
+        let image_step = images.get(&image).copied();
 
         let hash = ConfigHash::of(svc);
         let existing = container_of(name);
@@ -386,32 +380,86 @@ pub fn images_unavailable(
         .collect()
 }
 
-/// Pull or build the image of `service`, and why; None when it is there and not to be refreshed.
-fn image_action(
+/// The pull and build steps of the services in `order`, by image name. One step
+/// per image name, and one build per distinct build (context, Dockerfile, args,
+/// target): services that build the same thing under different names share it,
+/// the others' names tagged from it.
+fn plan_images(
     stack: &Stack,
+    order: &[String],
+    observed: &Observed,
+    opts: &UpOptions,
+    b: &mut Builder,
+) -> BTreeMap<String, StepId> {
+    let mut images: BTreeMap<String, StepId> = BTreeMap::new();
+    // Each distinct build, and the services and image names that use it.
+    let mut builds: Vec<(BuildSpec, Vec<(&str, String)>)> = Vec::new();
+    let mut built: BTreeSet<String> = BTreeSet::new();
+    for name in order {
+        if let Some(build) = build_spec(stack, name) {
+            let image = stack.image_of(name);
+            built.insert(image.clone());
+            match builds.iter_mut().find(|(b, _)| *b == build) {
+                Some((_, users)) => users.push((name, image)),
+                None => builds.push((build, vec![(name, image)])),
+            }
+        }
+    }
+    for name in order {
+        let image = stack.image_of(name);
+        // A service without `build:` whose image another one builds uses that build.
+        if stack.services[name].build.is_some()
+            || built.contains(&image)
+            || images.contains_key(&image)
+        {
+            continue;
+        }
+        let present = observed.images.contains_key(&image);
+        if let Some((action, cause)) = image_action(name, &image, present, opts) {
+            images.insert(image, b.push(action, cause, vec![]));
+        }
+    }
+    for (build, users) in builds {
+        let mut names: Vec<&String> = users.iter().map(|(_, image)| image).collect();
+        names.dedup();
+        let cause = if opts.build {
+            Cause::BuildRequested
+        } else if names.iter().any(|i| !observed.images.contains_key(*i)) {
+            Cause::ImageMissing
+        } else {
+            continue;
+        };
+        let (service, image) = &users[0];
+        let mut also: Vec<SharedImage> = Vec::new();
+        for (other, other_image) in &users[1..] {
+            if other_image != image && !also.iter().any(|a| &a.image == other_image) {
+                also.push(SharedImage {
+                    service: other.to_string(),
+                    image: other_image.clone(),
+                });
+            }
+        }
+        let action = Action::BuildImage {
+            service: service.to_string(),
+            image: image.clone(),
+            build,
+            also,
+        };
+        let id = b.push(action, cause, vec![]);
+        for (_, image) in users {
+            images.insert(image, id);
+        }
+    }
+    images
+}
+
+/// Pull the image of `service`, and why; None when it is there and not to be refreshed.
+fn image_action(
     service: &str,
     image: &str,
     present: bool,
     opts: &UpOptions,
 ) -> Option<(Action, Cause)> {
-    if let Some(build) = build_spec(stack, service) {
-        let (service, image) = (service.to_string(), image.to_string());
-        let cause = if opts.build {
-            Cause::BuildRequested
-        } else if !present {
-            Cause::ImageMissing
-        } else {
-            return None;
-        };
-        return Some((
-            Action::BuildImage {
-                service,
-                image,
-                build,
-            },
-            cause,
-        ));
-    }
     let (service, image) = (service.to_string(), image.to_string());
     let cause = match opts.pull {
         PullPolicy::Always => Cause::PullAlways,
@@ -696,21 +744,21 @@ mod tests {
             up(&stack, &observed, UpOptions::default()),
             "\
 project shop: 16 steps
-  1. create network shop_default (not found)
-  2. create volume shop_db-data (not found)
-  3. create container shop-cache-1 (not found) after 1
-  4. start container shop-cache-1 (created) after 3
-  5. pull image mysql:8 for db (image not present)
-  6. create container shop-db-1 (not found) after 1, 2, 5
-  7. start container shop-db-1 (created) after 6
-  8. pull image shop/api:1 for api (image not present)
-  9. wait for db: service_healthy (needed by api) after 7
- 10. create container shop-api-1 (not found) after 1, 8
+  1. pull image mysql:8 for db (image not present)
+  2. pull image shop/api:1 for api (image not present)
+  3. create network shop_default (not found) after 1, 2
+  4. create volume shop_db-data (not found) after 1, 2
+  5. create container shop-cache-1 (not found) after 3
+  6. start container shop-cache-1 (created) after 5
+  7. create container shop-db-1 (not found) after 1, 3, 4
+  8. start container shop-db-1 (created) after 7
+  9. wait for db: service_healthy (needed by api) after 8
+ 10. create container shop-api-1 (not found) after 2, 3
  11. start container shop-api-1 (created) after 9, 10
  12. wait for api: service_started (needed by web) after 11
- 13. create container shop-web-1 (not found) after 1
+ 13. create container shop-web-1 (not found) after 3
  14. start container shop-web-1 (created) after 12, 13
- 15. wait for cache: service_started (ready before up returns) after 4
+ 15. wait for cache: service_started (ready before up returns) after 6
  16. wait for web: service_started (ready before up returns) after 14
 "
         );
@@ -997,6 +1045,80 @@ project shop: 4 steps
 unchanged: cache, db, web
 "
         );
+    }
+
+    #[test]
+    fn services_with_the_same_build_share_one_build_step() {
+        // django's `migrate` and `web`: one Dockerfile, two services.
+        let build = crate::stack::model::Build {
+            context: PathBuf::from("/tmp/site"),
+            ..Default::default()
+        };
+        let mut stack = StackFixture::new("site")
+            .default_network()
+            .service("migrate", |s| s.network("default"))
+            .service("web", |s| {
+                s.network("default")
+                    .depends_on("migrate", Condition::CompletedSuccessfully)
+            })
+            .service("other", |s| s.network("default"))
+            .build();
+        for (name, context) in [
+            ("migrate", "/tmp/site"),
+            ("web", "/tmp/site"),
+            ("other", "/tmp/other"),
+        ] {
+            let svc = stack.services.get_mut(name).unwrap();
+            svc.image = None;
+            svc.build = Some(crate::stack::model::Build {
+                context: PathBuf::from(context),
+                ..build.clone()
+            });
+        }
+        let plan = plan_up(&stack, &Observed::default(), &UpOptions::default()).unwrap();
+        let text = plan.to_string();
+        let builds: Vec<&str> = text.lines().filter(|l| l.contains("build image")).collect();
+        assert_eq!(
+            builds,
+            [
+                "  1. build image site-migrate for migrate, tag site-web for web (image not present)",
+                "  2. build image site-other for other (image not present)",
+            ],
+            "{text}"
+        );
+        // Networks come after every image step; each container after its own image.
+        assert!(
+            text.contains("3. create network site_default (not found) after 1, 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("create container site-web-1 (not found) after 1, 3"),
+            "{text}"
+        );
+        // Both names present: nothing to build, unless asked.
+        let observed = Observed {
+            images: images(&[
+                "site-migrate".into(),
+                "site-web".into(),
+                "site-other".into(),
+            ]),
+            ..Observed::default()
+        };
+        let text = up(&stack, &observed, UpOptions::default());
+        assert!(!text.contains("build image"), "{text}");
+        // One name missing: the shared build runs again and tags both.
+        let observed = Observed {
+            images: images(&["site-migrate".into(), "site-other".into()]),
+            ..Observed::default()
+        };
+        let text = up(&stack, &observed, UpOptions::default());
+        assert!(
+            text.contains(
+                "1. build image site-migrate for migrate, tag site-web for web (image not present)"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("build image site-other"), "{text}");
     }
 
     #[test]

@@ -57,6 +57,11 @@ pub enum Action {
         service: String,
         image: String,
         build: BuildSpec,
+        /// Other services with the very same build (context, Dockerfile, args,
+        /// target): their image names are tagged from this one build instead of
+        /// building the same thing again (django's `migrate` and `web`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        also: Vec<SharedImage>,
     },
     CreateContainer {
         service: String,
@@ -102,6 +107,13 @@ pub enum Action {
     RemoveVolume {
         name: String,
     },
+}
+
+/// A service that uses the image another service's build step makes, under its own name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedImage {
+    pub service: String,
+    pub image: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,8 +167,17 @@ impl fmt::Display for Action {
             Action::CreateNetwork { name, .. } => write!(f, "create network {name}"),
             Action::CreateVolume { name, .. } => write!(f, "create volume {name}"),
             Action::PullImage { service, image } => write!(f, "pull image {image} for {service}"),
-            Action::BuildImage { service, image, .. } => {
-                write!(f, "build image {image} for {service}")
+            Action::BuildImage {
+                service,
+                image,
+                also,
+                ..
+            } => {
+                write!(f, "build image {image} for {service}")?;
+                for other in also {
+                    write!(f, ", tag {} for {}", other.image, other.service)?;
+                }
+                Ok(())
             }
             Action::CreateContainer { spec, .. } => write!(f, "create container {}", spec.name),
             Action::RecreateContainer { spec, .. } => {

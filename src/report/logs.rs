@@ -67,6 +67,28 @@ impl LogPrefixes {
     }
 }
 
+/// A line of `docker logs --timestamps`: (its time, the line without it). Lines
+/// without one (an engine that did not add it) are (None, line).
+pub fn split_timestamp(line: &str) -> (Option<&str>, &str) {
+    match line.split_once(' ') {
+        Some((ts, rest)) if crate::clock::unix_seconds(ts).is_some() => (Some(ts), rest),
+        _ => (None, line),
+    }
+}
+
+/// Several services' lines (service, line with its timestamp) in time order;
+/// lines of equal time (or none) keep the order they came in.
+pub fn in_time_order(mut lines: Vec<(String, String)>) -> Vec<(String, String)> {
+    let key = |line: &str| {
+        split_timestamp(line)
+            .0
+            .and_then(crate::clock::unix_seconds)
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    lines.sort_by(|a, b| key(&a.1).total_cmp(&key(&b.1)));
+    lines
+}
+
 /// Splits a service's output chunks (which may end mid-line) into whole lines.
 #[derive(Debug, Default)]
 pub struct LineBuffer {
@@ -104,6 +126,36 @@ impl LineBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_of_several_services_are_merged_by_time() {
+        let lines = vec![
+            (
+                "db".to_string(),
+                "2026-01-01T00:00:01.5Z db second".to_string(),
+            ),
+            (
+                "db".to_string(),
+                "2026-01-01T00:00:03Z db fourth".to_string(),
+            ),
+            (
+                "web".to_string(),
+                "2026-01-01T00:00:01.25Z web first".to_string(),
+            ),
+            (
+                "web".to_string(),
+                "2026-01-01T00:00:02.000000001Z web third".to_string(),
+            ),
+        ];
+        let merged = in_time_order(lines);
+        let merged: Vec<&str> = merged
+            .iter()
+            .map(|(_, l)| split_timestamp(l).1)
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(merged, ["first", "second", "third", "fourth"]);
+        assert_eq!(split_timestamp("no time here"), (None, "no time here"));
+    }
 
     #[test]
     fn prefixes_are_padded_to_the_widest_name() {

@@ -38,6 +38,14 @@ pub fn format_event(event: &Event) -> Option<String> {
             Some(format!(" -- {text}: interrupted"))
         }
         Event::StepFailed { text, .. } => Some(format!(" !! {text}: failed")),
+        Event::Cancelled { steps } if steps.is_empty() => None,
+        Event::Cancelled { steps } => Some(
+            steps
+                .iter()
+                .map(|text| format!(" -- {text}: cancelled"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         // Byte-level progress ("Downloading 42%") would flood a log; states are enough.
         Event::PullProgress {
             current: Some(_), ..

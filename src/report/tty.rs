@@ -309,6 +309,7 @@ impl Render for Tty {
             }
             // Lines above the bars, worded as the plain renderer's.
             Event::InterruptedAgain
+            | Event::Cancelled { .. }
             | Event::Note { .. }
             | Event::Warning { .. }
             | Event::LockWaiting { .. } => {

@@ -71,6 +71,18 @@ impl Variables {
     }
 }
 
+/// Whether `text` (a stack file's) interpolates variable `name`: `${NAME}`,
+/// `${NAME:-…}` and the other forms, or `$NAME`.
+pub fn mentions(text: &str, name: &str) -> bool {
+    !name.is_empty()
+        && text.match_indices(name).any(|(i, _)| {
+            let before = &text[..i];
+            let after = text[i + name.len()..].chars().next();
+            let whole = !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            whole && (before.ends_with("${") || (before.ends_with('$') && !before.ends_with("$$")))
+        })
+}
+
 /// Why a substitution failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubstError {
@@ -567,6 +579,18 @@ mod tests {
             substitute("${NOPE:-${BIG}${BIG}${BIG}${BIG}}", &lookup).unwrap_err(),
             SubstError::TooLong
         );
+    }
+
+    #[test]
+    fn mentions_finds_each_form_of_a_reference() {
+        let text =
+            "a: ${WEB_PORT}:80\nb: ${DB_USER:-app}\nc: $EDITOR\nd: $$LITERAL\ne: ${WEB_PORT_2}";
+        assert!(mentions(text, "WEB_PORT"));
+        assert!(mentions(text, "DB_USER"));
+        assert!(mentions(text, "EDITOR"));
+        assert!(!mentions(text, "LITERAL"));
+        assert!(!mentions(text, "WEB"));
+        assert!(!mentions(text, "EDITOR_PORT"));
     }
 
     #[test]

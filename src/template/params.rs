@@ -46,9 +46,11 @@ pub enum Origin {
     Default,
     Set,
     Generated,
-    /// A secret already in the project's `.env` (re-init with --force), kept so
-    /// that databases initialized with it keep working.
+    /// A secret (or host port) already in the project's `.env` (re-init with
+    /// --force), kept so that databases initialized with it keep working.
     Kept,
+    /// A host port other than the default, which was taken (`template::ports`).
+    Chosen,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use pier::cli::{DownArgs, Progress, PullPolicy, Target, UpArgs};
+use pier::cli::{DownArgs, PullPolicy, Target, UpArgs};
 use pier::stack::model::{
     Condition, Dependency, HealthTest, Healthcheck, Network, Service, ServiceNetwork, Stack,
 };
@@ -205,17 +205,28 @@ pub fn down_args(volumes: bool) -> DownArgs {
     }
 }
 
+/// Progress as plain lines through the test harness's capture: shown with a
+/// failing test's output, not as noise (` !! wait for db: … failed`) in a
+/// passing run's, as a sink writing to stderr itself would.
+pub fn captured_sink() -> pier::event::EventSink {
+    std::sync::Arc::new(|event| {
+        if let Some(line) = pier::report::format_event(&event) {
+            eprintln!("{line}");
+        }
+    })
+}
+
 /// `pier up` through the library; returns what it printed.
 pub fn up(stack: &Stack, args: &UpArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
-    let sink = pier::report::sink(Progress::Plain);
+    let sink = captured_sink();
     pier::commands::up::up(stack, &Default::default(), args, &sink, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 
 pub fn down(project: &str, args: &DownArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
-    let sink = pier::report::sink(Progress::Plain);
+    let sink = captured_sink();
     pier::commands::down::down(project, args, &sink, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }

@@ -38,6 +38,8 @@ pub trait Backend {
         build: &BuildSpec,
         on_output: &(dyn Fn(String) + Sync),
     ) -> Result<()>;
+    /// Name the local image `source` `target` too.
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()>;
     /// Returns the new container's id.
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String>;
     async fn write_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()>;
@@ -104,6 +106,9 @@ impl Backend for Engine {
             on_output,
         )
         .await
+    }
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        Engine::tag_image(self, source, target).await
     }
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         Engine::create_container(self, spec).await

@@ -207,6 +207,7 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             service,
             image,
             build,
+            also,
         } => {
             let sink = cx.sink.clone();
             let service2 = service.clone();
@@ -216,7 +217,11 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
                     line,
                 })
             })
-            .await
+            .await?;
+            for other in also {
+                e.tag_image(image, &other.image).await?;
+            }
+            Ok(())
         }
         Action::CreateContainer { spec, .. } => create(cx, spec).await,
         Action::RecreateContainer { old_id, spec, .. } => {

@@ -217,6 +217,9 @@ mod walk {
         ) -> Result<()> {
             self.op(format!("build {image}")).await
         }
+        async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+            self.op(format!("tag {source} {target}")).await
+        }
         async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
             self.op(format!("create {}", spec.name)).await?;
             Ok(format!("id-{}", spec.name))
@@ -453,6 +456,23 @@ mod walk {
             "{events:#?}"
         );
         assert!(!fake.ops.borrow().iter().any(|op| op.starts_with("start")));
+        // The summary names what never ran because of it, in plan order.
+        let cancelled: Vec<&Vec<String>> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Cancelled { steps } => Some(steps),
+                _ => None,
+            })
+            .collect();
+        let a = c("a");
+        assert_eq!(
+            cancelled,
+            [&vec![
+                format!("start container {a}"),
+                "wait for a: service_healthy".to_string()
+            ]],
+            "{events:#?}"
+        );
     }
 
     #[test]
