@@ -21,3 +21,11 @@ pub const CONFIG_FIELDS: &str = "io.pier.config-fields";
 /// The services a container's service depends on, comma-separated. `pier down` orders
 /// teardown from these labels alone, so it works even when the stack file changed or is gone.
 pub const DEPENDS_ON: &str = "io.pier.depends-on";
+/// `true` on the one-off containers of `pier run`, as Compose's
+/// `com.docker.compose.oneoff`: not a service's container, so `up` neither starts
+/// nor recreates it, while `down` and `rm` remove it with the project's others.
+pub const ONE_OFF: &str = "io.pier.one-off";
+/// The project's directory (absolute), as Compose's
+/// `com.docker.compose.project.working_dir`: `pier ls` shows where each project
+/// lives from the containers alone, from any directory.
+pub const WORKING_DIR: &str = "io.pier.project.working_dir";

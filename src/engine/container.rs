@@ -143,6 +143,7 @@ impl Engine {
             hostname: spec.hostname.clone(),
             tty: Some(spec.tty),
             open_stdin: Some(spec.stdin_open),
+            stdin_once: Some(spec.stdin_once),
             stop_signal: spec.stop_signal.clone(),
             stop_timeout: spec.stop_timeout_secs.map(|s| s as i64),
             labels: Some(spec.labels.clone().into_iter().collect()),

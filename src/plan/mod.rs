@@ -7,6 +7,8 @@ pub mod reconcile;
 pub mod spec;
 pub mod steps;
 pub mod swarm;
+pub mod verbs;
+pub mod one_off;
 
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};

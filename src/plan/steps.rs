@@ -124,6 +124,8 @@ pub enum Cause {
     Requested,
     Orphan,
     Down,
+    /// A verb asked for it by name (`start`, `stop`, `rm`, `pull`, `build`, `run`).
+    Asked(&'static str),
 }
 
 impl fmt::Display for Cause {
@@ -142,6 +144,7 @@ impl fmt::Display for Cause {
             Cause::Requested => f.write_str("ready before up returns"),
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
+            Cause::Asked(verb) => write!(f, "pier {verb}"),
         }
     }
 }

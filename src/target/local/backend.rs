@@ -88,17 +88,7 @@ impl Backend for Engine {
         build: &BuildSpec,
         on_output: &(dyn Fn(String) + Sync),
     ) -> Result<()> {
-        let args = build.args.clone().into_iter().collect();
-        Engine::build_image(
-            self,
-            image,
-            &build.context,
-            build.dockerfile.as_deref(),
-            &args,
-            build.target.as_deref(),
-            on_output,
-        )
-        .await
+        Engine::build_image(self, image, build, on_output).await
     }
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         Engine::create_container(self, spec).await
