@@ -101,6 +101,17 @@ pub enum Error {
     )]
     NotRunning { service: String, state: String },
 
+    /// `pier port`: the container does not publish that port.
+    #[error(
+        "service `{service}` does not publish port {port}{}\n  hint: publish it under the service's `ports:` in the stack file and run `pier up`",
+        if published.is_empty() { "; it publishes no port".to_string() } else { format!("; it publishes {}", published.join(", ")) }
+    )]
+    PortNotPublished {
+        service: String,
+        port: String,
+        published: Vec<String>,
+    },
+
     /// A bug in pier: something it should have prepared is missing (e.g. the value
     /// of a secret the plan writes). A runtime failure, not invalid input.
     #[error("internal error: {message}")]
@@ -135,6 +146,7 @@ impl Error {
             | Error::ImagesUnavailable(_)
             | Error::SwarmConflict { .. }
             | Error::NotRunning { .. }
+            | Error::PortNotPublished { .. }
             | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }

@@ -4,6 +4,7 @@
 //! the layers below it, which know nothing of clap: the global flags become the
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
+mod build;
 mod config;
 pub mod down;
 mod exec;
@@ -13,7 +14,15 @@ mod info;
 mod init;
 mod list;
 mod logs;
+mod ls;
+mod port;
 pub mod ps;
+mod pull;
+mod restart;
+mod rm;
+mod run;
+mod start;
+mod stop;
 pub mod swarm;
 pub mod up;
 
@@ -74,6 +83,20 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Logs(args) => logs::run(&project_context(&cli.global, sink)?, &args, sink, out),
         Command::Exec(args) => exec::run(&project_context(&cli.global, sink)?, &args, out),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Run(args) => {
+            let loaded = load_stack(&cli.global, sink)?;
+            run::run(&loaded.stack, &loaded.dotenv, &args, sink, out)
+        }
+        Command::Start(args) => start::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
+        Command::Stop(args) => stop::run(&project_context(&cli.global, sink)?, &args, sink),
+        Command::Restart(args) => {
+            restart::run(&load_stack(&cli.global, sink)?.stack, &args, sink)
+        }
+        Command::Pull(args) => pull::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
+        Command::Build(args) => build::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
+        Command::Ls(args) => ls::run(&args, out),
+        Command::Rm(args) => rm::run(&project_context(&cli.global, sink)?, &args, sink, out),
+        Command::Port(args) => port::run(&project_context(&cli.global, sink)?, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -159,6 +182,15 @@ fn verb(command: &Command) -> &'static str {
         Command::Ps(_) => "ps",
         Command::Logs(_) => "logs",
         Command::Exec(_) => "exec",
+        Command::Run(_) => "run",
+        Command::Start(_) => "start",
+        Command::Stop(_) => "stop",
+        Command::Restart(_) => "restart",
+        Command::Pull(_) => "pull",
+        Command::Build(_) => "build",
+        Command::Ls(_) => "ls",
+        Command::Rm(_) => "rm",
+        Command::Port(_) => "port",
         Command::Info(_) => "info",
         Command::Config(_) => "config",
         Command::Graph(_) => "graph",

@@ -159,7 +159,8 @@ pub fn plan_stop(
     timeout_secs: Option<u64>,
 ) -> Plan {
     let mut b = Builder::default();
-    stop_steps(&mut b, observed, services, timeout_secs, "stop");
+    // Not `pier run`'s one-offs, as with Compose: they are the user's to end.
+    stop_steps(&mut b, &observed.containers, services, timeout_secs, "stop");
     Plan {
         project: project.to_string(),
         steps: b.steps,
@@ -171,14 +172,13 @@ pub fn plan_stop(
 /// The stop steps of `plan_stop`, into `b`; returns each stopped container's step.
 fn stop_steps<'o>(
     b: &mut Builder,
-    observed: &'o Observed,
+    containers: impl IntoIterator<Item = &'o ObservedContainer>,
     services: &[String],
     timeout_secs: Option<u64>,
     verb: &'static str,
 ) -> BTreeMap<&'o str, StepId> {
-    let chosen: Vec<&ObservedContainer> = observed
-        .containers
-        .iter()
+    let chosen: Vec<&ObservedContainer> = containers
+        .into_iter()
         .filter(|c| services.is_empty() || services.contains(&c.service))
         .filter(|c| is_up(c.state))
         .collect();
@@ -230,7 +230,8 @@ pub fn plan_rm(
 ) -> Plan {
     let mut b = Builder::default();
     let stopped = if stop {
-        stop_steps(&mut b, observed, services, timeout_secs, "rm")
+        let all = observed.containers.iter().chain(&observed.one_offs);
+        stop_steps(&mut b, all, services, timeout_secs, "rm")
     } else {
         BTreeMap::new()
     };
@@ -483,7 +484,7 @@ mod tests {
 
     #[test]
     fn unknown_services_are_invalid_for_start() {
-        let err = plan_start(&shop(), &Observed::default(), &["wbe".into()], true).unwrap_err();
+        let err = plan_start(&shop(), &Observed::default(), &["webb".into()], true).unwrap_err();
         assert!(err[0].to_string().contains("did you mean `web`?"), "{err:?}");
     }
 

@@ -1,0 +1,26 @@
+//! `pier port SERVICE PRIVATE_PORT`: `ops::port`, printed as `HOST_IP:PORT`.
+
+use std::io::Write;
+
+use crate::cli::PortArgs;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::ops;
+use crate::ops::project::ProjectContext;
+
+use super::{runtime, write_out};
+
+pub fn run(ctx: &ProjectContext, args: &PortArgs, out: &mut dyn Write) -> Result<i32> {
+    runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        let opts = ops::port::Options {
+            service: args.service.clone(),
+            private_port: args.private_port,
+            protocol: args.protocol.as_str().to_string(),
+            index: args.index,
+        };
+        let p = ops::port::port(&engine, ctx, &opts).await?;
+        write_out(out, &format!("{}:{}\n", p.host_ip, p.host_port))?;
+        Ok(0)
+    })
+}
