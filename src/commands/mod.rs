@@ -87,13 +87,19 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             let loaded = load_stack(&cli.global, sink)?;
             run::run(&loaded.stack, &loaded.dotenv, &args, sink, out)
         }
-        Command::Start(args) => start::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
+        Command::Start(args) => {
+            start::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
+        }
         Command::Stop(args) => stop::run(&project_context(&cli.global, sink)?, &args, sink),
         Command::Restart(args) => {
-            restart::run(&load_stack(&cli.global, sink)?.stack, &args, sink)
+            restart::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
         }
-        Command::Pull(args) => pull::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
-        Command::Build(args) => build::run(&load_stack(&cli.global, sink)?.stack, &args, sink),
+        Command::Pull(args) => {
+            pull::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
+        }
+        Command::Build(args) => {
+            build::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
+        }
         Command::Ls(args) => ls::run(&args, out),
         Command::Rm(args) => rm::run(&project_context(&cli.global, sink)?, &args, sink, out),
         Command::Port(args) => port::run(&project_context(&cli.global, sink)?, &args, out),
@@ -133,6 +139,19 @@ impl From<cli::Progress> for report::Progress {
 /// are events, its secrets the run's).
 pub fn load_stack(global: &GlobalArgs, sink: &EventSink) -> Result<Loaded> {
     crate::ops::project::load(&load_options(global)?, sink)
+}
+
+/// The stack file's stack, with the service names given on the command line checked
+/// against it: unknown ones are invalid input, found before the engine is touched.
+fn checked_stack(
+    global: &GlobalArgs,
+    services: &[String],
+    sink: &EventSink,
+) -> Result<crate::stack::model::Stack> {
+    let stack = load_stack(global, sink)?.stack;
+    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    crate::ops::project::check_services(services, &names)?;
+    Ok(stack)
 }
 
 /// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
