@@ -243,12 +243,18 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "The command's exit code is pier's. Compose's flags; `-p` stays the project name.")]
+#[command(
+    after_help = "The command's exit code is pier's. Compose's flags; `-p` stays the project name."
+)]
 pub struct RunArgs {
     /// The service whose container is the model
     pub service: String,
     /// The command and its arguments [default: the service's command]
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
     /// Start the container in the background and print its name
     #[arg(short = 'd', long)]

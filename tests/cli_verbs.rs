@@ -59,7 +59,11 @@ fn completions_know_every_verb() {
     }
     let bash = Pier::new().no_engine().args(["completions", "bash"]).run();
     assert!(bash.stdout.contains("pier__subcmd__run"), "{}", bash.stdout);
-    assert!(bash.stdout.contains("pier__subcmd__port"), "{}", bash.stdout);
+    assert!(
+        bash.stdout.contains("pier__subcmd__port"),
+        "{}",
+        bash.stdout
+    );
 }
 
 #[test]
@@ -106,7 +110,11 @@ fn bad_flags_and_values_are_exit_2() {
 #[test]
 fn the_verbs_that_need_the_stack_file_say_so() {
     for verb in ["run", "start", "restart", "pull", "build"] {
-        let args: &[&str] = if verb == "run" { &[verb, "web"] } else { &[verb] };
+        let args: &[&str] = if verb == "run" {
+            &[verb, "web"]
+        } else {
+            &[verb]
+        };
         Pier::new()
             .no_engine()
             .args(args)

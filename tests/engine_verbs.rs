@@ -83,18 +83,40 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
     // The command's exit code is pier's; its dependencies were started first
     // (and are ready); with --rm nothing of the one-off is left.
     let out = pier(dir)
-        .args(["run", "--rm", "api", "sh", "-c", "echo out-$FROM_FILE; exit 3"])
+        .args([
+            "run",
+            "--rm",
+            "api",
+            "sh",
+            "-c",
+            "echo out-$FROM_FILE; exit 3",
+        ])
         .status(3)
         .stdout_contains("out-file")
         .run();
-    assert!(out.stderr.contains("ok wait for db: service_healthy"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ok wait for db: service_healthy"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(state(&p.container("db")), "running");
-    assert!(docker(&["inspect", &p.container("api")]).is_err(), "run creates no service container");
+    assert!(
+        docker(&["inspect", &p.container("api")]).is_err(),
+        "run creates no service container"
+    );
     assert!(one_offs(&p).is_empty(), "{:?}", one_offs(&p));
 
     // -T with stdin piped in: the command reads it to its end.
     pier(dir)
-        .args(["run", "--rm", "-T", "api", "sh", "-c", "tr a-z A-Z; echo done"])
+        .args([
+            "run",
+            "--rm",
+            "-T",
+            "api",
+            "sh",
+            "-c",
+            "tr a-z A-Z; echo done",
+        ])
         .input("piped in\nsecond line\n")
         .stdout("PIPED IN\nSECOND LINE\ndone\n")
         .run();
@@ -102,8 +124,18 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
     // -e, -w, -u and --entrypoint reach the container.
     pier(dir)
         .args([
-            "run", "--rm", "-e", "X=from-e", "-w", "/tmp", "-u", "1234", "--entrypoint",
-            "sh -c", "api", "echo $X $FROM_FILE; pwd; id -u",
+            "run",
+            "--rm",
+            "-e",
+            "X=from-e",
+            "-w",
+            "/tmp",
+            "-u",
+            "1234",
+            "--entrypoint",
+            "sh -c",
+            "api",
+            "echo $X $FROM_FILE; pwd; id -u",
         ])
         .stdout("from-e file\n/tmp\n1234\n")
         .run();
@@ -114,8 +146,13 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
     let kept = one_offs(&p);
     assert_eq!(kept.len(), 1, "{kept:?}");
     let prefix = format!("{}-api-run-", p.name);
-    let hex = kept[0].strip_prefix(&prefix).unwrap_or_else(|| panic!("{kept:?}"));
-    assert!(hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{hex}");
+    let hex = kept[0]
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{kept:?}"));
+    assert!(
+        hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hex}"
+    );
     pier(dir).args(["up"]).run();
     assert_eq!(state(&p.container("api")), "running");
     assert_eq!(state(&kept[0]), "exited", "up must leave the one-off alone");
@@ -154,7 +191,10 @@ fn run_no_deps_service_ports_and_detach() {
         .run();
     let published = out.stdout.trim().to_string();
     assert_eq!(
-        inspect(&published, "{{(index (index .HostConfig.PortBindings \"80/tcp\") 0).HostPort}}"),
+        inspect(
+            &published,
+            "{{(index (index .HostConfig.PortBindings \"80/tcp\") 0).HostPort}}"
+        ),
         port.to_string()
     );
     pier(dir).args(["down"]).run();
@@ -182,14 +222,21 @@ fn start_stop_restart_follow_the_dependencies_and_the_timeout() {
         assert_eq!(state(c), "running", "{c}");
     }
     assert!(started_at(&db) <= started_at(&api) && started_at(&api) <= started_at(&web));
-    assert!(out.stderr.contains("ok wait for db: service_healthy"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ok wait for db: service_healthy"),
+        "{}",
+        out.stderr
+    );
 
     // restart db takes its dependents along; with --no-deps only db.
     let before = [&db, &api, &web].map(|c| started_at(c));
     pier(dir).args(["restart", "db"]).run();
     let after = [&db, &api, &web].map(|c| started_at(c));
     for i in 0..3 {
-        assert!(after[i] > before[i], "all three restarted: {before:?} {after:?}");
+        assert!(
+            after[i] > before[i],
+            "all three restarted: {before:?} {after:?}"
+        );
     }
     pier(dir).args(["restart", "--no-deps", "db"]).run();
     let again = [&db, &api, &web].map(|c| started_at(c));
@@ -227,7 +274,10 @@ fn ls_lists_the_project_from_another_directory() {
         .find(|l| l.starts_with(&format!("{} ", p.name)))
         .unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(row.contains("running(3)"), "{row}");
-    assert!(row.ends_with(&workdir) || row.contains(&workdir), "{row} / {workdir}");
+    assert!(
+        row.ends_with(&workdir) || row.contains(&workdir),
+        "{row} / {workdir}"
+    );
     assert!(out.stdout.starts_with("NAME"), "{}", out.stdout);
 
     let out = Pier::in_dir(elsewhere.path()).args(["ls", "--json"]).run();
@@ -243,14 +293,23 @@ fn ls_lists_the_project_from_another_directory() {
 
     // Stopped: only with --all, counted by state.
     pier(dir).args(["stop", "web"]).run();
-    let out = Pier::in_dir(elsewhere.path()).args(["ls", "-a", "--json"]).run();
+    let out = Pier::in_dir(elsewhere.path())
+        .args(["ls", "-a", "--json"])
+        .run();
     let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let me = all.as_array().unwrap().iter().find(|r| r["Name"] == p.name.as_str()).unwrap();
+    let me = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == p.name.as_str())
+        .unwrap();
     assert_eq!(me["Status"], "exited(1), running(2)");
     pier(dir).args(["stop"]).run();
     let out = Pier::in_dir(elsewhere.path()).args(["ls", "-q"]).run();
     assert!(!out.stdout.lines().any(|l| l == p.name), "{}", out.stdout);
-    let out = Pier::in_dir(elsewhere.path()).args(["ls", "-a", "-q"]).run();
+    let out = Pier::in_dir(elsewhere.path())
+        .args(["ls", "-a", "-q"])
+        .run();
     assert!(out.stdout.lines().any(|l| l == p.name), "{}", out.stdout);
     pier(dir).args(["down"]).run();
 }
@@ -280,7 +339,10 @@ fn rm_and_port() {
         .run();
 
     // rm: running containers are kept; a "no" keeps the stopped ones too.
-    pier(dir).args(["rm", "-f"]).stdout("no stopped containers\n").run();
+    pier(dir)
+        .args(["rm", "-f"])
+        .stdout("no stopped containers\n")
+        .run();
     pier(dir).args(["stop", "web"]).run();
     pier(dir)
         .args(["rm", "web"])
@@ -321,7 +383,11 @@ fn build_builds_only_the_named_service_and_no_cache_builds_anew() {
     let dir = p.dir.path();
     let [one, two] = ["one", "two"].map(|s| format!("{}-{s}:1", p.name));
     let _images = [Image(one.clone()), Image(two.clone())];
-    write(dir, "ctx/Dockerfile", &format!("FROM {IMAGE}\nRUN echo layer > /layer\n"));
+    write(
+        dir,
+        "ctx/Dockerfile",
+        &format!("FROM {IMAGE}\nRUN echo layer > /layer\n"),
+    );
     write(
         dir,
         "pier.yaml",
@@ -335,10 +401,16 @@ fn build_builds_only_the_named_service_and_no_cache_builds_anew() {
         .stderr_contains(&format!("ok build image {one} for one"))
         .run();
     assert!(docker(&["image", "inspect", &one]).is_ok());
-    assert!(docker(&["image", "inspect", &two]).is_err(), "only the named service");
+    assert!(
+        docker(&["image", "inspect", &two]).is_err(),
+        "only the named service"
+    );
 
     // Again: the cache serves the step; --no-cache runs it anew.
-    pier(dir).args(["build", "one"]).stderr_contains("Using cache").run();
+    pier(dir)
+        .args(["build", "one"])
+        .stderr_contains("Using cache")
+        .run();
     pier(dir)
         .args(["build", "--no-cache", "one"])
         .stderr_lacks("Using cache")
@@ -375,7 +447,10 @@ fn pull_pulls_the_named_images_from_a_registry() {
         .stderr_contains(&format!("ok pull image {} for a", pulled.0))
         .run();
     assert!(docker(&["image", "inspect", &pulled.0]).is_ok());
-    assert!(docker(&["image", "inspect", &other.0]).is_err(), "only the named service");
+    assert!(
+        docker(&["image", "inspect", &other.0]).is_err(),
+        "only the named service"
+    );
 
     // --quiet: nothing on stderr.
     pier(dir).args(["pull", "--quiet", "b"]).stderr("").run();

@@ -22,7 +22,11 @@ pub fn run(args: &LsArgs, out: &mut dyn Write) -> Result<i32> {
         } else if args.quiet {
             rows.iter().map(|r| format!("{}\n", r.name)).collect()
         } else {
-            let mut cells = vec![vec!["NAME".to_string(), "STATUS".into(), "DIRECTORY".into()]];
+            let mut cells = vec![vec![
+                "NAME".to_string(),
+                "STATUS".into(),
+                "DIRECTORY".into(),
+            ]];
             for r in &rows {
                 cells.push(vec![
                     r.name.clone(),

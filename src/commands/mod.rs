@@ -87,19 +87,27 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             let loaded = load_stack(&cli.global, sink)?;
             run::run(&loaded.stack, &loaded.dotenv, &args, sink, out)
         }
-        Command::Start(args) => {
-            start::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
-        }
+        Command::Start(args) => start::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
         Command::Stop(args) => stop::run(&project_context(&cli.global, sink)?, &args, sink),
-        Command::Restart(args) => {
-            restart::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
-        }
-        Command::Pull(args) => {
-            pull::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
-        }
-        Command::Build(args) => {
-            build::run(&checked_stack(&cli.global, &args.services, sink)?, &args, sink)
-        }
+        Command::Restart(args) => restart::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Pull(args) => pull::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Build(args) => build::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
         Command::Ls(args) => ls::run(&args, out),
         Command::Rm(args) => rm::run(&project_context(&cli.global, sink)?, &args, sink, out),
         Command::Port(args) => port::run(&project_context(&cli.global, sink)?, &args, out),

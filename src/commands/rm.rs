@@ -12,7 +12,12 @@ use crate::ops::project::ProjectContext;
 
 use super::{runtime, write_out};
 
-pub fn run(ctx: &ProjectContext, args: &RmArgs, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
+pub fn run(
+    ctx: &ProjectContext,
+    args: &RmArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let opts = ops::rm::Options {

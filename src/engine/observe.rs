@@ -34,8 +34,7 @@ impl Engine {
                 Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
             })),
         )?;
-        let (one_offs, services): (Vec<_>, Vec<_>) =
-            summaries.into_iter().partition(is_one_off);
+        let (one_offs, services): (Vec<_>, Vec<_>) = summaries.into_iter().partition(is_one_off);
         Ok(Observed {
             containers: from_summaries(services),
             one_offs: from_summaries(one_offs),

@@ -19,7 +19,10 @@ pub struct Options {
 /// The binding of `opts.private_port` on the service's container.
 pub async fn port(engine: &Engine, ctx: &ProjectContext, opts: &Options) -> Result<PublishedPort> {
     let observed = engine.observe(&ctx.name, &[]).await?;
-    check_services(std::slice::from_ref(&opts.service), &ctx.known_services(&observed))?;
+    check_services(
+        std::slice::from_ref(&opts.service),
+        &ctx.known_services(&observed),
+    )?;
     find(&observed, opts)
 }
 
@@ -94,7 +97,10 @@ mod tests {
             protocol: protocol.into(),
             index,
         };
-        assert_eq!(find(&observed, &opts(80, "tcp", 1)).unwrap().host_port, 8080);
+        assert_eq!(
+            find(&observed, &opts(80, "tcp", 1)).unwrap().host_port,
+            8080
+        );
         let err = find(&observed, &opts(80, "udp", 1)).unwrap_err();
         assert!(err.to_string().contains("80/udp"), "{err}");
         assert!(err.to_string().contains("80/tcp"), "{err}");

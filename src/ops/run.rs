@@ -54,8 +54,9 @@ pub fn environment(
         };
         if key.is_empty() {
             return Err(Error::invalid(
-                Diagnostic::error("", format!("`-e {pair}`: the variable has no name"))
-                    .with_hint("write `-e KEY=VALUE`, or `-e KEY` to pass KEY's value from your shell"),
+                Diagnostic::error("", format!("`-e {pair}`: the variable has no name")).with_hint(
+                    "write `-e KEY=VALUE`, or `-e KEY` to pass KEY's value from your shell",
+                ),
             ));
         }
         if let Some(value) = value {
@@ -69,8 +70,9 @@ pub fn environment(
 pub fn entrypoint(text: &str) -> Result<Vec<String>> {
     shlex::split(text).ok_or_else(|| {
         Error::invalid(
-            Diagnostic::error("", format!("`--entrypoint {text}`: unbalanced quotes"))
-                .with_hint("quote the entrypoint as one shell word list, e.g. --entrypoint \"sh -c\""),
+            Diagnostic::error("", format!("`--entrypoint {text}`: unbalanced quotes")).with_hint(
+                "quote the entrypoint as one shell word list, e.g. --entrypoint \"sh -c\"",
+            ),
         )
     })
 }
@@ -133,9 +135,11 @@ pub async fn finish(engine: &Engine, container: &str, rm: bool) -> Result<i32> {
 /// Twelve random hex digits, as Compose's one-off names carry.
 fn hex12() -> Result<String> {
     let mut bytes = [0u8; 6];
-    SysRng.try_fill_bytes(&mut bytes).map_err(|e| Error::Entropy {
-        message: e.to_string(),
-    })?;
+    SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| Error::Entropy {
+            message: e.to_string(),
+        })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -160,12 +164,18 @@ mod tests {
             ]
             .into()
         );
-        assert_eq!(environment(&["=1".into()], &shell).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            environment(&["=1".into()], &shell).unwrap_err().exit_code(),
+            2
+        );
     }
 
     #[test]
     fn entrypoints_split_like_a_shell() {
-        assert_eq!(entrypoint("sh -c 'echo hi'").unwrap(), ["sh", "-c", "echo hi"]);
+        assert_eq!(
+            entrypoint("sh -c 'echo hi'").unwrap(),
+            ["sh", "-c", "echo hi"]
+        );
         assert_eq!(entrypoint("sh 'oops").unwrap_err().exit_code(), 2);
         assert_eq!(hex12().unwrap().len(), 12);
     }

@@ -173,7 +173,9 @@ mod tests {
         let spec = one_off_spec(&stack, "web", &overrides());
         let mut expected = service.clone();
         expected.name = "shop-web-run-0123456789ab".into();
-        expected.labels.insert(labels::ONE_OFF.into(), "true".into());
+        expected
+            .labels
+            .insert(labels::ONE_OFF.into(), "true".into());
         expected.command = Some(vec!["sh".into()]);
         expected.environment.insert("B".into(), "2".into());
         expected.working_dir = Some("/w".into());

@@ -79,7 +79,8 @@ pub fn plan_start(
             let Some(dep_container) = observed.container_of(dep) else {
                 continue;
             };
-            if !scope.contains(dep) || (!started.contains_key(dep) && meets(dep_container, condition))
+            if !scope.contains(dep)
+                || (!started.contains_key(dep) && meets(dep_container, condition))
             {
                 continue;
             }
@@ -182,16 +183,16 @@ fn stop_steps<'o>(
         .filter(|c| services.is_empty() || services.contains(&c.service))
         .filter(|c| is_up(c.state))
         .collect();
-    let depends = |d: &ObservedContainer, on: &str| d.service != on && d.depends_on.iter().any(|x| x == on);
+    let depends =
+        |d: &ObservedContainer, on: &str| d.service != on && d.depends_on.iter().any(|x| x == on);
     let mut stopped: BTreeMap<&str, StepId> = BTreeMap::new();
     let mut remaining = chosen.clone();
     while !remaining.is_empty() {
         // Those no remaining container depends on go now; a cycle in the labels
         // (hand-made containers) stops the rest together.
-        let (mut ready, mut rest): (Vec<&ObservedContainer>, Vec<&ObservedContainer>) =
-            remaining
-                .iter()
-                .partition(|c| !remaining.iter().any(|d| depends(d, &c.service)));
+        let (mut ready, mut rest): (Vec<&ObservedContainer>, Vec<&ObservedContainer>) = remaining
+            .iter()
+            .partition(|c| !remaining.iter().any(|d| depends(d, &c.service)));
         if ready.is_empty() {
             (ready, rest) = (rest, vec![]);
         }
@@ -390,9 +391,7 @@ mod tests {
         StackFixture::new("shop")
             .default_network()
             .service("db", |s| {
-                s.image("db:1")
-                    .healthcheck("true", None)
-                    .network("default")
+                s.image("db:1").healthcheck("true", None).network("default")
             })
             .service("api", |s| {
                 s.image("api:1")
@@ -446,8 +445,13 @@ mod tests {
 
     #[test]
     fn start_starts_dependencies_first_and_waits_like_up() {
-        let plan = plan_start(&shop(), &observed(ContainerState::Exited), &["web".into()], true)
-            .unwrap();
+        let plan = plan_start(
+            &shop(),
+            &observed(ContainerState::Exited),
+            &["web".into()],
+            true,
+        )
+        .unwrap();
         assert_eq!(
             plan.to_string(),
             "project shop: 6 steps
@@ -471,8 +475,13 @@ mod tests {
 
     #[test]
     fn start_without_dependencies_starts_the_named_only() {
-        let plan = plan_start(&shop(), &observed(ContainerState::Exited), &["web".into()], false)
-            .unwrap();
+        let plan = plan_start(
+            &shop(),
+            &observed(ContainerState::Exited),
+            &["web".into()],
+            false,
+        )
+        .unwrap();
         assert_eq!(
             plan.to_string(),
             "project shop: 2 steps
@@ -485,7 +494,10 @@ mod tests {
     #[test]
     fn unknown_services_are_invalid_for_start() {
         let err = plan_start(&shop(), &Observed::default(), &["webb".into()], true).unwrap_err();
-        assert!(err[0].to_string().contains("did you mean `web`?"), "{err:?}");
+        assert!(
+            err[0].to_string().contains("did you mean `web`?"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -507,7 +519,12 @@ mod tests {
             }
         )));
         // Only the named, and nothing that is not running.
-        let plan = plan_stop("shop", &observed(ContainerState::Running), &["db".into()], None);
+        let plan = plan_stop(
+            "shop",
+            &observed(ContainerState::Running),
+            &["db".into()],
+            None,
+        );
         assert_eq!(
             plan.to_string(),
             "project shop: 1 step\n  1. stop container shop-db-1 (pier stop)\n"

@@ -78,7 +78,6 @@ impl Drop for Tag {
     }
 }
 
-
 impl Registry {
     /// The test image pushed here as `pier-test/<name>:<tag>`, then removed locally
     /// (so that only a pull brings it back). Its local tag goes when the `Tag` drops.
