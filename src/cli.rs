@@ -391,15 +391,6 @@ pub enum PortProtocol {
     Udp,
 }
 
-impl PortProtocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PortProtocol::Tcp => "tcp",
-            PortProtocol::Udp => "udp",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// The service

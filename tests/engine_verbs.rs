@@ -9,18 +9,10 @@ use std::path::Path;
 use support::registry::{Registry, Tag};
 use support::*;
 
-const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// db (healthy by a file it writes) ← api (started) ← web, publishing `port`.
 fn chain(p: &Project, port: u16) {
+    let ready = idle_after("touch /tmp/ready;");
+    let idle = idle_after("");
     write(
         p.dir.path(),
         "pier.yaml",
@@ -29,19 +21,19 @@ fn chain(p: &Project, port: u16) {
 services:
   db:
     image: {IMAGE}
-    command: ["sh", "-c", "touch /tmp/ready; {IDLE}"]
+    command: ["sh", "-c", "{ready}"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ready"]
       interval: 5m
   api:
     image: {IMAGE}
-    command: ["sh", "-c", "{IDLE}"]
+    command: ["sh", "-c", "{idle}"]
     environment: {{FROM_FILE: file}}
     depends_on:
       db: {{condition: service_healthy}}
   web:
     image: {IMAGE}
-    command: ["sh", "-c", "{IDLE}"]
+    command: ["sh", "-c", "{idle}"]
     ports: ["{port}:80"]
     depends_on: [api]
 "#,
@@ -348,7 +340,7 @@ fn rm_and_port() {
         .args(["rm", "web"])
         .input("n\n")
         .stdout("nothing removed\n")
-        .stderr_contains(&format!("Going to remove {}", p.container("web")))
+        .stderr_contains(format!("Going to remove {}", p.container("web")))
         .run();
     assert_eq!(state(&p.container("web")), "exited");
     pier(dir)
@@ -398,7 +390,7 @@ fn build_builds_only_the_named_service_and_no_cache_builds_anew() {
     );
     pier(dir)
         .args(["build", "one"])
-        .stderr_contains(&format!("ok build image {one} for one"))
+        .stderr_contains(format!("ok build image {one} for one"))
         .run();
     assert!(docker(&["image", "inspect", &one]).is_ok());
     assert!(
@@ -414,7 +406,7 @@ fn build_builds_only_the_named_service_and_no_cache_builds_anew() {
     pier(dir)
         .args(["build", "--no-cache", "one"])
         .stderr_lacks("Using cache")
-        .stderr_contains(&format!("ok build image {one} for one"))
+        .stderr_contains(format!("ok build image {one} for one"))
         .run();
     // A service without `build:` has nothing to build: a note, no failure.
     pier(dir)
@@ -444,7 +436,7 @@ fn pull_pulls_the_named_images_from_a_registry() {
     // Only the named service's image, with progress.
     pier(dir)
         .args(["pull", "a"])
-        .stderr_contains(&format!("ok pull image {} for a", pulled.0))
+        .stderr_contains(format!("ok pull image {} for a", pulled.0))
         .run();
     assert!(docker(&["image", "inspect", &pulled.0]).is_ok());
     assert!(
@@ -485,12 +477,13 @@ fn restart_waits_for_readiness_like_up() {
 services:
   db:
     image: {IMAGE}
-    command: ["sh", "-c", "rm -f /tmp/ready; sleep 1; touch /tmp/ready; {IDLE}"]
+    command: ["sh", "-c", "{command}"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ready"]
       interval: 5m
 "#,
-            name = p.name
+            name = p.name,
+            command = idle_after("rm -f /tmp/ready; sleep 1; touch /tmp/ready;")
         ),
     );
     pier(dir).args(["up"]).run();

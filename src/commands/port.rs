@@ -2,11 +2,12 @@
 
 use std::io::Write;
 
-use crate::cli::PortArgs;
+use crate::cli::{self, PortArgs};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops;
 use crate::ops::project::ProjectContext;
+use crate::plan::spec::PortProtocol;
 
 use super::{runtime, write_out};
 
@@ -16,7 +17,10 @@ pub fn run(ctx: &ProjectContext, args: &PortArgs, out: &mut dyn Write) -> Result
         let opts = ops::port::Options {
             service: args.service.clone(),
             private_port: args.private_port,
-            protocol: args.protocol.as_str().to_string(),
+            protocol: match args.protocol {
+                cli::PortProtocol::Tcp => PortProtocol::Tcp,
+                cli::PortProtocol::Udp => PortProtocol::Udp,
+            },
             index: args.index,
         };
         let p = ops::port::port(&engine, ctx, &opts).await?;

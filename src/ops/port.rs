@@ -3,6 +3,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::plan::observed::{Observed, PublishedPort};
+use crate::plan::spec::PortProtocol;
 
 use super::project::{ProjectContext, check_services};
 
@@ -10,8 +11,7 @@ use super::project::{ProjectContext, check_services};
 pub struct Options {
     pub service: String,
     pub private_port: u16,
-    /// `tcp` or `udp`.
-    pub protocol: String,
+    pub protocol: PortProtocol,
     /// Which container of the service (`-N` in its name), from 1.
     pub index: u32,
 }
@@ -46,7 +46,7 @@ pub fn find(observed: &Observed, opts: &Options) -> Result<PublishedPort> {
                 false => format!("it has no container number {}", opts.index),
             },
         })?;
-    let target = format!("{}/{}", opts.private_port, opts.protocol);
+    let target = format!("{}/{}", opts.private_port, opts.protocol.as_str());
     container
         .published
         .iter()
@@ -91,22 +91,24 @@ mod tests {
             }],
             ..Observed::default()
         };
-        let opts = |port, protocol: &str, index| Options {
+        let opts = |port, protocol, index| Options {
             service: "web".into(),
             private_port: port,
-            protocol: protocol.into(),
+            protocol,
             index,
         };
         assert_eq!(
-            find(&observed, &opts(80, "tcp", 1)).unwrap().host_port,
+            find(&observed, &opts(80, PortProtocol::Tcp, 1))
+                .unwrap()
+                .host_port,
             8080
         );
-        let err = find(&observed, &opts(80, "udp", 1)).unwrap_err();
+        let err = find(&observed, &opts(80, PortProtocol::Udp, 1)).unwrap_err();
         assert!(err.to_string().contains("80/udp"), "{err}");
         assert!(err.to_string().contains("80/tcp"), "{err}");
         assert_eq!(err.exit_code(), 1);
         assert!(matches!(
-            find(&observed, &opts(80, "tcp", 2)),
+            find(&observed, &opts(80, PortProtocol::Tcp, 2)),
             Err(Error::NotRunning { .. })
         ));
     }

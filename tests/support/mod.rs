@@ -141,6 +141,15 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A host port that was free a moment ago (the engine or a test binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A shell loop that exits at once on SIGTERM (busybox as PID 1 would otherwise
 /// ignore it and make every stop wait out the grace period).
 pub fn idle_after(setup: &str) -> String {

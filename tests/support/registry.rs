@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
-use super::{IMAGE, docker, poll, write};
+use super::{IMAGE, docker, free_port, poll, write};
 
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
@@ -27,11 +27,7 @@ impl Registry {
             "this test needs {REGISTRY_BIN}: run `apt-get install -y docker-registry` (or scripts/test.sh)"
         );
         let storage = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let config = write(
             storage.path(),
             "config.yml",
