@@ -5,6 +5,7 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use support::registry::{Registry, Tag};
 use support::*;
@@ -193,7 +194,7 @@ fn run_no_deps_service_ports_and_detach() {
 }
 
 #[test]
-fn start_stop_restart_follow_the_dependencies_and_the_timeout() {
+fn start_stop_restart_follow_the_dependencies() {
     let p = Project::new("verbs-lifecycle");
     chain(&p, free_port());
     let dir = p.dir.path();
@@ -235,19 +236,44 @@ fn start_stop_restart_follow_the_dependencies_and_the_timeout() {
     assert!(again[0] > after[0]);
     assert_eq!(again[1..], after[1..], "--no-deps restarts db alone");
 
-    // -t 0: killed at once, though the service would exit 0 on SIGTERM.
-    pier(dir).args(["stop", "-t", "0", "web"]).run();
-    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "137");
+    // Only the named service; the TERM it traps ends it cleanly.
+    pier(dir).args(["stop", "web"]).run();
+    assert_eq!(inspect(&web, "{{.State.ExitCode}}"), "0");
     assert_eq!(state(&api), "running", "stop web stops web only");
-    // Without -t, the TERM it traps ends it cleanly.
-    pier(dir).args(["stop", "api"]).run();
-    assert_eq!(inspect(&api, "{{.State.ExitCode}}"), "0");
 
     // Works from labels alone too: -p where there is no stack file.
     let elsewhere = tempfile::tempdir().unwrap();
     pier(elsewhere.path()).args(["-p", &p.name, "stop"]).run();
     assert_eq!(state(&db), "exited");
     pier(dir).args(["down"]).run();
+}
+
+#[test]
+fn stop_timeout_kills_a_container_that_ignores_term() {
+    let p = Project::new("verbs-stop-t");
+    let dir = p.dir.path();
+    // It ignores SIGTERM and would be given an hour: only `-t` ends it soon.
+    write(
+        dir,
+        "pier.yaml",
+        &format!(
+            "name: {}\nservices:\n  stubborn:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 1; done\"]\n    stop_grace_period: 1h\n",
+            p.name
+        ),
+    );
+    pier(dir).args(["up"]).run();
+    let mut stop = pier(dir).args(["stop", "-t", "1"]).spawn().unwrap();
+    let status = poll("pier stop -t 1 to return", Duration::from_secs(120), || {
+        stop.try_wait().unwrap()
+    });
+    if !status.success() {
+        let _ = stop.kill();
+    }
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        inspect(&p.container("stubborn"), "{{.State.ExitCode}}"),
+        "137"
+    );
 }
 
 #[test]
