@@ -157,6 +157,52 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
 }
 
 #[test]
+fn run_passes_ctrl_c_on_to_the_command_without_a_tty() {
+    let p = Project::new("verbs-run-int");
+    let dir = p.dir.path();
+    write(
+        dir,
+        "pier.yaml",
+        &format!("name: {}\nservices:\n  app:\n    image: {IMAGE}\n", p.name),
+    );
+    let script = "trap 'echo got-int; exit 7' INT; echo started; while :; do sleep 1; done";
+    let child = pier(dir)
+        .args(["run", "--rm", "-T", "app", "sh", "-c", script])
+        .spawn()
+        .unwrap();
+    // Killed on drop if the test fails before pier ends.
+    struct Guard(Option<std::process::Child>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if let Some(child) = &mut self.0 {
+                let _ = child.kill();
+            }
+        }
+    }
+    let mut guard = Guard(Some(child));
+    let pid = guard.0.as_ref().unwrap().id() as i32;
+    poll("the one-off to run", Duration::from_secs(60), || {
+        one_offs(&p)
+            .first()
+            .filter(|c| state(c) == "running")
+            .cloned()
+    });
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    poll("pier run to end", Duration::from_secs(60), || {
+        guard.0.as_mut().unwrap().try_wait().unwrap()
+    });
+    let out = guard.0.take().unwrap().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{stdout}");
+    assert!(stdout.contains("started\ngot-int"), "{stdout}");
+    assert!(
+        one_offs(&p).is_empty(),
+        "--rm removes it: {:?}",
+        one_offs(&p)
+    );
+}
+
+#[test]
 fn run_no_deps_service_ports_and_detach() {
     let p = Project::new("verbs-run-nodeps");
     let port = free_port();

@@ -62,6 +62,14 @@ pub fn run(
             write_out(out, &format!("{container}\n"))?;
             return Ok(0);
         }
+        // Without a TTY, Ctrl-C reaches pier, not the command: pass it on, as
+        // Compose does; the command decides how to end, and its code is pier's.
+        let (interrupt, one_off) = (opts.interrupt.clone(), engine.clone());
+        let name = container.clone();
+        tokio::spawn(async move {
+            interrupt.cancelled().await;
+            let _ = one_off.kill_container(&name, "SIGINT").await;
+        });
         let session = attached(&engine, &container, tty, out).await;
         if session.is_err() && args.rm {
             let _ = engine.remove_container(&container).await;

@@ -11,8 +11,9 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -209,6 +210,18 @@ impl Engine {
         match self.docker.stop_container(name, Some(opts.build())).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::StopContainer, name)),
+        }
+    }
+
+    /// Send `signal` (e.g. `SIGINT`) to the container's main process: how `pier run`
+    /// passes on a Ctrl-C to its one-off when there is no TTY to carry it.
+    pub async fn kill_container(&self, name: &str, signal: &str) -> Result<()> {
+        let opts = KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        match self.docker.kill_container(name, Some(opts)).await {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other.map_err(fail(EngineOp::Signal, name)),
         }
     }
 
