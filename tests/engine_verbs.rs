@@ -157,6 +157,41 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
 }
 
 #[test]
+fn run_gives_the_command_a_tty_on_a_terminal() {
+    let p = Project::new("verbs-run-tty");
+    let dir = p.dir.path();
+    write(
+        dir,
+        "pier.yaml",
+        &format!("name: {}\nservices:\n  app:\n    image: {IMAGE}\n", p.name),
+    );
+    // `script` gives pier a pty, as `pier exec`'s test does: a TTY in the one-off,
+    // its exit code, and the local terminal out of raw mode afterwards; -T: no TTY.
+    let bin = assert_cmd::cargo::cargo_bin("pier");
+    let session = std::process::Command::new("script")
+        .current_dir(dir)
+        .args(["-qec"])
+        .arg(format!(
+            "{pier} --progress quiet run --rm app sh -c 'tty; exit 4'; echo exit=$?; \
+             {pier} --progress quiet run --rm -T app sh -c 'tty || echo no-tty'; stty -a",
+            pier = bin.display()
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running `script` (util-linux)");
+    let text = String::from_utf8_lossy(&session.stdout);
+    assert!(text.contains("/dev/pts/"), "a TTY in the container: {text}");
+    assert!(text.contains("exit=4"), "{text}");
+    assert!(text.contains("no-tty"), "-T: {text}");
+    assert!(
+        text.split_whitespace().any(|w| w == "icanon") && text.contains(" echo "),
+        "the local terminal is cooked again: {text}"
+    );
+    assert!(one_offs(&p).is_empty(), "{:?}", one_offs(&p));
+}
+
+#[test]
 fn run_passes_ctrl_c_on_to_the_command_without_a_tty() {
     let p = Project::new("verbs-run-int");
     let dir = p.dir.path();
@@ -181,20 +216,49 @@ fn run_passes_ctrl_c_on_to_the_command_without_a_tty() {
     }
     let mut guard = Guard(Some(child));
     let pid = guard.0.as_ref().unwrap().id() as i32;
-    poll("the one-off to run", Duration::from_secs(60), || {
-        one_offs(&p)
-            .first()
-            .filter(|c| state(c) == "running")
-            .cloned()
+    // Its output as it comes (stdout by line, stderr whole): the signal goes once
+    // the command has set its trap and said so.
+    let stdout = guard.0.as_mut().unwrap().stdout.take().unwrap();
+    let mut stderr = guard.0.as_mut().unwrap().stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
     });
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    poll("pier run to end", Duration::from_secs(60), || {
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed: Vec<String> = Vec::new();
+    let mut ended = None;
+    poll(
+        "the one-off to say it started",
+        Duration::from_secs(60),
+        || {
+            printed.extend(seen.try_iter());
+            ended = guard.0.as_mut().unwrap().try_wait().unwrap();
+            (ended.is_some() || printed.iter().any(|l| l == "started")).then_some(())
+        },
+    );
+    if ended.is_none() {
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    }
+    let status = poll("pier run to end", Duration::from_secs(60), || {
         guard.0.as_mut().unwrap().try_wait().unwrap()
     });
-    let out = guard.0.take().unwrap().wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(7), "{stdout}");
-    assert!(stdout.contains("started\ngot-int"), "{stdout}");
+    guard.0 = None;
+    let stderr = errors.join().unwrap();
+    printed.extend(seen.iter());
+    assert_eq!(status.code(), Some(7), "{printed:?}\n{stderr}");
+    assert_eq!(printed, ["started", "got-int"], "{stderr}");
     assert!(
         one_offs(&p).is_empty(),
         "--rm removes it: {:?}",
