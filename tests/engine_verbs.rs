@@ -10,17 +10,23 @@ use std::time::Duration;
 use support::registry::{Registry, Tag};
 use support::*;
 
+/// The project's stack file: its name, and `services` (YAML under `services:`).
+fn stack_file(p: &Project, services: &str) {
+    write(
+        p.dir.path(),
+        "pier.yaml",
+        &format!("name: {}\nservices:\n{services}", p.name),
+    );
+}
+
 /// db (healthy by a file it writes) ← api (started) ← web, publishing `port`.
 fn chain(p: &Project, port: u16) {
     let ready = idle_after("touch /tmp/ready;");
     let idle = idle_after("");
-    write(
-        p.dir.path(),
-        "pier.yaml",
+    stack_file(
+        p,
         &format!(
-            r#"name: {name}
-services:
-  db:
+            r#"  db:
     image: {IMAGE}
     command: ["sh", "-c", "{ready}"]
     healthcheck:
@@ -37,8 +43,7 @@ services:
     command: ["sh", "-c", "{idle}"]
     ports: ["{port}:80"]
     depends_on: [api]
-"#,
-            name = p.name
+"#
         ),
     );
 }
@@ -160,11 +165,7 @@ fn run_passes_the_exit_code_starts_dependencies_and_removes_with_rm() {
 fn run_gives_the_command_a_tty_on_a_terminal() {
     let p = Project::new("verbs-run-tty");
     let dir = p.dir.path();
-    write(
-        dir,
-        "pier.yaml",
-        &format!("name: {}\nservices:\n  app:\n    image: {IMAGE}\n", p.name),
-    );
+    stack_file(&p, &format!("  app:\n    image: {IMAGE}\n"));
     // `script` gives pier a pty, as `pier exec`'s test does: a TTY in the one-off,
     // its exit code, and the local terminal out of raw mode afterwards; -T: no TTY.
     let bin = assert_cmd::cargo::cargo_bin("pier");
@@ -195,11 +196,7 @@ fn run_gives_the_command_a_tty_on_a_terminal() {
 fn run_passes_ctrl_c_on_to_the_command_without_a_tty() {
     let p = Project::new("verbs-run-int");
     let dir = p.dir.path();
-    write(
-        dir,
-        "pier.yaml",
-        &format!("name: {}\nservices:\n  app:\n    image: {IMAGE}\n", p.name),
-    );
+    stack_file(&p, &format!("  app:\n    image: {IMAGE}\n"));
     let script = "trap 'echo got-int; exit 7' INT; echo started; while :; do sleep 1; done";
     let child = pier(dir)
         .args(["run", "--rm", "-T", "app", "sh", "-c", script])
@@ -363,12 +360,10 @@ fn stop_timeout_kills_a_container_that_ignores_term() {
     let p = Project::new("verbs-stop-t");
     let dir = p.dir.path();
     // It ignores SIGTERM and would be given an hour: only `-t` ends it soon.
-    write(
-        dir,
-        "pier.yaml",
+    stack_file(
+        &p,
         &format!(
-            "name: {}\nservices:\n  stubborn:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 1; done\"]\n    stop_grace_period: 1h\n",
-            p.name
+            "  stubborn:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 1; done\"]\n    stop_grace_period: 1h\n"
         ),
     );
     pier(dir).args(["up"]).run();
@@ -516,12 +511,10 @@ fn build_builds_only_the_named_service_and_no_cache_builds_anew() {
         "ctx/Dockerfile",
         &format!("FROM {IMAGE}\nRUN echo layer > /layer\n"),
     );
-    write(
-        dir,
-        "pier.yaml",
+    stack_file(
+        &p,
         &format!(
-            "name: {}\nservices:\n  one:\n    build: ./ctx\n    image: {one}\n  two:\n    build: ./ctx\n    image: {two}\n  plain:\n    image: {IMAGE}\n",
-            p.name
+            "  one:\n    build: ./ctx\n    image: {one}\n  two:\n    build: ./ctx\n    image: {two}\n  plain:\n    image: {IMAGE}\n"
         ),
     );
     pier(dir)
@@ -560,12 +553,11 @@ fn pull_pulls_the_named_images_from_a_registry() {
     let other: Tag = registry.push_test_image("verbs-b", &pid.to_string());
     let missing = format!("127.0.0.1:{}/pier-test/verbs-missing:{pid}", registry.port);
     let dir = p.dir.path();
-    write(
-        dir,
-        "pier.yaml",
+    stack_file(
+        &p,
         &format!(
-            "name: {}\nservices:\n  a:\n    image: {}\n  b:\n    image: {}\n  gone:\n    image: {missing}\n",
-            p.name, pulled.0, other.0
+            "  a:\n    image: {}\n  b:\n    image: {}\n  gone:\n    image: {missing}\n",
+            pulled.0, other.0
         ),
     );
 
@@ -605,20 +597,16 @@ fn restart_waits_for_readiness_like_up() {
     let p = Project::new("verbs-restart-ready");
     let dir = p.dir.path();
     // Healthy only a moment after it starts: restart must wait for it.
-    write(
-        dir,
-        "pier.yaml",
+    stack_file(
+        &p,
         &format!(
-            r#"name: {name}
-services:
-  db:
+            r#"  db:
     image: {IMAGE}
     command: ["sh", "-c", "{command}"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ready"]
       interval: 5m
 "#,
-            name = p.name,
             command = idle_after("rm -f /tmp/ready; sleep 1; touch /tmp/ready;")
         ),
     );
