@@ -297,6 +297,26 @@ fn run_no_deps_service_ports_and_detach() {
         ),
         port.to_string()
     );
+    // -d --rm: the engine removes it once it exits.
+    let out = pier(dir)
+        .args([
+            "run",
+            "-d",
+            "--rm",
+            "--no-deps",
+            "web",
+            "sh",
+            "-c",
+            "sleep 1",
+        ])
+        .run();
+    let gone = out.stdout.trim().to_string();
+    assert!(!gone.is_empty());
+    poll(
+        "the -d --rm one-off to be removed",
+        Duration::from_secs(60),
+        || docker(&["inspect", &gone]).is_err().then_some(()),
+    );
     pier(dir).args(["down"]).run();
 }
 

@@ -43,6 +43,7 @@ pub fn run(
         service_ports: args.service_ports,
         tty,
         interactive: !args.detach,
+        auto_remove: args.detach && args.rm,
     };
     // Unknown services are invalid input, also without an engine.
     ops::run::check(stack, &args.service)?;

@@ -163,6 +163,7 @@ impl Engine {
                 mounts: (!mounts.is_empty()).then_some(mounts),
                 restart_policy: restart,
                 privileged: Some(spec.privileged),
+                auto_remove: Some(spec.auto_remove),
                 memory: spec.memory.and_then(|b| i64::try_from(b).ok()),
                 extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
                 network_mode: spec

@@ -32,6 +32,8 @@ pub struct RunOverrides {
     pub tty: bool,
     /// Keep stdin open and attached (closed when pier's input ends).
     pub interactive: bool,
+    /// Removed by the engine when it exits (`-d --rm`: nobody waits to remove it).
+    pub auto_remove: bool,
 }
 
 /// The one-off's container: the service's spec with `overrides`, labelled one-off,
@@ -63,6 +65,7 @@ pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> C
     spec.tty = overrides.tty;
     spec.stdin_open = overrides.interactive;
     spec.stdin_once = overrides.interactive;
+    spec.auto_remove = overrides.auto_remove;
     for network in &mut spec.networks {
         network.aliases.clear();
     }
@@ -192,13 +195,14 @@ mod tests {
                 command: None,
                 tty: true,
                 interactive: true,
+                auto_remove: true,
                 ..overrides()
             },
         );
         assert_eq!(spec.ports, service.ports);
         assert_eq!(spec.command, None);
         assert_eq!(spec.entrypoint, Some(vec!["env".into()]));
-        assert!(spec.tty && spec.stdin_open && spec.stdin_once);
+        assert!(spec.tty && spec.stdin_open && spec.stdin_once && spec.auto_remove);
     }
 
     #[test]

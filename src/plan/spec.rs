@@ -41,6 +41,9 @@ pub struct ContainerSpec {
     /// command fed through a pipe sees end-of-file): `pier run`'s one-offs.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stdin_once: bool,
+    /// The engine removes the container when it exits (`pier run -d --rm`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto_remove: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Seconds the engine waits after the stop signal before killing it.
@@ -366,6 +369,7 @@ impl ContainerSpec {
             tty: svc.tty,
             stdin_open: svc.stdin_open,
             stdin_once: false,
+            auto_remove: false,
             stop_signal: svc.stop_signal.clone(),
             stop_timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
             exposed_ports: exposed,
