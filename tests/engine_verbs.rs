@@ -169,24 +169,19 @@ fn run_gives_the_command_a_tty_on_a_terminal() {
     // `script` gives pier a pty, as `pier exec`'s test does: a TTY in the one-off,
     // its exit code, and the local terminal out of raw mode afterwards; -T: no TTY.
     let bin = assert_cmd::cargo::cargo_bin("pier");
-    let session = std::process::Command::new("script")
-        .current_dir(dir)
-        .args(["-qec"])
-        .arg(format!(
+    let text = on_a_terminal(
+        dir,
+        &format!(
             "{pier} --progress quiet run --rm app sh -c 'tty; exit 4'; echo exit=$?; \
              {pier} --progress quiet run --rm -T app sh -c 'tty || echo no-tty'; stty -a",
             pier = bin.display()
-        ))
-        .arg("/dev/null")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running `script` (util-linux)");
-    let text = String::from_utf8_lossy(&session.stdout);
+        ),
+    );
     assert!(text.contains("/dev/pts/"), "a TTY in the container: {text}");
     assert!(text.contains("exit=4"), "{text}");
     assert!(text.contains("no-tty"), "-T: {text}");
     assert!(
-        text.split_whitespace().any(|w| w == "icanon") && text.contains(" echo "),
+        is_cooked(&text),
         "the local terminal is cooked again: {text}"
     );
     assert!(one_offs(&p).is_empty(), "{:?}", one_offs(&p));
