@@ -80,6 +80,24 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run a command in a running service
     Exec(ExecArgs),
+    /// Run a one-off command in a new container of a service (what it depends on started first)
+    Run(RunArgs),
+    /// Start the services' existing containers, dependencies first, and wait until ready
+    Start(StartArgs),
+    /// Stop the services' running containers, dependents first
+    Stop(StopArgs),
+    /// Restart services (and the services that depend on them) and wait until ready
+    Restart(RestartArgs),
+    /// Pull the images of services
+    Pull(PullArgs),
+    /// Build the images of services that have a `build:` section
+    Build(BuildArgs),
+    /// List the pier projects on the engine, from any directory
+    Ls(LsArgs),
+    /// Remove the services' stopped containers (and `pier run`'s one-offs)
+    Rm(RmArgs),
+    /// Print the host address a service's container port is published on
+    Port(PortArgs),
     /// Show the URLs and credentials of the running environment
     Info(InfoArgs),
     /// Show the stack after interpolation and normalization
@@ -318,6 +336,169 @@ pub struct ExecArgs {
     /// Do not allocate a TTY even when stdin is a terminal
     #[arg(short = 'T', long = "no-tty")]
     pub no_tty: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The command's exit code is pier's. Compose's flags; `-p` stays the project name."
+)]
+pub struct RunArgs {
+    /// The service whose container is the model
+    pub service: String,
+    /// The command and its arguments [default: the service's command]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+    /// Start the container in the background and print its name
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Set an environment variable (repeatable); `-e KEY` passes your shell's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Do not allocate a TTY even when stdin is a terminal (stdin is still passed on)
+    #[arg(short = 'T', long = "no-tty", visible_alias = "no-TTY")]
+    pub no_tty: bool,
+    /// Keep stdin attached (always on unless -d; accepted as Compose's)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Do not start the services it depends on
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Publish the service's ports (otherwise none, so it never collides with the service)
+    #[arg(short = 'P', long)]
+    pub service_ports: bool,
+    /// Override the image's entrypoint (drops the service's command too), e.g. "sh -c"
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as this user (name or uid[:gid])
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Name the container [default: <project>-<service>-run-<hex>]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Give up when a dependency has not become ready this many seconds after it could start
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Only these services (and what they depend on) [default: all]
+    pub services: Vec<String>,
+    /// Give up when a service has not become ready this many seconds after it could start
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Only these services [default: all]
+    pub services: Vec<String>,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Only these services (and those that depend on them) [default: all]
+    pub services: Vec<String>,
+    /// Seconds to wait for each container to stop before killing it
+    #[arg(short = 't', long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub timeout: Option<u64>,
+    /// Do not restart the services that depend on the named ones
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Give up when a service has not become ready this many seconds after it could start
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only these services [default: all]
+    pub services: Vec<String>,
+    /// Show no progress
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Pull what can be pulled; a failed pull is a warning
+    #[arg(long)]
+    pub ignore_pull_failures: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Only these services [default: every service with `build:`]
+    pub services: Vec<String>,
+    /// Build every step anew, without the build cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull a newer version of the base image first
+    #[arg(long)]
+    pub pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Also projects whose containers are all stopped
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Print JSON (Compose's keys: Name, Status, plus WorkingDir)
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+    /// Print the project names only
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Only these services [default: all]
+    pub services: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Stop running containers first
+    #[arg(short = 's', long)]
+    pub stop: bool,
+    /// Remove the containers' anonymous volumes (pier always does, as `down` does)
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PortProtocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The service
+    pub service: String,
+    /// The container's port
+    pub private_port: u16,
+    /// The port's protocol
+    #[arg(long, value_enum, default_value_t = PortProtocol::Tcp)]
+    pub protocol: PortProtocol,
+    /// Which container of the service, from 1
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub index: u32,
 }
 
 #[derive(Debug, Args)]

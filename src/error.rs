@@ -101,6 +101,17 @@ pub enum Error {
     )]
     NotRunning { service: String, state: String },
 
+    /// `pier port`: the container does not publish that port.
+    #[error(
+        "service `{service}` does not publish port {port}{}\n  hint: publish it under the service's `ports:` in the stack file and run `pier up`",
+        if published.is_empty() { "; it publishes no port".to_string() } else { format!("; it publishes {}", published.join(", ")) }
+    )]
+    PortNotPublished {
+        service: String,
+        port: String,
+        published: Vec<String>,
+    },
+
     /// A bug in pier: something it should have prepared is missing (e.g. the value
     /// of a secret the plan writes). A runtime failure, not invalid input.
     #[error("internal error: {message}")]
@@ -159,6 +170,7 @@ impl Error {
             | Error::SnapshotCorrupt { .. }
             | Error::DataWrite { .. }
             | Error::ToolFailed(_)
+            | Error::PortNotPublished { .. }
             | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
@@ -206,6 +218,8 @@ pub enum EngineOp {
     InspectContainer,
     ReadLogs,
     Exec,
+    Attach,
+    Signal,
     SwarmState,
     Info,
     ListServices,
@@ -244,6 +258,8 @@ impl std::fmt::Display for EngineOp {
             EngineOp::InspectContainer => "inspecting container",
             EngineOp::ReadLogs => "reading logs of container",
             EngineOp::Exec => "running a command in container",
+            EngineOp::Attach => "attaching to container",
+            EngineOp::Signal => "sending a signal to container",
             EngineOp::SwarmState => "reading the swarm state of engine",
             EngineOp::Info => "reading the version and settings of",
             EngineOp::ListServices => "listing swarm services of project",

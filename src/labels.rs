@@ -34,3 +34,11 @@ pub const DB: &str = "io.pier.db";
 pub const DB_NAME_ENV: &str = "io.pier.db.name-env";
 pub const DB_USER_ENV: &str = "io.pier.db.user-env";
 pub const DB_PASSWORD_ENV: &str = "io.pier.db.password-env";
+/// `true` on the one-off containers of `pier run`, as Compose's
+/// `com.docker.compose.oneoff`: not a service's container, so `up` neither starts
+/// nor recreates it, while `down` and `rm` remove it with the project's others.
+pub const ONE_OFF: &str = "io.pier.one-off";
+/// The project's directory (absolute), as Compose's
+/// `com.docker.compose.project.working_dir`: `pier ls` shows where each project
+/// lives from the containers alone, from any directory.
+pub const WORKING_DIR: &str = "io.pier.project.working_dir";

@@ -21,7 +21,7 @@ use std::process::{Command, Output};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use support::{Pier, docker, instant, poll};
+use support::{Pier, docker, free_port, instant, poll};
 
 /// A running `pier` stack made by `pier init`, removed on drop.
 struct Site {
@@ -148,14 +148,6 @@ fn ensure_standins() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-standins.sh");
         run_ok(&mut Command::new(script), "scripts/build-standins.sh");
     });
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// curl ARGS: (HTTP status, body). Connection failures are status 0.

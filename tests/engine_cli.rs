@@ -6,14 +6,6 @@ mod support;
 use predicates::prelude::*;
 use support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
 #[test]

@@ -6,14 +6,6 @@ mod support;
 use predicates::prelude::*;
 use support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 
 /// db (healthcheck with a 5 minute interval, so only pier's own check can have
@@ -178,22 +170,17 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
     // With a terminal on stdin: a TTY in the container, the command's exit code,
     // and the local terminal out of raw mode afterwards (`script` gives pier a pty).
     let bin = assert_cmd::cargo::cargo_bin("pier");
-    let session = std::process::Command::new("script")
-        .current_dir(dir)
-        .args(["-qec"])
-        .arg(format!(
+    let text = on_a_terminal(
+        dir,
+        &format!(
             "{} exec web -- sh -c 'tty; exit 4'; echo exit=$?; stty -a",
             bin.display()
-        ))
-        .arg("/dev/null")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running `script` (util-linux)");
-    let text = String::from_utf8_lossy(&session.stdout);
+        ),
+    );
     assert!(text.contains("/dev/pts/"), "a TTY in the container: {text}");
     assert!(text.contains("exit=4"), "{text}");
     assert!(
-        text.split_whitespace().any(|w| w == "icanon") && text.contains(" echo "),
+        is_cooked(&text),
         "the local terminal is cooked again: {text}"
     );
     Pier::in_dir(dir)

@@ -52,14 +52,6 @@ fn named_volume_survives_down_and_up_and_down_v_removes_it() {
 }
 
 /// A free port on 127.0.0.1, found by binding port 0.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn published_port_binds_to_loopback_and_is_listed_as_a_url() {
     let p = Project::new("ports");

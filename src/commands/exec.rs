@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::ExecArgs;
-use crate::engine::{Engine, ExecRequest, OutputKind};
+use crate::engine::{Engine, ExecRequest, OutputChunk, OutputKind};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::ops::project::ProjectContext;
@@ -36,25 +37,15 @@ pub fn run(ctx: &ProjectContext, args: &ExecArgs, out: &mut dyn Write) -> Result
         };
         forward_stdin(session.input);
         if tty {
-            follow_terminal_size(engine.clone(), session.id.clone());
-        }
-        let mut output = session.output;
-        let mut stderr = std::io::stderr();
-        while let Some(chunk) = output.next().await {
-            let chunk = chunk?;
-            let written = match chunk.kind {
-                OutputKind::Stderr => stderr.write_all(&chunk.bytes).and_then(|()| stderr.flush()),
-                OutputKind::Stdout | OutputKind::Console => {
-                    out.write_all(&chunk.bytes).and_then(|()| out.flush())
+            let (engine, id) = (engine.clone(), session.id.clone());
+            follow_terminal_size(move |cols, rows| {
+                let (engine, id) = (engine.clone(), id.clone());
+                async move {
+                    let _ = engine.exec_resize(&id, cols, rows).await;
                 }
-            };
-            if let Err(e) = written {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    break;
-                }
-                return Err(Error::io("<stdout>", e));
-            }
+            });
         }
+        stream_output(session.output, out).await?;
         drop(raw);
         ops::exec::exit_code(&engine, &session.id).await
     })
@@ -63,7 +54,7 @@ pub fn run(ctx: &ProjectContext, args: &ExecArgs, out: &mut dyn Write) -> Result
 /// Copy pier's stdin into the command's, then send end-of-file. Read on a plain
 /// thread: a blocking read of stdin cannot be cancelled, and a thread that is still
 /// waiting when the command has finished must not keep pier from exiting.
-fn forward_stdin(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>) {
+pub(super) fn forward_stdin(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
@@ -89,8 +80,13 @@ fn forward_stdin(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>
     });
 }
 
-/// Keep the container's TTY as large as the local terminal.
-fn follow_terminal_size(engine: Engine, exec_id: String) {
+/// Keep the command's TTY as large as the local terminal: `resize` with the new
+/// size (columns, rows) on every change.
+pub(super) fn follow_terminal_size<F, Fut>(resize: F)
+where
+    F: Fn(u16, u16) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let Ok(mut changes) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
@@ -99,8 +95,33 @@ fn follow_terminal_size(engine: Engine, exec_id: String) {
         };
         while changes.recv().await.is_some() {
             if let Some((cols, rows)) = terminal::size() {
-                let _ = engine.exec_resize(&exec_id, cols, rows).await;
+                resize(cols, rows).await;
             }
         }
     });
+}
+
+/// Write the command's output as it arrives: stdout (or the TTY's console) to
+/// `out`, stderr to pier's stderr. A reader that went away ends it quietly.
+pub(super) async fn stream_output(
+    mut output: BoxStream<'static, Result<OutputChunk>>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut stderr = std::io::stderr();
+    while let Some(chunk) = output.next().await {
+        let chunk = chunk?;
+        let written = match chunk.kind {
+            OutputKind::Stderr => stderr.write_all(&chunk.bytes).and_then(|()| stderr.flush()),
+            OutputKind::Stdout | OutputKind::Console => {
+                out.write_all(&chunk.bytes).and_then(|()| out.flush())
+            }
+        };
+        if let Err(e) = written {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                break;
+            }
+            return Err(Error::io("<stdout>", e));
+        }
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! the layers below it, which know nothing of clap: the global flags become the
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
+mod build;
 mod config;
 mod db;
 mod doctor;
@@ -15,8 +16,16 @@ mod info;
 mod init;
 mod list;
 mod logs;
+mod ls;
+mod port;
 pub mod ps;
 pub mod snapshot;
+mod pull;
+mod restart;
+mod rm;
+mod run;
+mod start;
+mod stop;
 pub mod swarm;
 pub mod up;
 
@@ -90,6 +99,34 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
         Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
         Command::Doctor(args) => doctor::run(&cli.global, &args, out),
+        Command::Run(args) => {
+            let loaded = load_stack(&cli.global, sink)?;
+            run::run(&loaded.stack, &loaded.dotenv, &args, sink, out)
+        }
+        Command::Start(args) => start::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Stop(args) => stop::run(&project_context(&cli.global, sink)?, &args, sink),
+        Command::Restart(args) => restart::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Pull(args) => pull::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Build(args) => build::run(
+            &checked_stack(&cli.global, &args.services, sink)?,
+            &args,
+            sink,
+        ),
+        Command::Ls(args) => ls::run(&args, out),
+        Command::Rm(args) => rm::run(&project_context(&cli.global, sink)?, &args, sink, out),
+        Command::Port(args) => port::run(&project_context(&cli.global, sink)?, &args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -142,6 +179,19 @@ pub fn load_stack_for(
         ..load_options(global)?
     };
     crate::ops::project::load(&options, sink)
+}
+
+/// The stack file's stack, with the service names given on the command line checked
+/// against it: unknown ones are invalid input, found before the engine is touched.
+fn checked_stack(
+    global: &GlobalArgs,
+    services: &[String],
+    sink: &EventSink,
+) -> Result<crate::stack::model::Stack> {
+    let stack = load_stack(global, sink)?.stack;
+    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    crate::ops::project::check_services(services, &names)?;
+    Ok(stack)
 }
 
 /// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
@@ -218,6 +268,15 @@ fn verb(command: &Command) -> &'static str {
         Command::Ps(_) => "ps",
         Command::Logs(_) => "logs",
         Command::Exec(_) => "exec",
+        Command::Run(_) => "run",
+        Command::Start(_) => "start",
+        Command::Stop(_) => "stop",
+        Command::Restart(_) => "restart",
+        Command::Pull(_) => "pull",
+        Command::Build(_) => "build",
+        Command::Ls(_) => "ls",
+        Command::Rm(_) => "rm",
+        Command::Port(_) => "port",
         Command::Info(_) => "info",
         Command::Config(_) => "config",
         Command::Graph(_) => "graph",

@@ -11,8 +11,9 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -143,6 +144,7 @@ impl Engine {
             hostname: spec.hostname.clone(),
             tty: Some(spec.tty),
             open_stdin: Some(spec.stdin_open),
+            stdin_once: Some(spec.stdin_once),
             stop_signal: spec.stop_signal.clone(),
             stop_timeout: spec.stop_timeout_secs.map(|s| s as i64),
             labels: Some(spec.labels.clone().into_iter().collect()),
@@ -161,6 +163,7 @@ impl Engine {
                 mounts: (!mounts.is_empty()).then_some(mounts),
                 restart_policy: restart,
                 privileged: Some(spec.privileged),
+                auto_remove: Some(spec.auto_remove),
                 memory: spec.memory.and_then(|b| i64::try_from(b).ok()),
                 extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
                 network_mode: spec
@@ -208,6 +211,18 @@ impl Engine {
         match self.docker.stop_container(name, Some(opts.build())).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::StopContainer, name)),
+        }
+    }
+
+    /// Send `signal` (e.g. `SIGINT`) to the container's main process: how `pier run`
+    /// passes on a Ctrl-C to its one-off when there is no TTY to carry it.
+    pub async fn kill_container(&self, name: &str, signal: &str) -> Result<()> {
+        let opts = KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        match self.docker.kill_container(name, Some(opts)).await {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other.map_err(fail(EngineOp::Signal, name)),
         }
     }
 

@@ -4,6 +4,7 @@
 use std::pin::Pin;
 
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::{AttachContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder};
 use futures_util::stream::{BoxStream, StreamExt};
 use tokio::io::AsyncWrite;
 
@@ -25,6 +26,7 @@ pub struct ExecRequest {
 
 /// A started exec: its output as it arrives, and its input.
 pub struct ExecSession {
+    /// The exec's id; for an attach (`attach_container`), the container's name.
     pub id: String,
     pub output: BoxStream<'static, Result<OutputChunk>>,
     /// Shut it down to send end-of-file to the command.
@@ -112,5 +114,59 @@ impl Engine {
         } else {
             info.exit_code
         })
+    }
+}
+
+/// `pier run`'s side: a created container's own input and output.
+impl Engine {
+    /// Attach to `container` before it starts (so none of its output is missed):
+    /// its output as it arrives and, with `stdin`, its input. The session's `id` is
+    /// the container's name.
+    pub async fn attach_container(&self, container: &str, stdin: bool) -> Result<ExecSession> {
+        let options = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .logs(false)
+            .stdin(stdin)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(container, Some(options))
+            .await
+            .map_err(fail(EngineOp::Attach, container))?;
+        let name = container.to_string();
+        let output = attached
+            .output
+            .filter_map(move |item| {
+                std::future::ready(match item {
+                    Ok(out) => OutputChunk::from_engine(out).map(Ok),
+                    Err(e) => Some(Err(fail(EngineOp::Attach, &name)(e))),
+                })
+            })
+            .boxed();
+        Ok(ExecSession {
+            id: container.to_string(),
+            output,
+            input: attached.input,
+        })
+    }
+
+    pub async fn resize_container(&self, container: &str, cols: u16, rows: u16) -> Result<()> {
+        let options = ResizeContainerTTYOptionsBuilder::default()
+            .w(i32::from(cols))
+            .h(i32::from(rows))
+            .build();
+        self.docker
+            .resize_container_tty(container, options)
+            .await
+            .map_err(fail(EngineOp::Attach, container))
+    }
+
+    /// The exit code of `container` once it has stopped (waiting for that).
+    pub async fn exit_code_when_stopped(&self, container: &str) -> Result<i64> {
+        self.until_not_running(container).await;
+        let status = self.inspect_container(container).await?;
+        Ok(status.and_then(|s| s.exit_code).unwrap_or(-1))
     }
 }

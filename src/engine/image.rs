@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use super::{Engine, fail, is_not_found, message};
 use crate::error::{EngineOp, Error, Result};
+use crate::plan::spec::BuildSpec;
 
 /// Split `repo[:tag]` / `repo@digest` into the pull API's `fromImage` and `tag`.
 fn split_reference(image: &str) -> (&str, &str) {
@@ -90,12 +91,12 @@ impl Engine {
     pub async fn build_image(
         &self,
         tag: &str,
-        context: &Path,
-        dockerfile: Option<&str>,
-        args: &HashMap<String, String>,
-        target: Option<&str>,
+        build: &BuildSpec,
         on_output: &(dyn Fn(String) + Sync),
     ) -> Result<()> {
+        let context: &Path = &build.context;
+        let dockerfile = build.dockerfile.as_deref();
+        let args: HashMap<String, String> = build.args.clone().into_iter().collect();
         let dir = context.to_path_buf();
         let keep = dockerfile.map(String::from);
         let tar =
@@ -118,8 +119,12 @@ impl Engine {
             // Also remove the container of a step that failed: the classic builder
             // keeps it otherwise, and every failed `pier up` would leak one.
             .forcerm(true)
-            .buildargs(args);
-        if let Some(t) = target {
+            .nocache(build.no_cache)
+            .buildargs(&args);
+        if build.pull {
+            opts = opts.pull("1");
+        }
+        if let Some(t) = build.target.as_deref() {
             opts = opts.target(t);
         }
         let mut stream = self

@@ -1,6 +1,6 @@
 //! Reading what exists for a project, by the `io.pier.project` label alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummaryTypeEnum};
 use bollard::query_parameters::{
@@ -25,8 +25,9 @@ impl Engine {
         let mut images: Vec<&String> = images.iter().collect();
         images.sort();
         images.dedup();
+        let filters = project_filter(project);
         let (summaries, networks, volumes, present) = tokio::try_join!(
-            self.container_summaries(project),
+            self.list_summaries(&filters, true, project),
             self.list_networks(project),
             self.list_volumes(project),
             futures_util::future::try_join_all(images.into_iter().map(|image| async move {
@@ -35,11 +36,10 @@ impl Engine {
             })),
         )?;
         let volume_mounts = summaries.iter().filter_map(volume_mounts_of).collect();
-        let mut containers: Vec<ObservedContainer> =
-            summaries.into_iter().filter_map(from_summary).collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        let (one_offs, services): (Vec<_>, Vec<_>) = summaries.into_iter().partition(is_one_off);
         Ok(Observed {
-            containers,
+            containers: from_summaries(services),
+            one_offs: from_summaries(one_offs),
             networks,
             volumes,
             images: present.into_iter().flatten().collect::<BTreeMap<_, _>>(),
@@ -94,24 +94,80 @@ impl Engine {
     /// them: health and exit code come from the engine's status text (`Up 3 s
     /// (healthy)`, `Exited (1) 2 s ago`), and `started_at` is left unknown.
     pub async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
-        let summaries = self.container_summaries(project).await?;
-        let mut containers: Vec<ObservedContainer> =
-            summaries.into_iter().filter_map(from_summary).collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(containers)
+        let summaries = self
+            .list_summaries(&project_filter(project), true, project)
+            .await?;
+        Ok(from_summaries(summaries))
     }
 
-    async fn container_summaries(&self, project: &str) -> Result<Vec<ContainerSummary>> {
-        let filters = project_filter(project);
+    /// The containers of every pier project (running ones only unless `all`), for
+    /// `pier ls`: which project each belongs to, its state, and where the project lives.
+    pub async fn list_project_containers(&self, all: bool) -> Result<Vec<ProjectContainer>> {
+        let filters = [("label".to_string(), vec![labels::PROJECT.to_string()])].into();
+        let summaries = self.list_summaries(&filters, all, "<all>").await?;
+        Ok(summaries
+            .into_iter()
+            .filter_map(|s| {
+                let labels = s.labels.unwrap_or_default();
+                Some(ProjectContainer {
+                    project: labels.get(labels::PROJECT)?.clone(),
+                    state: state_of(s.state),
+                    working_dir: labels.get(labels::WORKING_DIR).cloned(),
+                })
+            })
+            .collect())
+    }
+
+    async fn list_summaries(
+        &self,
+        filters: &HashMap<String, Vec<String>>,
+        all: bool,
+        what: &str,
+    ) -> Result<Vec<ContainerSummary>> {
         self.docker
             .list_containers(Some(
                 ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
+                    .all(all)
+                    .filters(filters)
                     .build(),
             ))
             .await
-            .map_err(fail(EngineOp::ListContainers, project))
+            .map_err(fail(EngineOp::ListContainers, what))
+    }
+}
+
+/// One container of some pier project, as `pier ls` counts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectContainer {
+    pub project: String,
+    pub state: ContainerState,
+    /// The `io.pier.project.working_dir` label (None on containers of older pier versions).
+    pub working_dir: Option<String>,
+}
+
+fn is_one_off(s: &ContainerSummary) -> bool {
+    s.labels
+        .as_ref()
+        .and_then(|l| l.get(labels::ONE_OFF))
+        .is_some_and(|v| v == "true")
+}
+
+fn from_summaries(summaries: Vec<ContainerSummary>) -> Vec<ObservedContainer> {
+    let mut containers: Vec<ObservedContainer> =
+        summaries.into_iter().filter_map(from_summary).collect();
+    containers.sort_by(|a, b| a.name.cmp(&b.name));
+    containers
+}
+
+fn state_of(state: Option<ContainerSummaryStateEnum>) -> ContainerState {
+    match state {
+        Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerSummaryStateEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerSummaryStateEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerSummaryStateEnum::DEAD) => ContainerState::Dead,
+        _ => ContainerState::Created,
     }
 }
 
@@ -184,7 +240,7 @@ impl Engine {
 
 /// The project directory label of pier's containers (`labels::WORKING_DIR` where
 /// that exists), read when present: older containers lack it.
-const WORKING_DIR: &str = "io.pier.project.working_dir";
+use crate::labels::WORKING_DIR;
 const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
 
@@ -229,15 +285,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
                     .collect()
             })
             .unwrap_or_default(),
-        state: match s.state {
-            Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
-            Some(ContainerSummaryStateEnum::PAUSED) => ContainerState::Paused,
-            Some(ContainerSummaryStateEnum::RESTARTING) => ContainerState::Restarting,
-            Some(ContainerSummaryStateEnum::REMOVING) => ContainerState::Removing,
-            Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited,
-            Some(ContainerSummaryStateEnum::DEAD) => ContainerState::Dead,
-            _ => ContainerState::Created,
-        },
+        state: state_of(s.state),
         health: health_of_status(&status),
         exit_code: exit_code_of_status(&status),
         started_at: None,

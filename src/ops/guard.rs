@@ -64,3 +64,25 @@ async fn stopped(engine: &Engine, command: &'static str, project: &str) -> Error
         networks,
     }))
 }
+
+/// Carry out a verb's `plan` under the project's lock (taken by the caller): its
+/// notes as events, then its steps; an empty plan is a note that there was
+/// nothing to do.
+pub async fn carry_out(
+    engine: &Engine,
+    plan: &Plan,
+    opts: &ExecuteOptions,
+    sink: &EventSink,
+    command: &'static str,
+) -> Result<Outcome> {
+    for note in &plan.notes {
+        sink(Event::Note { text: note.clone() });
+    }
+    if plan.is_empty() {
+        sink(Event::Note {
+            text: format!("project {}: nothing to {command}", plan.project),
+        });
+        return Ok(Outcome::default());
+    }
+    run(engine, plan, opts, sink, command).await
+}

@@ -73,38 +73,12 @@ pub async fn up(
     if opts.dry_run {
         return Ok(UpReport { plan, rows: vec![] });
     }
-    for note in &plan.notes {
-        sink(Event::Note { text: note.clone() });
-    }
-    // A missing image or a port another program holds would fail a step halfway.
-    let unavailable = images_unavailable(stack, &plan, &observed, &opts.plan);
-    if !unavailable.is_empty() {
-        return Err(Error::ImagesUnavailable(unavailable));
-    }
-    let busy = crate::preflight::check_ports(stack, &plan, &observed);
-    if !busy.is_empty() {
-        // Who holds them: a container of another project, else a process.
-        let holders = engine.published_ports().await.unwrap_or_default();
-        return Err(crate::preflight::explain(busy, stack, &holders, dotenv));
-    }
-    // Secrets from variables are written into the containers this run creates:
-    // read them now, so that an unset variable is invalid input before anything exists.
-    let secrets = SecretValues(crate::secrets::read_values(
-        variable_secrets_of_new_containers(stack, &plan),
-        dotenv,
-    )?);
-    let exec_opts = ExecuteOptions {
-        wait_timeout: opts.wait_timeout,
-        interrupt: opts.interrupt.clone(),
-        secrets,
-        ..ExecuteOptions::default()
-    };
-    let (after, outcome) = if plan.is_empty() {
+    let outcome = carry_out(engine, stack, dotenv, &plan, &observed, opts, "up", sink).await?;
+    let after = if plan.is_empty() {
         // Nothing changed: what was observed is still the state to report.
-        (observed, Outcome::default())
+        observed
     } else {
-        let outcome = guard::run(engine, &plan, &exec_opts, sink, "up").await?;
-        (engine.observe(&stack.name, &[]).await?, outcome)
+        engine.observe(&stack.name, &[]).await?
     };
     // A container that failed just after its readiness check passed: `up` failed.
     if let Some((service, container, code)) = exited_after_start(&plan, &after) {
@@ -120,6 +94,53 @@ pub async fn up(
     let checked = pier_health_checks(engine, &after, &outcome.probed_healthy).await;
     let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
     Ok(UpReport { plan, rows })
+}
+
+/// Carry out `plan`, made for `stack` against `observed`, under the caller's lock:
+/// its notes as events; first what would fail a step halfway (an image `--pull
+/// never` cannot have, a host port another program holds, a secret variable set
+/// nowhere), then the steps. Shared by `up` and `run` (whose plan creates a one-off).
+#[allow(clippy::too_many_arguments)]
+pub async fn carry_out(
+    engine: &Engine,
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    plan: &Plan,
+    observed: &Observed,
+    opts: &Options,
+    command: &'static str,
+    sink: &EventSink,
+) -> Result<Outcome> {
+    for note in &plan.notes {
+        sink(Event::Note { text: note.clone() });
+    }
+    // A missing image or a port another program holds would fail a step halfway.
+    let unavailable = images_unavailable(stack, plan, observed, &opts.plan);
+    if !unavailable.is_empty() {
+        return Err(Error::ImagesUnavailable(unavailable));
+    }
+    let busy = crate::preflight::check_ports(stack, plan, observed);
+    if !busy.is_empty() {
+        // Who holds them: a container of another project, else a process.
+        let holders = engine.published_ports().await.unwrap_or_default();
+        return Err(crate::preflight::explain(busy, stack, &holders, dotenv));
+    }
+    // Secrets from variables are written into the containers this run creates:
+    // read them now, so that an unset variable is invalid input before anything exists.
+    let secrets = SecretValues(crate::secrets::read_values(
+        variable_secrets_of_new_containers(stack, plan),
+        dotenv,
+    )?);
+    let exec_opts = ExecuteOptions {
+        wait_timeout: opts.wait_timeout,
+        interrupt: opts.interrupt.clone(),
+        secrets,
+        ..ExecuteOptions::default()
+    };
+    if plan.is_empty() {
+        return Ok(Outcome::default());
+    }
+    guard::run(engine, plan, &exec_opts, sink, command).await
 }
 
 /// The `environment:` secrets (key, source) used by the containers `plan` creates.

@@ -3,10 +3,12 @@
 
 pub mod hash;
 pub mod observed;
+pub mod one_off;
 pub mod reconcile;
 pub mod spec;
 pub mod steps;
 pub mod swarm;
+pub mod verbs;
 
 pub use observed::Observed;
 pub use reconcile::{DownOptions, PullPolicy, UpOptions, plan_down, plan_up};

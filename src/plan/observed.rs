@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     pub containers: Vec<ObservedContainer>,
+    /// The one-off containers of `pier run` (label `io.pier.one-off`): apart, so
+    /// that no service's plan mistakes one for the service's own container.
+    pub one_offs: Vec<ObservedContainer>,
     pub networks: Vec<ObservedNetwork>,
     pub volumes: Vec<ObservedVolume>,
     /// Image references (as written in the stack) present on the engine → their image ids.

@@ -584,6 +584,18 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
         }
         remaining.retain(|s| !level.contains(s));
     }
+    // The one-offs of `pier run`: removed too (running or not), or the networks
+    // they are attached to could not be.
+    for c in &observed.one_offs {
+        removals.push(b.push(
+            Action::RemoveContainer {
+                service: c.service.clone(),
+                container: c.name.clone(),
+            },
+            Cause::Down,
+            vec![],
+        ));
+    }
     let mut networks: Vec<(&str, &str)> = observed
         .networks
         .iter()
@@ -626,12 +638,12 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
 }
 
 #[derive(Default)]
-struct Builder {
-    steps: Vec<Step>,
+pub(super) struct Builder {
+    pub(super) steps: Vec<Step>,
 }
 
 impl Builder {
-    fn push(&mut self, action: Action, cause: Cause, mut after: Vec<StepId>) -> StepId {
+    pub(super) fn push(&mut self, action: Action, cause: Cause, mut after: Vec<StepId>) -> StepId {
         after.sort();
         after.dedup();
         self.steps.push(Step {
@@ -719,6 +731,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             ),
             volume_mounts: BTreeMap::new(),
+            one_offs: vec![],
         }
     }
 

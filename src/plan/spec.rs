@@ -37,6 +37,13 @@ pub struct ContainerSpec {
     pub hostname: Option<String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Close the container's stdin when the one attached client's input ends (so a
+    /// command fed through a pipe sees end-of-file): `pier run`'s one-offs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_once: bool,
+    /// The engine removes the container when it exits (`pier run -d --rm`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto_remove: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Seconds the engine waits after the stop signal before killing it.
@@ -185,6 +192,12 @@ pub struct BuildSpec {
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// `pier build --no-cache`: build every step anew.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+    /// `pier build --pull`: pull a newer base image first.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
 }
 
 /// The readiness a wait step waits for (plan-owned, so that the executor does not
@@ -240,6 +253,8 @@ pub fn build_spec(stack: &Stack, service: &str) -> Option<BuildSpec> {
         dockerfile: b.dockerfile.clone(),
         args: b.args.clone(),
         target: b.target.clone(),
+        no_cache: false,
+        pull: false,
     })
 }
 
@@ -260,6 +275,10 @@ impl ContainerSpec {
         labels.insert(labels::CONFIG_HASH.into(), hash.total.clone());
         labels.insert(labels::CONFIG_FIELDS.into(), hash.fields_label());
         labels.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
+        labels.insert(
+            labels::WORKING_DIR.into(),
+            stack.project_dir.to_string_lossy().into_owned(),
+        );
         let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
         labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
 
@@ -349,6 +368,8 @@ impl ContainerSpec {
             hostname: svc.hostname.clone(),
             tty: svc.tty,
             stdin_open: svc.stdin_open,
+            stdin_once: false,
+            auto_remove: false,
             stop_signal: svc.stop_signal.clone(),
             stop_timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
             exposed_ports: exposed,
@@ -459,6 +480,10 @@ secrets:
             (labels::CONFIG_HASH, hash.total.clone()),
             (labels::CONFIG_FIELDS, hash.fields_label()),
             (labels::VERSION, env!("CARGO_PKG_VERSION").to_string()),
+            (
+                labels::WORKING_DIR,
+                stack.project_dir.to_string_lossy().into_owned(),
+            ),
             (labels::DEPENDS_ON, deps.join(",")),
         ]
         .into_iter()

@@ -138,6 +138,8 @@ pub enum Cause {
     Down,
     /// Stopped (and started again) around a snapshot or restore of its volumes.
     DataCopy,
+    /// A verb asked for it by name (`start`, `stop`, `rm`, `pull`, `build`, `run`).
+    Asked(&'static str),
 }
 
 impl fmt::Display for Cause {
@@ -157,6 +159,7 @@ impl fmt::Display for Cause {
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
             Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
+            Cause::Asked(verb) => write!(f, "pier {verb}"),
         }
     }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod binary;
+pub mod registry;
 #[allow(unused_imports)]
 pub use binary::{NO_ENGINE, Output, Pier};
 
@@ -138,6 +139,32 @@ fn lines(text: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// What a terminal showed for `shell` (a command line, run by `script` from
+/// util-linux, which gives it a pty) in `dir`: how the tests see a TTY.
+pub fn on_a_terminal(dir: &Path, shell: &str) -> String {
+    let session = Command::new("script")
+        .current_dir(dir)
+        .args(["-qec", shell, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running `script` (util-linux)");
+    String::from_utf8_lossy(&session.stdout).into_owned()
+}
+
+/// Whether `stty -a` output (in `text`) shows a cooked terminal: out of raw mode.
+pub fn is_cooked(text: &str) -> bool {
+    text.split_whitespace().any(|w| w == "icanon") && text.contains(" echo ")
+}
+
+/// A host port that was free a moment ago (the engine or a test binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A shell loop that exits at once on SIGTERM (busybox as PID 1 would otherwise

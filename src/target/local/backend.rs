@@ -95,17 +95,7 @@ impl Backend for Engine {
         build: &BuildSpec,
         on_output: &(dyn Fn(String) + Sync),
     ) -> Result<()> {
-        let args = build.args.clone().into_iter().collect();
-        Engine::build_image(
-            self,
-            image,
-            &build.context,
-            build.dockerfile.as_deref(),
-            &args,
-            build.target.as_deref(),
-            on_output,
-        )
-        .await
+        Engine::build_image(self, image, build, on_output).await
     }
     async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
         Engine::tag_image(self, source, target).await

@@ -1,0 +1,182 @@
+//! `run`: a one-off container of a service (`plan::one_off`), created after what it
+//! needs is up — its dependencies started and ready, unless `--no-deps` — through
+//! the same checks and walk as `up`. The session (attach, TTY, stdin) is the
+//! command's (`commands::run`); its exit code and the `--rm` removal are `finish`'s.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::TryRng;
+use rand::rngs::SysRng;
+use tokio_util::sync::CancellationToken;
+
+use crate::diagnostic::Diagnostic;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::event::EventSink;
+use crate::plan::one_off::{RunOverrides, one_off_spec, plan_run};
+use crate::plan::{Plan, PullPolicy, UpOptions};
+use crate::stack::model::Stack;
+
+use super::guard;
+use super::project::check_services;
+
+pub struct Options {
+    pub service: String,
+    /// The run's changes to the service's container; an empty `name` is chosen
+    /// here (`<project>-<service>-run-<12 hex digits>`, as Compose names one-offs).
+    pub overrides: RunOverrides,
+    pub no_deps: bool,
+    /// Bounds waiting for each dependency to become ready.
+    pub wait_timeout: Duration,
+    /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
+    pub interrupt: CancellationToken,
+}
+
+/// What `run` prepared: the plan it carried out and the one-off's name.
+#[derive(Debug)]
+pub struct RunReport {
+    pub plan: Plan,
+    pub container: String,
+}
+
+/// `-e KEY=VALUE` (repeatable) as a map; `-e KEY` takes the value from
+/// `environment` (pier's own), as Compose does, and is left out when unset there.
+pub fn environment(
+    pairs: &[String],
+    environment: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for pair in pairs {
+        let (key, value) = match pair.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_string())),
+            None => (pair.as_str(), environment.get(pair).cloned()),
+        };
+        if key.is_empty() {
+            return Err(Error::invalid(
+                Diagnostic::error("", format!("`-e {pair}`: the variable has no name")).with_hint(
+                    "write `-e KEY=VALUE`, or `-e KEY` to pass KEY's value from your shell",
+                ),
+            ));
+        }
+        if let Some(value) = value {
+            out.insert(key.to_string(), value);
+        }
+    }
+    Ok(out)
+}
+
+/// `--entrypoint "CMD ARG…"`, split as a shell would.
+pub fn entrypoint(text: &str) -> Result<Vec<String>> {
+    shlex::split(text).ok_or_else(|| {
+        Error::invalid(
+            Diagnostic::error("", format!("`--entrypoint {text}`: unbalanced quotes")).with_hint(
+                "quote the entrypoint as one shell word list, e.g. --entrypoint \"sh -c\"",
+            ),
+        )
+    })
+}
+
+/// Unknown services are invalid input, found from the stack alone (before the engine).
+pub fn check(stack: &Stack, service: &str) -> Result<()> {
+    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    check_services(&[service.to_string()], &names)
+}
+
+/// Bring up what the one-off needs and create it (not started). Takes the
+/// project's lock only for that: a long interactive session must not hold it.
+pub async fn create(
+    engine: &Engine,
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    opts: &Options,
+    sink: &EventSink,
+) -> Result<RunReport> {
+    check(stack, &opts.service)?;
+    let mut overrides = opts.overrides.clone();
+    if overrides.name.is_empty() {
+        overrides.name = format!("{}-{}-run-{}", stack.name, opts.service, hex12()?);
+    }
+    let spec = one_off_spec(stack, &opts.service, &overrides);
+    let _lock = guard::lock(&stack.name, "run", &opts.interrupt, sink).await?;
+    let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
+    let observed = engine.observe(&stack.name, &images).await?;
+    let pull = PullPolicy::Missing;
+    let plan = plan_run(stack, &observed, &opts.service, spec, opts.no_deps, pull)
+        .map_err(Error::Invalid)?;
+    let up = super::up::Options {
+        plan: UpOptions {
+            services: vec![opts.service.clone()],
+            pull,
+            build: false,
+            remove_orphans: false,
+        },
+        dry_run: false,
+        wait_timeout: opts.wait_timeout,
+        interrupt: opts.interrupt.clone(),
+    };
+    super::up::carry_out(engine, stack, dotenv, &plan, &observed, &up, "run", sink).await?;
+    Ok(RunReport {
+        plan,
+        container: overrides.name,
+    })
+}
+
+/// Once the one-off's output has ended: its exit code (pier's), after which it is
+/// removed with `rm`. A code outside 0..=255 (none recorded) is a failure, 1.
+pub async fn finish(engine: &Engine, container: &str, rm: bool) -> Result<i32> {
+    let code = engine.exit_code_when_stopped(container).await;
+    if rm {
+        engine.remove_container(container).await?;
+    }
+    Ok(u8::try_from(code?).map(i32::from).unwrap_or(1))
+}
+
+/// Twelve random hex digits, as Compose's one-off names carry.
+fn hex12() -> Result<String> {
+    let mut bytes = [0u8; 6];
+    SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| Error::Entropy {
+            message: e.to_string(),
+        })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_pairs_and_names_from_the_shell() {
+        let shell: BTreeMap<String, String> = [("HOME".to_string(), "/root".to_string())].into();
+        let env = environment(
+            &["A=1".into(), "B=x=y".into(), "HOME".into(), "UNSET".into()],
+            &shell,
+        )
+        .unwrap();
+        assert_eq!(
+            env,
+            [
+                ("A".to_string(), "1".to_string()),
+                ("B".to_string(), "x=y".to_string()),
+                ("HOME".to_string(), "/root".to_string()),
+            ]
+            .into()
+        );
+        assert_eq!(
+            environment(&["=1".into()], &shell).unwrap_err().exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn entrypoints_split_like_a_shell() {
+        assert_eq!(
+            entrypoint("sh -c 'echo hi'").unwrap(),
+            ["sh", "-c", "echo hi"]
+        );
+        assert_eq!(entrypoint("sh 'oops").unwrap_err().exit_code(), 2);
+        assert_eq!(hex12().unwrap().len(), 12);
+    }
+}

@@ -1,0 +1,277 @@
+//! `pier run`'s one-off container. Its spec is the service's own, as the planner
+//! makes it (`ContainerSpec::of`), with the run's overrides; its plan is `up`'s plan
+//! for the service (networks, volumes, image, and the dependencies started and
+//! ready) with the service's own container left out and the one-off created last.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Diagnostic;
+use crate::labels;
+use crate::plan::observed::Observed;
+use crate::plan::reconcile::{PullPolicy, UpOptions, plan_up};
+use crate::plan::spec::ContainerSpec;
+use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
+use crate::stack::model::Stack;
+
+/// What `pier run` changes about the service's container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOverrides {
+    /// The one-off's name: `<project>-<service>-run-<12 hex digits>` unless `--name`.
+    pub name: String,
+    /// The command instead of the service's (None: the service's).
+    pub command: Option<Vec<String>>,
+    /// `--entrypoint`: also drops the service's command, as Compose does.
+    pub entrypoint: Option<Vec<String>>,
+    /// `-e KEY=VALUE`, over the service's environment.
+    pub environment: BTreeMap<String, String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// `--service-ports`: publish the service's ports (otherwise none, so that a
+    /// one-off never collides with the service's own container).
+    pub service_ports: bool,
+    pub tty: bool,
+    /// Keep stdin open and attached (closed when pier's input ends).
+    pub interactive: bool,
+    /// Removed by the engine when it exits (`-d --rm`: nobody waits to remove it).
+    pub auto_remove: bool,
+}
+
+/// The one-off's container: the service's spec with `overrides`, labelled one-off,
+/// without a restart policy (a command that ends must stay ended) and without the
+/// service's network aliases (the one-off must not receive the service's traffic).
+pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> ContainerSpec {
+    let mut spec = ContainerSpec::of(stack, service);
+    spec.name = overrides.name.clone();
+    spec.labels
+        .insert(labels::ONE_OFF.to_string(), "true".to_string());
+    if let Some(entrypoint) = &overrides.entrypoint {
+        spec.entrypoint = Some(entrypoint.clone());
+        spec.command = None;
+    }
+    if let Some(command) = &overrides.command {
+        spec.command = Some(command.clone());
+    }
+    spec.environment.extend(overrides.environment.clone());
+    if overrides.user.is_some() {
+        spec.user = overrides.user.clone();
+    }
+    if overrides.working_dir.is_some() {
+        spec.working_dir = overrides.working_dir.clone();
+    }
+    if !overrides.service_ports {
+        spec.ports.clear();
+    }
+    spec.restart = None;
+    spec.tty = overrides.tty;
+    spec.stdin_open = overrides.interactive;
+    spec.stdin_once = overrides.interactive;
+    spec.auto_remove = overrides.auto_remove;
+    for network in &mut spec.networks {
+        network.aliases.clear();
+    }
+    spec
+}
+
+/// The plan that creates the one-off `spec` of `service`: `up`'s plan for the
+/// service without the service's own container steps, then the one-off's create
+/// after everything else. With `no_deps`, only the networks, volumes and image the
+/// one-off itself uses.
+pub fn plan_run(
+    stack: &Stack,
+    observed: &Observed,
+    service: &str,
+    spec: ContainerSpec,
+    no_deps: bool,
+    pull: PullPolicy,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let up = plan_up(
+        stack,
+        observed,
+        &UpOptions {
+            services: vec![service.to_string()],
+            pull,
+            build: false,
+            remove_orphans: false,
+        },
+    )?;
+    let keep = |action: &Action| match action {
+        Action::CreateNetwork { name, .. } => {
+            !no_deps || spec.networks.iter().any(|n| &n.name == name)
+        }
+        Action::CreateVolume { name, .. } => {
+            !no_deps || spec.mounts.iter().any(|m| m.source.as_ref() == Some(name))
+        }
+        Action::PullImage { image, .. } | Action::BuildImage { image, .. } => {
+            !no_deps || *image == spec.image
+        }
+        other => !no_deps && other.service() != Some(service),
+    };
+    let mut renumbered: BTreeMap<usize, StepId> = BTreeMap::new();
+    let mut steps: Vec<Step> = Vec::new();
+    for (i, step) in up.steps.into_iter().enumerate() {
+        if !keep(&step.action) {
+            continue;
+        }
+        renumbered.insert(i, StepId(steps.len()));
+        let after = step
+            .after
+            .iter()
+            .filter_map(|d| renumbered.get(&d.0).copied())
+            .collect();
+        steps.push(Step { after, ..step });
+    }
+    let after = (0..steps.len()).map(StepId).collect();
+    steps.push(Step {
+        action: Action::CreateContainer {
+            service: service.to_string(),
+            spec: Box::new(spec),
+        },
+        cause: Cause::Asked("run"),
+        after,
+    });
+    Ok(Plan {
+        project: up.project,
+        steps,
+        unchanged: vec![],
+        notes: up.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::observed::{ContainerState, ObservedContainer, ObservedNetwork};
+    use crate::stack::fixture::StackFixture;
+    use crate::stack::model::Condition;
+
+    fn stack() -> Stack {
+        StackFixture::new("shop")
+            .default_network()
+            .service("db", |s| s.image("db:1").network("default"))
+            .service("web", |s| {
+                s.image("web:1")
+                    .command(&["serve"])
+                    .env("A", "1")
+                    .port("127.0.0.1", 8080, 80)
+                    .depends_on("db", Condition::Started)
+                    .network("default")
+            })
+            .build()
+    }
+
+    fn overrides() -> RunOverrides {
+        RunOverrides {
+            name: "shop-web-run-0123456789ab".into(),
+            command: Some(vec!["sh".into()]),
+            environment: [("B".to_string(), "2".to_string())].into(),
+            working_dir: Some("/w".into()),
+            ..RunOverrides::default()
+        }
+    }
+
+    #[test]
+    fn the_one_off_is_the_service_spec_with_the_overrides() {
+        let stack = stack();
+        let service = ContainerSpec::of(&stack, "web");
+        let spec = one_off_spec(&stack, "web", &overrides());
+        let mut expected = service.clone();
+        expected.name = "shop-web-run-0123456789ab".into();
+        expected
+            .labels
+            .insert(labels::ONE_OFF.into(), "true".into());
+        expected.command = Some(vec!["sh".into()]);
+        expected.environment.insert("B".into(), "2".into());
+        expected.working_dir = Some("/w".into());
+        expected.ports.clear();
+        expected.networks[0].aliases.clear();
+        assert_eq!(spec, expected);
+        // The service's ports with --service-ports; --entrypoint drops the command.
+        let spec = one_off_spec(
+            &stack,
+            "web",
+            &RunOverrides {
+                service_ports: true,
+                entrypoint: Some(vec!["env".into()]),
+                command: None,
+                tty: true,
+                interactive: true,
+                auto_remove: true,
+                ..overrides()
+            },
+        );
+        assert_eq!(spec.ports, service.ports);
+        assert_eq!(spec.command, None);
+        assert_eq!(spec.entrypoint, Some(vec!["env".into()]));
+        assert!(spec.tty && spec.stdin_open && spec.stdin_once && spec.auto_remove);
+    }
+
+    #[test]
+    fn run_starts_the_dependencies_and_creates_the_one_off_last() {
+        let stack = stack();
+        let spec = one_off_spec(&stack, "web", &overrides());
+        let plan = plan_run(
+            &stack,
+            &Observed::default(),
+            "web",
+            spec.clone(),
+            false,
+            PullPolicy::Never,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "project shop: 5 steps
+  1. create network shop_default (not found)
+  2. create container shop-db-1 (not found) after 1
+  3. start container shop-db-1 (created) after 2
+  4. wait for db: service_started (needed by web) after 3
+  5. create container shop-web-run-0123456789ab (pier run) after 1, 2, 3, 4
+"
+        );
+        // --no-deps: the network it joins, nothing of db.
+        let plan = plan_run(
+            &stack,
+            &Observed::default(),
+            "web",
+            spec.clone(),
+            true,
+            PullPolicy::Never,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "project shop: 2 steps
+  1. create network shop_default (not found)
+  2. create container shop-web-run-0123456789ab (pier run) after 1
+"
+        );
+        // Everything there and running: the one-off alone.
+        let running = |service: &str| ObservedContainer {
+            name: format!("shop-{service}-1"),
+            id: service.into(),
+            image_id: None,
+            service: service.into(),
+            config_hash: Some(crate::plan::hash::ConfigHash::of(&stack.services[service]).total),
+            field_hashes: BTreeMap::new(),
+            depends_on: vec![],
+            state: ContainerState::Running,
+            health: None,
+            exit_code: None,
+            started_at: None,
+            published: vec![],
+        };
+        let observed = Observed {
+            containers: vec![running("db"), running("web")],
+            networks: vec![ObservedNetwork {
+                name: "shop_default".into(),
+                id: "n".into(),
+            }],
+            ..Observed::default()
+        };
+        let plan = plan_run(&stack, &observed, "web", spec, false, PullPolicy::Never).unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "project shop: 1 step\n  1. create container shop-web-run-0123456789ab (pier run)\n"
+        );
+    }
+}

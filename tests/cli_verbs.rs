@@ -1,0 +1,137 @@
+//! The everyday verbs through the real binary, without Docker (`DOCKER_HOST`
+//! points nowhere): each has its `--help` with Compose's flags, bad input is exit 2
+//! before the engine is asked anything, and the completions know every verb.
+
+mod support;
+
+use support::Pier;
+
+const STACK: &str = "name: verbs\nservices:\n  web:\n    image: nginx\n    depends_on: [db]\n  db:\n    image: postgres\n";
+
+/// Each verb and flags of Compose's its help must name.
+const VERBS: &[(&str, &[&str])] = &[
+    (
+        "run",
+        &[
+            "--rm",
+            "--env",
+            "--no-tty",
+            "--no-deps",
+            "--service-ports",
+            "--entrypoint",
+            "--workdir",
+            "--user",
+            "--name",
+            "--detach",
+        ],
+    ),
+    ("start", &["[SERVICES]..."]),
+    ("stop", &["--timeout"]),
+    ("restart", &["--timeout", "--no-deps"]),
+    ("pull", &["--quiet", "--ignore-pull-failures"]),
+    ("build", &["--no-cache", "--pull"]),
+    ("ls", &["--all", "--json", "--quiet"]),
+    ("rm", &["--force", "--stop", "--volumes"]),
+    ("port", &["--protocol", "--index", "<PRIVATE_PORT>"]),
+];
+
+#[test]
+fn every_verb_has_help_with_composes_flags() {
+    for (verb, flags) in VERBS {
+        let mut pier = Pier::new().no_engine().args([verb, "--help"]);
+        for flag in *flags {
+            pier = pier.stdout_contains(*flag);
+        }
+        pier.run();
+    }
+}
+
+#[test]
+fn completions_know_every_verb() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Pier::new().no_engine().args(["completions", shell]).run();
+        for (verb, _) in VERBS {
+            assert!(
+                out.stdout.contains(verb),
+                "{shell} completions lack `{verb}`"
+            );
+        }
+    }
+    let bash = Pier::new().no_engine().args(["completions", "bash"]).run();
+    assert!(bash.stdout.contains("pier__subcmd__run"), "{}", bash.stdout);
+    assert!(
+        bash.stdout.contains("pier__subcmd__port"),
+        "{}",
+        bash.stdout
+    );
+}
+
+#[test]
+fn unknown_services_are_exit_2_before_the_engine() {
+    for verb in ["run", "start", "restart", "pull", "build"] {
+        Pier::new()
+            .no_engine()
+            .file("pier.yaml", STACK)
+            .args([verb, "webb"])
+            .status(2)
+            .stderr_contains("no service named `webb`")
+            .stderr_contains("did you mean `web`?")
+            .stderr_lacks("Docker engine")
+            .run();
+    }
+}
+
+#[test]
+fn bad_flags_and_values_are_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["run"],
+        &["run", "web", "-e", "=1"],
+        &["run", "web", "--entrypoint", "sh 'unbalanced"],
+        &["stop", "-t", "soon"],
+        &["restart", "-t", "-1"],
+        &["port", "web"],
+        &["port", "web", "http"],
+        &["port", "web", "80", "--protocol", "sctp"],
+        &["port", "web", "80", "--index", "0"],
+        &["ls", "--json", "--quiet"],
+        &["pull", "--policy", "always"],
+    ];
+    for args in cases {
+        Pier::new()
+            .no_engine()
+            .file("pier.yaml", STACK)
+            .args(*args)
+            .status(2)
+            .stderr_lacks("Docker engine")
+            .run();
+    }
+}
+
+#[test]
+fn the_verbs_that_need_the_stack_file_say_so() {
+    for verb in ["run", "start", "restart", "pull", "build"] {
+        let args: &[&str] = if verb == "run" {
+            &[verb, "web"]
+        } else {
+            &[verb]
+        };
+        Pier::new()
+            .no_engine()
+            .args(args)
+            .status(2)
+            .stderr_contains("no stack file")
+            .run();
+    }
+}
+
+#[test]
+fn ls_works_without_a_stack_file_and_needs_the_engine() {
+    // No stack file here, and no engine: the failure is the engine's, not the file's.
+    Pier::new()
+        .no_engine()
+        .args(["ls"])
+        .status(1)
+        .stderr_contains("cannot reach the Docker engine")
+        .stderr_lacks("no stack file")
+        .run();
+}
