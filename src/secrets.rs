@@ -518,6 +518,7 @@ mod tests {
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
         }
     }
 

@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
-use crate::plan::spec::{ContainerSpec, build_spec, probe_of};
+use crate::plan::spec::{ContainerSpec, HookSpec, build_spec, probe_of};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
-use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
+use crate::stack::model::{
+    Condition, HealthTest, MountKind, PullPolicy as ServicePull, Service, Stack,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PullPolicy {
@@ -100,11 +102,14 @@ pub fn plan_up(
     for e in &edges {
         edges_of.entry(e.service.as_str()).or_default().push(e);
     }
+    // By engine name (a service has one container per replica), and by service.
     let mut containers: BTreeMap<&str, &ObservedContainer> = BTreeMap::new();
+    let mut by_service: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
     for c in &observed.containers {
-        containers.entry(c.service.as_str()).or_insert(c);
+        containers.entry(c.name.as_str()).or_insert(c);
+        by_service.entry(c.service.as_str()).or_default().push(c);
     }
-    let container_of = |service: &str| containers.get(service).copied();
+    let container_named = |name: &str| containers.get(name).copied();
     let needed_completed = needed_completed(stack);
     let mut b = Builder::default();
 
@@ -160,14 +165,15 @@ pub fn plan_up(
         volumes.insert(key.to_string(), id);
     }
 
-    // Per service, in start order: image, container, start.
+    // Per service, in start order: image, then per container: create, start.
     let mut images: BTreeMap<String, StepId> = BTreeMap::new();
-    let mut started: BTreeMap<String, StepId> = BTreeMap::new();
-    let mut waits: BTreeMap<(String, &'static str), StepId> = BTreeMap::new();
+    // Service → the start steps of its containers in this plan.
+    let mut started: BTreeMap<String, Vec<StepId>> = BTreeMap::new();
+    // (service, condition) → one wait per container of the service.
+    let mut waits: BTreeMap<(String, &'static str), Vec<StepId>> = BTreeMap::new();
     let mut unchanged = Vec::new();
     for name in &order {
         let svc = &stack.services[name];
-        let container = stack.container_name(name);
         let image = stack.image_of(name);
         let present = observed.images.contains_key(&image);
         let image_step = if let Some(&id) = images.get(&image) {
@@ -180,130 +186,187 @@ pub fn plan_up(
                 id
             })
         };
+        let steps_before = b.steps.len();
 
         let hash = ConfigHash::of(svc);
-        let existing = container_of(name);
-        let create_cause = create_cause(
-            svc,
-            existing,
-            &hash,
-            image_step.is_some(),
-            observed.images.get(&image),
-            opts,
-        );
         let ready = final_condition_in(stack, name, &needed_completed);
-        let needs_start = start_cause(ready, existing, create_cause.is_some());
+        let replicas = stack.container_names(name);
+        let any_start = replicas.iter().any(|c| {
+            let existing = container_named(c);
+            let create = create_cause(svc, existing, &hash, image_step.is_some(), observed.images.get(&image), opts);
+            start_cause(ready, existing, create.is_some()).is_some()
+        });
 
         // What the dependencies must reach first. A `network_mode: service:X` service
         // cannot even be created before X runs.
         let mut dep_waits: Vec<StepId> = Vec::new();
         let mut create_waits: Vec<StepId> = Vec::new();
-        if needs_start.is_some() {
+        if any_start {
             for edge in edges_of.get(name.as_str()).into_iter().flatten() {
                 let (dep, condition) = (&edge.dependency, edge.edge.condition);
                 if !scope.contains(dep) {
                     continue;
                 }
-                let dep_container = container_of(dep);
-                let satisfied = !started.contains_key(dep)
-                    && dep_container.is_some_and(|c| match condition {
-                        Condition::Started => c.state == ContainerState::Running,
-                        Condition::Healthy => c.health == Some(Health::Healthy),
-                        Condition::CompletedSuccessfully => {
-                            c.state == ContainerState::Exited && c.exit_code == Some(0)
-                        }
-                    });
-                if satisfied {
-                    continue;
-                }
                 let key = (dep.clone(), condition.as_str());
-                let id = match waits.get(&key) {
-                    Some(&id) => {
+                if let Some(ids) = waits.get(&key) {
+                    for id in ids {
                         if let Cause::NeededBy(list) = &mut b.steps[id.0].cause {
                             list.push(name.clone());
                         }
-                        id
                     }
-                    None => {
-                        let id = b.push(
-                            Action::WaitFor {
-                                service: dep.clone(),
-                                container: stack.container_name(dep),
-                                condition: condition.into(),
-                                probe: probe_of(stack, dep),
-                            },
-                            Cause::NeededBy(vec![name.clone()]),
-                            started.get(dep).copied().into_iter().collect(),
-                        );
-                        waits.insert(key, id);
-                        id
+                    dep_waits.extend(ids);
+                    if edge.edge.kind == EdgeKind::NetworkMode {
+                        create_waits.extend(ids);
                     }
-                };
-                if edge.edge.kind == EdgeKind::NetworkMode {
-                    create_waits.push(id);
+                    continue;
                 }
-                dep_waits.push(id);
+                let dep_started = started.get(dep.as_str());
+                let mut ids = Vec::new();
+                // Every container of the dependency, each waited for.
+                for (i, dep_container) in stack.container_names(dep).iter().enumerate() {
+                    let start = dep_started.and_then(|s| s.get(i)).copied();
+                    let satisfied = dep_started.is_none_or(|s| s.is_empty())
+                        && container_named(dep_container).is_some_and(|c| match condition {
+                            Condition::Started => c.state == ContainerState::Running,
+                            Condition::Healthy => c.health == Some(Health::Healthy),
+                            Condition::CompletedSuccessfully => {
+                                c.state == ContainerState::Exited && c.exit_code == Some(0)
+                            }
+                        });
+                    if satisfied {
+                        continue;
+                    }
+                    ids.push(b.push(
+                        Action::WaitFor {
+                            service: dep.clone(),
+                            container: dep_container.clone(),
+                            condition: condition.into(),
+                            probe: probe_of(stack, dep),
+                        },
+                        Cause::NeededBy(vec![name.clone()]),
+                        start.into_iter().collect(),
+                    ));
+                }
+                if ids.is_empty() {
+                    continue;
+                }
+                if edge.edge.kind == EdgeKind::NetworkMode {
+                    create_waits.extend(&ids);
+                }
+                dep_waits.extend(&ids);
+                waits.insert(key, ids);
             }
         }
 
-        let mut create_step = None;
-        if let Some(cause) = create_cause {
-            let mut after: Vec<StepId> = image_step.into_iter().collect();
-            after.extend(&create_waits);
-            if svc.network_mode.is_none() {
-                after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
-            }
-            after.extend(
-                svc.volumes
-                    .iter()
-                    .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
+        let mut starts = Vec::new();
+        for container in &replicas {
+            let existing = container_named(container);
+            let create_cause = create_cause(
+                svc,
+                existing,
+                &hash,
+                image_step.is_some(),
+                observed.images.get(&image),
+                opts,
             );
-            let spec = Box::new(ContainerSpec::with_hash(stack, name, &hash));
-            let action = match existing {
-                Some(c) => Action::RecreateContainer {
-                    service: name.clone(),
-                    old_id: c.id.clone(),
-                    spec,
-                },
-                None => Action::CreateContainer {
-                    service: name.clone(),
-                    spec,
-                },
-            };
-            create_step = Some(b.push(action, cause, after));
-        }
-
-        let Some(start_cause) = needs_start else {
-            if image_step.is_none() {
-                unchanged.push(name.clone());
+            let needs_start = start_cause(ready, existing, create_cause.is_some());
+            let mut create_step = None;
+            if let Some(cause) = create_cause {
+                let mut after: Vec<StepId> = image_step.into_iter().collect();
+                after.extend(&create_waits);
+                if svc.network_mode.is_none() {
+                    after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
+                }
+                after.extend(
+                    svc.volumes
+                        .iter()
+                        .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
+                );
+                let mut spec = ContainerSpec::with_hash(stack, name, &hash);
+                spec.name = container.clone();
+                let spec = Box::new(spec);
+                let action = match existing {
+                    Some(c) => Action::RecreateContainer {
+                        service: name.clone(),
+                        old_id: c.id.clone(),
+                        spec,
+                    },
+                    None => Action::CreateContainer {
+                        service: name.clone(),
+                        spec,
+                    },
+                };
+                create_step = Some(b.push(action, cause, after));
             }
-            continue;
-        };
-        let mut after: Vec<StepId> = create_step.into_iter().collect();
-        after.extend(dep_waits);
-        let id = b.push(
-            Action::StartContainer {
-                service: name.clone(),
-                container: container.clone(),
-                one_shot: ready == Condition::CompletedSuccessfully,
-            },
-            start_cause,
-            after,
-        );
-        started.insert(name.clone(), id);
+            let Some(start_cause) = needs_start else {
+                continue;
+            };
+            let mut after: Vec<StepId> = create_step.into_iter().collect();
+            after.extend(&dep_waits);
+            starts.push(b.push(
+                Action::StartContainer {
+                    service: name.clone(),
+                    container: container.clone(),
+                    one_shot: ready == Condition::CompletedSuccessfully,
+                    post_start: svc.post_start.iter().map(HookSpec::from).collect(),
+                },
+                start_cause,
+                after,
+            ));
+        }
+        // Containers beyond the service's count: scaled down, newest first.
+        let mut extra: Vec<&ObservedContainer> = by_service
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| !replicas.contains(&c.name))
+            .collect();
+        extra.sort_by(|a, b| b.name.cmp(&a.name));
+        for c in extra {
+            let stop = matches!(c.state, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused)
+                .then(|| {
+                    b.push(
+                        Action::StopContainer {
+                            service: name.clone(),
+                            container: c.name.clone(),
+                            timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
+                        },
+                        Cause::ScaledDown(replicas.len()),
+                        vec![],
+                    )
+                });
+            b.push(
+                Action::RemoveContainer {
+                    service: name.clone(),
+                    container: c.name.clone(),
+                },
+                Cause::ScaledDown(replicas.len()),
+                stop.into_iter().collect(),
+            );
+        }
+        if b.steps.len() == steps_before && image_step.is_none() {
+            unchanged.push(name.clone());
+        }
+        if !starts.is_empty() {
+            started.insert(name.clone(), starts);
+        }
     }
 
     // `up` returns when everything it started is ready.
     for name in &order {
-        let Some(&start) = started.get(name) else {
+        let Some(starts) = started.get(name) else {
             continue;
         };
         let condition = final_condition_in(stack, name, &needed_completed);
-        if !waits.contains_key(&(name.clone(), condition.as_str())) {
+        if waits.contains_key(&(name.clone(), condition.as_str())) {
+            continue;
+        }
+        for (container, &start) in stack.container_names(name).iter().zip(starts) {
             b.push(
                 Action::WaitFor {
                     service: name.clone(),
-                    container: stack.container_name(name),
+                    container: container.clone(),
                     condition: condition.into(),
                     probe: probe_of(stack, name),
                 },
@@ -352,14 +415,31 @@ pub fn images_unavailable(
     observed: &Observed,
     opts: &UpOptions,
 ) -> Vec<(String, String)> {
-    if opts.pull != PullPolicy::Never {
-        return vec![];
-    }
     plan.created_services()
-        .filter(|service| stack.services[*service].build.is_none())
+        .filter(|service| {
+            let svc = &stack.services[*service];
+            svc.build.is_none() && pull_policy_of(svc, opts) == PullPolicy::Never
+        })
         .map(|service| (service.clone(), stack.image_of(service)))
         .filter(|(_, image)| !observed.images.contains_key(image))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect()
+}
+
+/// The pull policy for `service`: `--pull always`/`never` win; otherwise (the
+/// default, `missing`) the service's own `pull_policy`.
+fn pull_policy_of(svc: &Service, opts: &UpOptions) -> PullPolicy {
+    match (opts.pull, svc.pull_policy) {
+        (PullPolicy::Missing, Some(ServicePull::Always)) => PullPolicy::Always,
+        (PullPolicy::Missing, Some(ServicePull::Never)) => PullPolicy::Never,
+        (cli, _) => cli,
+    }
+}
+
+/// `pull_policy: build`: the image is built on every `up`, as with `--build`.
+fn builds_always(svc: &Service, opts: &UpOptions) -> bool {
+    svc.build.is_some() && (opts.build || svc.pull_policy == Some(ServicePull::Build))
 }
 
 /// Pull or build the image of `service`, and why; None when it is there and not to be refreshed.
@@ -370,10 +450,13 @@ fn image_action(
     present: bool,
     opts: &UpOptions,
 ) -> Option<(Action, Cause)> {
+    let svc = &stack.services[service];
     if let Some(build) = build_spec(stack, service) {
         let (service, image) = (service.to_string(), image.to_string());
         let cause = if opts.build {
             Cause::BuildRequested
+        } else if builds_always(svc, opts) {
+            Cause::PullPolicy("build")
         } else if !present {
             Cause::ImageMissing
         } else {
@@ -388,9 +471,11 @@ fn image_action(
             cause,
         ));
     }
+    let policy = pull_policy_of(svc, opts);
     let (service, image) = (service.to_string(), image.to_string());
-    let cause = match opts.pull {
-        PullPolicy::Always => Cause::PullAlways,
+    let cause = match policy {
+        PullPolicy::Always if opts.pull == PullPolicy::Always => Cause::PullAlways,
+        PullPolicy::Always => Cause::PullPolicy("always"),
         PullPolicy::Missing if !present => Cause::ImageMissing,
         _ => return None,
     };
@@ -416,6 +501,9 @@ fn create_cause(
     if opts.build && svc.build.is_some() {
         return Some(Cause::BuildRequested);
     }
+    if builds_always(svc, opts) {
+        return Some(Cause::PullPolicy("build"));
+    }
     // Rebuilt or pulled outside pier since the container was created (as Compose).
     if !image_refreshed && c.image_id.is_some() && current_image_id != c.image_id.as_ref() {
         return Some(Cause::ImageChanged);
@@ -436,11 +524,12 @@ fn start_cause(
     };
     match c.state {
         ContainerState::Running | ContainerState::Restarting => None,
-        // A one-shot that already completed stays completed, as in Compose.
-        ContainerState::Exited
-            if c.exit_code == Some(0) && ready == Condition::CompletedSuccessfully =>
+        // A one-shot runs again on every `up`, as in Compose (Django's `migrate`
+        // applies the migrations added since the last one).
+        ContainerState::Exited | ContainerState::Created
+            if ready == Condition::CompletedSuccessfully =>
         {
-            None
+            Some(Cause::OneShot)
         }
         state => Some(Cause::NotRunning(state.to_string())),
     }

@@ -16,7 +16,10 @@ use serde::{Serialize, Serializer};
 
 use crate::labels;
 use crate::plan::hash::ConfigHash;
-use crate::stack::model::{Condition, MountKind, Protocol, RestartPolicy, SecretSource, Stack};
+use crate::stack::model::{
+    ConfigSource, Condition, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
+    SecretSource, Service, Stack,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSpec {
@@ -63,6 +66,134 @@ pub struct ContainerSpec {
     pub healthcheck: Option<HealthSpec>,
     /// Secrets from a variable, written at their target before the container starts.
     pub secrets: Vec<SecretTarget>,
+    /// `content:`/`environment:` configs, written at their target before it starts
+    /// (file configs are read-only bind mounts among `mounts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSpec>,
+    /// `post_start` hooks, run by the plan's own steps after the start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<HookSpec>,
+    /// Everything else of the engine's host config, as the stack says it.
+    #[serde(flatten)]
+    pub host: HostSpec,
+}
+
+/// Fields of the engine's create call that are passed through as they are, limits
+/// already merged with their `deploy.resources` twins. Empty ones are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostSpec {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// (name, soft, hard).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<(String, i64, i64)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// CPUs in billionths (`cpus: 0.5` is 500000000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<u64>,
+    /// Bytes; -1 unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    /// `service:x` resolved to `container:<x's first container>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+}
+
+/// A file written into the container before it starts (a config's content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSpec {
+    pub target: String,
+    pub content: String,
+}
+
+/// A command exec'd in a running container (`post_start`, `pre_stop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HookSpec {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl From<&Hook> for HookSpec {
+    fn from(h: &Hook) -> HookSpec {
+        HookSpec {
+            command: h.command.clone(),
+            user: h.user.clone(),
+            privileged: h.privileged,
+            working_dir: h.working_dir.clone(),
+            environment: h.environment.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -158,6 +289,10 @@ pub struct HealthSpec {
     pub retries: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
     pub start_period: Option<Duration>,
+    /// Sent to engines that know it (API 1.44+); pier's own probe, which runs
+    /// the test far more often while it waits, covers older ones.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    pub start_interval: Option<Duration>,
 }
 
 /// Durations in a spec serialize as seconds (e.g. `1.5`).
@@ -322,6 +457,26 @@ impl ContainerSpec {
                 None => {}
             }
         }
+        // Configs as Compose runs them locally: a file is bind-mounted read-only, a
+        // text is written at its target before the container starts.
+        let mut files = Vec::new();
+        for c in &svc.configs {
+            match stack.configs.get(&c.source) {
+                Some(def) => match (&def.source, &def.value) {
+                    (ConfigSource::File(path), _) => mounts.push(MountSpec {
+                        kind: MountType::Bind,
+                        source: Some(path.to_string_lossy().into_owned()),
+                        target: c.target.clone(),
+                        read_only: true,
+                    }),
+                    (_, value) => files.push(FileSpec {
+                        target: c.target.clone(),
+                        content: value.clone().unwrap_or_default(),
+                    }),
+                },
+                None => {}
+            }
+        }
 
         let networks = if svc.network_mode.is_some() {
             vec![]
@@ -361,15 +516,10 @@ impl ContainerSpec {
                 RestartPolicy::OnFailure(max) => RestartSpec::OnFailure { max_retries: max },
             }),
             privileged: svc.privileged,
-            memory: svc.mem_limit,
+            memory: svc.mem_limit.or(svc.resources.limits.memory),
             extra_hosts: svc.extra_hosts.clone(),
             // Compose's `service:NAME` is the engine's `container:<its container>`.
-            network_mode: svc.network_mode.as_deref().map(|mode| {
-                match mode.strip_prefix("service:") {
-                    Some(other) => format!("container:{}", stack.container_name(other)),
-                    None => mode.to_string(),
-                }
-            }),
+            network_mode: svc.network_mode.as_deref().map(|m| service_mode(stack, m)),
             networks,
             healthcheck: svc.healthcheck.as_ref().map(|h| HealthSpec {
                 test: h.test.to_vec(),
@@ -377,9 +527,74 @@ impl ContainerSpec {
                 timeout: h.timeout,
                 retries: h.retries,
                 start_period: h.start_period,
+                start_interval: h.start_interval,
             }),
             secrets,
+            files,
+            post_start: svc.post_start.iter().map(HookSpec::from).collect(),
+            host: host_spec(stack, svc),
         }
+    }
+}
+
+/// `service:x` (in `ipc`, `pid`) is the engine's `container:<x's container>`.
+fn service_mode(stack: &Stack, mode: &str) -> String {
+    match mode.strip_prefix("service:") {
+        Some(other) => format!("container:{}", stack.container_name(other)),
+        None => mode.to_string(),
+    }
+}
+
+fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
+    let (limits, reservations) = (&svc.resources.limits, &svc.resources.reservations);
+    HostSpec {
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        ulimits: svc
+            .ulimits
+            .iter()
+            .map(|(name, u)| {
+                let (soft, hard) = u.bounds();
+                (name.clone(), soft, hard)
+            })
+            .collect(),
+        init: svc.init,
+        shm_size: svc.shm_size,
+        sysctls: svc.sysctls.clone(),
+        devices: svc.devices.clone(),
+        device_cgroup_rules: svc.device_cgroup_rules.clone(),
+        platform: svc.platform.clone(),
+        read_only: svc.read_only,
+        dns: svc.dns.clone(),
+        dns_search: svc.dns_search.clone(),
+        dns_opt: svc.dns_opt.clone(),
+        domainname: svc.domainname.clone(),
+        group_add: svc.group_add.clone(),
+        security_opt: svc.security_opt.clone(),
+        pids_limit: svc.pids_limit.or(limits.pids),
+        nano_cpus: svc
+            .cpus
+            .or(limits.cpus)
+            .map(|c| (c * 1e9).round() as i64),
+        cpu_shares: svc.cpu_shares,
+        cpuset: svc.cpuset.clone(),
+        cpu_period: svc.cpu_period,
+        cpu_quota: svc.cpu_quota,
+        memory_reservation: svc.mem_reservation.or(reservations.memory),
+        memory_swap: svc.memswap_limit,
+        memory_swappiness: svc.mem_swappiness,
+        oom_score_adj: svc.oom_score_adj,
+        oom_kill_disable: svc.oom_kill_disable,
+        userns_mode: svc.userns_mode.clone(),
+        cgroup: svc.cgroup.clone(),
+        cgroup_parent: svc.cgroup_parent.clone(),
+        ipc: svc.ipc.as_deref().map(|m| service_mode(stack, m)),
+        pid: svc.pid.as_deref().map(|m| service_mode(stack, m)),
+        uts: svc.uts.clone(),
+        storage_opt: svc.storage_opt.clone(),
+        logging: svc.logging.clone(),
+        mac_address: svc.mac_address.clone(),
+        runtime: svc.runtime.clone(),
     }
 }
 
@@ -575,6 +790,7 @@ secrets:
                     timeout: None,
                     retries: Some(5),
                     start_period: None,
+                    start_interval: None,
                 }),
                 // A variable-backed secret: its key and target, never a value.
                 secrets: vec![SecretTarget {

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::plan::spec::{BuildSpec, ContainerSpec, Readiness};
+use crate::plan::spec::{BuildSpec, ContainerSpec, HookSpec, Readiness};
 
 /// Index of a step in `Plan::steps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,6 +74,10 @@ pub enum Action {
         /// A one-shot (others wait for it to complete): its exit is expected.
         /// Any other started container exiting while `up` waits fails `up` at once.
         one_shot: bool,
+        /// `post_start` hooks, exec'd in order once it started; one failing fails
+        /// the step, as in Compose.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        post_start: Vec<HookSpec>,
     },
     WaitFor {
         service: String,
@@ -124,6 +128,12 @@ pub enum Cause {
     Requested,
     Orphan,
     Down,
+    /// A one-shot service (others wait for it to complete) runs on every `up`.
+    OneShot,
+    /// More containers than the service's `scale`/`deploy.replicas` (the count).
+    ScaledDown(usize),
+    /// The service's `pull_policy` (`always`, `build`).
+    PullPolicy(&'static str),
 }
 
 impl fmt::Display for Cause {
@@ -142,6 +152,9 @@ impl fmt::Display for Cause {
             Cause::Requested => f.write_str("ready before up returns"),
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
+            Cause::OneShot => f.write_str("one-shot: runs on every up"),
+            Cause::ScaledDown(n) => write!(f, "scaled down to {n}"),
+            Cause::PullPolicy(policy) => write!(f, "pull_policy: {policy}"),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::environment::labels;
 use super::read;
 use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
-use crate::stack::model::{Network, Secret, SecretSource, Volume};
+use crate::stack::model::{Config, ConfigSource, Network, Secret, SecretSource, Volume};
 
 const NETWORK_KEYS: &[&str] = &["driver", "external", "name", "internal", "labels"];
 const NETWORK_UNSUPPORTED: &[&str] = &[
@@ -195,6 +195,78 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
             None => ctx.push(
                 Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`"))
                     .with_hint("e.g. `file: ./secrets/db_password.txt`; external secrets are not supported"),
+            ),
+        }
+    }
+    out
+}
+
+const CONFIG_KEYS: &[&str] = &["file", "content", "environment", "name"];
+const CONFIG_UNSUPPORTED: &[&str] = &["external", "labels", "template_driver"];
+
+/// Top-level `configs`: a file (made absolute, bind-mounted read-only), a
+/// `content:` text, or an `environment:` variable's value (read now: configs are
+/// not secrets), the last two written into the container before it starts.
+pub fn configs(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Config> {
+    let mut out = BTreeMap::new();
+    let Some(map) = nullable_mapping(ctx, v, path) else {
+        return out;
+    };
+    for (key, value) in map {
+        let Some(key) = read::scalar_text(key) else {
+            read::expected(ctx, path, "names", key);
+            continue;
+        };
+        let at = docpath::child(path, &key);
+        let Some(def) = read::mapping(ctx, value, &at) else {
+            continue;
+        };
+        let mut config = None;
+        for (k, val) in read::entries(ctx, def, &at, CONFIG_KEYS, CONFIG_UNSUPPORTED) {
+            let k_at = docpath::child(&at, &k);
+            let Some(text) = read::string(ctx, val, &k_at) else {
+                continue;
+            };
+            config = Some(match k.as_str() {
+                // The engine-side name of a swarm config; nothing to do locally.
+                "name" => continue,
+                "file" => {
+                    let file = ctx.resolve(&text);
+                    // Docker would bind-mount a missing file as a new empty directory.
+                    if !file.is_file() {
+                        ctx.push(
+                            Diagnostic::error(
+                                &k_at,
+                                format!("config file {} does not exist", file.display()),
+                            )
+                            .with_hint("create the file or fix the path"),
+                        );
+                    }
+                    Config {
+                        source: ConfigSource::File(file),
+                        value: None,
+                    }
+                }
+                "content" => Config {
+                    value: Some(text.clone()),
+                    source: ConfigSource::Content(text),
+                },
+                _ => Config {
+                    value: Some(ctx.vars.get(&text).unwrap_or_default().to_string()),
+                    source: ConfigSource::Environment(text),
+                },
+            });
+        }
+        match config {
+            Some(config) => {
+                out.insert(key, config);
+            }
+            None => ctx.push(
+                Diagnostic::error(
+                    at,
+                    format!("config `{key}` needs `file`, `content` or `environment`"),
+                )
+                .with_hint("e.g. `file: ./nginx.conf`; external configs are not supported"),
             ),
         }
     }
