@@ -1109,4 +1109,148 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
                 .is_empty()
         );
     }
+
+    /// shop with a one-shot `migrate` that api waits for.
+    fn with_migrate() -> Stack {
+        let mut stack = shop();
+        let migrate = StackFixture::new("shop")
+            .service("migrate", |s| {
+                s.image("shop/api:1")
+                    .depends_on("db", Condition::Healthy)
+                    .network("default")
+            })
+            .build()
+            .services
+            .remove("migrate")
+            .unwrap();
+        stack.services.insert("migrate".into(), migrate);
+        stack.services.get_mut("api").unwrap().depends_on.insert(
+            "migrate".into(),
+            crate::stack::model::Dependency {
+                condition: Condition::CompletedSuccessfully,
+                required: true,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn a_one_shot_runs_again_on_every_up() {
+        let stack = with_migrate();
+        let mut observed = running(&stack);
+        let migrate = observed
+            .containers
+            .iter_mut()
+            .find(|c| c.service == "migrate")
+            .unwrap();
+        migrate.state = ContainerState::Exited;
+        migrate.exit_code = Some(0);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 2 steps
+  1. start container shop-migrate-1 (one-shot: runs on every up)
+  2. wait for migrate: service_completed_successfully (ready before up returns) after 1
+unchanged: cache, db, api, web
+"
+        );
+        // A dependent that starts waits for this run of it, not the last one.
+        let api = observed
+            .containers
+            .iter_mut()
+            .find(|c| c.service == "api")
+            .unwrap();
+        api.state = ContainerState::Exited;
+        api.exit_code = Some(137);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 4 steps
+  1. start container shop-migrate-1 (one-shot: runs on every up)
+  2. wait for migrate: service_completed_successfully (needed by api) after 1
+  3. start container shop-api-1 (exited, not running) after 2
+  4. wait for api: service_started (ready before up returns) after 3
+unchanged: cache, db, web
+"
+        );
+    }
+
+    #[test]
+    fn scale_creates_a_container_per_replica_and_scaling_down_removes_the_rest() {
+        let mut stack = shop();
+        stack.services.get_mut("cache").unwrap().replicas = Some(3);
+        let mut observed = running(&shop());
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 6 steps
+  1. create container shop-cache-2 (not found)
+  2. start container shop-cache-2 (created) after 1
+  3. create container shop-cache-3 (not found)
+  4. start container shop-cache-3 (created) after 3
+  5. wait for cache: service_started (ready before up returns) after 2
+  6. wait for cache: service_started (ready before up returns) after 4
+unchanged: db, api, web
+"
+        );
+        // Dependents wait for every replica.
+        stack
+            .services
+            .get_mut("web")
+            .unwrap()
+            .depends_on
+            .insert(
+                "cache".into(),
+                crate::stack::model::Dependency {
+                    condition: Condition::Started,
+                    required: true,
+                },
+            );
+        let fresh = up(&stack, &Observed { images: observed.images.clone(), ..Observed::default() }, UpOptions::default());
+        assert!(fresh.contains("wait for cache: service_started (needed by web) after 4\n"), "{fresh}");
+        assert!(fresh.contains("wait for cache: service_started (needed by web) after 6\n"), "{fresh}");
+        assert!(fresh.contains("wait for cache: service_started (needed by web) after 8\n"), "{fresh}");
+        assert!(fresh.contains("start container shop-web-1 (created) after 14, 15, 16, 17, 18\n"), "{fresh}");
+        // Three running, one asked for: the two others go, the last first.
+        let mut three = running(&stack);
+        let mut c1 = three.containers.iter().find(|c| c.service == "cache").unwrap().clone();
+        for i in [2, 3] {
+            c1.name = format!("shop-cache-{i}");
+            three.containers.push(c1.clone());
+        }
+        stack.services.get_mut("cache").unwrap().replicas = Some(1);
+        observed = three;
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 4 steps
+  1. stop container shop-cache-3 (scaled down to 1)
+  2. remove container shop-cache-3 (scaled down to 1) after 1
+  3. stop container shop-cache-2 (scaled down to 1)
+  4. remove container shop-cache-2 (scaled down to 1) after 3
+unchanged: db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn pull_policy_of_a_service() {
+        let mut stack = shop();
+        stack.services.get_mut("cache").unwrap().pull_policy =
+            Some(crate::stack::model::PullPolicy::Always);
+        stack.services.get_mut("db").unwrap().pull_policy =
+            Some(crate::stack::model::PullPolicy::Never);
+        let observed = Observed {
+            images: images(&["nginx:1", "redis:7", "shop/api:1"].map(String::from)),
+            ..running(&stack)
+        };
+        let text = up(&stack, &observed, UpOptions::default());
+        assert!(text.contains("pull image redis:7 for cache (pull_policy: always)"), "{text}");
+        assert!(!text.contains("pull image mysql:8"), "{text}");
+        let plan = plan_up(&stack, &Observed { images: observed.images.clone(), ..Observed::default() }, &UpOptions::default()).unwrap();
+        assert_eq!(
+            images_unavailable(&stack, &plan, &observed, &UpOptions::default()),
+            vec![("db".to_string(), "mysql:8".to_string())]
+        );
+    }
 }

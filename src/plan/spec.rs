@@ -835,4 +835,141 @@ secrets:
         );
         assert_eq!(HealthTest::None.exec_command(), None);
     }
+
+    const KEYS: &str = r#"
+name: keys
+services:
+  app:
+    image: busybox
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    deploy:
+      resources:
+        limits: {cpus: "0.5", memory: 128M, pids: 100}
+        reservations: {memory: 64M}
+    configs: [app_conf, {source: inline, target: etc/inline.conf}]
+    init: true
+    shm_size: 64m
+    sysctls: [net.core.somaxconn=1024]
+    devices: ["/dev/null:/dev/xnull:rw"]
+    platform: linux/amd64
+    read_only: true
+    dns: 1.1.1.1
+    domainname: example.com
+    group_add: [audio, 1000]
+    security_opt: [no-new-privileges:true]
+    oom_score_adj: 100
+    ipc: service:db
+    pid: host
+    logging: {driver: json-file, options: {max-size: 10m}}
+    healthcheck: {test: [CMD, "true"], start_interval: 1s}
+    post_start:
+      - command: touch /tmp/started
+        user: root
+  db:
+    image: busybox
+    ipc: shareable
+configs:
+  app_conf: {file: ./db_password.txt}
+  inline: {content: "x=1"}
+"#;
+
+    #[test]
+    fn engine_keys_reach_the_spec() {
+        let (stack, dir) = load(KEYS);
+        let spec = ContainerSpec::of(&stack, "app");
+        assert_eq!(
+            spec.host,
+            HostSpec {
+                cap_add: vec!["NET_ADMIN".into()],
+                cap_drop: vec!["MKNOD".into()],
+                ulimits: vec![
+                    ("nofile".into(), 1024, 2048),
+                    ("nproc".into(), 512, 512)
+                ],
+                init: Some(true),
+                shm_size: Some(64 << 20),
+                sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),
+                devices: vec![Device {
+                    source: "/dev/null".into(),
+                    target: "/dev/xnull".into(),
+                    permissions: "rw".into(),
+                }],
+                platform: Some("linux/amd64".into()),
+                read_only: true,
+                dns: vec!["1.1.1.1".into()],
+                domainname: Some("example.com".into()),
+                group_add: vec!["audio".into(), "1000".into()],
+                security_opt: vec!["no-new-privileges:true".into()],
+                pids_limit: Some(100),
+                nano_cpus: Some(500_000_000),
+                memory_reservation: Some(64 << 20),
+                oom_score_adj: Some(100),
+                // `service:db` is db's container.
+                ipc: Some("container:keys-db-1".into()),
+                pid: Some("host".into()),
+                logging: Some(Logging {
+                    driver: Some("json-file".into()),
+                    options: [("max-size".to_string(), "10m".to_string())].into(),
+                }),
+                ..HostSpec::default()
+            }
+        );
+        assert_eq!(spec.memory, Some(128 << 20));
+        // A file config is a read-only bind at `/<name>`; a text one is written.
+        assert_eq!(
+            spec.mounts,
+            vec![MountSpec {
+                kind: MountType::Bind,
+                source: Some(
+                    dir.path()
+                        .join("db_password.txt")
+                        .to_string_lossy()
+                        .into_owned()
+                ),
+                target: "/app_conf".into(),
+                read_only: true,
+            }]
+        );
+        assert_eq!(
+            spec.files,
+            vec![FileSpec {
+                target: "/etc/inline.conf".into(),
+                content: "x=1".into(),
+            }]
+        );
+        assert_eq!(
+            spec.post_start,
+            vec![HookSpec {
+                command: vec!["touch".into(), "/tmp/started".into()],
+                user: Some("root".into()),
+                ..HookSpec::default()
+            }]
+        );
+        assert_eq!(
+            spec.healthcheck.unwrap().start_interval,
+            Some(Duration::from_secs(1))
+        );
+        // The JSON of the spec (`up --dry-run --json`) names them as the engine does.
+        let json = serde_json::to_value(ContainerSpec::of(&stack, "app")).unwrap();
+        assert_eq!(json["cap_add"], serde_json::json!(["NET_ADMIN"]));
+        assert_eq!(json["nano_cpus"], 500_000_000);
+        assert_eq!(json["init"], true);
+    }
+
+    #[test]
+    fn each_key_changes_the_hash_under_its_own_name() {
+        let (stack, _dir) = load(KEYS);
+        let before = ConfigHash::of(&stack.services["app"]);
+        let mut edited = stack.services["app"].clone();
+        edited.cap_add.push("SYS_TIME".into());
+        edited.shm_size = Some(1 << 30);
+        edited.resources.limits.cpus = Some(1.0);
+        let after = ConfigHash::of(&edited);
+        assert_eq!(
+            after.changed_fields(&before.fields),
+            ["cap_add", "resources", "shm_size"]
+        );
+    }
 }
