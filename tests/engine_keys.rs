@@ -250,3 +250,50 @@ volumes:
         "check ran after init each time"
     );
 }
+
+#[test]
+fn dry_run_json_carries_the_keys_in_the_spec() {
+    let p = Project::new("keysjson");
+    let yaml = format!(
+        r#"
+name: {name}
+services:
+  app:
+    image: {IMAGE}
+    cap_add: [NET_ADMIN]
+    ulimits: {{nofile: 1024}}
+    init: true
+    shm_size: 64m
+    sysctls: {{net.core.somaxconn: "512"}}
+    deploy: {{resources: {{limits: {{cpus: "0.25", pids: 10}}}}}}
+    post_start:
+      - command: ["true"]
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    let out = Pier::in_dir(p.dir.path())
+        .args(["up", "--dry-run", "--json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    let create = steps
+        .iter()
+        .find(|s| s["action"]["action"] == "create_container")
+        .expect("a create step");
+    let spec = &create["action"]["spec"];
+    assert_eq!(spec["cap_add"], serde_json::json!(["NET_ADMIN"]));
+    assert_eq!(spec["ulimits"], serde_json::json!([["nofile", 1024, 1024]]));
+    assert_eq!(spec["init"], true);
+    assert_eq!(spec["shm_size"], 64 << 20);
+    assert_eq!(spec["sysctls"]["net.core.somaxconn"], "512");
+    assert_eq!(spec["nano_cpus"], 250_000_000);
+    assert_eq!(spec["pids_limit"], 10);
+    assert_eq!(spec["post_start"][0]["command"], serde_json::json!(["true"]));
+    let start = steps
+        .iter()
+        .find(|s| s["action"]["action"] == "start_container")
+        .expect("a start step");
+    assert_eq!(start["action"]["post_start"][0]["command"], serde_json::json!(["true"]));
+    assert!(p.containers().is_empty(), "a dry run creates nothing");
+}
