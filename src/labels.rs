@@ -21,3 +21,7 @@ pub const CONFIG_FIELDS: &str = "io.pier.config-fields";
 /// The services a container's service depends on, comma-separated. `pier down` orders
 /// teardown from these labels alone, so it works even when the stack file changed or is gone.
 pub const DEPENDS_ON: &str = "io.pier.depends-on";
+/// The container's `pre_stop` hooks as JSON (`plan::spec::HookSpec`), set only when
+/// it has some: `down`, scaling down and a recreate run them from the container
+/// alone, so an edited or missing stack file stops it the way it was started.
+pub const PRE_STOP: &str = "io.pier.pre-stop";

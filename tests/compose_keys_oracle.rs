@@ -124,6 +124,7 @@ fn engine_keys_agree_with_compose() {
     let pier = Pier::in_dir(dir())
         .args(["config", "--json"])
         .stderr_lacks("warning")
+        .stderr_lacks("unknown key")
         .run();
     let ours: Value = serde_json::from_str(&pier.stdout).unwrap();
     let Some(compose) = compose_bin() else {

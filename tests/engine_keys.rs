@@ -297,3 +297,62 @@ services:
     assert_eq!(start["action"]["post_start"][0]["command"], serde_json::json!(["true"]));
     assert!(p.containers().is_empty(), "a dry run creates nothing");
 }
+
+#[test]
+fn pre_stop_runs_before_scaling_down_and_down() {
+    let p = Project::new("prestop");
+    let yaml = |n: u32| {
+        format!(
+            r#"
+name: {name}
+services:
+  worker:
+    image: {IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    scale: {n}
+    volumes: [data:/data]
+    pre_stop:
+      - command: ["sh", "-c", "echo \"$$WHO stopping $$(hostname)\" >> /data/stops"]
+        environment: {{WHO: hook}}
+volumes:
+  data:
+"#,
+            name = p.name
+        )
+    };
+    up_file(&p, &yaml(2));
+    let second = inspect(&format!("{}-worker-2", p.name), "{{.Config.Hostname}}");
+    let plan = {
+        write(p.dir.path(), "pier.yaml", &yaml(1));
+        Pier::in_dir(p.dir.path())
+            .args(["up", "--dry-run", "--json"])
+            .run()
+            .stdout
+    };
+    assert!(plan.contains("\"pre_stop\""), "{plan}");
+    up_file(&p, &yaml(1));
+    let stops = docker(&["exec", &p.container("worker"), "cat", "/data/stops"]).unwrap();
+    assert_eq!(stops, format!("hook stopping {second}"));
+    let first = inspect(&p.container("worker"), "{{.Config.Hostname}}");
+    Pier::in_dir(p.dir.path())
+        .args(["--progress", "plain", "down"])
+        .run();
+    // The volume outlives `down`; read it with a container of our own.
+    let volume = format!("{}_data", p.name);
+    let stops = docker(&[
+        "run",
+        "--rm",
+        "--label",
+        &format!("io.pier.project={}", p.name),
+        "-v",
+        &format!("{volume}:/data"),
+        IMAGE,
+        "cat",
+        "/data/stops",
+    ])
+    .unwrap();
+    assert_eq!(
+        stops,
+        format!("hook stopping {second}\nhook stopping {first}")
+    );
+}

@@ -11,6 +11,7 @@ use super::{Engine, fail, project_filter};
 use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::parse_fields_label;
+use crate::plan::spec::parse_hooks_label;
 use crate::plan::observed::{
     ContainerState, Health, Observed, ObservedContainer, ObservedNetwork, ObservedVolume,
     PublishedPort,
@@ -160,6 +161,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
         exit_code: exit_code_of_status(&status),
         started_at: None,
         published,
+        pre_stop: parse_hooks_label(labels.get(labels::PRE_STOP)),
     })
 }
 

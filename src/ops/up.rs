@@ -186,6 +186,7 @@ mod tests {
                 exit_code,
                 started_at: None,
                 published: vec![],
+                pre_stop: vec![],
             }],
             ..Observed::default()
         };

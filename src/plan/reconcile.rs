@@ -290,6 +290,7 @@ pub fn plan_up(
                         service: name.clone(),
                         old_id: c.id.clone(),
                         spec,
+                        pre_stop: hooks_if_running(c),
                     },
                     None => Action::CreateContainer {
                         service: name.clone(),
@@ -331,6 +332,7 @@ pub fn plan_up(
                             service: name.clone(),
                             container: c.name.clone(),
                             timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
+                            pre_stop: c.pre_stop.clone(),
                         },
                         Cause::ScaledDown(replicas.len()),
                         vec![],
@@ -511,6 +513,16 @@ fn create_cause(
     None
 }
 
+/// The `pre_stop` hooks of a container that runs (a stopped one has nothing to run them in).
+fn hooks_if_running(c: &ObservedContainer) -> Vec<HookSpec> {
+    match c.state {
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused => {
+            c.pre_stop.clone()
+        }
+        _ => vec![],
+    }
+}
+
 /// Why the container must be started, or None when it runs (or completed as it should).
 /// Why the service must be started, if it must; `ready` is its `final_condition`.
 fn start_cause(
@@ -581,6 +593,7 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
                         service: c.service.clone(),
                         container: c.name.clone(),
                         timeout_secs: opts.timeout_secs,
+                        pre_stop: c.pre_stop.clone(),
                     },
                     Cause::Down,
                     after.clone(),
@@ -716,6 +729,7 @@ mod tests {
                     exit_code: Some(0),
                     started_at: None,
                     published: vec![],
+                    pre_stop: vec![],
                 }
             })
             .collect();
@@ -1252,5 +1266,47 @@ unchanged: db, api, web
             images_unavailable(&stack, &plan, &observed, &UpOptions::default()),
             vec![("db".to_string(), "mysql:8".to_string())]
         );
+    }
+
+    #[test]
+    fn down_and_recreate_carry_the_containers_pre_stop_hooks() {
+        let stack = shop();
+        let mut observed = running(&stack);
+        let hook = HookSpec {
+            command: vec!["flush".into()],
+            ..HookSpec::default()
+        };
+        for c in &mut observed.containers {
+            if c.service == "api" {
+                c.pre_stop = vec![hook.clone()];
+            }
+        }
+        let plan = plan_down("shop", &observed, &DownOptions::default());
+        let hooks: Vec<(&str, &Vec<HookSpec>)> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::StopContainer {
+                    container,
+                    pre_stop,
+                    ..
+                } => Some((container.as_str(), pre_stop)),
+                _ => None,
+            })
+            .collect();
+        assert!(hooks.contains(&("shop-api-1", &vec![hook.clone()])));
+        assert!(hooks.contains(&("shop-db-1", &vec![])));
+        let mut edited = stack.clone();
+        edited
+            .services
+            .get_mut("api")
+            .unwrap()
+            .environment
+            .insert("DEBUG".into(), "1".into());
+        let plan = plan_up(&edited, &observed, &UpOptions::default()).unwrap();
+        assert!(matches!(
+            &plan.steps[0].action,
+            Action::RecreateContainer { pre_stop, .. } if pre_stop == &vec![hook.clone()]
+        ));
     }
 }

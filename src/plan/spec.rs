@@ -171,17 +171,24 @@ pub struct FileSpec {
 }
 
 /// A command exec'd in a running container (`post_start`, `pre_stop`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HookSpec {
     pub command: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+}
+
+/// The `io.pier.pre-stop` label's hooks; none when absent or unreadable.
+pub fn parse_hooks_label(label: Option<&String>) -> Vec<HookSpec> {
+    label
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default()
 }
 
 impl From<&Hook> for HookSpec {
@@ -397,6 +404,11 @@ impl ContainerSpec {
         labels.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
         let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
         labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
+        if !svc.pre_stop.is_empty() {
+            let hooks: Vec<HookSpec> = svc.pre_stop.iter().map(HookSpec::from).collect();
+            let json = serde_json::to_string(&hooks).expect("hooks always serialize");
+            labels.insert(labels::PRE_STOP.into(), json);
+        }
 
         let ports: Vec<PortSpec> = svc
             .ports

@@ -67,6 +67,9 @@ pub enum Action {
         service: String,
         old_id: String,
         spec: Box<ContainerSpec>,
+        /// The old container's `pre_stop` hooks, run first when it is running.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pre_stop: Vec<HookSpec>,
     },
     StartContainer {
         service: String,
@@ -92,6 +95,10 @@ pub enum Action {
         service: String,
         container: String,
         timeout_secs: Option<u64>,
+        /// `pre_stop` hooks exec'd before the stop (from the container's label);
+        /// one that fails is reported and the stop goes on, as in Compose.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pre_stop: Vec<HookSpec>,
     },
     RemoveContainer {
         service: String,

@@ -219,7 +219,13 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             .await
         }
         Action::CreateContainer { spec, .. } => create(cx, spec).await,
-        Action::RecreateContainer { old_id, spec, .. } => {
+        Action::RecreateContainer {
+            service,
+            old_id,
+            spec,
+            pre_stop,
+        } => {
+            run_pre_stop(cx, service, old_id, pre_stop).await;
             let grace = spec.stop_timeout_secs.map(Duration::from_secs);
             e.stop_container(old_id, grace).await?;
             e.remove_container(old_id).await?;
@@ -250,10 +256,12 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             probe,
         } => wait_for(cx, service, container, *condition, probe.as_deref()).await,
         Action::StopContainer {
+            service,
             container,
             timeout_secs,
-            ..
+            pre_stop,
         } => {
+            run_pre_stop(cx, service, container, pre_stop).await;
             e.stop_container(container, timeout_secs.map(Duration::from_secs))
                 .await
         }
@@ -291,6 +299,23 @@ async fn create<B: Backend>(cx: &Context<'_, B>, spec: &ContainerSpec) -> Result
         return Ok(());
     }
     cx.engine.write_files(&id, &files).await
+}
+
+/// `pre_stop` hooks before a stop: one that fails (or cannot run) is a warning
+/// and the stop goes on, as in Compose — a hook must not keep a container up.
+async fn run_pre_stop<B: Backend>(
+    cx: &Context<'_, B>,
+    service: &str,
+    container: &str,
+    hooks: &[HookSpec],
+) {
+    for hook in hooks {
+        if let Err(e) = run_hook(cx, service, container, "pre_stop", hook).await {
+            (cx.sink)(Event::Warning {
+                text: format!("warning: {e}"),
+            });
+        }
+    }
 }
 
 /// Run one hook in `container`; a non-zero exit fails the step (as in Compose),
