@@ -557,6 +557,61 @@ pub struct Secret {
     pub source: SecretSource,
 }
 
+impl Service {
+    /// The keys set on this service that only the local engine's create call
+    /// carries out (the swarm target and the Kubernetes export warn about each).
+    pub fn engine_only_keys(&self) -> Vec<&'static str> {
+        let set = [
+            ("cap_add", !self.cap_add.is_empty()),
+            ("cap_drop", !self.cap_drop.is_empty()),
+            ("ulimits", !self.ulimits.is_empty()),
+            ("deploy.resources", !self.resources.is_empty()),
+            ("configs", !self.configs.is_empty()),
+            ("init", self.init.is_some()),
+            ("shm_size", self.shm_size.is_some()),
+            ("sysctls", !self.sysctls.is_empty()),
+            ("devices", !self.devices.is_empty()),
+            ("platform", self.platform.is_some()),
+            ("pull_policy", self.pull_policy.is_some()),
+            ("post_start", !self.post_start.is_empty()),
+            ("pre_stop", !self.pre_stop.is_empty()),
+            ("read_only", self.read_only),
+            ("dns", !self.dns.is_empty()),
+            ("dns_search", !self.dns_search.is_empty()),
+            ("dns_opt", !self.dns_opt.is_empty()),
+            ("domainname", self.domainname.is_some()),
+            ("group_add", !self.group_add.is_empty()),
+            ("security_opt", !self.security_opt.is_empty()),
+            ("pids_limit", self.pids_limit.is_some()),
+            ("cpus", self.cpus.is_some()),
+            ("cpu_shares", self.cpu_shares.is_some()),
+            ("cpuset", self.cpuset.is_some()),
+            ("cpu_period", self.cpu_period.is_some()),
+            ("cpu_quota", self.cpu_quota.is_some()),
+            ("mem_reservation", self.mem_reservation.is_some()),
+            ("memswap_limit", self.memswap_limit.is_some()),
+            ("mem_swappiness", self.mem_swappiness.is_some()),
+            ("oom_score_adj", self.oom_score_adj.is_some()),
+            ("oom_kill_disable", self.oom_kill_disable.is_some()),
+            ("userns_mode", self.userns_mode.is_some()),
+            ("cgroup", self.cgroup.is_some()),
+            ("cgroup_parent", self.cgroup_parent.is_some()),
+            ("ipc", self.ipc.is_some()),
+            ("pid", self.pid.is_some()),
+            ("uts", self.uts.is_some()),
+            ("storage_opt", !self.storage_opt.is_empty()),
+            ("logging", self.logging.is_some()),
+            ("mac_address", self.mac_address.is_some()),
+            ("runtime", self.runtime.is_some()),
+            ("device_cgroup_rules", !self.device_cgroup_rules.is_empty()),
+        ];
+        set.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(key, _)| key)
+            .collect()
+    }
+}
+
 impl Stack {
     /// The secrets of `service` whose value comes from a variable (`environment:`),
     /// which have no file on the host to bind-mount.
