@@ -415,9 +415,10 @@ fn progress_json_makes_every_line_on_stderr_json_warnings_notes_and_the_error() 
     let events = json_lines(&out.stderr);
     assert!(
         events.iter().any(|e| e["event"] == "warning"
-            && e["text"].as_str().unwrap().contains(
-                "pier.yaml:4:5: warning: services.web.gpus: `gpus` is not supported"
-            )),
+            && e["text"]
+                .as_str()
+                .unwrap()
+                .contains("pier.yaml:4:5: warning: services.web.gpus: `gpus` is not supported")),
         "{}",
         out.stderr
     );

@@ -114,7 +114,12 @@ fn meaning(config: &Value) -> Value {
         .as_object()
         .into_iter()
         .flatten()
-        .map(|(k, c)| (k.clone(), json!([c["file"], c["content"], c["environment"]])))
+        .map(|(k, c)| {
+            (
+                k.clone(),
+                json!([c["file"], c["content"], c["environment"]]),
+            )
+        })
         .collect();
     json!({ "services": services, "configs": configs })
 }

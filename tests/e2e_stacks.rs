@@ -563,7 +563,11 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     .unwrap();
     let settings = site.dir.join("config/settings.py");
     let text = std::fs::read_to_string(&settings).unwrap();
-    std::fs::write(&settings, format!("{text}\nINSTALLED_APPS += [\"notes\"]\n")).unwrap();
+    std::fs::write(
+        &settings,
+        format!("{text}\nINSTALLED_APPS += [\"notes\"]\n"),
+    )
+    .unwrap();
     let plan = site.pier(&["up", "--dry-run"]);
     assert_contains(
         &plan,
@@ -572,9 +576,20 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     );
     site.up();
     let applied = site.pier(&[
-        "exec", "-T", "web", "--", "python", "manage.py", "showmigrations", "notes",
+        "exec",
+        "-T",
+        "web",
+        "--",
+        "python",
+        "manage.py",
+        "showmigrations",
+        "notes",
     ]);
-    assert_contains(&applied, "[X] 0001_initial", "the new migration, applied by the second up");
+    assert_contains(
+        &applied,
+        "[X] 0001_initial",
+        "the new migration, applied by the second up",
+    );
 
     // down + up: the user is still there (and migrate ran again, harmlessly).
     site.pier(&["down"]);

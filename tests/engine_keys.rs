@@ -18,17 +18,11 @@ fn up_file(p: &Project, yaml: &str) -> Output {
 }
 
 fn running_containers(p: &Project) -> Vec<String> {
-    let mut names: Vec<String> = docker(&[
-        "ps",
-        "--filter",
-        &p.label(),
-        "--format",
-        "{{.Names}}",
-    ])
-    .unwrap()
-    .lines()
-    .map(String::from)
-    .collect();
+    let mut names: Vec<String> = docker(&["ps", "--filter", &p.label(), "--format", "{{.Names}}"])
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     names.sort();
     names
 }
@@ -133,10 +127,7 @@ configs:
     );
     Pier::in_dir(p.dir.path())
         .args(["up", "--dry-run"])
-        .stdout_contains(&format!(
-            "recreate container {} (config changed: shm_size)",
-            c
-        ))
+        .stdout_contains(format!("recreate container {c} (config changed: shm_size)"))
         .run();
 }
 
@@ -159,7 +150,9 @@ services:
     Pier::in_dir(p.dir.path())
         .args(["--progress", "plain", "up", "--pull", "never"])
         .status(1)
-        .stderr_contains("post_start hook `sh -c echo no-such-thing >&2; exit 3` exited with code 3")
+        .stderr_contains(
+            "post_start hook `sh -c echo no-such-thing >&2; exit 3` exited with code 3",
+        )
         .stderr_contains("no-such-thing")
         .run();
 }
@@ -186,7 +179,11 @@ services:
     let out = up_file(&p, &yaml(1));
     assert!(out.stdout.contains("SERVICE") || !out.stderr.is_empty());
     assert_eq!(running_containers(&p), [format!("{}-worker-1", p.name)]);
-    assert_eq!(p.containers().len(), 1, "scaled-down containers are removed");
+    assert_eq!(
+        p.containers().len(),
+        1,
+        "scaled-down containers are removed"
+    );
     Pier::in_dir(p.dir.path())
         .args(["up", "--dry-run"])
         .stdout_contains("nothing to do")
@@ -289,12 +286,18 @@ services:
     assert_eq!(spec["sysctls"]["net.core.somaxconn"], "512");
     assert_eq!(spec["nano_cpus"], 250_000_000);
     assert_eq!(spec["pids_limit"], 10);
-    assert_eq!(spec["post_start"][0]["command"], serde_json::json!(["true"]));
+    assert_eq!(
+        spec["post_start"][0]["command"],
+        serde_json::json!(["true"])
+    );
     let start = steps
         .iter()
         .find(|s| s["action"]["action"] == "start_container")
         .expect("a start step");
-    assert_eq!(start["action"]["post_start"][0]["command"], serde_json::json!(["true"]));
+    assert_eq!(
+        start["action"]["post_start"][0]["command"],
+        serde_json::json!(["true"])
+    );
     assert!(p.containers().is_empty(), "a dry run creates nothing");
 }
 

@@ -20,7 +20,9 @@ use futures_util::StreamExt;
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
 use crate::plan::observed::{ContainerState, Health, PublishedPort};
-use crate::plan::spec::{ContainerSpec, HookSpec, HostSpec, MountType as MountSpecType, RestartSpec};
+use crate::plan::spec::{
+    ContainerSpec, HookSpec, HostSpec, MountType as MountSpecType, RestartSpec,
+};
 
 /// A container's state as inspected: plain data for the executor and the reporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,16 +201,7 @@ impl Engine {
         };
         let first = spec.networks.first();
         let networking_config = first.map(|n| NetworkingConfig {
-            endpoints_config: Some(
-                [(
-                    n.name.clone(),
-                    EndpointSettings {
-                        mac_address: spec.host.mac_address.clone(),
-                        ..endpoint(&n.aliases)
-                    },
-                )]
-                .into(),
-            ),
+            endpoints_config: Some([(n.name.clone(), endpoint(&n.aliases))].into()),
         });
         // `start_interval` is API 1.44's; older engines refuse the create with it.
         let version = self.docker.client_version();

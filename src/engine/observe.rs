@@ -11,11 +11,11 @@ use super::{Engine, fail, project_filter};
 use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::parse_fields_label;
-use crate::plan::spec::parse_hooks_label;
 use crate::plan::observed::{
     ContainerState, Health, Observed, ObservedContainer, ObservedNetwork, ObservedVolume,
     PublishedPort,
 };
+use crate::plan::spec::parse_hooks_label;
 
 impl Engine {
     /// The project's containers (any state), networks and volumes, plus which of

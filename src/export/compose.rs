@@ -294,10 +294,7 @@ fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
     let map = |m: &std::collections::BTreeMap<String, String>| (!m.is_empty()).then(|| json!(m));
     let fields: [(&str, Option<Value>); 32] = [
         ("ulimits", (!s.ulimits.is_empty()).then(|| json!(s.ulimits))),
-        (
-            "configs",
-            (!s.configs.is_empty()).then(|| json!(s.configs)),
-        ),
+        ("configs", (!s.configs.is_empty()).then(|| json!(s.configs))),
         ("init", s.init.map(|b| json!(b))),
         ("shm_size", bytes(s.shm_size)),
         ("sysctls", map(&s.sysctls)),
@@ -315,7 +312,10 @@ fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
         ("cpu_period", s.cpu_period.map(|n| json!(n))),
         ("cpu_quota", s.cpu_quota.map(|n| json!(n))),
         ("mem_reservation", bytes(s.mem_reservation)),
-        ("memswap_limit", s.memswap_limit.map(|n| json!(n.to_string()))),
+        (
+            "memswap_limit",
+            s.memswap_limit.map(|n| json!(n.to_string())),
+        ),
         ("mem_swappiness", s.mem_swappiness.map(|n| json!(n))),
         ("oom_score_adj", s.oom_score_adj.map(|n| json!(n))),
         ("oom_kill_disable", s.oom_kill_disable.map(|b| json!(b))),
@@ -333,9 +333,6 @@ fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
         if let Some(value) = value {
             put(key, value);
         }
-    }
-    if let Some(mac) = &s.mac_address {
-        put("mac_address", json!(mac));
     }
 }
 

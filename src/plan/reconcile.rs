@@ -193,7 +193,14 @@ pub fn plan_up(
         let replicas = stack.container_names(name);
         let any_start = replicas.iter().any(|c| {
             let existing = container_named(c);
-            let create = create_cause(svc, existing, &hash, image_step.is_some(), observed.images.get(&image), opts);
+            let create = create_cause(
+                svc,
+                existing,
+                &hash,
+                image_step.is_some(),
+                observed.images.get(&image),
+                opts,
+            );
             start_cause(ready, existing, create.is_some()).is_some()
         });
 
@@ -325,19 +332,22 @@ pub fn plan_up(
             .collect();
         extra.sort_by(|a, b| b.name.cmp(&a.name));
         for c in extra {
-            let stop = matches!(c.state, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused)
-                .then(|| {
-                    b.push(
-                        Action::StopContainer {
-                            service: name.clone(),
-                            container: c.name.clone(),
-                            timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
-                            pre_stop: c.pre_stop.clone(),
-                        },
-                        Cause::ScaledDown(replicas.len()),
-                        vec![],
-                    )
-                });
+            let stop = matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            )
+            .then(|| {
+                b.push(
+                    Action::StopContainer {
+                        service: name.clone(),
+                        container: c.name.clone(),
+                        timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
+                        pre_stop: c.pre_stop.clone(),
+                    },
+                    Cause::ScaledDown(replicas.len()),
+                    vec![],
+                )
+            });
             b.push(
                 Action::RemoveContainer {
                     service: name.clone(),
@@ -1208,26 +1218,45 @@ unchanged: db, api, web
 "
         );
         // Dependents wait for every replica.
-        stack
-            .services
-            .get_mut("web")
-            .unwrap()
-            .depends_on
-            .insert(
-                "cache".into(),
-                crate::stack::model::Dependency {
-                    condition: Condition::Started,
-                    required: true,
-                },
-            );
-        let fresh = up(&stack, &Observed { images: observed.images.clone(), ..Observed::default() }, UpOptions::default());
-        assert!(fresh.contains("wait for cache: service_started (needed by web) after 4\n"), "{fresh}");
-        assert!(fresh.contains("wait for cache: service_started (needed by web) after 6\n"), "{fresh}");
-        assert!(fresh.contains("wait for cache: service_started (needed by web) after 8\n"), "{fresh}");
-        assert!(fresh.contains("start container shop-web-1 (created) after 14, 15, 16, 17, 18\n"), "{fresh}");
+        stack.services.get_mut("web").unwrap().depends_on.insert(
+            "cache".into(),
+            crate::stack::model::Dependency {
+                condition: Condition::Started,
+                required: true,
+            },
+        );
+        let fresh = up(
+            &stack,
+            &Observed {
+                images: observed.images.clone(),
+                ..Observed::default()
+            },
+            UpOptions::default(),
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 4\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 6\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 8\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("start container shop-web-1 (created) after 14, 15, 16, 17, 18\n"),
+            "{fresh}"
+        );
         // Three running, one asked for: the two others go, the last first.
         let mut three = running(&stack);
-        let mut c1 = three.containers.iter().find(|c| c.service == "cache").unwrap().clone();
+        let mut c1 = three
+            .containers
+            .iter()
+            .find(|c| c.service == "cache")
+            .unwrap()
+            .clone();
         for i in [2, 3] {
             c1.name = format!("shop-cache-{i}");
             three.containers.push(c1.clone());
@@ -1259,9 +1288,20 @@ unchanged: db, api, web
             ..running(&stack)
         };
         let text = up(&stack, &observed, UpOptions::default());
-        assert!(text.contains("pull image redis:7 for cache (pull_policy: always)"), "{text}");
+        assert!(
+            text.contains("pull image redis:7 for cache (pull_policy: always)"),
+            "{text}"
+        );
         assert!(!text.contains("pull image mysql:8"), "{text}");
-        let plan = plan_up(&stack, &Observed { images: observed.images.clone(), ..Observed::default() }, &UpOptions::default()).unwrap();
+        let plan = plan_up(
+            &stack,
+            &Observed {
+                images: observed.images.clone(),
+                ..Observed::default()
+            },
+            &UpOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             images_unavailable(&stack, &plan, &observed, &UpOptions::default()),
             vec![("db".to_string(), "mysql:8".to_string())]

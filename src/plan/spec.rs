@@ -17,7 +17,7 @@ use serde::{Serialize, Serializer};
 use crate::labels;
 use crate::plan::hash::ConfigHash;
 use crate::stack::model::{
-    ConfigSource, Condition, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
+    Condition, ConfigSource, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
     SecretSource, Service, Stack,
 };
 
@@ -157,8 +157,6 @@ pub struct HostSpec {
     pub storage_opt: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
 }
@@ -473,20 +471,20 @@ impl ContainerSpec {
         // text is written at its target before the container starts.
         let mut files = Vec::new();
         for c in &svc.configs {
-            match stack.configs.get(&c.source) {
-                Some(def) => match (&def.source, &def.value) {
-                    (ConfigSource::File(path), _) => mounts.push(MountSpec {
-                        kind: MountType::Bind,
-                        source: Some(path.to_string_lossy().into_owned()),
-                        target: c.target.clone(),
-                        read_only: true,
-                    }),
-                    (_, value) => files.push(FileSpec {
-                        target: c.target.clone(),
-                        content: value.clone().unwrap_or_default(),
-                    }),
-                },
-                None => {}
+            let Some(def) = stack.configs.get(&c.source) else {
+                continue;
+            };
+            match (&def.source, &def.value) {
+                (ConfigSource::File(path), _) => mounts.push(MountSpec {
+                    kind: MountType::Bind,
+                    source: Some(path.to_string_lossy().into_owned()),
+                    target: c.target.clone(),
+                    read_only: true,
+                }),
+                (_, value) => files.push(FileSpec {
+                    target: c.target.clone(),
+                    content: value.clone().unwrap_or_default(),
+                }),
             }
         }
 
@@ -584,10 +582,7 @@ fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
         group_add: svc.group_add.clone(),
         security_opt: svc.security_opt.clone(),
         pids_limit: svc.pids_limit.or(limits.pids),
-        nano_cpus: svc
-            .cpus
-            .or(limits.cpus)
-            .map(|c| (c * 1e9).round() as i64),
+        nano_cpus: svc.cpus.or(limits.cpus).map(|c| (c * 1e9).round() as i64),
         cpu_shares: svc.cpu_shares,
         cpuset: svc.cpuset.clone(),
         cpu_period: svc.cpu_period,
@@ -605,7 +600,6 @@ fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
         uts: svc.uts.clone(),
         storage_opt: svc.storage_opt.clone(),
         logging: svc.logging.clone(),
-        mac_address: svc.mac_address.clone(),
         runtime: svc.runtime.clone(),
     }
 }
@@ -896,10 +890,7 @@ configs:
             HostSpec {
                 cap_add: vec!["NET_ADMIN".into()],
                 cap_drop: vec!["MKNOD".into()],
-                ulimits: vec![
-                    ("nofile".into(), 1024, 2048),
-                    ("nproc".into(), 512, 512)
-                ],
+                ulimits: vec![("nofile".into(), 1024, 2048), ("nproc".into(), 512, 512)],
                 init: Some(true),
                 shm_size: Some(64 << 20),
                 sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),

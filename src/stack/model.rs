@@ -187,8 +187,6 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -601,7 +599,6 @@ impl Service {
             ("uts", self.uts.is_some()),
             ("storage_opt", !self.storage_opt.is_empty()),
             ("logging", self.logging.is_some()),
-            ("mac_address", self.mac_address.is_some()),
             ("runtime", self.runtime.is_some()),
             ("device_cgroup_rules", !self.device_cgroup_rules.is_empty()),
         ];

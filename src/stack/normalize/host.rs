@@ -41,9 +41,7 @@ pub fn ulimits(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Ulimit>
                 let soft = m.get("soft").and_then(|s| signed(ctx, s, &at));
                 let hard = m.get("hard").and_then(|h| signed(ctx, h, &at));
                 match (soft, hard) {
-                    (Some(soft), Some(hard)) if soft <= hard => {
-                        Some(Ulimit::Range { soft, hard })
-                    }
+                    (Some(soft), Some(hard)) if soft <= hard => Some(Ulimit::Range { soft, hard }),
                     (Some(_), Some(_)) => {
                         ctx.push(
                             Diagnostic::error(&at, "the soft limit is above the hard limit")
@@ -244,7 +242,9 @@ pub fn hooks(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<Hook> {
         for (key, value) in read::entries(ctx, map, &at, HOOK_KEYS, &[]) {
             let k_at = docpath::child(&at, &key);
             match key.as_str() {
-                "command" => hook.command = super::service::command(ctx, value, &k_at).unwrap_or_default(),
+                "command" => {
+                    hook.command = super::service::command(ctx, value, &k_at).unwrap_or_default()
+                }
                 "user" => hook.user = read::string(ctx, value, &k_at),
                 "privileged" => hook.privileged = read::boolean(ctx, value, &k_at).unwrap_or(false),
                 "working_dir" => hook.working_dir = read::string(ctx, value, &k_at),
@@ -338,10 +338,20 @@ mod tests {
             &yaml("{nofile: {soft: 1024, hard: 2048}, nproc: 512}"),
             "u",
         );
-        assert_eq!(u["nofile"], Ulimit::Range { soft: 1024, hard: 2048 });
+        assert_eq!(
+            u["nofile"],
+            Ulimit::Range {
+                soft: 1024,
+                hard: 2048
+            }
+        );
         assert_eq!(u["nproc"].bounds(), (512, 512));
         assert!(ctx.diags.is_empty());
-        ulimits(&mut ctx, &yaml("{nofile: {soft: 3, hard: 2}, core: x}"), "u");
+        ulimits(
+            &mut ctx,
+            &yaml("{nofile: {soft: 3, hard: 2}, core: x}"),
+            "u",
+        );
         let paths: Vec<&str> = ctx.diags.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["u.nofile", "u.core"]);
     }
@@ -370,7 +380,9 @@ mod tests {
         let mut ctx = ctx_for();
         let d = devices(
             &mut ctx,
-            &yaml("[/dev/fuse, '/dev/null:/dev/xnull', '/dev/zero:/dev/z:r', '/dev/tty:rw', {source: /dev/a, target: /dev/b}]"),
+            &yaml(
+                "[/dev/fuse, '/dev/null:/dev/xnull', '/dev/zero:/dev/z:r', '/dev/tty:rw', {source: /dev/a, target: /dev/b}]",
+            ),
             "d",
         );
         let got: Vec<(&str, &str, &str)> = d
@@ -397,14 +409,19 @@ mod tests {
             pull_policy(&mut ctx, &yaml("if_not_present"), "p"),
             Some(PullPolicy::Missing)
         );
-        assert_eq!(pull_policy(&mut ctx, &yaml("build"), "p"), Some(PullPolicy::Build));
+        assert_eq!(
+            pull_policy(&mut ctx, &yaml("build"), "p"),
+            Some(PullPolicy::Build)
+        );
         assert!(ctx.diags.is_empty());
         assert_eq!(pull_policy(&mut ctx, &yaml("daily"), "p"), None);
         assert_eq!(ctx.diags.len(), 1);
         let mut ctx = ctx_for();
         let h = hooks(
             &mut ctx,
-            &yaml("[{command: echo hi there, user: root, privileged: true, working_dir: /tmp, environment: {A: '1'}}, {user: x}]"),
+            &yaml(
+                "[{command: echo hi there, user: root, privileged: true, working_dir: /tmp, environment: {A: '1'}}, {user: x}]",
+            ),
             "h",
         );
         assert_eq!(

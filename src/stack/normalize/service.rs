@@ -24,18 +24,20 @@ const KEYS: &[&str] = &[
     "dns_search", "dns_opt", "domainname", "group_add", "security_opt", "pids_limit", "cpus",
     "cpu_shares", "cpuset", "mem_reservation", "memswap_limit", "oom_score_adj",
     "oom_kill_disable", "userns_mode", "cgroup", "cgroup_parent", "ipc", "pid", "uts",
-    "storage_opt", "logging", "mac_address", "runtime", "cpu_period", "cpu_quota",
+    "storage_opt", "logging", "runtime", "cpu_period", "cpu_quota",
     "mem_swappiness", "device_cgroup_rules",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
 /// Those with a meaning on one engine but no field in API 1.41's create
-/// (`annotations`, `gpus`, …) or outside a container (`develop`, `attach`) stay here.
+/// (`annotations`, `gpus`; `mac_address` is an endpoint setting that engines
+/// before API 1.44 ignore) or outside a container (`develop`, `attach`) stay here.
 #[rustfmt::skip]
 const UNSUPPORTED: &[&str] = &[
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_rt_period",
     "cpu_rt_runtime", "credential_spec", "develop", "driver_opts", "env_from", "extends",
-    "external_links", "gpus", "isolation", "label_file", "links", "models", "profiles",
+    "external_links", "gpus", "isolation", "label_file", "links", "mac_address", "models",
+    "profiles",
     "provider", "use_api_socket", "volumes_from",
 ];
 
@@ -131,7 +133,6 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "uts" => svc.uts = read::string(ctx, value, &at),
             "storage_opt" => svc.storage_opt = host::text_map(ctx, value, &at),
             "logging" => svc.logging = host::logging(ctx, value, &at),
-            "mac_address" => svc.mac_address = read::string(ctx, value, &at),
             "runtime" => svc.runtime = read::string(ctx, value, &at),
             "cpu_period" => svc.cpu_period = host::signed(ctx, value, &at),
             "cpu_quota" => svc.cpu_quota = host::signed(ctx, value, &at),
@@ -310,7 +311,7 @@ fn same_values(ctx: &mut Ctx, svc: &mut Service, scale: Option<u32>, path: &str)
     let conflict = |ctx: &mut Ctx, a: &str, b: &str| {
         ctx.push(
             Diagnostic::error(path, format!("`{a}` and `{b}` have different values"))
-                .with_hint(format!("remove one of them, or give both the same value")),
+                .with_hint("remove one of them, or give both the same value"),
         );
     };
     if let Some(n) = scale {
@@ -333,7 +334,11 @@ fn same_values(ctx: &mut Ctx, svc: &mut Service, scale: Option<u32>, path: &str)
         conflict(ctx, "pids_limit", "deploy.resources.limits.pids");
     }
     if matches!((svc.mem_reservation, reservations.memory), (Some(a), Some(b)) if a != b) {
-        conflict(ctx, "mem_reservation", "deploy.resources.reservations.memory");
+        conflict(
+            ctx,
+            "mem_reservation",
+            "deploy.resources.reservations.memory",
+        );
     }
     if svc.replicas.is_some_and(|n| n > 1) && svc.container_name.is_some() {
         // Compose refuses this at `up`; the swarm target ignores `container_name`.
