@@ -8,10 +8,10 @@ use serde_yaml::Value;
 
 use super::read::{self, scalar_text};
 use super::{Ctx, environment as env, memory};
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
 use crate::stack::model::{
-    Device, Hook, Logging, PullPolicy, ResourceSet, Resources, ServiceConfig, Ulimit,
+    Device, Hook, Logging, PullPolicy, ResourceSet, Resources, Ulimit,
 };
 
 const HOOK_KEYS: &[&str] = &[
@@ -275,50 +275,6 @@ pub fn logging(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Logging> {
         }
     }
     Some(l)
-}
-
-/// A service's `configs`: names (mounted at `/<name>`) or `{source, target}`.
-pub fn service_configs(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceConfig> {
-    let Some(items) = read::sequence(ctx, v, path, "a list of configs") else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = docpath::item(path, i);
-        let (source, target) = match item {
-            Value::Mapping(m) => {
-                let Some(source) = m.get("source").and_then(scalar_text) else {
-                    read::expected(ctx, &at, "a config with `source`", item);
-                    continue;
-                };
-                let target = m.get("target").and_then(scalar_text);
-                (source, target)
-            }
-            other => match read::string(ctx, other, &at) {
-                Some(s) => (s, None),
-                None => continue,
-            },
-        };
-        if !ctx.declared.configs.contains(&source) {
-            let mut d = Diagnostic::error(&at, format!("config `{source}` is not declared"))
-                .with_hint("declare it under top-level `configs:` (e.g. `file: ./app.conf`)");
-            if let Some(close) =
-                did_you_mean(&source, ctx.declared.configs.iter().map(String::as_str))
-            {
-                d = d.with_hint(format!("did you mean `{close}`?"));
-            }
-            ctx.push(d);
-            continue;
-        }
-        // A relative target is under `/`, as Compose mounts configs.
-        let target = match target {
-            Some(t) if t.starts_with('/') => t,
-            Some(t) => format!("/{t}"),
-            None => format!("/{source}"),
-        };
-        out.push(ServiceConfig { source, target });
-    }
-    out
 }
 
 #[cfg(test)]

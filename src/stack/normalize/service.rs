@@ -101,7 +101,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "cap_add" => svc.cap_add = read::string_or_list(ctx, value, &at),
             "cap_drop" => svc.cap_drop = read::string_or_list(ctx, value, &at),
             "ulimits" => svc.ulimits = host::ulimits(ctx, value, &at),
-            "configs" => svc.configs = host::service_configs(ctx, value, &at),
+            "configs" => svc.configs = references::configs(ctx, value, &at),
             "init" => svc.init = read::boolean(ctx, value, &at),
             "shm_size" => svc.shm_size = host::size(ctx, value, &at),
             "sysctls" => svc.sysctls = host::text_map(ctx, value, &at),
