@@ -9,6 +9,9 @@ mod support;
 
 use support::*;
 
+/// A command that idles until SIGTERM ends it at once (see `support::idle_after`).
+const IDLE: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]"#;
+
 /// `pier up` in the project's directory with `yaml` as its pier.yaml.
 fn up_file(p: &Project, yaml: &str) -> Output {
     write(p.dir.path(), "pier.yaml", yaml);
@@ -37,7 +40,7 @@ name: {name}
 services:
   app:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     cap_add: [NET_ADMIN]
     cap_drop: [MKNOD]
     ulimits:
@@ -65,7 +68,7 @@ services:
   # Texts cannot be written into a read-only root: its own service.
   ro:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     read_only: true
     tmpfs: [/tmp]
 configs:
@@ -140,7 +143,7 @@ name: {name}
 services:
   app:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     post_start:
       - command: ["sh", "-c", "echo no-such-thing >&2; exit 3"]
 "#,
@@ -167,7 +170,7 @@ name: {name}
 services:
   worker:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     scale: {n}
 "#,
             name = p.name
@@ -211,7 +214,7 @@ services:
       init: {{condition: service_completed_successfully}}
   app:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     volumes: [data:/data]
     depends_on:
       check: {{condition: service_completed_successfully}}
@@ -311,7 +314,7 @@ name: {name}
 services:
   worker:
     image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: {IDLE}
     scale: {n}
     volumes: [data:/data]
     pre_stop:

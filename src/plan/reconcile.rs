@@ -762,6 +762,17 @@ mod tests {
         }
     }
 
+    /// The container of `service` exited with `code`.
+    fn exited(observed: &mut Observed, service: &str, code: i64) {
+        let c = observed
+            .containers
+            .iter_mut()
+            .find(|c| c.service == service)
+            .unwrap();
+        c.state = ContainerState::Exited;
+        c.exit_code = Some(code);
+    }
+
     /// Present images, each with an id derived from its reference.
     fn images(refs: &[String]) -> BTreeMap<String, String> {
         refs.iter()
@@ -842,13 +853,7 @@ unchanged: cache, db, web
     fn stopped_container_is_started_not_recreated() {
         let stack = shop();
         let mut observed = running(&stack);
-        let cache = observed
-            .containers
-            .iter_mut()
-            .find(|c| c.service == "cache")
-            .unwrap();
-        cache.state = ContainerState::Exited;
-        cache.exit_code = Some(137);
+        exited(&mut observed, "cache", 137);
         assert_eq!(
             up(&stack, &observed, UpOptions::default()),
             "\
@@ -1162,13 +1167,7 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
     fn a_one_shot_runs_again_on_every_up() {
         let stack = with_migrate();
         let mut observed = running(&stack);
-        let migrate = observed
-            .containers
-            .iter_mut()
-            .find(|c| c.service == "migrate")
-            .unwrap();
-        migrate.state = ContainerState::Exited;
-        migrate.exit_code = Some(0);
+        exited(&mut observed, "migrate", 0);
         assert_eq!(
             up(&stack, &observed, UpOptions::default()),
             "\
@@ -1179,13 +1178,7 @@ unchanged: cache, db, api, web
 "
         );
         // A dependent that starts waits for this run of it, not the last one.
-        let api = observed
-            .containers
-            .iter_mut()
-            .find(|c| c.service == "api")
-            .unwrap();
-        api.state = ContainerState::Exited;
-        api.exit_code = Some(137);
+        exited(&mut observed, "api", 137);
         assert_eq!(
             up(&stack, &observed, UpOptions::default()),
             "\

@@ -10,9 +10,7 @@ use super::read::{self, scalar_text};
 use super::{Ctx, environment as env, memory};
 use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
-use crate::stack::model::{
-    Device, Hook, Logging, PullPolicy, ResourceSet, Resources, Ulimit,
-};
+use crate::stack::model::{Device, Hook, Logging, PullPolicy, ResourceSet, Resources, Ulimit};
 
 const HOOK_KEYS: &[&str] = &[
     "command",

@@ -160,9 +160,8 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
         })
     };
     let missing = |at: &str, key: &str| {
-        Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`")).with_hint(
-            "e.g. `file: ./secrets/db_password.txt`; external secrets are not supported",
-        )
+        Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`"))
+            .with_hint("e.g. `file: ./secrets/db_password.txt`; external secrets are not supported")
     };
     let kinds = (SECRET_KEYS, SECRET_UNSUPPORTED);
     definitions(ctx, v, path, kinds, source, missing)
@@ -351,7 +350,10 @@ mod tests {
         )
         .unwrap();
         let c = configs(&mut ctx, &v, "configs");
-        assert_eq!(c["f"].source, ConfigSource::File(dir.path().join("app.conf")));
+        assert_eq!(
+            c["f"].source,
+            ConfigSource::File(dir.path().join("app.conf"))
+        );
         assert_eq!(c["c"].value.as_deref(), Some("a=1"));
         assert_eq!(c["e"].value.as_deref(), Some("/home/me"));
         let errors: Vec<&str> = ctx.diags.iter().map(|d| d.path.as_str()).collect();
