@@ -972,7 +972,7 @@ configs:
         let after = ConfigHash::of(&edited);
         assert_eq!(
             after.changed_fields(&before.fields),
-            ["cap_add", "resources", "shm_size"]
+            ["cap_add", "deploy.resources", "shm_size"]
         );
     }
 }
