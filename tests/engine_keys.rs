@@ -283,7 +283,10 @@ services:
         .expect("a create step");
     let spec = &create["action"]["spec"];
     assert_eq!(spec["cap_add"], serde_json::json!(["NET_ADMIN"]));
-    assert_eq!(spec["ulimits"], serde_json::json!([["nofile", 1024, 1024]]));
+    assert_eq!(
+        spec["ulimits"],
+        serde_json::json!([{"name": "nofile", "soft": 1024, "hard": 1024}])
+    );
     assert_eq!(spec["init"], true);
     assert_eq!(spec["shm_size"], 64 << 20);
     assert_eq!(spec["sysctls"]["net.core.somaxconn"], "512");

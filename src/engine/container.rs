@@ -91,10 +91,10 @@ fn host_config(h: &HostSpec) -> HostConfig {
         ulimits: (!h.ulimits.is_empty()).then(|| {
             h.ulimits
                 .iter()
-                .map(|(name, soft, hard)| ResourcesUlimits {
-                    name: Some(name.clone()),
-                    soft: Some(*soft),
-                    hard: Some(*hard),
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
                 })
                 .collect()
         }),

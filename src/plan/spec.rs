@@ -86,9 +86,8 @@ pub struct HostSpec {
     pub cap_add: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_drop: Vec<String>,
-    /// (name, soft, hard).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ulimits: Vec<(String, i64, i64)>,
+    pub ulimits: Vec<UlimitSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,6 +158,14 @@ pub struct HostSpec {
     pub logging: Option<Logging>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+}
+
+/// One resource limit of the container's processes (`ulimit -n`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UlimitSpec {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
 }
 
 /// A file written into the container before it starts (a config's content).
@@ -565,7 +572,11 @@ fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
             .iter()
             .map(|(name, u)| {
                 let (soft, hard) = u.bounds();
-                (name.clone(), soft, hard)
+                UlimitSpec {
+                    name: name.clone(),
+                    soft,
+                    hard,
+                }
             })
             .collect(),
         init: svc.init,
@@ -890,7 +901,18 @@ configs:
             HostSpec {
                 cap_add: vec!["NET_ADMIN".into()],
                 cap_drop: vec!["MKNOD".into()],
-                ulimits: vec![("nofile".into(), 1024, 2048), ("nproc".into(), 512, 512)],
+                ulimits: vec![
+                    UlimitSpec {
+                        name: "nofile".into(),
+                        soft: 1024,
+                        hard: 2048
+                    },
+                    UlimitSpec {
+                        name: "nproc".into(),
+                        soft: 512,
+                        hard: 512
+                    },
+                ],
                 init: Some(true),
                 shm_size: Some(64 << 20),
                 sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),

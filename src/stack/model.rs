@@ -116,7 +116,10 @@ pub struct Service {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, Ulimit>,
     /// `deploy.resources` (the name a changed-config cause gives it).
-    #[serde(rename = "deploy.resources", skip_serializing_if = "Resources::is_empty")]
+    #[serde(
+        rename = "deploy.resources",
+        skip_serializing_if = "Resources::is_empty"
+    )]
     pub resources: Resources,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<ServiceConfig>,
