@@ -42,3 +42,7 @@ pub const ONE_OFF: &str = "io.pier.one-off";
 /// `com.docker.compose.project.working_dir`: `pier ls` shows where each project
 /// lives from the containers alone, from any directory.
 pub const WORKING_DIR: &str = "io.pier.project.working_dir";
+/// The container's `pre_stop` hooks as JSON (`plan::spec::HookSpec`), set only when
+/// it has some: `down`, scaling down and a recreate run them from the container
+/// alone, so an edited or missing stack file stops it the way it was started.
+pub const PRE_STOP: &str = "io.pier.pre-stop";

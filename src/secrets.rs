@@ -522,6 +522,7 @@ mod tests {
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
         }
     }
 

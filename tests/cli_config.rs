@@ -164,7 +164,7 @@ fn env_file_problems_are_invalid_input() {
 #[test]
 fn warnings_go_to_stderr_and_output_stays_clean() {
     let dir = project(
-        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {A: \"${UNSET}\"}\n",
+        "services:\n  web:\n    image: x\n    gpus: all\n    environment: {A: \"${UNSET}\"}\n",
     );
     Pier::in_dir(dir.path())
         .args(["config", "--json"])
@@ -172,7 +172,7 @@ fn warnings_go_to_stderr_and_output_stays_clean() {
         .success()
         .stdout(predicate::str::starts_with("{"))
         .stderr(predicate::str::contains(
-            "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported",
+            "pier.yaml:4:5: warning: services.web.gpus: `gpus` is not supported",
         ))
         .stderr(predicate::str::contains(
             "pier.yaml:5:19: warning: services.web.environment.A: variable `UNSET` is not set",
@@ -405,7 +405,7 @@ fn the_pier_builder_fails_on_an_unexpected_exit_code() {
 #[test]
 fn progress_json_makes_every_line_on_stderr_json_warnings_notes_and_the_error() {
     let dir = project(
-        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    environment: {DB_PASSWORD: \"${DB_PASSWORD}\"}\n",
+        "services:\n  web:\n    image: x\n    gpus: all\n    environment: {DB_PASSWORD: \"${DB_PASSWORD}\"}\n",
     );
     let out = Pier::in_dir(dir.path())
         .env("DB_PASSWORD", "s3cret-value")
@@ -415,9 +415,10 @@ fn progress_json_makes_every_line_on_stderr_json_warnings_notes_and_the_error() 
     let events = json_lines(&out.stderr);
     assert!(
         events.iter().any(|e| e["event"] == "warning"
-            && e["text"].as_str().unwrap().contains(
-                "pier.yaml:4:5: warning: services.web.cap_add: `cap_add` is not supported"
-            )),
+            && e["text"]
+                .as_str()
+                .unwrap()
+                .contains("pier.yaml:4:5: warning: services.web.gpus: `gpus` is not supported")),
         "{}",
         out.stderr
     );
@@ -436,7 +437,7 @@ fn progress_json_makes_every_line_on_stderr_json_warnings_notes_and_the_error() 
     Pier::in_dir(dir.path())
         .env("DB_PASSWORD", "s3cret-value")
         .args(["--progress", "quiet", "config"])
-        .stderr_contains("warning: services.web.cap_add")
+        .stderr_contains("warning: services.web.gpus")
         .stderr_lacks("note:")
         .run();
 

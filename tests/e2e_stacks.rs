@@ -537,6 +537,52 @@ fn e2e_django_served_migrated_admin_and_data_across_restarts() {
     let admin = django_login(&base, "e2e-admin", &password, &site.jar("dj-1"));
     assert_contains(&admin, "Site administration", "admin login");
 
+    // A new model and its migration, then `pier up` again (no down): the one-shot
+    // `migrate` runs on every `up`, as the template promises, and applies it.
+    let app = site.dir.join("notes");
+    std::fs::create_dir_all(app.join("migrations")).unwrap();
+    std::fs::write(app.join("__init__.py"), "").unwrap();
+    std::fs::write(app.join("migrations/__init__.py"), "").unwrap();
+    std::fs::write(
+        app.join("models.py"),
+        "from django.db import models\n\n\nclass Note(models.Model):\n    text = models.CharField(max_length=200)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("migrations/0001_initial.py"),
+        "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n    operations = [\n        migrations.CreateModel(\n            name=\"Note\",\n            fields=[\n                (\"id\", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name=\"ID\")),\n                (\"text\", models.CharField(max_length=200)),\n            ],\n        ),\n    ]\n",
+    )
+    .unwrap();
+    let settings = site.dir.join("config/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        format!("{text}\nINSTALLED_APPS += [\"notes\"]\n"),
+    )
+    .unwrap();
+    let plan = site.pier(&["up", "--dry-run"]);
+    assert_contains(
+        &plan,
+        &format!("start container {migrate} (one-shot: runs on every up)"),
+        "the plan of a second up",
+    );
+    site.up();
+    let applied = site.pier(&[
+        "exec",
+        "-T",
+        "web",
+        "--",
+        "python",
+        "manage.py",
+        "showmigrations",
+        "notes",
+    ]);
+    assert_contains(
+        &applied,
+        "[X] 0001_initial",
+        "the new migration, applied by the second up",
+    );
+
     // down + up: the user is still there (and migrate ran again, harmlessly).
     site.pier(&["down"]);
     site.up();

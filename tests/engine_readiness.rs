@@ -30,10 +30,17 @@ fn completed_successfully_runs_the_one_shot_first() {
         finished <= started_at(&p.container("app")),
         "app started before migrate finished"
     );
-    // A second up leaves the completed one-shot alone.
+    // A second up runs the one-shot again (as Compose does), app left alone.
     let mut dry = up_args(60);
     dry.dry_run = true;
-    assert!(up(&stack, &dry).unwrap().contains("nothing to do"));
+    let plan = up(&stack, &dry).unwrap();
+    assert!(
+        plan.contains(&format!(
+            "1. start container {m} (one-shot: runs on every up)"
+        )),
+        "{plan}"
+    );
+    assert!(plan.contains("unchanged: app"), "{plan}");
 }
 
 #[test]

@@ -263,7 +263,7 @@ fn up_and_down_as_library_operations_return_their_reports() {
 fn up_with_progress_json_writes_only_json_objects_to_stderr() {
     let p = Project::new("jsonprogress");
     let yaml = format!(
-        "name: {}\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    cap_add: [NET_ADMIN]\n",
+        "name: {}\nservices:\n  app:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    gpus: all\n",
         p.name,
         idle_after("")
     );
@@ -275,7 +275,7 @@ fn up_with_progress_json_writes_only_json_objects_to_stderr() {
     assert!(
         events
             .iter()
-            .any(|e| e["event"] == "warning" && e["text"].as_str().unwrap().contains("cap_add")),
+            .any(|e| e["event"] == "warning" && e["text"].as_str().unwrap().contains("gpus")),
         "{}",
         out.stderr
     );

@@ -6,9 +6,10 @@ use std::time::Duration;
 use bollard::body_full;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
-    HealthStatusEnum, HostConfig, Mount as EngineMount, MountType, NetworkConnectRequest,
-    NetworkingConfig, PortBinding, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerStateStatusEnum, DeviceMapping, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+    Mount as EngineMount, MountType, NetworkConnectRequest, NetworkingConfig, PortBinding,
+    ResourcesUlimits, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
@@ -20,7 +21,9 @@ use futures_util::StreamExt;
 use super::{Engine, fail, is_not_found};
 use crate::error::{EngineOp, Error, Result};
 use crate::plan::observed::{ContainerState, Health, PublishedPort};
-use crate::plan::spec::{ContainerSpec, MountType as MountSpecType, RestartSpec};
+use crate::plan::spec::{
+    ContainerSpec, HookSpec, HostSpec, MountType as MountSpecType, RestartSpec,
+};
 
 /// A container's state as inspected: plain data for the executor and the reporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +73,80 @@ fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
         builder.append_data(&mut header, path.trim_start_matches('/'), &content[..])?;
     }
     builder.into_inner()
+}
+
+/// `Some(list)` unless empty: the engine takes an absent list as "the default".
+fn list(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+fn map(items: &std::collections::BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!items.is_empty()).then(|| items.clone().into_iter().collect())
+}
+
+/// The pass-through fields of the host config; the caller sets the rest.
+fn host_config(h: &HostSpec) -> HostConfig {
+    HostConfig {
+        cap_add: list(&h.cap_add),
+        cap_drop: list(&h.cap_drop),
+        ulimits: (!h.ulimits.is_empty()).then(|| {
+            h.ulimits
+                .iter()
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect()
+        }),
+        init: h.init,
+        shm_size: h.shm_size.and_then(|b| i64::try_from(b).ok()),
+        sysctls: map(&h.sysctls),
+        devices: (!h.devices.is_empty()).then(|| {
+            h.devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.source.clone()),
+                    path_in_container: Some(d.target.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
+                })
+                .collect()
+        }),
+        device_cgroup_rules: list(&h.device_cgroup_rules),
+        readonly_rootfs: h.read_only.then_some(true),
+        dns: list(&h.dns),
+        dns_search: list(&h.dns_search),
+        dns_options: list(&h.dns_opt),
+        group_add: list(&h.group_add),
+        security_opt: list(&h.security_opt),
+        pids_limit: h.pids_limit,
+        nano_cpus: h.nano_cpus,
+        cpu_shares: h.cpu_shares,
+        cpuset_cpus: h.cpuset.clone(),
+        cpu_period: h.cpu_period,
+        cpu_quota: h.cpu_quota,
+        memory_reservation: h.memory_reservation.and_then(|b| i64::try_from(b).ok()),
+        memory_swap: h.memory_swap,
+        memory_swappiness: h.memory_swappiness,
+        oom_score_adj: h.oom_score_adj,
+        oom_kill_disable: h.oom_kill_disable,
+        userns_mode: h.userns_mode.clone(),
+        cgroupns_mode: h.cgroup.as_deref().map(|c| match c {
+            "host" => HostConfigCgroupnsModeEnum::HOST,
+            _ => HostConfigCgroupnsModeEnum::PRIVATE,
+        }),
+        cgroup_parent: h.cgroup_parent.clone(),
+        ipc_mode: h.ipc.clone(),
+        pid_mode: h.pid.clone(),
+        uts_mode: h.uts.clone(),
+        storage_opt: map(&h.storage_opt),
+        log_config: h.logging.as_ref().map(|l| HostConfigLogConfig {
+            typ: l.driver.clone(),
+            config: map(&l.options),
+        }),
+        runtime: h.runtime.clone(),
+        ..Default::default()
+    }
 }
 
 impl Engine {
@@ -127,6 +204,9 @@ impl Engine {
         let networking_config = first.map(|n| NetworkingConfig {
             endpoints_config: Some([(n.name.clone(), endpoint(&n.aliases))].into()),
         });
+        // `start_interval` is API 1.44's; older engines refuse the create with it.
+        let version = self.docker.client_version();
+        let knows_start_interval = (version.major_version, version.minor_version) >= (1, 44);
         let exposed = spec.exposed_ports.clone();
 
         let body = ContainerCreateBody {
@@ -155,8 +235,7 @@ impl Engine {
                 timeout: nanos(h.timeout),
                 retries: h.retries.map(i64::from),
                 start_period: nanos(h.start_period),
-                // Not sent: API 1.41 engines reject it; pier probes quickly itself instead.
-                start_interval: None,
+                start_interval: nanos(h.start_interval).filter(|_| knows_start_interval),
             }),
             host_config: Some(HostConfig {
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
@@ -170,12 +249,17 @@ impl Engine {
                     .network_mode
                     .clone()
                     .or_else(|| first.map(|n| n.name.clone())),
-                ..Default::default()
+                ..host_config(&spec.host)
             }),
             networking_config,
+            domainname: spec.host.domainname.clone(),
             ..Default::default()
         };
-        let opts = CreateContainerOptionsBuilder::default().name(name).build();
+        let mut opts = CreateContainerOptionsBuilder::default().name(name);
+        if let Some(platform) = &spec.host.platform {
+            opts = opts.platform(platform);
+        }
+        let opts = opts.build();
         let created = self
             .docker
             .create_container(Some(opts), body)
@@ -362,17 +446,23 @@ impl Engine {
 
     /// Run `cmd` in the running container; returns its exit code and combined output.
     pub async fn exec(&self, name: &str, cmd: Vec<String>) -> Result<(i64, String)> {
+        let options = CreateExecOptions {
+            cmd: Some(cmd),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        self.exec_with(name, options).await
+    }
+
+    async fn exec_with(
+        &self,
+        name: &str,
+        options: CreateExecOptions<String>,
+    ) -> Result<(i64, String)> {
         let created = self
             .docker
-            .create_exec(
-                name,
-                CreateExecOptions {
-                    cmd: Some(cmd),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
+            .create_exec(name, options)
             .await
             .map_err(fail(EngineOp::Exec, name))?;
         let mut output = String::new();
@@ -394,6 +484,27 @@ impl Engine {
             .await
             .map_err(fail(EngineOp::Exec, name))?;
         Ok((inspect.exit_code.unwrap_or(-1), output))
+    }
+
+    /// Run a `post_start`/`pre_stop` hook in the running container, as its user,
+    /// working directory, environment and privileges say: its exit code and output.
+    pub async fn run_hook(&self, name: &str, hook: &HookSpec) -> Result<(i64, String)> {
+        let env: Vec<String> = hook
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let options = CreateExecOptions {
+            cmd: Some(hook.command.clone()),
+            user: hook.user.clone(),
+            privileged: Some(hook.privileged),
+            working_dir: hook.working_dir.clone(),
+            env: (!env.is_empty()).then_some(env),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        self.exec_with(name, options).await
     }
 
     /// Run a health test once through exec (`command`: `HealthTest::exec_command` of the stack model, carried by the plan),

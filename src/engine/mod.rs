@@ -28,8 +28,8 @@ pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
 pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
-pub use version::EngineFacts;
 pub use observe::ProjectContainer;
+pub use version::EngineFacts;
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

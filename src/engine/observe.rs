@@ -15,6 +15,7 @@ use crate::plan::observed::{
     ContainerState, Health, Observed, ObservedContainer, ObservedMount, ObservedNetwork,
     ObservedVolume, PublishedPort,
 };
+use crate::plan::spec::parse_hooks_label;
 use crate::preflight::ContainerPort;
 
 impl Engine {
@@ -290,6 +291,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
         exit_code: exit_code_of_status(&status),
         started_at: None,
         published,
+        pre_stop: parse_hooks_label(labels.get(labels::PRE_STOP)),
     })
 }
 

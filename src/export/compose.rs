@@ -23,8 +23,9 @@ use serde_json::{Map, Value, json};
 
 use crate::secrets::{Piece, Secrets};
 use crate::stack::model::{
-    Build, Condition, HealthTest, Healthcheck, Mount, MountKind, Network, PortMapping,
-    RestartPolicy, Secret, SecretSource, Service, Stack, Volume, format_duration,
+    Build, Condition, ConfigSource, HealthTest, Healthcheck, Hook, Mount, MountKind, Network,
+    PortMapping, ResourceSet, RestartPolicy, Secret, SecretSource, Service, Stack, Volume,
+    format_duration,
 };
 use crate::stack::yaml_emit::to_yaml;
 
@@ -109,6 +110,17 @@ pub fn document(stack: &Stack, flavor: Flavor) -> Value {
             .iter()
             .map(|(k, s)| (k.clone(), secret_doc(s)));
         doc.insert("secrets".into(), Value::Object(secrets.collect()));
+    }
+    if !stack.configs.is_empty() {
+        let configs = stack.configs.iter().map(|(k, c)| {
+            let value = match &c.source {
+                ConfigSource::File(path) => json!({ "file": path.to_string_lossy() }),
+                ConfigSource::Content(text) => json!({ "content": text }),
+                ConfigSource::Environment(var) => json!({ "environment": var }),
+            };
+            (k.clone(), value)
+        });
+        doc.insert("configs".into(), Value::Object(configs.collect()));
     }
     Value::Object(doc)
 }
@@ -221,15 +233,112 @@ fn service_doc(s: &Service, flavor: Flavor) -> Value {
     if let Some(bytes) = s.mem_limit {
         put("mem_limit", json!(bytes));
     }
-    if let Some(replicas) = s.replicas {
-        put("deploy", json!({ "replicas": replicas }));
+    let mut deploy = Map::new();
+    match s.replicas {
+        Some(n) if s.replicas_from_scale => put("scale", json!(n)),
+        Some(n) => {
+            deploy.insert("replicas".into(), json!(n));
+        }
+        None => {}
     }
     // The stack holds only the enabled services: an exported file has no
     // profiles to select, `config` shows them as Compose does.
     if flavor == Flavor::Config && !s.profiles.is_empty() {
         put("profiles", json!(s.profiles));
     }
+    if !s.resources.is_empty() {
+        let set = |r: &ResourceSet| {
+            let mut m = Map::new();
+            if let Some(c) = r.cpus {
+                m.insert("cpus".into(), json!(c));
+            }
+            if let Some(b) = r.memory {
+                m.insert("memory".into(), json!(b.to_string()));
+            }
+            if let Some(p) = r.pids {
+                m.insert("pids".into(), json!(p));
+            }
+            Value::Object(m)
+        };
+        let mut res = Map::new();
+        if !s.resources.limits.is_empty() {
+            res.insert("limits".into(), set(&s.resources.limits));
+        }
+        if !s.resources.reservations.is_empty() {
+            res.insert("reservations".into(), set(&s.resources.reservations));
+        }
+        deploy.insert("resources".into(), Value::Object(res));
+    }
+    if !deploy.is_empty() {
+        put("deploy", Value::Object(deploy));
+    }
+    engine_keys(s, &mut put);
     Value::Object(m)
+}
+
+/// The keys that are one field of the engine's create call each, in Compose's
+/// notation (`docker compose config`): sizes as byte strings, devices and hooks
+/// in the long form, sysctls as text.
+fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
+    let mut list = |key: &str, items: &[String]| {
+        if !items.is_empty() {
+            put(key, json!(items));
+        }
+    };
+    list("cap_add", &s.cap_add);
+    list("cap_drop", &s.cap_drop);
+    list("dns", &s.dns);
+    list("dns_search", &s.dns_search);
+    list("dns_opt", &s.dns_opt);
+    list("group_add", &s.group_add);
+    list("security_opt", &s.security_opt);
+    list("device_cgroup_rules", &s.device_cgroup_rules);
+    let text = |v: &Option<String>| v.as_ref().map(|t| json!(t));
+    let bytes = |v: Option<u64>| v.map(|b| json!(b.to_string()));
+    let hooks = |hooks: &[Hook]| (!hooks.is_empty()).then(|| json!(hooks));
+    let map = |m: &std::collections::BTreeMap<String, String>| (!m.is_empty()).then(|| json!(m));
+    let fields: [(&str, Option<Value>); 32] = [
+        ("ulimits", (!s.ulimits.is_empty()).then(|| json!(s.ulimits))),
+        ("configs", (!s.configs.is_empty()).then(|| json!(s.configs))),
+        ("init", s.init.map(|b| json!(b))),
+        ("shm_size", bytes(s.shm_size)),
+        ("sysctls", map(&s.sysctls)),
+        ("devices", (!s.devices.is_empty()).then(|| json!(s.devices))),
+        ("platform", text(&s.platform)),
+        ("pull_policy", s.pull_policy.map(|p| json!(p))),
+        ("post_start", hooks(&s.post_start)),
+        ("pre_stop", hooks(&s.pre_stop)),
+        ("read_only", s.read_only.then(|| json!(true))),
+        ("domainname", text(&s.domainname)),
+        ("pids_limit", s.pids_limit.map(|n| json!(n))),
+        ("cpus", s.cpus.map(|n| json!(n))),
+        ("cpu_shares", s.cpu_shares.map(|n| json!(n))),
+        ("cpuset", text(&s.cpuset)),
+        ("cpu_period", s.cpu_period.map(|n| json!(n))),
+        ("cpu_quota", s.cpu_quota.map(|n| json!(n))),
+        ("mem_reservation", bytes(s.mem_reservation)),
+        (
+            "memswap_limit",
+            s.memswap_limit.map(|n| json!(n.to_string())),
+        ),
+        ("mem_swappiness", s.mem_swappiness.map(|n| json!(n))),
+        ("oom_score_adj", s.oom_score_adj.map(|n| json!(n))),
+        ("oom_kill_disable", s.oom_kill_disable.map(|b| json!(b))),
+        ("userns_mode", text(&s.userns_mode)),
+        ("cgroup", text(&s.cgroup)),
+        ("cgroup_parent", text(&s.cgroup_parent)),
+        ("ipc", text(&s.ipc)),
+        ("pid", text(&s.pid)),
+        ("uts", text(&s.uts)),
+        ("storage_opt", map(&s.storage_opt)),
+        ("logging", s.logging.as_ref().map(|l| json!(l))),
+        ("runtime", text(&s.runtime)),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            put(key, value);
+        }
+    }
 }
 
 fn build_doc(b: &Build) -> Value {

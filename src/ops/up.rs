@@ -163,8 +163,9 @@ fn exited_after_start(plan: &Plan, after: &Observed) -> Option<(String, String, 
             service,
             container,
             one_shot: false,
+            ..
         } => {
-            let c = after.container_of(service)?;
+            let c = after.containers.iter().find(|c| &c.name == container)?;
             let failed = c.state == ContainerState::Exited && c.exit_code.is_some_and(|x| x != 0);
             failed.then(|| {
                 (
@@ -211,6 +212,7 @@ mod tests {
                 exit_code,
                 started_at: None,
                 published: vec![],
+                pre_stop: vec![],
             }],
             ..Observed::default()
         };

@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 use crate::stack::model::Service;
 
 /// Fields that do not describe the running container, so changing them must not
-/// recreate it (as in Compose): `depends_on` only orders startup, `build` takes
-/// effect through the image (`up --build`), `deploy` (replicas) belongs to the swarm target.
-const IGNORED_FIELDS: [&str; 3] = ["depends_on", "build", "deploy"];
+/// recreate it (as in Compose): `depends_on` only orders startup, `build` and
+/// `pull_policy` take effect through the image, `deploy` (replicas, `scale`) adds
+/// or removes containers rather than changing them.
+const IGNORED_FIELDS: [&str; 4] = ["depends_on", "build", "deploy", "pull_policy"];
 
 /// Length of the per-field hashes kept in the `io.pier.config-fields` label.
 const FIELD_HASH_LEN: usize = 12;
@@ -210,6 +211,13 @@ mod tests {
         let mut scaled = web();
         scaled.replicas = Some(3);
         assert_eq!(ConfigHash::of(&scaled), ConfigHash::of(&web()));
+    }
+
+    #[test]
+    fn pull_policy_does_not_change_the_hash() {
+        let mut always = web();
+        always.pull_policy = Some(crate::stack::model::PullPolicy::Always);
+        assert_eq!(ConfigHash::of(&always), ConfigHash::of(&web()));
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct ObservedContainer {
     pub started_at: Option<String>,
     /// Ports published on the host, as bound (an engine-chosen port included).
     pub published: Vec<PublishedPort>,
+    /// The `io.pier.pre-stop` label, parsed: hooks to run before it stops.
+    pub pre_stop: Vec<crate::plan::spec::HookSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

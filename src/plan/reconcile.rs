@@ -10,10 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, ObservedMount};
-use crate::plan::spec::{BuildSpec, ContainerSpec, MountSpec, MountType, build_spec, probe_of};
+use crate::plan::spec::{
+    BuildSpec, ContainerSpec, HookSpec, MountSpec, MountType, build_spec, probe_of,
+};
 use crate::plan::steps::{Action, Cause, Plan, SharedImage, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
-use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
+use crate::stack::model::{
+    Condition, HealthTest, MountKind, PullPolicy as ServicePull, Service, Stack,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PullPolicy {
@@ -100,11 +104,14 @@ pub fn plan_up(
     for e in &edges {
         edges_of.entry(e.service.as_str()).or_default().push(e);
     }
+    // By engine name (a service has one container per replica), and by service.
     let mut containers: BTreeMap<&str, &ObservedContainer> = BTreeMap::new();
+    let mut by_service: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
     for c in &observed.containers {
-        containers.entry(c.service.as_str()).or_insert(c);
+        containers.entry(c.name.as_str()).or_insert(c);
+        by_service.entry(c.service.as_str()).or_default().push(c);
     }
-    let container_of = |service: &str| containers.get(service).copied();
+    let container_named = |name: &str| containers.get(name).copied();
     let needed_completed = needed_completed(stack);
     let mut b = Builder::default();
 
@@ -165,142 +172,211 @@ pub fn plan_up(
         volumes.insert(key.to_string(), id);
     }
 
-    // Per service, in start order: container, start.
-    let mut started: BTreeMap<String, StepId> = BTreeMap::new();
-    let mut waits: BTreeMap<(String, &'static str), StepId> = BTreeMap::new();
+    // Per service, in start order: per container: create, start (images came first).
+    // Service → the start steps of its containers in this plan.
+    let mut started: BTreeMap<String, Vec<StepId>> = BTreeMap::new();
+    // (service, condition) → one wait per container of the service.
+    let mut waits: BTreeMap<(String, &'static str), Vec<StepId>> = BTreeMap::new();
     let mut unchanged = Vec::new();
     for name in &order {
         let svc = &stack.services[name];
-        let container = stack.container_name(name);
         let image = stack.image_of(name);
         let image_step = images.get(&image).copied();
+        let steps_before = b.steps.len();
 
         let hash = ConfigHash::of(svc);
-        let existing = container_of(name);
-        let create_cause = create_cause(
-            svc,
-            existing,
-            &hash,
-            image_step.is_some(),
-            observed.images.get(&image),
-            opts,
-        );
         let ready = final_condition_in(stack, name, &needed_completed);
-        let needs_start = start_cause(ready, existing, create_cause.is_some());
+        let replicas = stack.container_names(name);
+        let any_start = replicas.iter().any(|c| {
+            let existing = container_named(c);
+            let create = create_cause(
+                svc,
+                existing,
+                &hash,
+                image_step.is_some(),
+                observed.images.get(&image),
+                opts,
+            );
+            start_cause(ready, existing, create.is_some()).is_some()
+        });
 
         // What the dependencies must reach first. A `network_mode: service:X` service
         // cannot even be created before X runs.
         let mut dep_waits: Vec<StepId> = Vec::new();
         let mut create_waits: Vec<StepId> = Vec::new();
-        if needs_start.is_some() {
+        if any_start {
             for edge in edges_of.get(name.as_str()).into_iter().flatten() {
                 let (dep, condition) = (&edge.dependency, edge.edge.condition);
                 if !scope.contains(dep) {
                     continue;
                 }
-                let dep_container = container_of(dep);
-                let satisfied = !started.contains_key(dep)
-                    && dep_container.is_some_and(|c| match condition {
-                        Condition::Started => c.state == ContainerState::Running,
-                        Condition::Healthy => c.health == Some(Health::Healthy),
-                        Condition::CompletedSuccessfully => {
-                            c.state == ContainerState::Exited && c.exit_code == Some(0)
-                        }
-                    });
-                if satisfied {
-                    continue;
-                }
                 let key = (dep.clone(), condition.as_str());
-                let id = match waits.get(&key) {
-                    Some(&id) => {
+                if let Some(ids) = waits.get(&key) {
+                    for id in ids {
                         if let Cause::NeededBy(list) = &mut b.steps[id.0].cause {
                             list.push(name.clone());
                         }
-                        id
                     }
-                    None => {
-                        let id = b.push(
-                            Action::WaitFor {
-                                service: dep.clone(),
-                                container: stack.container_name(dep),
-                                condition: condition.into(),
-                                probe: probe_of(stack, dep),
-                            },
-                            Cause::NeededBy(vec![name.clone()]),
-                            started.get(dep).copied().into_iter().collect(),
-                        );
-                        waits.insert(key, id);
-                        id
+                    dep_waits.extend(ids);
+                    if edge.edge.kind == EdgeKind::NetworkMode {
+                        create_waits.extend(ids);
                     }
-                };
-                if edge.edge.kind == EdgeKind::NetworkMode {
-                    create_waits.push(id);
+                    continue;
                 }
-                dep_waits.push(id);
+                let dep_started = started.get(dep.as_str());
+                let mut ids = Vec::new();
+                // Every container of the dependency, each waited for.
+                for (i, dep_container) in stack.container_names(dep).iter().enumerate() {
+                    let start = dep_started.and_then(|s| s.get(i)).copied();
+                    let satisfied = dep_started.is_none_or(|s| s.is_empty())
+                        && container_named(dep_container).is_some_and(|c| match condition {
+                            Condition::Started => c.state == ContainerState::Running,
+                            Condition::Healthy => c.health == Some(Health::Healthy),
+                            Condition::CompletedSuccessfully => {
+                                c.state == ContainerState::Exited && c.exit_code == Some(0)
+                            }
+                        });
+                    if satisfied {
+                        continue;
+                    }
+                    ids.push(b.push(
+                        Action::WaitFor {
+                            service: dep.clone(),
+                            container: dep_container.clone(),
+                            condition: condition.into(),
+                            probe: probe_of(stack, dep),
+                        },
+                        Cause::NeededBy(vec![name.clone()]),
+                        start.into_iter().collect(),
+                    ));
+                }
+                if ids.is_empty() {
+                    continue;
+                }
+                if edge.edge.kind == EdgeKind::NetworkMode {
+                    create_waits.extend(&ids);
+                }
+                dep_waits.extend(&ids);
+                waits.insert(key, ids);
             }
         }
 
-        let mut create_step = None;
-        if let Some(cause) = create_cause {
-            let mut after: Vec<StepId> = image_step.into_iter().collect();
-            after.extend(&create_waits);
-            if svc.network_mode.is_none() {
-                after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
-            }
-            after.extend(
-                svc.volumes
-                    .iter()
-                    .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
+        let mut starts = Vec::new();
+        for container in &replicas {
+            let existing = container_named(container);
+            let create_cause = create_cause(
+                svc,
+                existing,
+                &hash,
+                image_step.is_some(),
+                observed.images.get(&image),
+                opts,
             );
-            let mut spec = Box::new(ContainerSpec::with_hash(stack, name, &hash));
-            let action = match existing {
-                Some(c) => Action::RecreateContainer {
-                    service: name.clone(),
-                    old_id: c.id.clone(),
-                    spec: {
-                        carry_anonymous_volumes(&mut spec, observed.volume_mounts.get(&c.name));
-                        spec
+            let needs_start = start_cause(ready, existing, create_cause.is_some());
+            let mut create_step = None;
+            if let Some(cause) = create_cause {
+                let mut after: Vec<StepId> = image_step.into_iter().collect();
+                after.extend(&create_waits);
+                if svc.network_mode.is_none() {
+                    after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
+                }
+                after.extend(
+                    svc.volumes
+                        .iter()
+                        .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
+                );
+                let mut spec = ContainerSpec::with_hash(stack, name, &hash);
+                spec.name = container.clone();
+                let action = match existing {
+                    Some(c) => Action::RecreateContainer {
+                        service: name.clone(),
+                        old_id: c.id.clone(),
+                        spec: {
+                            carry_anonymous_volumes(&mut spec, observed.volume_mounts.get(&c.name));
+                            Box::new(spec)
+                        },
+                        pre_stop: hooks_if_running(c),
                     },
-                },
-                None => Action::CreateContainer {
-                    service: name.clone(),
-                    spec,
-                },
-            };
-            create_step = Some(b.push(action, cause, after));
-        }
-
-        let Some(start_cause) = needs_start else {
-            if image_step.is_none() {
-                unchanged.push(name.clone());
+                    None => Action::CreateContainer {
+                        service: name.clone(),
+                        spec: Box::new(spec),
+                    },
+                };
+                create_step = Some(b.push(action, cause, after));
             }
-            continue;
-        };
-        let mut after: Vec<StepId> = create_step.into_iter().collect();
-        after.extend(dep_waits);
-        let id = b.push(
-            Action::StartContainer {
-                service: name.clone(),
-                container: container.clone(),
-                one_shot: ready == Condition::CompletedSuccessfully,
-            },
-            start_cause,
-            after,
-        );
-        started.insert(name.clone(), id);
+            let Some(start_cause) = needs_start else {
+                continue;
+            };
+            let mut after: Vec<StepId> = create_step.into_iter().collect();
+            after.extend(&dep_waits);
+            starts.push(b.push(
+                Action::StartContainer {
+                    service: name.clone(),
+                    container: container.clone(),
+                    one_shot: ready == Condition::CompletedSuccessfully,
+                    post_start: svc.post_start.iter().map(HookSpec::from).collect(),
+                },
+                start_cause,
+                after,
+            ));
+        }
+        // Containers beyond the service's count: scaled down, newest first.
+        let mut extra: Vec<&ObservedContainer> = by_service
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| !replicas.contains(&c.name))
+            .collect();
+        extra.sort_by(|a, b| b.name.cmp(&a.name));
+        for c in extra {
+            let stop = matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            )
+            .then(|| {
+                b.push(
+                    Action::StopContainer {
+                        service: name.clone(),
+                        container: c.name.clone(),
+                        timeout_secs: svc.stop_grace_period.map(|d| d.as_secs()),
+                        pre_stop: c.pre_stop.clone(),
+                    },
+                    Cause::ScaledDown(replicas.len()),
+                    vec![],
+                )
+            });
+            b.push(
+                Action::RemoveContainer {
+                    service: name.clone(),
+                    container: c.name.clone(),
+                },
+                Cause::ScaledDown(replicas.len()),
+                stop.into_iter().collect(),
+            );
+        }
+        if b.steps.len() == steps_before && image_step.is_none() {
+            unchanged.push(name.clone());
+        }
+        if !starts.is_empty() {
+            started.insert(name.clone(), starts);
+        }
     }
 
     // `up` returns when everything it started is ready.
     for name in &order {
-        let Some(&start) = started.get(name) else {
+        let Some(starts) = started.get(name) else {
             continue;
         };
         let condition = final_condition_in(stack, name, &needed_completed);
-        if !waits.contains_key(&(name.clone(), condition.as_str())) {
+        if waits.contains_key(&(name.clone(), condition.as_str())) {
+            continue;
+        }
+        for (container, &start) in stack.container_names(name).iter().zip(starts) {
             b.push(
                 Action::WaitFor {
                     service: name.clone(),
-                    container: stack.container_name(name),
+                    container: container.clone(),
                     condition: condition.into(),
                     probe: probe_of(stack, name),
                 },
@@ -370,14 +446,31 @@ pub fn images_unavailable(
     observed: &Observed,
     opts: &UpOptions,
 ) -> Vec<(String, String)> {
-    if opts.pull != PullPolicy::Never {
-        return vec![];
-    }
     plan.created_services()
-        .filter(|service| stack.services[*service].build.is_none())
+        .filter(|service| {
+            let svc = &stack.services[*service];
+            svc.build.is_none() && pull_policy_of(svc, opts) == PullPolicy::Never
+        })
         .map(|service| (service.clone(), stack.image_of(service)))
         .filter(|(_, image)| !observed.images.contains_key(image))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect()
+}
+
+/// The pull policy for `service`: `--pull always`/`never` win; otherwise (the
+/// default, `missing`) the service's own `pull_policy`.
+fn pull_policy_of(svc: &Service, opts: &UpOptions) -> PullPolicy {
+    match (opts.pull, svc.pull_policy) {
+        (PullPolicy::Missing, Some(ServicePull::Always)) => PullPolicy::Always,
+        (PullPolicy::Missing, Some(ServicePull::Never)) => PullPolicy::Never,
+        (cli, _) => cli,
+    }
+}
+
+/// `pull_policy: build`: the image is built on every `up`, as with `--build`.
+fn builds_always(svc: &Service, opts: &UpOptions) -> bool {
+    svc.build.is_some() && (opts.build || svc.pull_policy == Some(ServicePull::Build))
 }
 
 /// The pull and build steps of the services in `order`, by image name. One step
@@ -415,7 +508,9 @@ fn plan_images(
             continue;
         }
         let present = observed.images.contains_key(&image);
-        if let Some((action, cause)) = image_action(name, &image, present, opts) {
+        if let Some((action, cause)) =
+            image_action(&stack.services[name], name, &image, present, opts)
+        {
             images.insert(image, b.push(action, cause, vec![]));
         }
     }
@@ -424,6 +519,11 @@ fn plan_images(
         names.dedup();
         let cause = if opts.build {
             Cause::BuildRequested
+        } else if users
+            .iter()
+            .any(|(service, _)| builds_always(&stack.services[*service], opts))
+        {
+            Cause::PullPolicy("build")
         } else if names.iter().any(|i| !observed.images.contains_key(*i)) {
             Cause::ImageMissing
         } else {
@@ -455,14 +555,17 @@ fn plan_images(
 
 /// Pull the image of `service`, and why; None when it is there and not to be refreshed.
 fn image_action(
+    svc: &Service,
     service: &str,
     image: &str,
     present: bool,
     opts: &UpOptions,
 ) -> Option<(Action, Cause)> {
+    let policy = pull_policy_of(svc, opts);
     let (service, image) = (service.to_string(), image.to_string());
-    let cause = match opts.pull {
-        PullPolicy::Always => Cause::PullAlways,
+    let cause = match policy {
+        PullPolicy::Always if opts.pull == PullPolicy::Always => Cause::PullAlways,
+        PullPolicy::Always => Cause::PullPolicy("always"),
         PullPolicy::Missing if !present => Cause::ImageMissing,
         _ => return None,
     };
@@ -488,11 +591,24 @@ fn create_cause(
     if opts.build && svc.build.is_some() {
         return Some(Cause::BuildRequested);
     }
+    if builds_always(svc, opts) {
+        return Some(Cause::PullPolicy("build"));
+    }
     // Rebuilt or pulled outside pier since the container was created (as Compose).
     if !image_refreshed && c.image_id.is_some() && current_image_id != c.image_id.as_ref() {
         return Some(Cause::ImageChanged);
     }
     None
+}
+
+/// The `pre_stop` hooks of a container that runs (a stopped one has nothing to run them in).
+fn hooks_if_running(c: &ObservedContainer) -> Vec<HookSpec> {
+    match c.state {
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused => {
+            c.pre_stop.clone()
+        }
+        _ => vec![],
+    }
 }
 
 /// Why the container must be started, or None when it runs (or completed as it should).
@@ -508,11 +624,12 @@ fn start_cause(
     };
     match c.state {
         ContainerState::Running | ContainerState::Restarting => None,
-        // A one-shot that already completed stays completed, as in Compose.
-        ContainerState::Exited
-            if c.exit_code == Some(0) && ready == Condition::CompletedSuccessfully =>
+        // A one-shot runs again on every `up`, as in Compose (Django's `migrate`
+        // applies the migrations added since the last one).
+        ContainerState::Exited | ContainerState::Created
+            if ready == Condition::CompletedSuccessfully =>
         {
-            None
+            Some(Cause::OneShot)
         }
         state => Some(Cause::NotRunning(state.to_string())),
     }
@@ -564,6 +681,7 @@ pub fn plan_down(project: &str, observed: &Observed, opts: &DownOptions) -> Plan
                         service: c.service.clone(),
                         container: c.name.clone(),
                         timeout_secs: opts.timeout_secs,
+                        pre_stop: c.pre_stop.clone(),
                     },
                     Cause::Down,
                     after.clone(),
@@ -711,6 +829,7 @@ mod tests {
                     exit_code: Some(0),
                     started_at: None,
                     published: vec![],
+                    pre_stop: vec![],
                 }
             })
             .collect();
@@ -733,6 +852,17 @@ mod tests {
             volume_mounts: BTreeMap::new(),
             one_offs: vec![],
         }
+    }
+
+    /// The container of `service` exited with `code`.
+    fn exited(observed: &mut Observed, service: &str, code: i64) {
+        let c = observed
+            .containers
+            .iter_mut()
+            .find(|c| c.service == service)
+            .unwrap();
+        c.state = ContainerState::Exited;
+        c.exit_code = Some(code);
     }
 
     /// Present images, each with an id derived from its reference.
@@ -863,13 +993,7 @@ unchanged: cache, db, web
     fn stopped_container_is_started_not_recreated() {
         let stack = shop();
         let mut observed = running(&stack);
-        let cache = observed
-            .containers
-            .iter_mut()
-            .find(|c| c.service == "cache")
-            .unwrap();
-        cache.state = ContainerState::Exited;
-        cache.exit_code = Some(137);
+        exited(&mut observed, "cache", 137);
         assert_eq!(
             up(&stack, &observed, UpOptions::default()),
             "\
@@ -1227,5 +1351,209 @@ note: volumes kept: shop_db-data (`pier down -v` removes them)
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// shop with a one-shot `migrate` that api waits for.
+    fn with_migrate() -> Stack {
+        let mut stack = shop();
+        let migrate = StackFixture::new("shop")
+            .service("migrate", |s| {
+                s.image("shop/api:1")
+                    .depends_on("db", Condition::Healthy)
+                    .network("default")
+            })
+            .build()
+            .services
+            .remove("migrate")
+            .unwrap();
+        stack.services.insert("migrate".into(), migrate);
+        stack.services.get_mut("api").unwrap().depends_on.insert(
+            "migrate".into(),
+            crate::stack::model::Dependency {
+                condition: Condition::CompletedSuccessfully,
+                required: true,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn a_one_shot_runs_again_on_every_up() {
+        let stack = with_migrate();
+        let mut observed = running(&stack);
+        exited(&mut observed, "migrate", 0);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 2 steps
+  1. start container shop-migrate-1 (one-shot: runs on every up)
+  2. wait for migrate: service_completed_successfully (ready before up returns) after 1
+unchanged: cache, db, api, web
+"
+        );
+        // A dependent that starts waits for this run of it, not the last one.
+        exited(&mut observed, "api", 137);
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 4 steps
+  1. start container shop-migrate-1 (one-shot: runs on every up)
+  2. wait for migrate: service_completed_successfully (needed by api) after 1
+  3. start container shop-api-1 (exited, not running) after 2
+  4. wait for api: service_started (ready before up returns) after 3
+unchanged: cache, db, web
+"
+        );
+    }
+
+    #[test]
+    fn scale_creates_a_container_per_replica_and_scaling_down_removes_the_rest() {
+        let mut stack = shop();
+        stack.services.get_mut("cache").unwrap().replicas = Some(3);
+        let mut observed = running(&shop());
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 6 steps
+  1. create container shop-cache-2 (not found)
+  2. start container shop-cache-2 (created) after 1
+  3. create container shop-cache-3 (not found)
+  4. start container shop-cache-3 (created) after 3
+  5. wait for cache: service_started (ready before up returns) after 2
+  6. wait for cache: service_started (ready before up returns) after 4
+unchanged: db, api, web
+"
+        );
+        // Dependents wait for every replica.
+        stack.services.get_mut("web").unwrap().depends_on.insert(
+            "cache".into(),
+            crate::stack::model::Dependency {
+                condition: Condition::Started,
+                required: true,
+            },
+        );
+        let fresh = up(
+            &stack,
+            &Observed {
+                images: observed.images.clone(),
+                ..Observed::default()
+            },
+            UpOptions::default(),
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 4\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 6\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("wait for cache: service_started (needed by web) after 8\n"),
+            "{fresh}"
+        );
+        assert!(
+            fresh.contains("start container shop-web-1 (created) after 14, 15, 16, 17, 18\n"),
+            "{fresh}"
+        );
+        // Three running, one asked for: the two others go, the last first.
+        let mut three = running(&stack);
+        let mut c1 = three
+            .containers
+            .iter()
+            .find(|c| c.service == "cache")
+            .unwrap()
+            .clone();
+        for i in [2, 3] {
+            c1.name = format!("shop-cache-{i}");
+            three.containers.push(c1.clone());
+        }
+        stack.services.get_mut("cache").unwrap().replicas = Some(1);
+        observed = three;
+        assert_eq!(
+            up(&stack, &observed, UpOptions::default()),
+            "\
+project shop: 4 steps
+  1. stop container shop-cache-3 (scaled down to 1)
+  2. remove container shop-cache-3 (scaled down to 1) after 1
+  3. stop container shop-cache-2 (scaled down to 1)
+  4. remove container shop-cache-2 (scaled down to 1) after 3
+unchanged: db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn pull_policy_of_a_service() {
+        let mut stack = shop();
+        stack.services.get_mut("cache").unwrap().pull_policy =
+            Some(crate::stack::model::PullPolicy::Always);
+        stack.services.get_mut("db").unwrap().pull_policy =
+            Some(crate::stack::model::PullPolicy::Never);
+        let observed = Observed {
+            images: images(&["nginx:1", "redis:7", "shop/api:1"].map(String::from)),
+            ..running(&stack)
+        };
+        let text = up(&stack, &observed, UpOptions::default());
+        assert!(
+            text.contains("pull image redis:7 for cache (pull_policy: always)"),
+            "{text}"
+        );
+        assert!(!text.contains("pull image mysql:8"), "{text}");
+        let plan = plan_up(
+            &stack,
+            &Observed {
+                images: observed.images.clone(),
+                ..Observed::default()
+            },
+            &UpOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            images_unavailable(&stack, &plan, &observed, &UpOptions::default()),
+            vec![("db".to_string(), "mysql:8".to_string())]
+        );
+    }
+
+    #[test]
+    fn down_and_recreate_carry_the_containers_pre_stop_hooks() {
+        let stack = shop();
+        let mut observed = running(&stack);
+        let hook = HookSpec {
+            command: vec!["flush".into()],
+            ..HookSpec::default()
+        };
+        for c in &mut observed.containers {
+            if c.service == "api" {
+                c.pre_stop = vec![hook.clone()];
+            }
+        }
+        let plan = plan_down("shop", &observed, &DownOptions::default());
+        let hooks: Vec<(&str, &Vec<HookSpec>)> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::StopContainer {
+                    container,
+                    pre_stop,
+                    ..
+                } => Some((container.as_str(), pre_stop)),
+                _ => None,
+            })
+            .collect();
+        assert!(hooks.contains(&("shop-api-1", &vec![hook.clone()])));
+        assert!(hooks.contains(&("shop-db-1", &vec![])));
+        let mut edited = stack.clone();
+        edited
+            .services
+            .get_mut("api")
+            .unwrap()
+            .environment
+            .insert("DEBUG".into(), "1".into());
+        let plan = plan_up(&edited, &observed, &UpOptions::default()).unwrap();
+        assert!(matches!(
+            &plan.steps[0].action,
+            Action::RecreateContainer { pre_stop, .. } if pre_stop == &vec![hook.clone()]
+        ));
     }
 }

@@ -16,7 +16,10 @@ use serde::{Serialize, Serializer};
 
 use crate::labels;
 use crate::plan::hash::ConfigHash;
-use crate::stack::model::{Condition, MountKind, Protocol, RestartPolicy, SecretSource, Stack};
+use crate::stack::model::{
+    Condition, ConfigSource, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
+    SecretSource, Service, Stack,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSpec {
@@ -70,6 +73,146 @@ pub struct ContainerSpec {
     pub healthcheck: Option<HealthSpec>,
     /// Secrets from a variable, written at their target before the container starts.
     pub secrets: Vec<SecretTarget>,
+    /// `content:`/`environment:` configs, written at their target before it starts
+    /// (file configs are read-only bind mounts among `mounts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSpec>,
+    /// `post_start` hooks, run by the plan's own steps after the start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<HookSpec>,
+    /// Everything else of the engine's host config, as the stack says it.
+    #[serde(flatten)]
+    pub host: HostSpec,
+}
+
+/// Fields of the engine's create call that are passed through as they are, limits
+/// already merged with their `deploy.resources` twins. Empty ones are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostSpec {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<UlimitSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// CPUs in billionths (`cpus: 0.5` is 500000000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<u64>,
+    /// Bytes; -1 unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    /// `service:x` resolved to `container:<x's first container>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+}
+
+/// One resource limit of the container's processes (`ulimit -n`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UlimitSpec {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// A file written into the container before it starts (a config's content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSpec {
+    pub target: String,
+    pub content: String,
+}
+
+/// A command exec'd in a running container (`post_start`, `pre_stop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HookSpec {
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+/// The `io.pier.pre-stop` label's hooks; none when absent or unreadable.
+pub fn parse_hooks_label(label: Option<&String>) -> Vec<HookSpec> {
+    label
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default()
+}
+
+impl From<&Hook> for HookSpec {
+    fn from(h: &Hook) -> HookSpec {
+        HookSpec {
+            command: h.command.clone(),
+            user: h.user.clone(),
+            privileged: h.privileged,
+            working_dir: h.working_dir.clone(),
+            environment: h.environment.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,6 +308,10 @@ pub struct HealthSpec {
     pub retries: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
     pub start_period: Option<Duration>,
+    /// Sent to engines that know it (API 1.44+); pier's own probe, which runs
+    /// the test far more often while it waits, covers older ones.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    pub start_interval: Option<Duration>,
 }
 
 /// Durations in a spec serialize as seconds (e.g. `1.5`).
@@ -281,6 +428,11 @@ impl ContainerSpec {
         );
         let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
         labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
+        if !svc.pre_stop.is_empty() {
+            let hooks: Vec<HookSpec> = svc.pre_stop.iter().map(HookSpec::from).collect();
+            let json = serde_json::to_string(&hooks).expect("hooks always serialize");
+            labels.insert(labels::PRE_STOP.into(), json);
+        }
 
         let ports: Vec<PortSpec> = svc
             .ports
@@ -341,6 +493,26 @@ impl ContainerSpec {
                 None => {}
             }
         }
+        // Configs as Compose runs them locally: a file is bind-mounted read-only, a
+        // text is written at its target before the container starts.
+        let mut files = Vec::new();
+        for c in &svc.configs {
+            let Some(def) = stack.configs.get(&c.source) else {
+                continue;
+            };
+            match (&def.source, &def.value) {
+                (ConfigSource::File(path), _) => mounts.push(MountSpec {
+                    kind: MountType::Bind,
+                    source: Some(path.to_string_lossy().into_owned()),
+                    target: c.target.clone(),
+                    read_only: true,
+                }),
+                (_, value) => files.push(FileSpec {
+                    target: c.target.clone(),
+                    content: value.clone().unwrap_or_default(),
+                }),
+            }
+        }
 
         let networks = if svc.network_mode.is_some() {
             vec![]
@@ -382,15 +554,10 @@ impl ContainerSpec {
                 RestartPolicy::OnFailure(max) => RestartSpec::OnFailure { max_retries: max },
             }),
             privileged: svc.privileged,
-            memory: svc.mem_limit,
+            memory: svc.mem_limit.or(svc.resources.limits.memory),
             extra_hosts: svc.extra_hosts.clone(),
             // Compose's `service:NAME` is the engine's `container:<its container>`.
-            network_mode: svc.network_mode.as_deref().map(|mode| {
-                match mode.strip_prefix("service:") {
-                    Some(other) => format!("container:{}", stack.container_name(other)),
-                    None => mode.to_string(),
-                }
-            }),
+            network_mode: svc.network_mode.as_deref().map(|m| service_mode(stack, m)),
             networks,
             healthcheck: svc.healthcheck.as_ref().map(|h| HealthSpec {
                 test: h.test.to_vec(),
@@ -398,9 +565,74 @@ impl ContainerSpec {
                 timeout: h.timeout,
                 retries: h.retries,
                 start_period: h.start_period,
+                start_interval: h.start_interval,
             }),
             secrets,
+            files,
+            post_start: svc.post_start.iter().map(HookSpec::from).collect(),
+            host: host_spec(stack, svc),
         }
+    }
+}
+
+/// `service:x` (in `ipc`, `pid`) is the engine's `container:<x's container>`.
+fn service_mode(stack: &Stack, mode: &str) -> String {
+    match mode.strip_prefix("service:") {
+        Some(other) => format!("container:{}", stack.container_name(other)),
+        None => mode.to_string(),
+    }
+}
+
+fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
+    let (limits, reservations) = (&svc.resources.limits, &svc.resources.reservations);
+    HostSpec {
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        ulimits: svc
+            .ulimits
+            .iter()
+            .map(|(name, u)| {
+                let (soft, hard) = u.bounds();
+                UlimitSpec {
+                    name: name.clone(),
+                    soft,
+                    hard,
+                }
+            })
+            .collect(),
+        init: svc.init,
+        shm_size: svc.shm_size,
+        sysctls: svc.sysctls.clone(),
+        devices: svc.devices.clone(),
+        device_cgroup_rules: svc.device_cgroup_rules.clone(),
+        platform: svc.platform.clone(),
+        read_only: svc.read_only,
+        dns: svc.dns.clone(),
+        dns_search: svc.dns_search.clone(),
+        dns_opt: svc.dns_opt.clone(),
+        domainname: svc.domainname.clone(),
+        group_add: svc.group_add.clone(),
+        security_opt: svc.security_opt.clone(),
+        pids_limit: svc.pids_limit.or(limits.pids),
+        nano_cpus: svc.cpus.or(limits.cpus).map(|c| (c * 1e9).round() as i64),
+        cpu_shares: svc.cpu_shares,
+        cpuset: svc.cpuset.clone(),
+        cpu_period: svc.cpu_period,
+        cpu_quota: svc.cpu_quota,
+        memory_reservation: svc.mem_reservation.or(reservations.memory),
+        memory_swap: svc.memswap_limit,
+        memory_swappiness: svc.mem_swappiness,
+        oom_score_adj: svc.oom_score_adj,
+        oom_kill_disable: svc.oom_kill_disable,
+        userns_mode: svc.userns_mode.clone(),
+        cgroup: svc.cgroup.clone(),
+        cgroup_parent: svc.cgroup_parent.clone(),
+        ipc: svc.ipc.as_deref().map(|m| service_mode(stack, m)),
+        pid: svc.pid.as_deref().map(|m| service_mode(stack, m)),
+        uts: svc.uts.clone(),
+        storage_opt: svc.storage_opt.clone(),
+        logging: svc.logging.clone(),
+        runtime: svc.runtime.clone(),
     }
 }
 
@@ -600,6 +832,7 @@ secrets:
                     timeout: None,
                     retries: Some(5),
                     start_period: None,
+                    start_interval: None,
                 }),
                 // A variable-backed secret: its key and target, never a value.
                 secrets: vec![SecretTarget {
@@ -643,5 +876,150 @@ secrets:
             Some(vec!["true".into()])
         );
         assert_eq!(HealthTest::None.exec_command(), None);
+    }
+
+    const KEYS: &str = r#"
+name: keys
+services:
+  app:
+    image: busybox
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    deploy:
+      resources:
+        limits: {cpus: "0.5", memory: 128M, pids: 100}
+        reservations: {memory: 64M}
+    configs: [app_conf, {source: inline, target: etc/inline.conf}]
+    init: true
+    shm_size: 64m
+    sysctls: [net.core.somaxconn=1024]
+    devices: ["/dev/null:/dev/xnull:rw"]
+    platform: linux/amd64
+    read_only: true
+    dns: 1.1.1.1
+    domainname: example.com
+    group_add: [audio, 1000]
+    security_opt: [no-new-privileges:true]
+    oom_score_adj: 100
+    ipc: service:db
+    pid: host
+    logging: {driver: json-file, options: {max-size: 10m}}
+    healthcheck: {test: [CMD, "true"], start_interval: 1s}
+    post_start:
+      - command: touch /tmp/started
+        user: root
+  db:
+    image: busybox
+    ipc: shareable
+configs:
+  app_conf: {file: ./db_password.txt}
+  inline: {content: "x=1"}
+"#;
+
+    #[test]
+    fn engine_keys_reach_the_spec() {
+        let (stack, dir) = load(KEYS);
+        let spec = ContainerSpec::of(&stack, "app");
+        assert_eq!(
+            spec.host,
+            HostSpec {
+                cap_add: vec!["NET_ADMIN".into()],
+                cap_drop: vec!["MKNOD".into()],
+                ulimits: vec![
+                    UlimitSpec {
+                        name: "nofile".into(),
+                        soft: 1024,
+                        hard: 2048
+                    },
+                    UlimitSpec {
+                        name: "nproc".into(),
+                        soft: 512,
+                        hard: 512
+                    },
+                ],
+                init: Some(true),
+                shm_size: Some(64 << 20),
+                sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),
+                devices: vec![Device {
+                    source: "/dev/null".into(),
+                    target: "/dev/xnull".into(),
+                    permissions: "rw".into(),
+                }],
+                platform: Some("linux/amd64".into()),
+                read_only: true,
+                dns: vec!["1.1.1.1".into()],
+                domainname: Some("example.com".into()),
+                group_add: vec!["audio".into(), "1000".into()],
+                security_opt: vec!["no-new-privileges:true".into()],
+                pids_limit: Some(100),
+                nano_cpus: Some(500_000_000),
+                memory_reservation: Some(64 << 20),
+                oom_score_adj: Some(100),
+                // `service:db` is db's container.
+                ipc: Some("container:keys-db-1".into()),
+                pid: Some("host".into()),
+                logging: Some(Logging {
+                    driver: Some("json-file".into()),
+                    options: [("max-size".to_string(), "10m".to_string())].into(),
+                }),
+                ..HostSpec::default()
+            }
+        );
+        assert_eq!(spec.memory, Some(128 << 20));
+        // A file config is a read-only bind at `/<name>`; a text one is written.
+        assert_eq!(
+            spec.mounts,
+            vec![MountSpec {
+                kind: MountType::Bind,
+                source: Some(
+                    dir.path()
+                        .join("db_password.txt")
+                        .to_string_lossy()
+                        .into_owned()
+                ),
+                target: "/app_conf".into(),
+                read_only: true,
+            }]
+        );
+        assert_eq!(
+            spec.files,
+            vec![FileSpec {
+                target: "/etc/inline.conf".into(),
+                content: "x=1".into(),
+            }]
+        );
+        assert_eq!(
+            spec.post_start,
+            vec![HookSpec {
+                command: vec!["touch".into(), "/tmp/started".into()],
+                user: Some("root".into()),
+                ..HookSpec::default()
+            }]
+        );
+        assert_eq!(
+            spec.healthcheck.unwrap().start_interval,
+            Some(Duration::from_secs(1))
+        );
+        // The JSON of the spec (`up --dry-run --json`) names them as the engine does.
+        let json = serde_json::to_value(ContainerSpec::of(&stack, "app")).unwrap();
+        assert_eq!(json["cap_add"], serde_json::json!(["NET_ADMIN"]));
+        assert_eq!(json["nano_cpus"], 500_000_000);
+        assert_eq!(json["init"], true);
+    }
+
+    #[test]
+    fn each_key_changes_the_hash_under_its_own_name() {
+        let (stack, _dir) = load(KEYS);
+        let before = ConfigHash::of(&stack.services["app"]);
+        let mut edited = stack.services["app"].clone();
+        edited.cap_add.push("SYS_TIME".into());
+        edited.shm_size = Some(1 << 30);
+        edited.resources.limits.cpus = Some(1.0);
+        let after = ConfigHash::of(&edited);
+        assert_eq!(
+            after.changed_fields(&before.fields),
+            ["cap_add", "deploy.resources", "shm_size"]
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::plan::spec::{BuildSpec, ContainerSpec, Readiness};
+use crate::plan::spec::{BuildSpec, ContainerSpec, HookSpec, Readiness};
 
 /// Index of a step in `Plan::steps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,6 +72,9 @@ pub enum Action {
         service: String,
         old_id: String,
         spec: Box<ContainerSpec>,
+        /// The old container's `pre_stop` hooks, run first when it is running.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pre_stop: Vec<HookSpec>,
     },
     StartContainer {
         service: String,
@@ -79,6 +82,10 @@ pub enum Action {
         /// A one-shot (others wait for it to complete): its exit is expected.
         /// Any other started container exiting while `up` waits fails `up` at once.
         one_shot: bool,
+        /// `post_start` hooks, exec'd in order once it started; one failing fails
+        /// the step, as in Compose.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        post_start: Vec<HookSpec>,
     },
     WaitFor {
         service: String,
@@ -93,6 +100,10 @@ pub enum Action {
         service: String,
         container: String,
         timeout_secs: Option<u64>,
+        /// `pre_stop` hooks exec'd before the stop (from the container's label);
+        /// one that fails is reported and the stop goes on, as in Compose.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pre_stop: Vec<HookSpec>,
     },
     RemoveContainer {
         service: String,
@@ -140,6 +151,12 @@ pub enum Cause {
     DataCopy,
     /// A verb asked for it by name (`start`, `stop`, `rm`, `pull`, `build`, `run`).
     Asked(&'static str),
+    /// A one-shot service (others wait for it to complete) runs on every `up`.
+    OneShot,
+    /// More containers than the service's `scale`/`deploy.replicas` (the count).
+    ScaledDown(usize),
+    /// The service's `pull_policy` (`always`, `build`).
+    PullPolicy(&'static str),
 }
 
 impl fmt::Display for Cause {
@@ -160,6 +177,9 @@ impl fmt::Display for Cause {
             Cause::Down => f.write_str("down"),
             Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
             Cause::Asked(verb) => write!(f, "pier {verb}"),
+            Cause::OneShot => f.write_str("one-shot: runs on every up"),
+            Cause::ScaledDown(n) => write!(f, "scaled down to {n}"),
+            Cause::PullPolicy(policy) => write!(f, "pull_policy: {policy}"),
         }
     }
 }

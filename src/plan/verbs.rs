@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
 use crate::plan::reconcile::{Builder, final_condition};
-use crate::plan::spec::{build_spec, probe_of};
+use crate::plan::spec::{HookSpec, build_spec, probe_of};
 use crate::plan::steps::{Action, Cause, Plan, StepId};
 use crate::stack::graph::Graph;
 use crate::stack::model::{Condition, Stack};
@@ -114,6 +114,11 @@ pub fn plan_start(
                 service: name.clone(),
                 container: c.name.clone(),
                 one_shot: ready == Condition::CompletedSuccessfully,
+                post_start: stack.services[name.as_str()]
+                    .post_start
+                    .iter()
+                    .map(HookSpec::from)
+                    .collect(),
             },
             Cause::NotRunning(c.state.to_string()),
             after,
@@ -207,6 +212,7 @@ fn stop_steps<'o>(
                     service: c.service.clone(),
                     container: c.name.clone(),
                     timeout_secs,
+                    pre_stop: c.pre_stop.clone(),
                 },
                 Cause::Asked(verb),
                 after,
@@ -418,6 +424,7 @@ mod tests {
 
     fn container(service: &str, state: ContainerState, depends_on: &[&str]) -> ObservedContainer {
         ObservedContainer {
+            pre_stop: vec![],
             name: format!("shop-{service}-1"),
             id: format!("id-{service}"),
             image_id: None,

@@ -37,6 +37,7 @@ impl StackFixture {
                 networks: Default::default(),
                 volumes: Default::default(),
                 secrets: Default::default(),
+                configs: Default::default(),
             },
         }
     }

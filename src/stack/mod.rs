@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn diagnostics_are_placed_and_sorted() {
-        let text = "services:\n  web:\n    image: x\n    depends_on: [dbb]\n    ports: [\"8080:80\", \"99999:80\"]\n  db:\n    image: ${IMAGE:?set IMAGE}\n    cap_add: [ALL]\n";
+        let text = "services:\n  web:\n    image: x\n    depends_on: [dbb]\n    ports: [\"8080:80\", \"99999:80\"]\n  db:\n    image: ${IMAGE:?set IMAGE}\n    gpus: all\n";
         let e = load_text(text, &vars(&[])).unwrap_err();
         let got: Vec<(Option<usize>, &str)> = e.iter().map(|d| (d.line, d.path.as_str())).collect();
         assert_eq!(
@@ -353,7 +353,7 @@ mod tests {
                 (Some(4), "services.web.depends_on[0]"),
                 (Some(5), "services.web.ports[1]"),
                 (Some(7), "services.db.image"),
-                (Some(8), "services.db.cap_add"),
+                (Some(8), "services.db.gpus"),
             ]
         );
         assert!(

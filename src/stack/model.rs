@@ -26,6 +26,8 @@ pub struct Stack {
     pub volumes: BTreeMap<String, Volume>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, Secret>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, Config>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -92,8 +94,9 @@ pub struct Service {
     /// `mem_limit`, in bytes (the file may say `512m`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<u64>,
-    /// `deploy.replicas`, used by the swarm target; one container locally.
-    /// Serialized back as `deploy: {replicas: N}`, where Compose has it.
+    /// `scale` or `deploy.replicas`: N containers `<project>-<service>-1…N`
+    /// locally, N tasks on the swarm. Not part of the config hash: scaling adds or
+    /// removes containers, it does not recreate the others.
     #[serde(
         rename = "deploy",
         skip_serializing_if = "Option::is_none",
@@ -104,6 +107,224 @@ pub struct Service {
     /// (or it is named on the command line); none means always.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// Written as `scale:` in the file (Compose prints it back under that key).
+    #[serde(skip)]
+    pub replicas_from_scale: bool,
+    // Keys below are one field of the engine's container create each
+    // (`plan::spec`, `engine::container`). Each serializes under its Compose
+    // name, so a change to it recreates the container naming it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    /// `deploy.resources` (the name a changed-config cause gives it).
+    #[serde(
+        rename = "deploy.resources",
+        skip_serializing_if = "Resources::is_empty"
+    )]
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<ServiceConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<u64>,
+    /// Bytes; -1 is unlimited swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    /// As written: `shareable`, `host`, `service:x` (`container:` for the engine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+}
+
+/// One `ulimits` entry: `nofile: 1024` or `nofile: {soft: 1024, hard: 2048}`,
+/// printed back in the form it was written, as Compose does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Ulimit {
+    Single(i64),
+    Range { soft: i64, hard: i64 },
+}
+
+impl Ulimit {
+    /// (soft, hard).
+    pub fn bounds(self) -> (i64, i64) {
+        match self {
+            Ulimit::Single(n) => (n, n),
+            Ulimit::Range { soft, hard } => (soft, hard),
+        }
+    }
+}
+
+/// `deploy.resources`: limits and reservations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "ResourceSet::is_empty")]
+    pub limits: ResourceSet,
+    #[serde(skip_serializing_if = "ResourceSet::is_empty")]
+    pub reservations: ResourceSet,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty() && self.reservations.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourceSet {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+impl ResourceSet {
+    pub fn is_empty(&self) -> bool {
+        self.cpus.is_none() && self.memory.is_none() && self.pids.is_none()
+    }
+}
+
+/// A service's use of a top-level config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceConfig {
+    /// Name under top-level `configs`.
+    pub source: String,
+    /// Path in the container; default `/<source>`, as Compose mounts configs.
+    pub target: String,
+}
+
+/// A top-level config: a file bind-mounted read-only, or a text written into the
+/// container before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigSource {
+    /// Absolute path of the file.
+    File(PathBuf),
+    /// `content:` as written (after interpolation).
+    Content(String),
+    /// The name of the variable whose value is the content.
+    Environment(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    #[serde(flatten)]
+    pub source: ConfigSource,
+    /// The content of an `environment:` config, read at load time (not a secret).
+    #[serde(skip)]
+    pub value: Option<String>,
+}
+
+/// `devices`: `/dev/x[:/dev/y[:rwm]]` or the long form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
+}
+
+/// `pull_policy` (`if_not_present` is `missing`, as Compose normalizes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    Always,
+    Never,
+    Missing,
+    Build,
+}
+
+/// A `post_start` or `pre_stop` hook: a command exec'd in the container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -339,6 +560,60 @@ pub enum SecretSource {
 pub struct Secret {
     #[serde(flatten)]
     pub source: SecretSource,
+}
+
+impl Service {
+    /// The keys set on this service that only the local engine's create call
+    /// carries out (the swarm target and the Kubernetes export warn about each).
+    pub fn engine_only_keys(&self) -> Vec<&'static str> {
+        let set = [
+            ("cap_add", !self.cap_add.is_empty()),
+            ("cap_drop", !self.cap_drop.is_empty()),
+            ("ulimits", !self.ulimits.is_empty()),
+            ("deploy.resources", !self.resources.is_empty()),
+            ("configs", !self.configs.is_empty()),
+            ("init", self.init.is_some()),
+            ("shm_size", self.shm_size.is_some()),
+            ("sysctls", !self.sysctls.is_empty()),
+            ("devices", !self.devices.is_empty()),
+            ("platform", self.platform.is_some()),
+            ("pull_policy", self.pull_policy.is_some()),
+            ("post_start", !self.post_start.is_empty()),
+            ("pre_stop", !self.pre_stop.is_empty()),
+            ("read_only", self.read_only),
+            ("dns", !self.dns.is_empty()),
+            ("dns_search", !self.dns_search.is_empty()),
+            ("dns_opt", !self.dns_opt.is_empty()),
+            ("domainname", self.domainname.is_some()),
+            ("group_add", !self.group_add.is_empty()),
+            ("security_opt", !self.security_opt.is_empty()),
+            ("pids_limit", self.pids_limit.is_some()),
+            ("cpus", self.cpus.is_some()),
+            ("cpu_shares", self.cpu_shares.is_some()),
+            ("cpuset", self.cpuset.is_some()),
+            ("cpu_period", self.cpu_period.is_some()),
+            ("cpu_quota", self.cpu_quota.is_some()),
+            ("mem_reservation", self.mem_reservation.is_some()),
+            ("memswap_limit", self.memswap_limit.is_some()),
+            ("mem_swappiness", self.mem_swappiness.is_some()),
+            ("oom_score_adj", self.oom_score_adj.is_some()),
+            ("oom_kill_disable", self.oom_kill_disable.is_some()),
+            ("userns_mode", self.userns_mode.is_some()),
+            ("cgroup", self.cgroup.is_some()),
+            ("cgroup_parent", self.cgroup_parent.is_some()),
+            ("ipc", self.ipc.is_some()),
+            ("pid", self.pid.is_some()),
+            ("uts", self.uts.is_some()),
+            ("storage_opt", !self.storage_opt.is_empty()),
+            ("logging", self.logging.is_some()),
+            ("runtime", self.runtime.is_some()),
+            ("device_cgroup_rules", !self.device_cgroup_rules.is_empty()),
+        ];
+        set.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(key, _)| key)
+            .collect()
+    }
 }
 
 impl Stack {

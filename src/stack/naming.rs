@@ -23,6 +23,19 @@ impl Stack {
         }
     }
 
+    /// Engine names of every container of `service`: `<project>-<service>-1…N` for
+    /// `scale`/`deploy.replicas` N (one by default), or its `container_name`.
+    pub fn container_names(&self, service: &str) -> Vec<String> {
+        let svc = self.services.get(service);
+        if let Some(name) = svc.and_then(|s| s.container_name.clone()) {
+            return vec![name];
+        }
+        let n = svc.and_then(|s| s.replicas).unwrap_or(1);
+        (1..=n)
+            .map(|i| format!("{}-{}-{i}", self.name, service))
+            .collect()
+    }
+
     /// The image a service runs: its `image`, else Compose's `<project>-<service>`
     /// for a `build:` service.
     pub fn image_of(&self, service: &str) -> String {
@@ -69,6 +82,7 @@ mod tests {
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
         };
         stack.services.insert("db".into(), Service::default());
         stack.services.insert(
@@ -87,6 +101,13 @@ mod tests {
         let stack = shop();
         assert_eq!(stack.container_name("db"), "shop-db-1");
         assert_eq!(stack.container_name("web"), "shop-www");
+        assert_eq!(stack.container_names("web"), ["shop-www"]);
+        let mut scaled = stack.clone();
+        scaled.services.get_mut("db").unwrap().replicas = Some(3);
+        assert_eq!(
+            scaled.container_names("db"),
+            ["shop-db-1", "shop-db-2", "shop-db-3"]
+        );
         assert_eq!(stack.image_of("db"), "shop-db");
         assert_eq!(stack.image_of("web"), "nginx:1");
         assert_eq!(stack.network_name("default"), "shop_default");

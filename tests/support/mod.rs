@@ -116,6 +116,7 @@ impl Project {
             .into(),
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
         }
     }
 }

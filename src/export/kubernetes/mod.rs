@@ -289,6 +289,12 @@ fn stack_warnings(ctx: &mut Context) {
                 format!("network_mode {mode:?} has no Kubernetes equivalent: not exported"),
             ));
         }
+        for field in svc.engine_only_keys() {
+            ctx.diagnostics.push(Diagnostic::warning(
+                format!("services.{name}.{field}"),
+                format!("`{field}` is not exported to Kubernetes"),
+            ));
+        }
         if svc.stop_signal.is_some() {
             ctx.diagnostics.push(Diagnostic::warning(
                 format!("services.{name}.stop_signal"),

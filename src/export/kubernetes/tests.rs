@@ -435,3 +435,15 @@ fn services_without_ports_still_resolve_and_are_waited_for() {
         e.diagnostics
     );
 }
+
+#[test]
+fn engine_only_keys_are_warnings() {
+    let mut stack = lamp();
+    let web = stack.services.get_mut("web").unwrap();
+    web.cap_add = vec!["NET_ADMIN".into()];
+    web.shm_size = Some(1 << 26);
+    let e = export(&stack, &secrets(), Path::new("/projects/shop/.env")).expect("exports");
+    let paths: Vec<&str> = e.diagnostics.iter().map(|d| d.path.as_str()).collect();
+    assert!(paths.contains(&"services.web.cap_add"), "{paths:?}");
+    assert!(paths.contains(&"services.web.shm_size"), "{paths:?}");
+}

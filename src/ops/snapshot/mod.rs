@@ -37,7 +37,7 @@ use crate::error::{Error, Result, ToolFailed};
 use crate::event::{Event, EventSink};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::final_condition;
-use crate::plan::spec::probe_of;
+use crate::plan::spec::{HookSpec, probe_of};
 use crate::plan::{Action, Cause, Plan, Readiness, Step, StepId};
 use crate::stack::model::Stack;
 use crate::target::local::ExecuteOptions;
@@ -196,6 +196,8 @@ fn pause_plan(project: &str, running: &[(String, String)]) -> Plan {
                     service: service.clone(),
                     container: container.clone(),
                     timeout_secs: None,
+                    // A pause for the copy, not the service's end: its hooks are for `down`.
+                    pre_stop: vec![],
                 },
                 cause: Cause::DataCopy,
                 after: vec![],
@@ -220,6 +222,15 @@ fn resume_plan(project: &str, stack: Option<&Stack>, running: &[(String, String)
                 service: service.clone(),
                 container: container.clone(),
                 one_shot: condition == Readiness::CompletedSuccessfully,
+                post_start: in_stack
+                    .map(|s| {
+                        s.services[service]
+                            .post_start
+                            .iter()
+                            .map(HookSpec::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             cause: Cause::DataCopy,
             after: vec![],
@@ -811,6 +822,7 @@ mod tests {
 
     fn container(service: &str, state: ContainerState) -> ObservedContainer {
         ObservedContainer {
+            pre_stop: vec![],
             name: format!("p-{service}-1"),
             id: format!("id-{service}"),
             image_id: Some(format!("sha256:{service}")),

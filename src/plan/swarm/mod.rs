@@ -199,6 +199,15 @@ fn check_service(
             ),
         ));
     }
+    for field in svc.engine_only_keys() {
+        warnings.push(
+            Diagnostic::warning(
+                at(field),
+                format!("`{field}` is not carried out on the swarm target"),
+            )
+            .with_hint("run this stack locally (`pier up`) where the service needs it"),
+        );
+    }
     let replicas = svc.replicas.unwrap_or(1);
     for (i, p) in svc.ports.iter().enumerate() {
         let Some(published) = p.published else {

@@ -234,3 +234,11 @@ networks:
         "corp-net"
     );
 }
+
+#[test]
+fn engine_only_keys_are_warnings_on_the_swarm() {
+    let stack = load("services:\n  a:\n    image: x\n    cap_add: [NET_ADMIN]\n    init: true\n");
+    let plan = plan_swarm(&stack, &[]).unwrap();
+    let paths: Vec<&str> = plan.warnings.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["services.a.cap_add", "services.a.init"]);
+}

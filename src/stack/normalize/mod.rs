@@ -5,6 +5,7 @@
 mod duration;
 mod environment;
 mod healthcheck;
+mod host;
 mod memory;
 mod mounts;
 mod ports;
@@ -25,9 +26,11 @@ use crate::diagnostic::Diagnostic;
 
 pub use ports::DEFAULT_HOST_IP;
 
-const TOP_KEYS: &[&str] = &["name", "services", "networks", "volumes", "secrets"];
+const TOP_KEYS: &[&str] = &[
+    "name", "services", "networks", "volumes", "secrets", "configs",
+];
 // `include` is resolved before normalization (`stack::include`).
-const TOP_UNSUPPORTED: &[&str] = &["configs", "models"];
+const TOP_UNSUPPORTED: &[&str] = &["models"];
 
 /// Names declared in the file, so references can be checked while normalizing.
 #[derive(Debug, Default)]
@@ -36,6 +39,7 @@ pub struct Declared {
     pub networks: BTreeSet<String>,
     pub volumes: BTreeSet<String>,
     pub secrets: BTreeSet<String>,
+    pub configs: BTreeSet<String>,
 }
 
 /// What normalization reads besides the document, and where it collects problems.
@@ -96,6 +100,7 @@ pub fn normalize(
         networks: BTreeMap::new(),
         volumes: BTreeMap::new(),
         secrets: BTreeMap::new(),
+        configs: BTreeMap::new(),
     };
     let Some(top) = root.as_mapping() else {
         let found = read::describe(root);
@@ -131,6 +136,9 @@ pub fn normalize(
     if let Some(v) = fields.get("secrets") {
         stack.secrets = resources::secrets(&mut ctx, v, "secrets");
     }
+    if let Some(v) = fields.get("configs") {
+        stack.configs = resources::configs(&mut ctx, v, "configs");
+    }
     // Declared means written in the file, even when the definition has errors of
     // its own: a reference to it should not add a misleading "not declared".
     let keys_of = |section: &str| -> BTreeSet<String> {
@@ -142,6 +150,7 @@ pub fn normalize(
     ctx.declared.networks = keys_of("networks");
     ctx.declared.volumes = keys_of("volumes");
     ctx.declared.secrets = keys_of("secrets");
+    ctx.declared.configs = keys_of("configs");
 
     let services = match fields.get("services") {
         Some(Value::Mapping(m)) if !m.is_empty() => Some(m),
@@ -235,6 +244,7 @@ pub(crate) mod tests {
                 networks: ["back".to_string()].into(),
                 volumes: ["data".to_string()].into(),
                 secrets: ["pw".to_string()].into(),
+                configs: ["conf".to_string()].into(),
             },
             diags: Vec::new(),
         }
@@ -314,14 +324,14 @@ volumes:
     #[test]
     fn unsupported_keys_are_warnings_naming_them() {
         let (_, d) = run(
-            "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n    ulimits: {nofile: 1}\n    imgae: y\n",
+            "services:\n  web:\n    image: x\n    gpus: all\n    blkio_config: {weight: 300}\n    imgae: y\n",
         );
         let warnings: Vec<_> = d.iter().map(|d| (d.path.as_str(), d.is_error())).collect();
         assert_eq!(
             warnings,
             [
-                ("services.web.cap_add", false),
-                ("services.web.ulimits", false),
+                ("services.web.gpus", false),
+                ("services.web.blkio_config", false),
                 ("services.web.imgae", false)
             ]
         );

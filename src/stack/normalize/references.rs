@@ -10,7 +10,7 @@ use super::Ctx;
 use super::read;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::docpath;
-use crate::stack::model::{Condition, Dependency, ServiceNetwork, ServiceSecret};
+use crate::stack::model::{Condition, Dependency, ServiceConfig, ServiceNetwork, ServiceSecret};
 
 fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
     let d = Diagnostic::error(path, format!("unknown service `{target}`"));
@@ -194,7 +194,49 @@ pub fn network_mode(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Option<St
 }
 
 pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
-    let Some(items) = read::sequence(ctx, v, path, "a list of secrets") else {
+    mounted(ctx, v, path, Mounted::Secret)
+        .into_iter()
+        .map(|(source, target)| ServiceSecret { source, target })
+        .collect()
+}
+
+/// A service's `configs`: names (mounted at `/<name>`) or `{source, target}`.
+pub fn configs(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceConfig> {
+    mounted(ctx, v, path, Mounted::Config)
+        .into_iter()
+        .map(|(source, target)| ServiceConfig { source, target })
+        .collect()
+}
+
+/// What a service mounts by name from a top-level section: secrets or configs.
+#[derive(Clone, Copy)]
+enum Mounted {
+    Secret,
+    Config,
+}
+
+impl Mounted {
+    fn word(self) -> &'static str {
+        match self {
+            Mounted::Secret => "secret",
+            Mounted::Config => "config",
+        }
+    }
+
+    /// Where a relative (or no) target lives, as in Compose.
+    fn dir(self) -> &'static str {
+        match self {
+            Mounted::Secret => "/run/secrets/",
+            Mounted::Config => "/",
+        }
+    }
+}
+
+/// (source, absolute target) of each secret or config a service uses, each
+/// checked against the declared ones.
+fn mounted(ctx: &mut Ctx, v: &Value, path: &str, kind: Mounted) -> Vec<(String, String)> {
+    let word = kind.word();
+    let Some(items) = read::sequence(ctx, v, path, &format!("a list of {word}s")) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -220,7 +262,7 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
                 let Some(source) = source else {
                     ctx.push(Diagnostic::error(
                         at,
-                        "a secret in long syntax needs `source`",
+                        format!("a {word} in long syntax needs `source`"),
                     ));
                     continue;
                 };
@@ -231,28 +273,30 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<ServiceSecret> {
                 None => continue,
             },
         };
-        if !ctx.declared.secrets.contains(&source) {
+        let declared = match kind {
+            Mounted::Secret => &ctx.declared.secrets,
+            Mounted::Config => &ctx.declared.configs,
+        };
+        if !declared.contains(&source) {
             let d = Diagnostic::error(
                 &at,
-                format!("secret `{source}` is not declared under top-level `secrets`"),
+                format!("{word} `{source}` is not declared under top-level `{word}s`"),
             );
-            ctx.push(
-                match did_you_mean(&source, ctx.declared.secrets.iter().map(String::as_str)) {
-                    Some(close) => d.with_hint(format!("did you mean `{close}`?")),
-                    None => d.with_hint(format!(
-                        "add `{source}: {{file: ./{source}.txt}}` under a top-level `secrets:` key"
-                    )),
-                },
-            );
+            let d = match did_you_mean(&source, declared.iter().map(String::as_str)) {
+                Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+                None => d.with_hint(format!(
+                    "add `{source}: {{file: ./{source}.txt}}` under a top-level `{word}s:` key"
+                )),
+            };
+            ctx.push(d);
             continue;
         }
-        // A relative target lives under /run/secrets, as in Compose.
         let target = match target {
             Some(t) if t.starts_with('/') => t,
-            Some(t) => format!("/run/secrets/{t}"),
-            None => format!("/run/secrets/{source}"),
+            Some(t) => format!("{}{t}", kind.dir()),
+            None => format!("{}{source}", kind.dir()),
         };
-        out.push(ServiceSecret { source, target });
+        out.push((source, target));
     }
     out
 }
@@ -331,5 +375,19 @@ mod tests {
         network_mode(&mut ctx, "web", &yaml("service:web"), "m");
         network_mode(&mut ctx, "web", &yaml("hots"), "m");
         assert_eq!(ctx.diags.len(), 2);
+    }
+
+    #[test]
+    fn configs_default_to_the_root_and_must_be_declared() {
+        let mut ctx = ctx_for();
+        let c = configs(
+            &mut ctx,
+            &yaml("[conf, {source: conf, target: etc/app.conf}, cnof]"),
+            "c",
+        );
+        let targets: Vec<&str> = c.iter().map(|c| c.target.as_str()).collect();
+        assert_eq!(targets, ["/conf", "/etc/app.conf"]);
+        assert_eq!(ctx.diags[0].path, "c[2]");
+        assert_eq!(ctx.diags[0].hint.as_deref(), Some("did you mean `conf`?"));
     }
 }

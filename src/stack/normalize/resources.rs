@@ -10,7 +10,7 @@ use super::environment::labels;
 use super::read;
 use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
-use crate::stack::model::{Network, Secret, SecretSource, Volume};
+use crate::stack::model::{Config, ConfigSource, Network, Secret, SecretSource, Volume};
 
 const NETWORK_KEYS: &[&str] = &["driver", "external", "name", "internal", "labels"];
 const NETWORK_UNSUPPORTED: &[&str] = &[
@@ -151,6 +151,85 @@ fn declarations<T>(
 
 /// File-backed secrets (made absolute) or ones read from an environment variable.
 pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret> {
+    let source = |ctx: &mut Ctx, key: &str, text: &str, at: &str| {
+        Some(Secret {
+            source: match key {
+                "file" => SecretSource::File(existing_file(ctx, text, at, "secret")),
+                _ => SecretSource::Environment(text.to_string()),
+            },
+        })
+    };
+    let missing = |at: &str, key: &str| {
+        Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`"))
+            .with_hint("e.g. `file: ./secrets/db_password.txt`; external secrets are not supported")
+    };
+    let kinds = (SECRET_KEYS, SECRET_UNSUPPORTED);
+    definitions(ctx, v, path, kinds, source, missing)
+}
+
+const CONFIG_KEYS: &[&str] = &["file", "content", "environment", "name"];
+const CONFIG_UNSUPPORTED: &[&str] = &["external", "labels", "template_driver"];
+
+/// Top-level `configs`: a file (made absolute, bind-mounted read-only), a
+/// `content:` text, or an `environment:` variable's value (read now: configs are
+/// not secrets), the last two written into the container before it starts.
+pub fn configs(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Config> {
+    let source = |ctx: &mut Ctx, key: &str, text: &str, at: &str| {
+        Some(match key {
+            // The engine-side name of a swarm config; nothing to do locally.
+            "name" => return None,
+            "file" => Config {
+                source: ConfigSource::File(existing_file(ctx, text, at, "config")),
+                value: None,
+            },
+            "content" => Config {
+                value: Some(text.to_string()),
+                source: ConfigSource::Content(text.to_string()),
+            },
+            _ => Config {
+                value: Some(ctx.vars.get(text).unwrap_or_default().to_string()),
+                source: ConfigSource::Environment(text.to_string()),
+            },
+        })
+    };
+    let missing = |at: &str, key: &str| {
+        Diagnostic::error(
+            at,
+            format!("config `{key}` needs `file`, `content` or `environment`"),
+        )
+        .with_hint("e.g. `file: ./nginx.conf`; external configs are not supported")
+    };
+    let kinds = (CONFIG_KEYS, CONFIG_UNSUPPORTED);
+    definitions(ctx, v, path, kinds, source, missing)
+}
+
+/// A host file a secret or config names, made absolute; an error when it is not
+/// a file (Docker would bind-mount a missing one as a new empty directory).
+fn existing_file(ctx: &mut Ctx, text: &str, at: &str, what: &str) -> std::path::PathBuf {
+    let file = ctx.resolve(text);
+    if !file.is_file() {
+        ctx.push(
+            Diagnostic::error(at, format!("{what} file {} does not exist", file.display()))
+                .with_hint(format!(
+                    "create the file (with the {what} in it) or fix the path"
+                )),
+        );
+    }
+    file
+}
+
+/// The named definitions of top-level `secrets` or `configs` (`keys`: the known
+/// and the unsupported keys): each string field goes to `source` (its key, text
+/// and path), the last one it makes something of wins; a definition with none is
+/// reported with `missing` (its path and name).
+fn definitions<T>(
+    ctx: &mut Ctx,
+    v: &Value,
+    path: &str,
+    (known, unsupported): (&[&str], &[&str]),
+    mut source: impl FnMut(&mut Ctx, &str, &str, &str) -> Option<T>,
+    missing: impl Fn(&str, &str) -> Diagnostic,
+) -> BTreeMap<String, T> {
     let mut out = BTreeMap::new();
     let Some(map) = nullable_mapping(ctx, v, path) else {
         return out;
@@ -164,38 +243,21 @@ pub fn secrets(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, Secret>
         let Some(def) = read::mapping(ctx, value, &at) else {
             continue;
         };
-        let mut source = None;
-        for (k, val) in read::entries(ctx, def, &at, SECRET_KEYS, SECRET_UNSUPPORTED) {
+        let mut found = None;
+        for (k, val) in read::entries(ctx, def, &at, known, unsupported) {
             let k_at = docpath::child(&at, &k);
             let Some(text) = read::string(ctx, val, &k_at) else {
                 continue;
             };
-            source = Some(match k.as_str() {
-                "file" => {
-                    let file = ctx.resolve(&text);
-                    // Docker would bind-mount a missing file as a new empty directory.
-                    if !file.is_file() {
-                        ctx.push(
-                            Diagnostic::error(
-                                &k_at,
-                                format!("secret file {} does not exist", file.display()),
-                            )
-                            .with_hint("create the file (with the secret in it) or fix the path"),
-                        );
-                    }
-                    SecretSource::File(file)
-                }
-                _ => SecretSource::Environment(text),
-            });
-        }
-        match source {
-            Some(source) => {
-                out.insert(key, Secret { source });
+            if let Some(made) = source(ctx, &k, &text, &k_at) {
+                found = Some(made);
             }
-            None => ctx.push(
-                Diagnostic::error(at, format!("secret `{key}` needs `file` or `environment`"))
-                    .with_hint("e.g. `file: ./secrets/db_password.txt`; external secrets are not supported"),
-            ),
+        }
+        match found {
+            Some(made) => {
+                out.insert(key, made);
+            }
+            None => ctx.push(missing(&at, &key)),
         }
     }
     out
@@ -275,5 +337,26 @@ mod tests {
         secrets(&mut ctx, &v, "secrets");
         assert_eq!(ctx.diags[0].path, "secrets.pw.file");
         assert!(ctx.diags[0].message.contains("/project/nope.txt"));
+    }
+
+    #[test]
+    fn configs_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.conf"), "x").unwrap();
+        let mut ctx = ctx_for();
+        ctx.project_dir = dir.path();
+        let v: Value = serde_yaml::from_str(
+            "{f: {file: ./app.conf}, c: {content: 'a=1'}, e: {environment: HOME}, gone: {file: ./nope}, none: {name: x}}",
+        )
+        .unwrap();
+        let c = configs(&mut ctx, &v, "configs");
+        assert_eq!(
+            c["f"].source,
+            ConfigSource::File(dir.path().join("app.conf"))
+        );
+        assert_eq!(c["c"].value.as_deref(), Some("a=1"));
+        assert_eq!(c["e"].value.as_deref(), Some("/home/me"));
+        let errors: Vec<&str> = ctx.diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(errors, ["configs.gone.file", "configs.none"]);
     }
 }

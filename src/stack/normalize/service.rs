@@ -7,10 +7,10 @@ use serde_yaml::Value;
 
 use super::healthcheck::{duration_at, healthcheck};
 use super::read::{self, scalar_text};
-use super::{Ctx, environment as env, memory, mounts, ports, references};
+use super::{Ctx, environment as env, host, memory, mounts, ports, references};
 use crate::diagnostic::Diagnostic;
 use crate::stack::docpath;
-use crate::stack::model::{Build, RestartPolicy, Service, ServiceNetwork};
+use crate::stack::model::{Build, Resources, RestartPolicy, Service, ServiceNetwork};
 
 #[rustfmt::skip]
 const KEYS: &[&str] = &[
@@ -19,21 +19,25 @@ const KEYS: &[&str] = &[
     "networks", "network_mode", "hostname", "container_name", "secrets", "stop_signal",
     "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy", "mem_limit",
     "profiles",
+    // One field of the engine's container create each (`host`).
+    "cap_add", "cap_drop", "ulimits", "configs", "init", "shm_size", "sysctls", "devices",
+    "platform", "pull_policy", "scale", "post_start", "pre_stop", "read_only", "dns",
+    "dns_search", "dns_opt", "domainname", "group_add", "security_opt", "pids_limit", "cpus",
+    "cpu_shares", "cpuset", "mem_reservation", "memswap_limit", "oom_score_adj",
+    "oom_kill_disable", "userns_mode", "cgroup", "cgroup_parent", "ipc", "pid", "uts",
+    "storage_opt", "logging", "runtime", "cpu_period", "cpu_quota",
+    "mem_swappiness", "device_cgroup_rules",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
+/// Those with a meaning on one engine but no field in API 1.41's create
+/// (`annotations`, `gpus`; `mac_address` is an endpoint setting that engines
+/// before API 1.44 ignore) or outside a container (`develop`, `attach`) stay here.
 #[rustfmt::skip]
 const UNSUPPORTED: &[&str] = &[
-    "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
-    "configs", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
-    "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "develop",
-    "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
-    "env_from", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
-    "label_file", "links", "logging", "mac_address", "mem_reservation",
-    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
-    "pids_limit", "platform", "post_start", "pre_stop", "provider", "pull_policy",
-    "read_only", "runtime", "scale", "security_opt", "shm_size", "storage_opt", "sysctls",
-    "ulimits", "use_api_socket", "userns_mode", "uts", "volumes_from",
+    "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_rt_period",
+    "cpu_rt_runtime", "credential_spec", "develop", "driver_opts", "env_from",     "external_links", "gpus", "isolation", "label_file", "links", "mac_address", "models",
+    "provider", "use_api_socket", "volumes_from",
 ];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
@@ -45,8 +49,8 @@ const BUILD_UNSUPPORTED: &[&str] = &[
 ];
 #[rustfmt::skip]
 const DEPLOY_UNSUPPORTED: &[&str] = &[
-    "mode", "endpoint_mode", "labels", "placement", "resources", "restart_policy",
-    "rollback_config", "update_config",
+    "mode", "endpoint_mode", "labels", "placement", "restart_policy", "rollback_config",
+    "update_config",
 ];
 
 pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Service> {
@@ -54,6 +58,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
     let mut svc = Service::default();
     let mut env_from_files = BTreeMap::new();
     let mut tmpfs = Vec::new();
+    let mut scale: Option<u32> = None;
     let networks_given = map.contains_key("networks");
     for (key, value) in read::entries(ctx, map, path, KEYS, UNSUPPORTED) {
         let at = docpath::child(path, &key);
@@ -89,9 +94,52 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "tty" => svc.tty = read::boolean(ctx, value, &at).unwrap_or(false),
             "stdin_open" => svc.stdin_open = read::boolean(ctx, value, &at).unwrap_or(false),
             "extra_hosts" => svc.extra_hosts = extra_hosts(ctx, value, &at),
-            "deploy" => svc.replicas = deploy(ctx, value, &at),
+            "deploy" => (svc.replicas, svc.resources) = deploy(ctx, value, &at),
             "mem_limit" => svc.mem_limit = memory::limit(ctx, value, &at),
             "profiles" => svc.profiles = read::string_or_list(ctx, value, &at),
+            "scale" => scale = read::integer(ctx, value, &at, "a number of containers"),
+            "cap_add" => svc.cap_add = read::string_or_list(ctx, value, &at),
+            "cap_drop" => svc.cap_drop = read::string_or_list(ctx, value, &at),
+            "ulimits" => svc.ulimits = host::ulimits(ctx, value, &at),
+            "configs" => svc.configs = references::configs(ctx, value, &at),
+            "init" => svc.init = read::boolean(ctx, value, &at),
+            "shm_size" => svc.shm_size = host::size(ctx, value, &at),
+            "sysctls" => svc.sysctls = host::text_map(ctx, value, &at),
+            "devices" => svc.devices = host::devices(ctx, value, &at),
+            "platform" => svc.platform = read::string(ctx, value, &at),
+            "pull_policy" => svc.pull_policy = host::pull_policy(ctx, value, &at),
+            "post_start" => svc.post_start = host::hooks(ctx, value, &at),
+            "pre_stop" => svc.pre_stop = host::hooks(ctx, value, &at),
+            "read_only" => svc.read_only = read::boolean(ctx, value, &at).unwrap_or(false),
+            "dns" => svc.dns = read::string_or_list(ctx, value, &at),
+            "dns_search" => svc.dns_search = read::string_or_list(ctx, value, &at),
+            "dns_opt" => svc.dns_opt = read::string_or_list(ctx, value, &at),
+            "domainname" => svc.domainname = read::string(ctx, value, &at),
+            "group_add" => svc.group_add = group_add(ctx, value, &at),
+            "security_opt" => svc.security_opt = read::string_or_list(ctx, value, &at),
+            "pids_limit" => svc.pids_limit = host::signed(ctx, value, &at),
+            "cpus" => svc.cpus = host::cpus(ctx, value, &at),
+            "cpu_shares" => svc.cpu_shares = host::signed(ctx, value, &at),
+            "cpuset" => svc.cpuset = read::text(ctx, value, &at),
+            "mem_reservation" => svc.mem_reservation = host::size(ctx, value, &at),
+            "memswap_limit" => svc.memswap_limit = host::swap(ctx, value, &at),
+            "oom_score_adj" => svc.oom_score_adj = host::signed(ctx, value, &at),
+            "oom_kill_disable" => svc.oom_kill_disable = read::boolean(ctx, value, &at),
+            "userns_mode" => svc.userns_mode = read::string(ctx, value, &at),
+            "cgroup" => svc.cgroup = read::string(ctx, value, &at),
+            "cgroup_parent" => svc.cgroup_parent = read::string(ctx, value, &at),
+            "ipc" => svc.ipc = read::string(ctx, value, &at),
+            "pid" => svc.pid = read::string(ctx, value, &at),
+            "uts" => svc.uts = read::string(ctx, value, &at),
+            "storage_opt" => svc.storage_opt = host::text_map(ctx, value, &at),
+            "logging" => svc.logging = host::logging(ctx, value, &at),
+            "runtime" => svc.runtime = read::string(ctx, value, &at),
+            "cpu_period" => svc.cpu_period = host::signed(ctx, value, &at),
+            "cpu_quota" => svc.cpu_quota = host::signed(ctx, value, &at),
+            "mem_swappiness" => svc.mem_swappiness = host::signed(ctx, value, &at),
+            "device_cgroup_rules" => {
+                svc.device_cgroup_rules = read::string_or_list(ctx, value, &at)
+            }
             _ => unreachable!("only known keys are returned"),
         }
     }
@@ -101,6 +149,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
     env_from_files.extend(std::mem::take(&mut svc.environment));
     svc.environment = env_from_files;
     svc.volumes.extend(tmpfs);
+    same_values(ctx, &mut svc, scale, path);
 
     // A wrong `image` or `build` was reported already; only their absence is news.
     let given = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
@@ -176,7 +225,7 @@ fn context_path(ctx: &Ctx, context: &str) -> PathBuf {
 }
 
 /// A list as is; a string split like a shell would.
-fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
+pub(super) fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
     if let Value::Sequence(items) = v {
         let words = read::string_or_list(ctx, v, path);
         return (words.len() == items.len()).then_some(words);
@@ -226,18 +275,83 @@ fn extra_hosts(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
     }
 }
 
-fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Option<u32> {
-    let map = read::mapping(ctx, v, path)?;
+/// `deploy`: `replicas` and `resources`; the rest belongs to a swarm and is warned about.
+fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> (Option<u32>, Resources) {
     let mut replicas = None;
-    for (_, value) in read::entries(ctx, map, path, &["replicas"], DEPLOY_UNSUPPORTED) {
-        replicas = read::integer(
+    let mut resources = Resources::default();
+    let Some(map) = read::mapping(ctx, v, path) else {
+        return (replicas, resources);
+    };
+    let known = ["replicas", "resources"];
+    for (key, value) in read::entries(ctx, map, path, &known, DEPLOY_UNSUPPORTED) {
+        let at = docpath::child(path, &key);
+        if key == "replicas" {
+            replicas = read::integer(ctx, value, &at, "a number of replicas");
+        } else {
+            resources = host::resources(ctx, value, &at);
+        }
+    }
+    (replicas, resources)
+}
+
+/// `group_add`: names or numeric ids.
+fn group_add(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<String> {
+    match read::sequence(ctx, v, path, "a list of groups") {
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| read::text(ctx, item, &docpath::item(path, i)))
+            .collect(),
+        None => vec![],
+    }
+}
+
+/// Keys that say the same thing twice must agree, as Compose requires: `scale` and
+/// `deploy.replicas`; `cpus`, `mem_limit`, `pids_limit`, `mem_reservation` and
+/// their `deploy.resources` twins. `scale` becomes the replica count.
+fn same_values(ctx: &mut Ctx, svc: &mut Service, scale: Option<u32>, path: &str) {
+    let conflict = |ctx: &mut Ctx, a: &str, b: &str| {
+        ctx.push(
+            Diagnostic::error(path, format!("`{a}` and `{b}` have different values"))
+                .with_hint("remove one of them, or give both the same value"),
+        );
+    };
+    if let Some(n) = scale {
+        match svc.replicas {
+            Some(r) if r != n => conflict(ctx, "scale", "deploy.replicas"),
+            _ => {
+                svc.replicas = Some(n);
+                svc.replicas_from_scale = true;
+            }
+        }
+    }
+    let (limits, reservations) = (&svc.resources.limits, &svc.resources.reservations);
+    if matches!((svc.cpus, limits.cpus), (Some(a), Some(b)) if a != b) {
+        conflict(ctx, "cpus", "deploy.resources.limits.cpus");
+    }
+    if matches!((svc.mem_limit, limits.memory), (Some(a), Some(b)) if a != b) {
+        conflict(ctx, "mem_limit", "deploy.resources.limits.memory");
+    }
+    if matches!((svc.pids_limit, limits.pids), (Some(a), Some(b)) if a != b) {
+        conflict(ctx, "pids_limit", "deploy.resources.limits.pids");
+    }
+    if matches!((svc.mem_reservation, reservations.memory), (Some(a), Some(b)) if a != b) {
+        conflict(
             ctx,
-            value,
-            &docpath::child(path, "replicas"),
-            "a number of replicas",
+            "mem_reservation",
+            "deploy.resources.reservations.memory",
         );
     }
-    replicas
+    if svc.replicas.is_some_and(|n| n > 1) && svc.container_name.is_some() {
+        // Compose refuses this at `up`; the swarm target ignores `container_name`.
+        ctx.push(
+            Diagnostic::warning(
+                path,
+                "`container_name` names one container: `pier up` runs only one for this service",
+            )
+            .with_hint("remove `container_name` to run one container per replica"),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::engine::{ContainerStatus, Engine, PullUpdate};
 use crate::error::Result;
 use crate::plan::observed::ObservedContainer;
-use crate::plan::spec::{BuildSpec, ContainerSpec};
+use crate::plan::spec::{BuildSpec, ContainerSpec, HookSpec};
 
 /// What the local executor asks of an engine. Futures need not be `Send`: the
 /// executor runs its steps concurrently within one task.
@@ -58,6 +58,8 @@ pub trait Backend {
     async fn inspect_container(&self, name: &str) -> Result<Option<ContainerStatus>>;
     /// Run a health test's command once: whether it passed, and its output.
     async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)>;
+    /// Run a `post_start`/`pre_stop` hook: its exit code and output.
+    async fn run_hook(&self, name: &str, hook: &HookSpec) -> Result<(i64, String)>;
     async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
     async fn logs_tail(&self, name: &str, lines: usize) -> Result<Vec<String>>;
 }
@@ -132,6 +134,9 @@ impl Backend for Engine {
     }
     async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)> {
         Engine::probe_health(self, name, command).await
+    }
+    async fn run_hook(&self, name: &str, hook: &HookSpec) -> Result<(i64, String)> {
+        Engine::run_hook(self, name, hook).await
     }
     async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
         Engine::list_containers(self, project).await

@@ -27,7 +27,7 @@ pub use backend::Backend;
 use crate::engine::ContainerStatus;
 use crate::error::{Error, NotReady, Result};
 use crate::plan::observed::{ContainerState, Health};
-use crate::plan::spec::{ContainerSpec, Readiness};
+use crate::plan::spec::{ContainerSpec, HookSpec, Readiness};
 use crate::plan::{Action, Plan};
 
 const POLL: Duration = Duration::from_millis(150);
@@ -224,7 +224,13 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             Ok(())
         }
         Action::CreateContainer { spec, .. } => create(cx, spec).await,
-        Action::RecreateContainer { old_id, spec, .. } => {
+        Action::RecreateContainer {
+            service,
+            old_id,
+            spec,
+            pre_stop,
+        } => {
+            run_pre_stop(cx, service, old_id, pre_stop).await;
             let grace = spec.stop_timeout_secs.map(Duration::from_secs);
             e.stop_container(old_id, grace).await?;
             // The spec mounts the old container's anonymous volumes (`plan::reconcile`).
@@ -235,6 +241,7 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             service,
             container,
             one_shot,
+            post_start,
         } => {
             e.start_container(container).await?;
             if !one_shot {
@@ -242,6 +249,9 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
                     .lock()
                     .expect("no panics while holding the lock")
                     .push((service.clone(), container.clone()));
+            }
+            for hook in post_start {
+                run_hook(cx, service, container, "post_start", hook).await?;
             }
             Ok(())
         }
@@ -252,10 +262,12 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             probe,
         } => wait_for(cx, service, container, *condition, probe.as_deref()).await,
         Action::StopContainer {
+            service,
             container,
             timeout_secs,
-            ..
+            pre_stop,
         } => {
+            run_pre_stop(cx, service, container, pre_stop).await;
             e.stop_container(container, timeout_secs.map(Duration::from_secs))
                 .await
         }
@@ -284,10 +296,64 @@ async fn create<B: Backend>(cx: &Context<'_, B>, spec: &ContainerSpec) -> Result
             })?;
         files.push((s.target.clone(), value.clone()));
     }
+    files.extend(
+        spec.files
+            .iter()
+            .map(|f| (f.target.clone(), f.content.clone().into_bytes())),
+    );
     if files.is_empty() {
         return Ok(());
     }
     cx.engine.write_files(&id, &files).await
+}
+
+/// `pre_stop` hooks before a stop: one that fails (or cannot run) is a warning
+/// and the stop goes on, as in Compose — a hook must not keep a container up.
+async fn run_pre_stop<B: Backend>(
+    cx: &Context<'_, B>,
+    service: &str,
+    container: &str,
+    hooks: &[HookSpec],
+) {
+    for hook in hooks {
+        if let Err(e) = run_hook(cx, service, container, "pre_stop", hook).await {
+            (cx.sink)(Event::Warning {
+                text: format!("warning: {e}"),
+            });
+        }
+    }
+}
+
+/// Run one hook in `container`; a non-zero exit fails the step (as in Compose),
+/// with the hook's output and the container's last log lines.
+async fn run_hook<B: Backend>(
+    cx: &Context<'_, B>,
+    service: &str,
+    container: &str,
+    stage: &str,
+    hook: &HookSpec,
+) -> Result<()> {
+    let (code, output) = cx.engine.run_hook(container, hook).await?;
+    if code == 0 {
+        return Ok(());
+    }
+    let reason = format!(
+        "its {stage} hook `{}` exited with code {code}",
+        hook.command.join(" ")
+    );
+    let logs = cx
+        .engine
+        .logs_tail(container, LOG_LINES)
+        .await
+        .unwrap_or_default();
+    Err(Error::NotReady(Box::new(NotReady {
+        service: service.to_string(),
+        container: container.to_string(),
+        condition: stage.to_string(),
+        reason,
+        health_output: Some(output).filter(|o| !o.trim().is_empty()),
+        logs,
+    })))
 }
 
 /// What a wait concluded from one look at the container.

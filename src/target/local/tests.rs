@@ -274,6 +274,9 @@ mod walk {
         async fn probe_health(&self, _: &str, _: &[String]) -> Result<(bool, String)> {
             Ok((false, String::new()))
         }
+        async fn run_hook(&self, _: &str, _: &HookSpec) -> Result<(i64, String)> {
+            Ok((0, String::new()))
+        }
         async fn list_containers(&self, _: &str) -> Result<Vec<ObservedContainer>> {
             Ok(vec![])
         }
@@ -299,6 +302,7 @@ mod walk {
             service: service.into(),
             container: c(service),
             one_shot: false,
+            post_start: vec![],
         }
     }
     fn wait(service: &str) -> Action {
