@@ -34,3 +34,13 @@ pub const DB: &str = "io.pier.db";
 pub const DB_NAME_ENV: &str = "io.pier.db.name-env";
 pub const DB_USER_ENV: &str = "io.pier.db.user-env";
 pub const DB_PASSWORD_ENV: &str = "io.pier.db.password-env";
+/// On a service: the container port that serves HTTP (e.g. `"80"`), so that the
+/// router gives it a name (`https://<service>.<project>.localhost`). Without it,
+/// the first published port `overview::scheme_for` calls HTTP.
+pub const HTTP: &str = "io.pier.http";
+/// On a service: `"true"` makes it the project's main web service, which also
+/// answers at `https://<project>.localhost` (else `web`, else the first by name).
+pub const MAIN: &str = "io.pier.main";
+/// On the router's container and network (`crate::router`), with the settings'
+/// fingerprint as value on the container: a router made otherwise is made again.
+pub const ROUTER: &str = "io.pier.router";

@@ -15,8 +15,10 @@ mod init;
 mod list;
 mod logs;
 pub mod ps;
+mod router;
 pub mod snapshot;
 pub mod swarm;
+mod trust;
 pub mod up;
 
 use std::io::Write;
@@ -88,6 +90,8 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
         Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
         Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
+        Command::Router(args) => router::run(&args, sink, out),
+        Command::Trust(args) => trust::run(&args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -223,5 +227,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Completions(_) => "completions",
         Command::Snapshot(_) => "snapshot",
         Command::Db(_) => "db",
+        Command::Router(_) => "router",
+        Command::Trust(_) => "trust",
     }
 }

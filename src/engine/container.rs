@@ -42,9 +42,9 @@ fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
 }
 
-/// A tar of `files` at their absolute paths (stored relative to `/`), with an entry
-/// for every directory above them.
-fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+/// A tar of `files` at their absolute paths (stored relative to `/`), each with
+/// `mode`, with an entry for every directory above them.
+fn files_tar(files: &[(String, Vec<u8>)], mode: u32) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut dirs = std::collections::BTreeSet::new();
     for (path, _) in files {
@@ -64,7 +64,7 @@ fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     }
     for (path, content) in files {
         let mut header = tar::Header::new_gnu();
-        header.set_mode(0o444);
+        header.set_mode(mode);
         header.set_size(content.len() as u64);
         builder.append_data(&mut header, path.trim_start_matches('/'), &content[..])?;
     }
@@ -238,8 +238,26 @@ impl Engine {
     /// directories above it made as needed. Used for secrets that come from a
     /// variable, which have no file on the host to bind-mount.
     pub async fn write_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
-        let tar = secret_files_tar(files).map_err(|e| Error::Engine {
-            op: EngineOp::WriteSecrets,
+        self.upload_files(container, files, 0o444, EngineOp::WriteSecrets)
+            .await
+    }
+
+    /// Write configuration files into a container (created or running), each 0644
+    /// (the router's Caddyfile: `ops::router`).
+    pub async fn put_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
+        self.upload_files(container, files, 0o644, EngineOp::UploadArchive)
+            .await
+    }
+
+    async fn upload_files(
+        &self,
+        container: &str,
+        files: &[(String, Vec<u8>)],
+        mode: u32,
+        op: EngineOp,
+    ) -> Result<()> {
+        let tar = files_tar(files, mode).map_err(|e| Error::Engine {
+            op,
             resource: container.to_string(),
             message: e.to_string(),
         })?;
@@ -247,7 +265,7 @@ impl Engine {
         self.docker
             .upload_to_container(container, Some(options), body_full(tar.into()))
             .await
-            .map_err(fail(EngineOp::WriteSecrets, container))
+            .map_err(fail(op, container))
     }
 
     /// Returns once the container is not running (it exited, or is gone), as the

@@ -13,6 +13,7 @@ mod image;
 mod logs;
 mod observe;
 mod resources;
+mod router;
 mod swarm;
 mod swarm_service;
 mod version;
@@ -28,6 +29,7 @@ pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
 pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
+pub use router::{RouterObserved, RouterSpec};
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

@@ -14,6 +14,8 @@ pub mod interrupt;
 pub mod logs;
 pub mod project;
 pub mod ps;
+pub mod router;
 pub mod snapshot;
 pub mod swarm;
+pub mod trust;
 pub mod up;

@@ -106,7 +106,7 @@ pub fn busy_ports(
 
 /// Try to bind `ip:port` here. An address that is not this machine's, or that does
 /// not parse, is left to the engine to judge (reported free).
-fn can_bind(ip: &str, port: u16, protocol: Protocol) -> bool {
+pub fn can_bind(ip: &str, port: u16, protocol: Protocol) -> bool {
     let ip: IpAddr = match ip {
         "" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         text => match text.trim_matches(['[', ']']).parse() {
