@@ -8,7 +8,8 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, Mount as EngineMount, MountType, NetworkConnectRequest,
-    NetworkingConfig, PortBinding, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+    NetworkSettings, NetworkingConfig, PortBinding, RestartPolicy as EngineRestart,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -36,6 +37,42 @@ pub struct ContainerStatus {
     pub published: Vec<PublishedPort>,
     /// How often its restart policy has restarted it since it was last started.
     pub restart_count: i64,
+}
+
+/// A container's state as the engine's inspect names it.
+pub(super) fn state_of(status: Option<ContainerStateStatusEnum>) -> ContainerState {
+    match status {
+        Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
+        _ => ContainerState::Created,
+    }
+}
+
+/// The host ports an inspected container has bound, sorted.
+pub(super) fn published_of(settings: Option<NetworkSettings>) -> Vec<PublishedPort> {
+    let mut published: Vec<PublishedPort> = settings
+        .and_then(|n| n.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(target, bindings)| {
+            bindings
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(move |b| {
+                    Some(PublishedPort {
+                        target: target.clone(),
+                        host_ip: b.host_ip.unwrap_or_default(),
+                        host_port: b.host_port?.parse().ok()?,
+                    })
+                })
+        })
+        .collect();
+    published.sort();
+    published
 }
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -287,25 +324,7 @@ impl Engine {
             Err(e) => return Err(fail(EngineOp::InspectContainer, name)(e)),
         };
         let state = info.state.unwrap_or_default();
-        let mut published: Vec<PublishedPort> = info
-            .network_settings
-            .and_then(|n| n.ports)
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|(target, bindings)| {
-                bindings
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(move |b| {
-                        Some(PublishedPort {
-                            target: target.clone(),
-                            host_ip: b.host_ip.unwrap_or_default(),
-                            host_port: b.host_port?.parse().ok()?,
-                        })
-                    })
-            })
-            .collect();
-        published.sort();
+        let published = published_of(info.network_settings);
         let health = state.health.as_ref().and_then(|h| match h.status {
             Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
             Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
@@ -324,15 +343,7 @@ impl Engine {
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            state: match state.status {
-                Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
-                Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
-                Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
-                Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
-                Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
-                Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
-                _ => ContainerState::Created,
-            },
+            state: state_of(state.status),
             health,
             exit_code: state.exit_code,
             started_at: state.started_at.filter(|s| !s.starts_with("0001-")),

@@ -7,13 +7,11 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HostConfig,
-    Mount as EngineMount, MountType, NetworkConnectRequest, NetworkCreateRequest, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount as EngineMount, MountType,
+    NetworkConnectRequest, NetworkCreateRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, InspectNetworkOptions,
-    ListContainersOptionsBuilder,
 };
 
 use super::{Engine, fail, is_not_found};
@@ -161,34 +159,8 @@ impl Engine {
                 .get(&format!("{}.{which}", labels::ROUTER))
                 .and_then(|v| v.parse().ok())
         };
-        let state = match info.state.and_then(|s| s.status) {
-            Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
-            Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
-            Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
-            Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
-            Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
-            Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
-            _ => ContainerState::Created,
-        };
-        let mut published: Vec<PublishedPort> = info
-            .network_settings
-            .and_then(|n| n.ports)
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|(target, bindings)| {
-                bindings
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(move |b| {
-                        Some(PublishedPort {
-                            target: target.clone(),
-                            host_ip: b.host_ip.unwrap_or_default(),
-                            host_port: b.host_port?.parse().ok()?,
-                        })
-                    })
-            })
-            .collect();
-        published.sort();
+        let state = super::container::state_of(info.state.and_then(|s| s.status));
+        let published = super::container::published_of(info.network_settings);
         Ok(Some(RouterObserved {
             state,
             image: config.image.unwrap_or_default(),
@@ -203,22 +175,8 @@ impl Engine {
     pub async fn containers_on_network(&self, network: &str, except: &str) -> Result<Vec<String>> {
         let filters: HashMap<String, Vec<String>> =
             [("network".to_string(), vec![network.to_string()])].into();
-        let list = self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(fail(EngineOp::ListContainers, network))?;
-        let mut names: Vec<String> = list
-            .into_iter()
-            .filter_map(|c| Some(c.names?.first()?.trim_start_matches('/').to_string()))
-            .filter(|n| n != except)
-            .collect();
-        names.sort();
+        let mut names = self.container_names(&filters, network).await?;
+        names.retain(|n| n != except);
         Ok(names)
     }
 
