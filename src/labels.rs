@@ -43,4 +43,7 @@ pub const HTTP: &str = "io.pier.http";
 pub const MAIN: &str = "io.pier.main";
 /// On the router's container and network (`crate::router`), with the settings'
 /// fingerprint as value on the container: a router made otherwise is made again.
+/// The container also carries `io.pier.router.http-port` and
+/// `io.pier.router.https-port`: the host ports it was made with (0: the engine's
+/// choice), so that a stopped router starts again on the same ones.
 pub const ROUTER: &str = "io.pier.router";
