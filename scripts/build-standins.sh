@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build local stand-ins for the official images pier's built-in stacks use
-# (php, mariadb/mysql, phpmyadmin, postgres, python, redis; and the .NET SDK,
-# as a Python program serving the dotnet skeleton's endpoints), from Debian
-# bookworm packages, because no container registry can be reached here.
+# (php, mariadb/mysql, phpmyadmin, postgres, python, redis; caddy for pier's
+# router; and the .NET SDK, as a Python program serving the dotnet skeleton's
+# endpoints), from Debian bookworm packages, because no container registry can
+# be reached here.
 #
 #   scripts/build-standins.sh [--rebuild] [NAME...]
 #
@@ -32,9 +33,10 @@ declare -A TAGS=(
   [python]="pier-standin/python:3.11-slim pier-standin/python:3.12-slim pier-standin/python:3.13-slim"
   [redis]="pier-standin/redis:7 pier-standin/redis:8"
   [dotnet]="pier-standin/dotnet-sdk:10.0 pier-standin/dotnet-sdk:9.0 pier-standin/dotnet-sdk:8.0"
+  [caddy]="pier-standin/caddy:2"
 )
 # Build order matters: phpmyadmin is built FROM the php stand-in.
-ORDER=(php phpmyadmin mariadb postgres python redis dotnet)
+ORDER=(php phpmyadmin mariadb postgres python redis dotnet caddy)
 
 die() { echo "build-standins: error: $*" >&2; exit 1; }
 log() { echo "build-standins: $*"; }
@@ -206,7 +208,7 @@ is_named() { [[ " ${named[*]} " == *" $1 "* ]]; }
 # Images the tags point to now: once rebuilt, the old ones are untagged
 # garbage and removed at the end (children first, so the rmi succeeds).
 old_ids=()
-for name in phpmyadmin mariadb postgres python redis dotnet php; do
+for name in phpmyadmin mariadb postgres python redis dotnet caddy php; do
   if is_selected "$name"; then
     # shellcheck disable=SC2206
     tags=(${TAGS[$name]})

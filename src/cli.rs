@@ -110,6 +110,10 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Dump or load the stack's database (MariaDB, MySQL, PostgreSQL) with its own tools
     Db(DbArgs),
+    /// The shared router that gives web services https://<service>.<project>.localhost names
+    Router(RouterArgs),
+    /// Make this machine trust the router's local CA (HTTPS without warnings), or --uninstall
+    Trust(TrustArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Check that this machine can run the stack: engine, disk, ports, clock, files
@@ -559,6 +563,31 @@ pub struct DoctorArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RouterArgs {
+    #[command(subcommand)]
+    pub action: RouterAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouterAction {
+    /// Show the router: its state, ports, CA root and every project's names
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the router (projects keep their names; the next `pier up` starts it)
+    Stop,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Remove the local CA's root from the system's store instead
+    #[arg(long)]
+    pub uninstall: bool,
 }
 
 #[derive(Debug, Args)]

@@ -143,6 +143,14 @@ pub enum Error {
     #[error("{}", render_tool_failed(.0))]
     ToolFailed(Box<ToolFailed>),
 
+    /// The router (names and HTTPS, `ops::router`) could not do its part.
+    #[error("router: {problem}\n  hint: {hint}")]
+    Router { problem: String, hint: String },
+
+    /// `pier trust` could not install (or remove) the local CA's root.
+    #[error("{problem}\n  hint: {hint}")]
+    Trust { problem: String, hint: String },
+
     /// Ctrl-C stopped `up` or `down` part-way: what of the project exists now.
     #[error("{}", render_stopped(.0))]
     Stopped(Box<Stopped>),
@@ -171,6 +179,8 @@ impl Error {
             | Error::DataWrite { .. }
             | Error::ToolFailed(_)
             | Error::PortNotPublished { .. }
+            | Error::Router { .. }
+            | Error::Trust { .. }
             | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }

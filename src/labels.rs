@@ -46,3 +46,16 @@ pub const WORKING_DIR: &str = "io.pier.project.working_dir";
 /// it has some: `down`, scaling down and a recreate run them from the container
 /// alone, so an edited or missing stack file stops it the way it was started.
 pub const PRE_STOP: &str = "io.pier.pre-stop";
+/// On a service: the container port that serves HTTP (e.g. `"80"`), so that the
+/// router gives it a name (`https://<service>.<project>.localhost`). Without it,
+/// the first published port `overview::scheme_for` calls HTTP.
+pub const HTTP: &str = "io.pier.http";
+/// On a service: `"true"` makes it the project's main web service, which also
+/// answers at `https://<project>.localhost` (else `web`, else the first by name).
+pub const MAIN: &str = "io.pier.main";
+/// On the router's container and network (`crate::router`), with the settings'
+/// fingerprint as value on the container: a router made otherwise is made again.
+/// The container also carries `io.pier.router.http-port` and
+/// `io.pier.router.https-port`: the host ports it was made with (0: the engine's
+/// choice), so that a stopped router starts again on the same ones.
+pub const ROUTER: &str = "io.pier.router";

@@ -24,6 +24,7 @@ pub mod overview;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+pub mod router;
 pub mod secrets;
 pub mod stack;
 pub mod target;

@@ -32,6 +32,9 @@ struct Site {
     _parent: tempfile::TempDir,
     started: Instant,
     label: &'static str,
+    /// With the shared router on (names and HTTPS): its data directory, made
+    /// under `_parent`; the router is removed with the site.
+    router: Option<PathBuf>,
 }
 
 impl Site {
@@ -54,12 +57,45 @@ impl Site {
             _parent: parent,
             started,
             label: tag,
+            router: None,
         }
+    }
+
+    /// Turn the router on for this site's `pier` runs (the Caddy stand-in).
+    fn with_router(mut self) -> Site {
+        let data = self._parent.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let _ = docker(&["rm", "-f", "pier-router"]);
+        self.router = Some(data);
+        self
+    }
+
+    /// `Pier` in the project directory, with the router's settings when on.
+    fn command(&self) -> Pier {
+        let pier = Pier::in_dir(&self.dir);
+        match &self.router {
+            Some(data) => pier
+                .env("PIER_ROUTER", "on")
+                .env("PIER_ROUTER_IMAGE", "pier-standin/caddy:2")
+                .env("XDG_DATA_HOME", data),
+            None => pier,
+        }
+    }
+
+    /// The router's HTTPS URL of `host` and its CA root (with the router on).
+    fn https(&self, host: &str) -> (String, String) {
+        let status = self.pier(&["router", "status", "--json"]);
+        let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+        let url = match status["https_port"].as_u64().expect("the router's port") {
+            443 => format!("https://{host}"),
+            port => format!("https://{host}:{port}"),
+        };
+        (url, status["root_cert"].as_str().unwrap().to_string())
     }
 
     /// `pier ARGS` in the project directory; its stdout, panics on failure.
     fn pier(&self, args: &[&str]) -> String {
-        Pier::in_dir(&self.dir)
+        self.command()
             .args(["--progress", "plain"])
             .args(args)
             .run()
@@ -106,9 +142,14 @@ impl Drop for Site {
     fn drop(&mut self) {
         // pier's own down first; then anything left with the project's label,
         // and the images `pier up` built for the project's `build:` services.
-        let _ = Pier::in_dir(&self.dir)
+        let _ = self
+            .command()
             .args(["--progress", "quiet", "down", "-v", "--timeout", "2"])
             .output();
+        if self.router.is_some() {
+            let _ = docker(&["rm", "-f", "pier-router"]);
+            let _ = docker(&["network", "rm", "pier-router"]);
+        }
         let label = format!("label=io.pier.project={}", self.name);
         for (kind, rm) in [
             (&["ps", "-aq"][..], &["rm", "-f", "-v"][..]),
@@ -165,9 +206,14 @@ fn curl(args: &[&str]) -> (u16, String) {
 /// GET `url` until it answers 200 (a service that has just started may not
 /// listen yet); the body.
 fn get(url: &str) -> String {
+    get_with(url, &[])
+}
+
+/// `get` with more curl arguments (`--cacert ROOT`).
+fn get_with(url: &str, args: &[&str]) -> String {
     let mut last = (0, String::new());
     poll(&format!("200 from {url}"), Duration::from_secs(90), || {
-        last = curl(&[url]);
+        last = curl(&[args, &[url]].concat());
         (last.0 == 200).then(|| last.1.clone())
     })
 }
@@ -219,10 +265,22 @@ echo 'notes: [', implode(',', $bodies), "]\n";
 
 /// phpMyAdmin's cookie login: fetch the form (token, session), post it.
 fn phpmyadmin_login(site: &Site, url: &str, user: &str, password: &str, jar: &str) -> String {
-    let (_, form) = curl(&["-c", jar, "-b", jar, &format!("{url}/")]);
+    phpmyadmin_login_with(site, url, user, password, jar, &[])
+}
+
+/// `phpmyadmin_login` with more curl arguments (`--cacert ROOT`).
+fn phpmyadmin_login_with(
+    site: &Site,
+    url: &str,
+    user: &str,
+    password: &str,
+    jar: &str,
+    args: &[&str],
+) -> String {
+    let (_, form) = curl(&[args, &["-c", jar, "-b", jar, &format!("{url}/")]].concat());
     let token = form_value(&form, "token");
     let session = form_value(&form, "set_session");
-    let (status, page) = curl(&[
+    let post = [
         "-L",
         "-c",
         jar,
@@ -241,7 +299,8 @@ fn phpmyadmin_login(site: &Site, url: &str, user: &str, password: &str, jar: &st
         &format!("token={token}"),
         "--data-urlencode",
         &format!("set_session={session}"),
-    ]);
+    ];
+    let (status, page) = curl(&[args, &post[..]].concat());
     assert_eq!(status, 200, "{} phpMyAdmin login POST:\n{page}", site.name);
     page
 }
@@ -260,7 +319,8 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
             ],
             &[("web_port", web), ("phpmyadmin_port", pma)],
         ),
-    );
+    )
+    .with_router();
     let env = site.env();
     assert_eq!(env["DB_PASSWORD"].len(), 32, "a generated secret");
     assert_ne!(env["DB_PASSWORD"], env["DB_ROOT_PASSWORD"]);
@@ -279,6 +339,17 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
     );
     assert_contains(&page, "MariaDB", "the index page names the server");
     assert_contains(&page, "mysqli loaded", "the Dockerfile installed mysqli");
+
+    // The same page by name, over HTTPS through the router, with its local CA;
+    // up's table names it first.
+    let (named, root) = site.https(&format!("{}.localhost", site.name));
+    assert_contains(&table, &format!("{named} "), "up's summary");
+    let by_name = get_with(&format!("{named}/"), &["--cacert", &root]);
+    assert_contains(
+        &by_name,
+        "Connected to database &quot;app&quot;",
+        "the page by name",
+    );
 
     // `pier info` shows the URLs and the login (the password masked unless
     // asked for).
@@ -325,6 +396,28 @@ fn e2e_lamp_page_phpmyadmin_and_data_across_restarts() {
         "login with the generated DB_PASSWORD failed:\n{logged_in}"
     );
     assert_contains(&logged_in, "db:3306", "phpMyAdmin shows the stack's server");
+
+    // phpMyAdmin by name, over HTTPS: the login works there too.
+    let (pma_named, _) = site.https(&format!("phpmyadmin.{}.localhost", site.name));
+    assert_contains(&info, &pma_named, "pier info names phpMyAdmin");
+    get_with(&format!("{pma_named}/"), &["--cacert", &root]);
+    let by_name = phpmyadmin_login_with(
+        &site,
+        &pma_named,
+        "app",
+        &env["DB_PASSWORD"],
+        &site.jar("pma-https"),
+        &["--cacert", &root],
+    );
+    assert!(
+        !by_name.contains("name=\"pma_username\""),
+        "login to phpMyAdmin by name failed:\n{by_name}"
+    );
+    assert_contains(
+        &by_name,
+        "db:3306",
+        "phpMyAdmin by name shows the stack's server",
+    );
     assert!(
         logged_in.contains(">app<") || logged_in.contains("\"app\""),
         "phpMyAdmin lists the stack's database `app`:\n{logged_in}"

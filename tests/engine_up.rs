@@ -202,6 +202,7 @@ fn up_and_down_as_library_operations_return_their_reports() {
             dry_run: false,
             wait_timeout: Duration::from_secs(60),
             interrupt: Default::default(),
+            router: None,
         };
         let report = pier::ops::up::up(&engine, &stack, &Default::default(), &opts, &sink)
             .await

@@ -9,10 +9,12 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops;
 use crate::ops::project::ProjectContext;
-use crate::overview::{ServiceRow, Setting, urls};
+use crate::ops::router::Names;
+use crate::overview::{ServiceRow, Setting};
 use crate::report::table::table;
 use crate::secrets::MASK;
 
+use super::up::{names_footer, service_urls};
 use super::{runtime, write_out};
 
 #[derive(Debug, Serialize)]
@@ -20,6 +22,9 @@ struct InfoJson<'a> {
     project: &'a str,
     services: Vec<ServiceJson<'a>>,
     settings: &'a [Setting],
+    /// The router's port and CA root, when it gives the project names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    router: Option<&'a Names>,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,9 +35,10 @@ struct ServiceJson<'a> {
 }
 
 pub fn run(ctx: &ProjectContext, args: &InfoArgs, out: &mut dyn Write) -> Result<i32> {
+    let router = crate::router::Settings::from_env()?;
     let report = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        ops::info::info(&engine, ctx, args.show_secrets).await
+        ops::info::info(&engine, ctx, args.show_secrets, Some(&router)).await
     })?;
     let text = if args.json {
         let json = InfoJson {
@@ -43,26 +49,39 @@ pub fn run(ctx: &ProjectContext, args: &InfoArgs, out: &mut dyn Write) -> Result
                 .map(|r| ServiceJson {
                     service: &r.service,
                     state: r.state.text(),
-                    urls: urls(&r.ports),
+                    urls: service_urls(r, &report.names),
                 })
                 .collect(),
             settings: &report.settings,
+            router: (!report.names.urls.is_empty()).then_some(&report.names),
         };
         let mut text = serde_json::to_string_pretty(&json).expect("info serializes");
         text.push('\n');
         text
     } else {
-        info_text(&report.project, &report.rows, &report.settings)
+        info_text(
+            &report.project,
+            &report.rows,
+            &report.names,
+            &report.settings,
+        )
     };
     write_out(out, &text)?;
     Ok(0)
 }
 
-pub fn info_text(project: &str, rows: &[ServiceRow], settings: &[Setting]) -> String {
+/// The project's services with their URLs (names through the router first), what
+/// the router's certificates come from, and the `.env` settings.
+pub fn info_text(
+    project: &str,
+    rows: &[ServiceRow],
+    names: &Names,
+    settings: &[Setting],
+) -> String {
     let mut text = format!("project {project}\n\n");
     let mut cells = vec![vec!["SERVICE".to_string(), "STATE".into(), "URLS".into()]];
     for r in rows {
-        let urls = urls(&r.ports);
+        let urls = service_urls(r, names);
         cells.push(vec![
             r.service.clone(),
             r.state.text(),
@@ -74,6 +93,7 @@ pub fn info_text(project: &str, rows: &[ServiceRow], settings: &[Setting]) -> St
         ]);
     }
     text.push_str(&table(&cells));
+    text.push_str(&names_footer(names));
     if settings.is_empty() {
         text.push_str("\nno .env settings\n");
         return text;
@@ -136,7 +156,12 @@ mod tests {
                 .collect();
         let secrets = Secrets::from_variables(&env);
         assert_eq!(
-            info_text("shop", &rows, &settings(&env, &secrets, false)),
+            info_text(
+                "shop",
+                &rows,
+                &Names::default(),
+                &settings(&env, &secrets, false)
+            ),
             "\
 project shop
 
@@ -152,8 +177,13 @@ DB_USER      app
 "
         );
         assert!(
-            info_text("shop", &rows, &settings(&env, &secrets, true))
-                .contains("DB_PASSWORD  hunter2\n")
+            info_text(
+                "shop",
+                &rows,
+                &Names::default(),
+                &settings(&env, &secrets, true)
+            )
+            .contains("DB_PASSWORD  hunter2\n")
         );
     }
 }

@@ -22,11 +22,13 @@ pub mod ps;
 mod pull;
 mod restart;
 mod rm;
+mod router;
 mod run;
 pub mod snapshot;
 mod start;
 mod stop;
 pub mod swarm;
+mod trust;
 pub mod up;
 
 use std::io::Write;
@@ -127,6 +129,8 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Ls(args) => ls::run(&args, out),
         Command::Rm(args) => rm::run(&project_context(&cli.global, sink)?, &args, sink, out),
         Command::Port(args) => port::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Router(args) => router::run(&args, sink, out),
+        Command::Trust(args) => trust::run(&args, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -285,5 +289,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Snapshot(_) => "snapshot",
         Command::Db(_) => "db",
         Command::Doctor(_) => "doctor",
+        Command::Router(_) => "router",
+        Command::Trust(_) => "trust",
     }
 }

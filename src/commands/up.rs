@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
+use crate::ops::router::Names;
 use crate::overview::{ServiceRow, urls};
 use crate::plan::{PullPolicy, UpOptions};
 use crate::report::table::table;
@@ -40,6 +41,20 @@ pub fn up(
     sink: &EventSink,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let router = crate::router::Settings::from_env()?;
+    up_with_router(stack, dotenv, args, Some(router), sink, out)
+}
+
+/// `up` with the router's settings given (None: no router), not read from the
+/// environment: the library's callers (tests) decide.
+pub fn up_with_router(
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    args: &UpArgs,
+    router: Option<crate::router::Settings>,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<()> {
     let plan_opts = options(args);
     // Unknown service names are invalid input, also without an engine.
     ops::up::check(stack, &plan_opts)?;
@@ -50,12 +65,16 @@ pub fn up(
             dry_run: args.dry_run,
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            router,
         };
         let report = ops::up::up(&engine, stack, dotenv, &opts, sink).await?;
         let text = match (args.dry_run, args.json) {
             (true, true) => super::masked_json(report.plan.json()),
             (true, false) => report.plan.to_string(),
-            (false, _) => service_table(&report.rows, &opts.plan.services),
+            (false, _) => {
+                service_table(&report.rows, &report.names, &opts.plan.services)
+                    + &names_footer(&report.names)
+            }
         };
         write_out(out, &text)
     })
@@ -64,8 +83,9 @@ pub fn up(
 /// SERVICE, STATE, HEALTH and URLS of the services `up` was about, in name order.
 /// Rows come from `overview::rows`, as `pier ps`'s do, so both say the same
 /// thing about health (`healthy (checked by pier)` where the engine's own check has
-/// not run yet) and about URLs (`overview::urls`).
-pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
+/// not run yet) and about URLs (`overview::urls`), after the service's names
+/// through the router (`names`), which come first.
+pub fn service_table(rows: &[ServiceRow], names: &Names, only: &[String]) -> String {
     let mut cells = vec![vec![
         "SERVICE".to_string(),
         "STATE".into(),
@@ -77,7 +97,7 @@ pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
         if !r.in_stack_file || (!only.is_empty() && r.container.is_none()) {
             continue;
         }
-        let urls = urls(&r.ports);
+        let urls = service_urls(r, names);
         cells.push(vec![
             r.service.clone(),
             r.state.text(),
@@ -90,4 +110,29 @@ pub fn service_table(rows: &[ServiceRow], only: &[String]) -> String {
         ]);
     }
     table(&cells)
+}
+
+/// A service's URLs: its names through the router, then its published ports.
+pub fn service_urls(row: &ServiceRow, names: &Names) -> Vec<String> {
+    let mut all = names.of(&row.service).to_vec();
+    all.extend(urls(&row.ports));
+    all
+}
+
+/// Where the certificates come from, and a fallback port, when `up` gave names.
+pub fn names_footer(names: &Names) -> String {
+    let mut text = String::new();
+    if names.urls.is_empty() {
+        return text;
+    }
+    if let Some(root) = &names.root_cert {
+        text.push_str(&format!(
+            "\nHTTPS names use pier's local CA, root {} (`pier trust` makes this machine trust it)\n",
+            root.display()
+        ));
+    }
+    if let Some(note) = names.port_note() {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    text
 }

@@ -78,20 +78,32 @@ impl Engine {
             vec![format!("{}={project}", labels::HELPER)],
         )]
         .into();
+        self.container_names(&filters, project).await
+    }
+
+    /// Names of the containers (any state) the list `filters` select, sorted;
+    /// `resource` names what was listed in an error.
+    pub(super) async fn container_names(
+        &self,
+        filters: &HashMap<String, Vec<String>>,
+        resource: &str,
+    ) -> Result<Vec<String>> {
         let list = self
             .docker
             .list_containers(Some(
                 ListContainersOptionsBuilder::default()
                     .all(true)
-                    .filters(&filters)
+                    .filters(filters)
                     .build(),
             ))
             .await
-            .map_err(fail(EngineOp::ListContainers, project))?;
-        Ok(list
+            .map_err(fail(EngineOp::ListContainers, resource))?;
+        let mut names: Vec<String> = list
             .into_iter()
             .filter_map(|c| Some(c.names?.first()?.trim_start_matches('/').to_string()))
-            .collect())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     /// Start a helper and wait until it exits: its exit code and last log lines.

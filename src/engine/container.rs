@@ -8,8 +8,8 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, DeviceMapping, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
-    Mount as EngineMount, MountType, NetworkConnectRequest, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+    Mount as EngineMount, MountType, NetworkConnectRequest, NetworkSettings, NetworkingConfig,
+    PortBinding, ResourcesUlimits, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
@@ -42,13 +42,49 @@ pub struct ContainerStatus {
     pub restart_count: i64,
 }
 
+/// A container's state as the engine's inspect names it.
+pub(super) fn state_of(status: Option<ContainerStateStatusEnum>) -> ContainerState {
+    match status {
+        Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
+        _ => ContainerState::Created,
+    }
+}
+
+/// The host ports an inspected container has bound, sorted.
+pub(super) fn published_of(settings: Option<NetworkSettings>) -> Vec<PublishedPort> {
+    let mut published: Vec<PublishedPort> = settings
+        .and_then(|n| n.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(target, bindings)| {
+            bindings
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(move |b| {
+                    Some(PublishedPort {
+                        target: target.clone(),
+                        host_ip: b.host_ip.unwrap_or_default(),
+                        host_port: b.host_port?.parse().ok()?,
+                    })
+                })
+        })
+        .collect();
+    published.sort();
+    published
+}
+
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
 }
 
-/// A tar of `files` at their absolute paths (stored relative to `/`), with an entry
-/// for every directory above them.
-fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+/// A tar of `files` at their absolute paths (stored relative to `/`), each with
+/// `mode`, with an entry for every directory above them.
+fn files_tar(files: &[(String, Vec<u8>)], mode: u32) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut dirs = std::collections::BTreeSet::new();
     for (path, _) in files {
@@ -68,7 +104,7 @@ fn secret_files_tar(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     }
     for (path, content) in files {
         let mut header = tar::Header::new_gnu();
-        header.set_mode(0o444);
+        header.set_mode(mode);
         header.set_size(content.len() as u64);
         builder.append_data(&mut header, path.trim_start_matches('/'), &content[..])?;
     }
@@ -337,8 +373,26 @@ impl Engine {
     /// directories above it made as needed. Used for secrets that come from a
     /// variable, which have no file on the host to bind-mount.
     pub async fn write_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
-        let tar = secret_files_tar(files).map_err(|e| Error::Engine {
-            op: EngineOp::WriteSecrets,
+        self.upload_files(container, files, 0o444, EngineOp::WriteSecrets)
+            .await
+    }
+
+    /// Write configuration files into a container (created or running), each 0644
+    /// (the router's Caddyfile: `ops::router`).
+    pub async fn put_files(&self, container: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
+        self.upload_files(container, files, 0o644, EngineOp::UploadArchive)
+            .await
+    }
+
+    async fn upload_files(
+        &self,
+        container: &str,
+        files: &[(String, Vec<u8>)],
+        mode: u32,
+        op: EngineOp,
+    ) -> Result<()> {
+        let tar = files_tar(files, mode).map_err(|e| Error::Engine {
+            op,
             resource: container.to_string(),
             message: e.to_string(),
         })?;
@@ -346,7 +400,7 @@ impl Engine {
         self.docker
             .upload_to_container(container, Some(options), body_full(tar.into()))
             .await
-            .map_err(fail(EngineOp::WriteSecrets, container))
+            .map_err(fail(op, container))
     }
 
     /// Returns once the container is not running (it exited, or is gone), as the
@@ -368,25 +422,7 @@ impl Engine {
             Err(e) => return Err(fail(EngineOp::InspectContainer, name)(e)),
         };
         let state = info.state.unwrap_or_default();
-        let mut published: Vec<PublishedPort> = info
-            .network_settings
-            .and_then(|n| n.ports)
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|(target, bindings)| {
-                bindings
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(move |b| {
-                        Some(PublishedPort {
-                            target: target.clone(),
-                            host_ip: b.host_ip.unwrap_or_default(),
-                            host_port: b.host_port?.parse().ok()?,
-                        })
-                    })
-            })
-            .collect();
-        published.sort();
+        let published = published_of(info.network_settings);
         let health = state.health.as_ref().and_then(|h| match h.status {
             Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
             Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
@@ -405,15 +441,7 @@ impl Engine {
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            state: match state.status {
-                Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
-                Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
-                Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
-                Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
-                Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
-                Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
-                _ => ContainerState::Created,
-            },
+            state: state_of(state.status),
             health,
             exit_code: state.exit_code,
             started_at: state.started_at.filter(|s| !s.starts_with("0001-")),

@@ -13,6 +13,7 @@ mod image;
 mod logs;
 mod observe;
 mod resources;
+mod router;
 mod swarm;
 mod swarm_service;
 mod version;
@@ -29,6 +30,7 @@ pub use health::health_test_from_engine;
 pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
 pub use observe::ProjectContainer;
+pub use router::{RouterObserved, RouterSpec};
 pub use version::EngineFacts;
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.

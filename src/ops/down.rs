@@ -107,6 +107,8 @@ pub async fn down(
             let _ = engine.remove_volume(&m.volume).await;
         }
     }
+    // Names and HTTPS: the project's names now say it is not running.
+    super::router::on_down(engine, project, &opts.interrupt, sink).await;
     Ok(DownReport {
         plan,
         snapshot,

@@ -17,9 +17,17 @@ pub struct InfoReport {
     pub rows: Vec<ServiceRow>,
     /// The `.env` settings, secret values masked unless `show_secrets`.
     pub settings: Vec<Setting>,
+    /// The services' names through the router (`ops::router`), when it serves them.
+    pub names: super::router::Names,
 }
 
-pub async fn info(engine: &Engine, ctx: &ProjectContext, show_secrets: bool) -> Result<InfoReport> {
+/// `router`: the router's settings (None: its names are not looked up).
+pub async fn info(
+    engine: &Engine,
+    ctx: &ProjectContext,
+    show_secrets: bool,
+    router: Option<&crate::router::Settings>,
+) -> Result<InfoReport> {
     let observed = engine.observe(&ctx.name, &[]).await?;
     let rows = service_rows(ctx.file_services(), &observed, &Default::default());
     let (mut dotenv, secrets) = match &ctx.loaded {
@@ -40,9 +48,14 @@ pub async fn info(engine: &Engine, ctx: &ProjectContext, show_secrets: bool) -> 
             dotenv.retain(|name, _| crate::stack::interpolate::mentions(&text, name));
         }
     }
+    let names = match router {
+        Some(router) => super::router::names_of(engine, &ctx.name, router).await?,
+        None => Default::default(),
+    };
     Ok(InfoReport {
         project: ctx.name.clone(),
         rows,
         settings: settings(&dotenv, &secrets, show_secrets),
+        names,
     })
 }

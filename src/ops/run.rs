@@ -114,6 +114,8 @@ pub async fn create(
         dry_run: false,
         wait_timeout: opts.wait_timeout,
         interrupt: opts.interrupt.clone(),
+        // A one-off is reached through its own terminal, not by name.
+        router: None,
     };
     super::up::carry_out(engine, stack, dotenv, &plan, &observed, &up, "run", sink).await?;
     Ok(RunReport {

@@ -29,6 +29,8 @@ pub struct Options {
     pub wait_timeout: Duration,
     /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
     pub interrupt: CancellationToken,
+    /// The shared router (names and HTTPS); None: no names (`ops::router`).
+    pub router: Option<crate::router::Settings>,
 }
 
 /// What `up` did.
@@ -40,6 +42,8 @@ pub struct UpReport {
     /// as observed after the run, health checked by pier where the engine has not
     /// yet; empty on a dry run.
     pub rows: Vec<ServiceRow>,
+    /// The services' names through the router (`ops::router`); empty without it.
+    pub names: super::router::Names,
 }
 
 /// Unknown service names are invalid input: checked from the stack alone, so a
@@ -71,7 +75,11 @@ pub async fn up(
     let observed = engine.observe(&stack.name, &images).await?;
     let plan = plan_up(stack, &observed, &opts.plan).map_err(Error::Invalid)?;
     if opts.dry_run {
-        return Ok(UpReport { plan, rows: vec![] });
+        return Ok(UpReport {
+            plan,
+            rows: vec![],
+            names: Default::default(),
+        });
     }
     let outcome = carry_out(engine, stack, dotenv, &plan, &observed, opts, "up", sink).await?;
     let after = if plan.is_empty() {
@@ -93,7 +101,17 @@ pub async fn up(
     }
     let checked = pier_health_checks(engine, &after, &outcome.probed_healthy).await;
     let rows = service_rows(stack.services.keys().map(String::as_str), &after, &checked);
-    Ok(UpReport { plan, rows })
+    // Names and HTTPS: the project's routes on the shared router.
+    let names = super::router::on_up(
+        engine,
+        stack,
+        &after,
+        opts.router.as_ref(),
+        &opts.interrupt,
+        sink,
+    )
+    .await?;
+    Ok(UpReport { plan, rows, names })
 }
 
 /// Carry out `plan`, made for `stack` against `observed`, under the caller's lock:

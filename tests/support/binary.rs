@@ -16,7 +16,8 @@
 //! test sees. pier starts with only `PATH`, the Docker connection variables
 //! (`DOCKER_HOST`, `DOCKER_CERT_PATH`, `DOCKER_TLS_VERIFY`), where its project
 //! locks live (`XDG_RUNTIME_DIR`, `TMPDIR`), `HOME=/home/pier-test` (absent;
-//! `.home(dir)` for a real one) and `NO_COLOR=1`; `.env` adds to that, and
+//! `.home(dir)` for a real one), `NO_COLOR=1` and `PIER_ROUTER=off` (no shared
+//! router unless a test sets it `on`); `.env` adds to that, and
 //! `.env_remove` takes away. Stdin is empty.
 //!
 //! Ways to finish:
@@ -228,7 +229,12 @@ impl Pier {
                 cmd.env(key, value);
             }
         }
-        cmd.env("HOME", "/home/pier-test").env("NO_COLOR", "1");
+        // No shared router (names and HTTPS) unless a test asks: it would start on
+        // every `up` of a web service and hold ports 80/443 (tests/engine_router.rs
+        // turns it on with `.env("PIER_ROUTER", "on")`).
+        cmd.env("HOME", "/home/pier-test")
+            .env("NO_COLOR", "1")
+            .env("PIER_ROUTER", "off");
         for (key, value) in &self.env {
             match value {
                 Some(v) => cmd.env(key, v),

@@ -244,11 +244,11 @@ pub fn captured_sink() -> pier::event::EventSink {
     })
 }
 
-/// `pier up` through the library; returns what it printed.
+/// `pier up` through the library, without the shared router; returns what it printed.
 pub fn up(stack: &Stack, args: &UpArgs) -> Result<String, pier::Error> {
     let mut out = Vec::new();
     let sink = captured_sink();
-    pier::commands::up::up(stack, &Default::default(), args, &sink, &mut out)?;
+    pier::commands::up::up_with_router(stack, &Default::default(), args, None, &sink, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 

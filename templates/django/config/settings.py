@@ -10,6 +10,10 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 # Any host name in development (containers reach each other by service name);
 # set DJANGO_ALLOWED_HOSTS for anything else.
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "*" if DEBUG else "localhost").split(",")
+# pier's router serves the site at https://<project>.localhost and says so in
+# X-Forwarded-Proto: requests through it are secure (admin logins pass the
+# CSRF origin check there too).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
