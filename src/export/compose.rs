@@ -229,6 +229,9 @@ fn service_doc(s: &Service, flavor: Flavor) -> Value {
     if flavor == Flavor::Config && !s.profiles.is_empty() {
         put("profiles", json!(s.profiles));
     }
+    if let Some(develop) = &s.develop {
+        put("develop", json!(develop));
+    }
     Value::Object(m)
 }
 

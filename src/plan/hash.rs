@@ -15,8 +15,9 @@ use crate::stack::model::Service;
 
 /// Fields that do not describe the running container, so changing them must not
 /// recreate it (as in Compose): `depends_on` only orders startup, `build` takes
-/// effect through the image (`up --build`), `deploy` (replicas) belongs to the swarm target.
-const IGNORED_FIELDS: [&str; 3] = ["depends_on", "build", "deploy"];
+/// effect through the image (`up --build`), `deploy` (replicas) belongs to the swarm target,
+/// `develop` is read by `pier watch` only.
+const IGNORED_FIELDS: [&str; 4] = ["depends_on", "build", "deploy", "develop"];
 
 /// Length of the per-field hashes kept in the `io.pier.config-fields` label.
 const FIELD_HASH_LEN: usize = 12;

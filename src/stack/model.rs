@@ -104,6 +104,9 @@ pub struct Service {
     /// (or it is named on the command line); none means always.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// `develop`: what `pier watch` does when files change (`stack::develop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub develop: Option<crate::stack::develop::Develop>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -19,6 +19,8 @@ const KEYS: &[&str] = &[
     "networks", "network_mode", "hostname", "container_name", "secrets", "stop_signal",
     "stop_grace_period", "privileged", "tty", "stdin_open", "extra_hosts", "deploy", "mem_limit",
     "profiles",
+    // `develop` (`normalize::develop`), for `pier watch`.
+    "develop",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
@@ -26,7 +28,7 @@ const KEYS: &[&str] = &[
 const UNSUPPORTED: &[&str] = &[
     "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
     "configs", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
-    "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "develop",
+    "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec",
     "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
     "env_from", "external_links", "gpus", "group_add", "init", "ipc", "isolation",
     "label_file", "links", "logging", "mac_address", "mem_reservation",
@@ -92,6 +94,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "deploy" => svc.replicas = deploy(ctx, value, &at),
             "mem_limit" => svc.mem_limit = memory::limit(ctx, value, &at),
             "profiles" => svc.profiles = read::string_or_list(ctx, value, &at),
+            "develop" => svc.develop = super::develop::develop(ctx, value, &at),
             _ => unreachable!("only known keys are returned"),
         }
     }
@@ -176,7 +179,7 @@ fn context_path(ctx: &Ctx, context: &str) -> PathBuf {
 }
 
 /// A list as is; a string split like a shell would.
-fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
+pub(super) fn command(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
     if let Value::Sequence(items) = v {
         let words = read::string_or_list(ctx, v, path);
         return (words.len() == items.len()).then_some(words);
