@@ -191,6 +191,9 @@ pub enum EngineOp {
     ListSecrets,
     CreateSecret,
     RemoveSecret,
+    // `pier watch` (engine/sync.rs)
+    CopyFiles,
+    RestartContainer,
 }
 
 impl std::fmt::Display for EngineOp {
@@ -225,6 +228,8 @@ impl std::fmt::Display for EngineOp {
             EngineOp::ListSecrets => "listing swarm secrets of project",
             EngineOp::CreateSecret => "creating swarm secret",
             EngineOp::RemoveSecret => "removing swarm secret",
+            EngineOp::CopyFiles => "copying files into container",
+            EngineOp::RestartContainer => "restarting container",
         })
     }
 }

@@ -16,6 +16,7 @@ mod logs;
 pub mod ps;
 pub mod swarm;
 pub mod up;
+pub mod watch;
 
 use std::io::Write;
 
@@ -63,9 +64,18 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Up(args) => {
             let stack = load_stack_for(&cli.global, &args.services, sink)?;
+            // `up --watch`: the rules are checked before anything starts.
+            let triggers = match args.watch {
+                true => Some(watch::triggers(&stack.stack, &args.services, sink)?),
+                false => None,
+            };
             up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
+            if let Some(triggers) = triggers {
+                watch::watch(&stack, triggers, args.wait_timeout, sink, out)?;
+            }
             Ok(0)
         }
+        Command::Watch(args) => watch::run(&cli.global, &args, sink, out),
         Command::Down(args) => {
             down::down(&project_name(&cli.global, sink)?, &args, sink, out)?;
             Ok(0)
@@ -202,5 +212,6 @@ fn verb(command: &Command) -> &'static str {
         Command::Graph(_) => "graph",
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
+        Command::Watch(_) => "watch",
     }
 }

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::body_full;
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, Mount as EngineMount, MountType, NetworkConnectRequest,
@@ -337,38 +336,11 @@ impl Engine {
 
     /// Run `cmd` in the running container; returns its exit code and combined output.
     pub async fn exec(&self, name: &str, cmd: Vec<String>) -> Result<(i64, String)> {
-        let created = self
-            .docker
-            .create_exec(
-                name,
-                CreateExecOptions {
-                    cmd: Some(cmd),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(fail(EngineOp::Exec, name))?;
-        let mut output = String::new();
-        if let StartExecResults::Attached {
-            output: mut out, ..
-        } = self
-            .docker
-            .start_exec(&created.id, None)
-            .await
-            .map_err(fail(EngineOp::Exec, name))?
-        {
-            while let Some(Ok(chunk)) = out.next().await {
-                output.push_str(&chunk.to_string());
-            }
-        }
-        let inspect = self
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(fail(EngineOp::Exec, name))?;
-        Ok((inspect.exit_code.unwrap_or(-1), output))
+        let exec = super::ExecAs {
+            cmd,
+            ..super::ExecAs::default()
+        };
+        self.exec_as(name, &exec).await
     }
 
     /// Run a health test once through exec (`command`: `HealthTest::exec_command` of the stack model, carried by the plan),

@@ -14,6 +14,7 @@ mod observe;
 mod resources;
 mod swarm;
 mod swarm_service;
+mod sync;
 mod version;
 
 use bollard::Docker;
@@ -26,6 +27,7 @@ pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
 pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
+pub use sync::ExecAs;
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

@@ -15,3 +15,4 @@ pub mod project;
 pub mod ps;
 pub mod swarm;
 pub mod up;
+pub mod watch;
