@@ -153,6 +153,7 @@ mod tests {
             host: src.clone(),
             container: "/app".into(),
             trigger: 0,
+            is_dir: true,
         }];
         let a = build(&copies, &triggers).unwrap();
         assert_eq!(
@@ -164,6 +165,7 @@ mod tests {
             host: src.join("nope"),
             container: "/app/nope".into(),
             trigger: 0,
+            is_dir: false,
         }];
         let a = build(&gone, &triggers).unwrap();
         assert_eq!(a.vanished, ["/app/nope"]);
@@ -198,11 +200,13 @@ mod tests {
                 host: ok,
                 container: "/d/ok".into(),
                 trigger: 0,
+                is_dir: false,
             },
             Copy {
                 host: locked.clone(),
                 container: "/d/locked".into(),
                 trigger: 0,
+                is_dir: false,
             },
         ];
         let a = build(&copies, &triggers).unwrap();

@@ -29,6 +29,8 @@ pub struct Copy {
     pub container: String,
     /// Index into the triggers: whose patterns filter a directory's contents.
     pub trigger: usize,
+    /// A directory, copied with what is below it.
+    pub is_dir: bool,
 }
 
 /// Everything to do for one service after one batch.
@@ -109,10 +111,16 @@ pub fn decide(
                     if let Some(container) = place.container.filter(|_| !place.bind_mounted) {
                         match now {
                             PathState::Gone => w.delete.push(container),
-                            PathState::File | PathState::Dir => w.copy.push(Copy {
+                            // Paths come sorted: a directory copied whole comes
+                            // before what is below it, which then goes with it.
+                            _ if w.copy.iter().any(|c| {
+                                c.trigger == i && c.is_dir && path.starts_with(&c.host)
+                            }) => {}
+                            state => w.copy.push(Copy {
                                 host: path.clone(),
                                 container,
                                 trigger: i,
+                                is_dir: state == PathState::Dir,
                             }),
                         }
                     }
@@ -135,6 +143,7 @@ pub fn decide(
                 host: t.rule.path.clone(),
                 container,
                 trigger: i,
+                is_dir: true,
             });
             after_sync(w, t.rule.action, t);
         }
@@ -268,6 +277,24 @@ mod tests {
     }
 
     #[test]
+    fn a_new_directory_goes_whole_and_what_is_below_it_not_again() {
+        let triggers = [t("web", 0, rule("/p/src", WatchAction::Sync, Some("/app")))];
+        let state = |p: &Path| match p.ends_with("new") {
+            true => PathState::Dir,
+            false => PathState::File,
+        };
+        let b = batch(&[
+            "/p/src/new",
+            "/p/src/new/a",
+            "/p/src/new/b/c",
+            "/p/src/newer",
+        ]);
+        let w = &decide(&b, &triggers, state)[0];
+        let copied: Vec<&str> = w.copy.iter().map(|c| c.container.as_str()).collect();
+        assert_eq!(copied, ["/app/new", "/app/newer"]);
+    }
+
+    #[test]
     fn rebuild_wins_over_the_other_rules_of_its_service() {
         let triggers = [
             t(
@@ -372,7 +399,8 @@ mod tests {
             vec![Copy {
                 host: "/p/src".into(),
                 container: "/app".into(),
-                trigger: 0
+                trigger: 0,
+                is_dir: true
             }]
         );
     }
