@@ -244,6 +244,7 @@ fn up_and_down_as_library_operations_return_their_reports() {
                     timeout_secs: Some(5),
                 },
                 interrupt: Default::default(),
+                snapshot: None,
             },
             &sink,
         )

@@ -15,6 +15,18 @@ use super::{runtime, write_out};
 /// Take `project` down as `args` asks (the local target; the swarm's is
 /// `commands::swarm`); what was removed goes to `out`.
 pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| crate::error::Error::io(".", e))?;
+    down_in(project, &cwd, args, sink, out)
+}
+
+/// `down` with the project's directory, where `down -v` keeps its snapshot.
+pub fn down_in(
+    project: &str,
+    dir: &std::path::Path,
+    args: &DownArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let opts = ops::down::Options {
@@ -23,6 +35,10 @@ pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Writ
                 timeout_secs: args.timeout,
             },
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            snapshot: (!args.no_snapshot).then(|| ops::down::AutoSnapshot {
+                project_dir: dir.to_path_buf(),
+                keep: args.keep_snapshots,
+            }),
         };
         let report = ops::down::down(&engine, project, &opts, sink).await?;
         write_out(out, &down_text(&report))
@@ -32,6 +48,12 @@ pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Writ
 pub fn down_text(report: &DownReport) -> String {
     let project = report.project();
     let mut text = String::new();
+    if let Some(s) = &report.snapshot {
+        text.push_str(&super::snapshot::taken_text(&s.manifest, &s.path, &[]));
+    }
+    for name in &report.pruned {
+        text.push_str(&format!("removed older automatic snapshot {name}\n"));
+    }
     if report.plan.is_empty() {
         text.push_str(&format!("nothing to remove for project {project}\n"));
     } else {

@@ -5,6 +5,7 @@
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
 mod config;
+mod db;
 pub mod down;
 mod exec;
 mod export;
@@ -14,6 +15,7 @@ mod init;
 mod list;
 mod logs;
 pub mod ps;
+pub mod snapshot;
 pub mod swarm;
 pub mod up;
 pub mod watch;
@@ -77,7 +79,8 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Watch(args) => watch::run(&cli.global, &args, sink, out),
         Command::Down(args) => {
-            down::down(&project_name(&cli.global, sink)?, &args, sink, out)?;
+            let (project, dir) = down_target(&cli.global, sink)?;
+            down::down_in(&project, &dir, &args, sink, out)?;
             Ok(0)
         }
         Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
@@ -93,6 +96,8 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             out,
         ),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
+        Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -173,6 +178,20 @@ pub(crate) fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<Stri
     }
 }
 
+/// `down`'s project (as `project_name`) and the directory its snapshots go to:
+/// the stack file's, else the current one.
+fn down_target(global: &GlobalArgs, sink: &EventSink) -> Result<(String, std::path::PathBuf)> {
+    let cwd = load_options(global)?.cwd;
+    match (&global.project_name, load_stack(global, sink)) {
+        (_, Ok(loaded)) => Ok((
+            global.project_name.clone().unwrap_or(loaded.stack.name),
+            loaded.stack.project_dir,
+        )),
+        (Some(name), Err(Error::NoStackFile { .. })) => Ok((name.clone(), cwd)),
+        (_, Err(e)) => Err(e),
+    }
+}
+
 /// A runtime for the engine calls of one command.
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -213,5 +232,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
         Command::Watch(_) => "watch",
+        Command::Snapshot(_) => "snapshot",
+        Command::Db(_) => "db",
     }
 }

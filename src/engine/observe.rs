@@ -12,8 +12,8 @@ use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::parse_fields_label;
 use crate::plan::observed::{
-    ContainerState, Health, Observed, ObservedContainer, ObservedNetwork, ObservedVolume,
-    PublishedPort,
+    ContainerState, Health, Observed, ObservedContainer, ObservedMount, ObservedNetwork,
+    ObservedVolume, PublishedPort,
 };
 
 impl Engine {
@@ -24,8 +24,8 @@ impl Engine {
         let mut images: Vec<&String> = images.iter().collect();
         images.sort();
         images.dedup();
-        let (containers, networks, volumes, present) = tokio::try_join!(
-            self.list_containers(project),
+        let (summaries, networks, volumes, present) = tokio::try_join!(
+            self.container_summaries(project),
             self.list_networks(project),
             self.list_volumes(project),
             futures_util::future::try_join_all(images.into_iter().map(|image| async move {
@@ -33,11 +33,16 @@ impl Engine {
                 Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
             })),
         )?;
+        let volume_mounts = summaries.iter().filter_map(volume_mounts_of).collect();
+        let mut containers: Vec<ObservedContainer> =
+            summaries.into_iter().filter_map(from_summary).collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Observed {
             containers,
             networks,
             volumes,
             images: present.into_iter().flatten().collect::<BTreeMap<_, _>>(),
+            volume_mounts,
         })
     }
 
@@ -88,9 +93,16 @@ impl Engine {
     /// them: health and exit code come from the engine's status text (`Up 3 s
     /// (healthy)`, `Exited (1) 2 s ago`), and `started_at` is left unknown.
     pub async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let summaries = self.container_summaries(project).await?;
+        let mut containers: Vec<ObservedContainer> =
+            summaries.into_iter().filter_map(from_summary).collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(containers)
+    }
+
+    async fn container_summaries(&self, project: &str) -> Result<Vec<ContainerSummary>> {
         let filters = project_filter(project);
-        let summaries = self
-            .docker
+        self.docker
             .list_containers(Some(
                 ListContainersOptionsBuilder::default()
                     .all(true)
@@ -98,12 +110,32 @@ impl Engine {
                     .build(),
             ))
             .await
-            .map_err(fail(EngineOp::ListContainers, project))?;
-        let mut containers: Vec<ObservedContainer> =
-            summaries.into_iter().filter_map(from_summary).collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(containers)
+            .map_err(fail(EngineOp::ListContainers, project))
     }
+}
+
+/// (container name, its volume mounts sorted by target).
+fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)> {
+    let name = s
+        .names
+        .as_ref()?
+        .first()?
+        .trim_start_matches('/')
+        .to_string();
+    let mut mounts: Vec<ObservedMount> = s
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| {
+            Some(ObservedMount {
+                volume: m.name.clone()?,
+                target: m.destination.clone()?,
+            })
+        })
+        .collect();
+    mounts.sort_by(|a, b| a.target.cmp(&b.target));
+    Some((name, mounts))
 }
 
 fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {

@@ -1,13 +1,12 @@
-//! What `pier watch` asks of a running container: files in through the archive
-//! API, files out through `rm`, a restart, a command run as a given user, in a
+//! What `pier watch` asks of a running container (files go in through
+//! `upload_archive`): files out through `rm`, a restart, a command run as a given user, in a
 //! given directory, with given variables.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bollard::body_full;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::query_parameters::{RestartContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::RestartContainerOptionsBuilder;
 use futures_util::StreamExt;
 
 use super::{Engine, fail};
@@ -27,16 +26,6 @@ pub struct ExecAs {
 }
 
 impl Engine {
-    /// Unpack `tar` at `/` in the container: its entries name absolute paths
-    /// without the leading slash; directories above them are made as needed.
-    pub async fn copy_into(&self, container: &str, tar: Vec<u8>) -> Result<()> {
-        let options = UploadToContainerOptionsBuilder::default().path("/").build();
-        self.docker
-            .upload_to_container(container, Some(options), body_full(tar.into()))
-            .await
-            .map_err(fail(EngineOp::CopyFiles, container))
-    }
-
     /// Remove `paths` (files or directories) from the container. A path already
     /// gone is no failure (`rm -f`). Returns the exit code and output of the
     /// first `rm` that failed, if one did.

@@ -235,8 +235,11 @@ impl Runner<'_> {
                     }
                     delete.extend(a.vanished);
                     files = a.files;
+                    // Entries name absolute paths without their `/`; the engine
+                    // makes the directories above them.
+                    let tar = futures_util::stream::once(async move { Ok(a.tar) });
                     if a.files > 0
-                        && let Err(e) = self.engine.copy_into(&container, a.tar).await
+                        && let Err(e) = self.engine.upload_archive(&container, "/", tar).await
                     {
                         files = 0;
                         fail(format!("sync failed: {e}"));

@@ -124,6 +124,8 @@ pub enum Cause {
     Requested,
     Orphan,
     Down,
+    /// Stopped (and started again) around a snapshot or restore of its volumes.
+    DataCopy,
 }
 
 impl fmt::Display for Cause {
@@ -142,6 +144,7 @@ impl fmt::Display for Cause {
             Cause::Requested => f.write_str("ready before up returns"),
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
+            Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
         }
     }
 }
