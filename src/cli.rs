@@ -118,6 +118,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Check that this machine can run the stack: engine, disk, ports, clock, files
     Doctor(DoctorArgs),
+    /// Sync files into services, restart or rebuild them as files change (`develop.watch`)
+    Watch(WatchArgs),
 }
 
 /// The longest timeout a command accepts (a week): beyond any real wait, and far
@@ -206,6 +208,22 @@ pub struct UpArgs {
     /// Where to run the stack
     #[arg(long, value_enum, default_value_t = Target::Local)]
     pub target: Target,
+    /// Then watch files and act on changes as `develop.watch` says (see `pier watch`)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Watch only these services' rules (and bring up only them and what they need)
+    pub services: Vec<String>,
+    /// Do not bring the stack up first
+    #[arg(long)]
+    pub no_up: bool,
+    /// After a rebuild, give up when the service has not become ready this many seconds later
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_SECS))]
+    pub wait_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -241,6 +241,8 @@ pub enum EngineOp {
     ListSecrets,
     CreateSecret,
     RemoveSecret,
+    // `pier watch` (engine/sync.rs)
+    RestartContainer,
     DownloadArchive,
     UploadArchive,
 }
@@ -281,6 +283,7 @@ impl std::fmt::Display for EngineOp {
             EngineOp::ListSecrets => "listing swarm secrets of project",
             EngineOp::CreateSecret => "creating swarm secret",
             EngineOp::RemoveSecret => "removing swarm secret",
+            EngineOp::RestartContainer => "restarting container",
             EngineOp::DownloadArchive => "copying files out of container",
             EngineOp::UploadArchive => "copying files into container",
         })

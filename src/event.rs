@@ -81,6 +81,22 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
     },
+    // `pier watch` (ops::watch):
+    /// Watching starts: these services' rules, until Ctrl-C.
+    Watching {
+        services: Vec<String>,
+        rules: usize,
+    },
+    /// A change was acted on: what the service got (`sync`, `sync+restart`,
+    /// `sync+exec`, `restart`, `rebuild`), for which changed paths, how long it took.
+    WatchAction {
+        service: String,
+        action: String,
+        trigger: String,
+        files: usize,
+        deleted: usize,
+        millis: u64,
+    },
 }
 
 /// A step of the plan as reporters see it (`step` in the other events indexes these).

@@ -29,6 +29,7 @@ pub mod secrets;
 pub mod stack;
 pub mod target;
 pub mod template;
+pub mod watch;
 
 pub use error::{Error, Result};
 

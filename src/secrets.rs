@@ -391,7 +391,10 @@ impl Secrets {
             e @ (Event::Waiting { .. }
             | Event::Interrupted
             | Event::InterruptedAgain
-            | Event::LockWaiting { .. }) => e,
+            | Event::LockWaiting { .. }
+            // Service names, counts and changed paths of the project: no values.
+            | Event::Watching { .. }
+            | Event::WatchAction { .. }) => e,
         }
     }
 }

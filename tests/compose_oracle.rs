@@ -253,6 +253,37 @@ fn build(b: &Value) -> Value {
     ])
 }
 
+/// `develop.watch` rules; Compose prints an empty `exec: {command: null}` on
+/// every rule, which means "no exec".
+fn develop(d: &Value) -> Value {
+    let rules: Vec<Value> = d["watch"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let exec = match &r["exec"] {
+                e if e["command"].is_null() => Value::Null,
+                e => json!({
+                    "command": e["command"],
+                    "user": e["user"],
+                    "working_dir": e["working_dir"],
+                    "privileged": e["privileged"].as_bool().unwrap_or(false),
+                    "environment": e["environment"],
+                }),
+            };
+            json!({
+                "path": r["path"],
+                "action": r["action"],
+                "target": r["target"],
+                "ignore": r["ignore"],
+                "exec": exec,
+            })
+        })
+        .collect();
+    Value::Array(rules)
+}
+
 /// `1h0m0s`, `1m30s`, `500ms` → milliseconds.
 fn millis(text: &str) -> u64 {
     let mut total = 0f64;
@@ -315,6 +346,7 @@ fn meaning(config: &Value, is_compose: bool) -> Value {
                 "secrets": secrets(&s["secrets"]),
                 "build": build(&s["build"]),
                 "profiles": s["profiles"],
+                "develop": develop(&s["develop"]),
             }),
         );
     }
@@ -431,6 +463,7 @@ const PROJECTS: &[Case] = &[
     ("profiles", &["--profile", "*"], &[]),
     ("profiles", &[], &[("COMPOSE_PROFILES", "tools,data")]),
     ("implicit", &[], &[]),
+    ("develop", &[], &[]),
 ];
 
 #[test]

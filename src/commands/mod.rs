@@ -30,6 +30,7 @@ mod stop;
 pub mod swarm;
 mod trust;
 pub mod up;
+pub mod watch;
 
 use std::io::Write;
 
@@ -77,9 +78,18 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Up(args) => {
             let stack = load_stack_for(&cli.global, &args.services, sink)?;
+            // `up --watch`: the rules are checked before anything starts.
+            let triggers = match args.watch {
+                true => Some(watch::triggers(&stack.stack, &args.services, sink)?),
+                false => None,
+            };
             up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
+            if let Some(triggers) = triggers {
+                watch::watch(&stack, triggers, args.wait_timeout, sink, out)?;
+            }
             Ok(0)
         }
+        Command::Watch(args) => watch::run(&cli.global, &args, sink, out),
         Command::Down(args) => {
             let (project, dir) = down_target(&cli.global, sink)?;
             down::down_in(&project, &dir, &args, sink, out)?;
@@ -286,6 +296,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Graph(_) => "graph",
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
+        Command::Watch(_) => "watch",
         Command::Snapshot(_) => "snapshot",
         Command::Db(_) => "db",
         Command::Doctor(_) => "doctor",

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::body_full;
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, DeviceMapping, EndpointSettings, HealthConfig,
     HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
@@ -474,65 +473,24 @@ impl Engine {
 
     /// Run `cmd` in the running container; returns its exit code and combined output.
     pub async fn exec(&self, name: &str, cmd: Vec<String>) -> Result<(i64, String)> {
-        let options = CreateExecOptions {
-            cmd: Some(cmd),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
+        let exec = super::ExecAs {
+            cmd,
+            ..super::ExecAs::default()
         };
-        self.exec_with(name, options).await
-    }
-
-    async fn exec_with(
-        &self,
-        name: &str,
-        options: CreateExecOptions<String>,
-    ) -> Result<(i64, String)> {
-        let created = self
-            .docker
-            .create_exec(name, options)
-            .await
-            .map_err(fail(EngineOp::Exec, name))?;
-        let mut output = String::new();
-        if let StartExecResults::Attached {
-            output: mut out, ..
-        } = self
-            .docker
-            .start_exec(&created.id, None)
-            .await
-            .map_err(fail(EngineOp::Exec, name))?
-        {
-            while let Some(Ok(chunk)) = out.next().await {
-                output.push_str(&chunk.to_string());
-            }
-        }
-        let inspect = self
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(fail(EngineOp::Exec, name))?;
-        Ok((inspect.exit_code.unwrap_or(-1), output))
+        self.exec_as(name, &exec).await
     }
 
     /// Run a `post_start`/`pre_stop` hook in the running container, as its user,
     /// working directory, environment and privileges say: its exit code and output.
     pub async fn run_hook(&self, name: &str, hook: &HookSpec) -> Result<(i64, String)> {
-        let env: Vec<String> = hook
-            .environment
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let options = CreateExecOptions {
-            cmd: Some(hook.command.clone()),
+        let exec = super::ExecAs {
+            cmd: hook.command.clone(),
             user: hook.user.clone(),
-            privileged: Some(hook.privileged),
             working_dir: hook.working_dir.clone(),
-            env: (!env.is_empty()).then_some(env),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
+            environment: hook.environment.clone(),
+            privileged: hook.privileged,
         };
-        self.exec_with(name, options).await
+        self.exec_as(name, &exec).await
     }
 
     /// Run a health test once through exec (`command`: `HealthTest::exec_command` of the stack model, carried by the plan),

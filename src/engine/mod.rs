@@ -16,6 +16,7 @@ mod resources;
 mod router;
 mod swarm;
 mod swarm_service;
+mod sync;
 mod version;
 
 use bollard::Docker;
@@ -31,6 +32,7 @@ pub use image::PullUpdate;
 pub use logs::{LogRequest, OutputChunk, OutputKind};
 pub use observe::ProjectContainer;
 pub use router::{RouterObserved, RouterSpec};
+pub use sync::ExecAs;
 pub use version::EngineFacts;
 
 /// What the engine's default socket is called when DOCKER_HOST is unset.

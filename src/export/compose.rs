@@ -273,6 +273,9 @@ fn service_doc(s: &Service, flavor: Flavor) -> Value {
         put("deploy", Value::Object(deploy));
     }
     engine_keys(s, &mut put);
+    if let Some(develop) = &s.develop {
+        put("develop", json!(develop));
+    }
     Value::Object(m)
 }
 

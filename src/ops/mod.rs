@@ -27,3 +27,4 @@ pub mod snapshot;
 pub mod swarm;
 pub mod trust;
 pub mod up;
+pub mod watch;

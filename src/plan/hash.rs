@@ -16,8 +16,9 @@ use crate::stack::model::Service;
 /// Fields that do not describe the running container, so changing them must not
 /// recreate it (as in Compose): `depends_on` only orders startup, `build` and
 /// `pull_policy` take effect through the image, `deploy` (replicas, `scale`) adds
-/// or removes containers rather than changing them.
-const IGNORED_FIELDS: [&str; 4] = ["depends_on", "build", "deploy", "pull_policy"];
+/// or removes containers rather than changing them, `develop` is read by `pier
+/// watch` only.
+const IGNORED_FIELDS: [&str; 5] = ["depends_on", "build", "deploy", "pull_policy", "develop"];
 
 /// Length of the per-field hashes kept in the `io.pier.config-fields` label.
 const FIELD_HASH_LEN: usize = 12;

@@ -80,6 +80,33 @@ pub fn format_event(event: &Event) -> Option<String> {
         Event::LockWaiting { project, .. } => {
             Some(format!("waiting for another pier run of project {project}"))
         }
+        Event::Watching { services, rules } => Some(format!(
+            "watching {} ({rules} rule{}); Ctrl-C stops watching and leaves the stack running",
+            services.join(", "),
+            if *rules == 1 { "" } else { "s" }
+        )),
+        Event::WatchAction {
+            service,
+            action,
+            trigger,
+            files,
+            deleted,
+            millis,
+        } => {
+            let mut what = action.clone();
+            if *files > 0 {
+                what.push_str(&format!(
+                    " {files} file{}",
+                    if *files == 1 { "" } else { "s" }
+                ));
+            }
+            if *deleted > 0 {
+                what.push_str(&format!(", {deleted} deleted"));
+            }
+            Some(format!(
+                "watch: {service}: {what} ({trigger}) in {millis} ms"
+            ))
+        }
     }
 }
 

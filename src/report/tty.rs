@@ -312,7 +312,9 @@ impl Render for Tty {
             | Event::Cancelled { .. }
             | Event::Note { .. }
             | Event::Warning { .. }
-            | Event::LockWaiting { .. } => {
+            | Event::LockWaiting { .. }
+            | Event::Watching { .. }
+            | Event::WatchAction { .. } => {
                 if let Some(text) = format_event(event) {
                     let _ = self.multi.println(text);
                 }

@@ -15,6 +15,7 @@
 //! file, line and column at the end, sorted, and returned all at once.
 //! This is the only module that touches serde_yaml.
 
+pub mod develop;
 pub mod docpath;
 pub mod documents;
 pub mod dotenv;

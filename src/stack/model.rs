@@ -107,6 +107,9 @@ pub struct Service {
     /// (or it is named on the command line); none means always.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// `develop`: what `pier watch` does when files change (`stack::develop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub develop: Option<crate::stack::develop::Develop>,
     /// Written as `scale:` in the file (Compose prints it back under that key).
     #[serde(skip)]
     pub replicas_from_scale: bool,

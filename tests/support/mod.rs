@@ -217,6 +217,7 @@ pub fn up_args(wait_timeout: u64) -> UpArgs {
         json: false,
         remove_orphans: false,
         target: Target::Local,
+        watch: false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! syntax alike. References (services, networks, volumes, secrets) are checked
 //! here, where each one's exact path is known; every problem is collected.
 
+mod develop;
 mod duration;
 mod environment;
 mod healthcheck;

@@ -27,17 +27,20 @@ const KEYS: &[&str] = &[
     "oom_kill_disable", "userns_mode", "cgroup", "cgroup_parent", "ipc", "pid", "uts",
     "storage_opt", "logging", "runtime", "cpu_period", "cpu_quota",
     "mem_swappiness", "device_cgroup_rules",
+    // `develop` (`normalize::develop`), for `pier watch`.
+    "develop",
 ];
 
 /// Compose service keys pier does not implement: warned about, not dropped silently.
 /// Those with a meaning on one engine but no field in API 1.41's create
 /// (`annotations`, `gpus`; `mac_address` is an endpoint setting that engines
-/// before API 1.44 ignore) or outside a container (`develop`, `attach`) stay here.
+/// before API 1.44 ignore) or outside a container (`attach`) stay here.
 #[rustfmt::skip]
 const UNSUPPORTED: &[&str] = &[
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_rt_period",
-    "cpu_rt_runtime", "credential_spec", "develop", "driver_opts", "env_from",     "external_links", "gpus", "isolation", "label_file", "links", "mac_address", "models",
-    "provider", "use_api_socket", "volumes_from",
+    "cpu_rt_runtime", "credential_spec", "driver_opts", "env_from", "external_links", "gpus",
+    "isolation", "label_file", "links", "mac_address", "models", "provider", "use_api_socket",
+    "volumes_from",
 ];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
@@ -140,6 +143,7 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "device_cgroup_rules" => {
                 svc.device_cgroup_rules = read::string_or_list(ctx, value, &at)
             }
+            "develop" => svc.develop = super::develop::develop(ctx, value, &at),
             _ => unreachable!("only known keys are returned"),
         }
     }
