@@ -101,6 +101,19 @@ pub enum Error {
     )]
     NotRunning { service: String, state: String },
 
+    /// The project name is already used by resources made from another directory
+    /// (two directories named alike, or two files with the same `name:`). Nothing
+    /// was changed.
+    #[error(
+        "project `{project}` is already used by resources made from {}, not from {here}\n  hint: give this directory's project its own name (`-p NAME`, or `name:` in the stack file); or, to act on those resources from here anyway, pass --adopt",
+        others.join(", ")
+    )]
+    ProjectElsewhere {
+        project: String,
+        here: String,
+        others: Vec<String>,
+    },
+
     /// A bug in pier: something it should have prepared is missing (e.g. the value
     /// of a secret the plan writes). A runtime failure, not invalid input.
     #[error("internal error: {message}")]
@@ -122,7 +135,10 @@ impl Error {
             return exit::BROKEN_PIPE;
         }
         match self {
-            Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
+            Error::Invalid(_)
+            | Error::Usage { .. }
+            | Error::NoStackFile { .. }
+            | Error::ProjectElsewhere { .. } => exit::INVALID,
             Error::Io { .. }
             | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
@@ -162,6 +178,7 @@ impl Error {
 /// What pier was doing when the engine said no; rendered as "creating container shop-db-1: …".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineOp {
+    Info,
     ListContainers,
     ListNetworks,
     ListVolumes,
@@ -196,6 +213,7 @@ pub enum EngineOp {
 impl std::fmt::Display for EngineOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            EngineOp::Info => "reading the identity of the Docker engine at",
             EngineOp::ListContainers => "listing containers of project",
             EngineOp::ListNetworks => "listing networks of project",
             EngineOp::ListVolumes => "listing volumes of project",

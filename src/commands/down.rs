@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
 use crate::ops::down::DownReport;
+use crate::ops::identity::Identity;
 use crate::plan::DownOptions;
 
 use super::{runtime, write_out};
@@ -15,6 +16,18 @@ use super::{runtime, write_out};
 /// Take `project` down as `args` asks (the local target; the swarm's is
 /// `commands::swarm`); what was removed goes to `out`.
 pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
+    down_as(project, args, (None, false), sink, out)
+}
+
+/// `down` from the directory `identity` names (None: `-p NAME` without a stack
+/// file); `adopt`: act on resources made from another directory all the same.
+pub fn down_as(
+    project: &str,
+    args: &DownArgs,
+    (identity, adopt): (Option<Identity>, bool),
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<()> {
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let opts = ops::down::Options {
@@ -23,6 +36,8 @@ pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Writ
                 timeout_secs: args.timeout,
             },
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            identity,
+            adopt,
         };
         let report = ops::down::down(&engine, project, &opts, sink).await?;
         write_out(out, &down_text(&report))

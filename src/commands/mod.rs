@@ -24,6 +24,7 @@ use clap::CommandFactory;
 use crate::cli::{self, Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
 use crate::event::EventSink;
+use crate::ops::identity::Identity;
 use crate::ops::project::ProjectContext;
 use crate::report::{self, Reporter};
 use crate::secrets;
@@ -62,12 +63,15 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Up(args) => {
-            let stack = load_stack_for(&cli.global, &args.services, sink)?;
-            up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
+            let loaded = load_stack_for(&cli.global, &args.services, sink)?;
+            let identity = Some(Identity::of(&loaded));
+            let adopt = cli.global.adopt;
+            up::up_as(&loaded.stack, &loaded.dotenv, &args, (identity, adopt), sink, out)?;
             Ok(0)
         }
         Command::Down(args) => {
-            down::down(&project_name(&cli.global, sink)?, &args, sink, out)?;
+            let (project, identity) = project_identity(&cli.global, sink)?;
+            down::down_as(&project, &args, (identity, cli.global.adopt), sink, out)?;
             Ok(0)
         }
         Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
@@ -160,6 +164,28 @@ pub(crate) fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<Stri
     match &global.project_name {
         Some(name) => Ok(name.clone()),
         None => Ok(load_stack(global, sink)?.stack.name),
+    }
+}
+
+/// `project_name`, with where it was loaded from when there is a stack file here (with
+/// `-p`, one that does not load is passed over: the name says which project).
+pub(crate) fn project_identity(
+    global: &GlobalArgs,
+    sink: &EventSink,
+) -> Result<(String, Option<Identity>)> {
+    match &global.project_name {
+        // Loaded quietly: `down -p NAME` does not need the file, so its warnings
+        // and problems are not this command's.
+        Some(name) => {
+            let identity = crate::stack::load(&load_options(global)?)
+                .ok()
+                .map(|l| Identity::of(&l));
+            Ok((name.clone(), identity))
+        }
+        None => {
+            let loaded = load_stack(global, sink)?;
+            Ok((loaded.stack.name.clone(), Some(Identity::of(&loaded))))
+        }
     }
 }
 

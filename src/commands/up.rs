@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
+use crate::ops::identity::Identity;
 use crate::overview::{ServiceRow, urls};
 use crate::plan::{PullPolicy, UpOptions};
 use crate::report::table::table;
@@ -40,6 +41,23 @@ pub fn up(
     sink: &EventSink,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let identity = Identity {
+        working_dir: stack.project_dir.clone(),
+        config_files: vec![],
+    };
+    up_as(stack, dotenv, args, (Some(identity), false), sink, out)
+}
+
+/// `up`, for the project `identity` names (where it was loaded from, and
+/// whether `--adopt` lets it act on resources made from another directory).
+pub fn up_as(
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    args: &UpArgs,
+    (identity, adopt): (Option<Identity>, bool),
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<()> {
     let plan_opts = options(args);
     // Unknown service names are invalid input, also without an engine.
     ops::up::check(stack, &plan_opts)?;
@@ -50,6 +68,8 @@ pub fn up(
             dry_run: args.dry_run,
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            identity,
+            adopt,
         };
         let report = ops::up::up(&engine, stack, dotenv, &opts, sink).await?;
         let text = match (args.dry_run, args.json) {

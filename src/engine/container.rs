@@ -145,7 +145,13 @@ impl Engine {
             open_stdin: Some(spec.stdin_open),
             stop_signal: spec.stop_signal.clone(),
             stop_timeout: spec.stop_timeout_secs.map(|s| s as i64),
-            labels: Some(spec.labels.clone().into_iter().collect()),
+            labels: Some(
+                spec.labels
+                    .iter()
+                    .chain(self.identity.iter())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
                 test: Some(h.test.clone()),
@@ -173,11 +179,16 @@ impl Engine {
             ..Default::default()
         };
         let opts = CreateContainerOptionsBuilder::default().name(name).build();
-        let created = self
-            .docker
-            .create_container(Some(opts), body)
-            .await
-            .map_err(fail(EngineOp::CreateContainer, name))?;
+        let created = match self.docker.create_container(Some(opts), body).await {
+            Ok(created) => created,
+            // A run killed while its create was in flight made it after this run
+            // looked: the same container (same project and config hash) will do.
+            Err(e) if super::is_conflict(&e) => match self.same_container(spec).await {
+                Some(id) => return Ok(id),
+                None => return Err(fail(EngineOp::CreateContainer, name)(e)),
+            },
+            Err(e) => return Err(fail(EngineOp::CreateContainer, name)(e)),
+        };
         for n in spec.networks.iter().skip(1) {
             self.docker
                 .connect_network(
@@ -193,6 +204,15 @@ impl Engine {
         Ok(created.id)
     }
 
+    /// The id of the existing container named as `spec`'s when it carries the
+    /// same project and config hash labels (it is the one `spec` describes).
+    async fn same_container(&self, spec: &ContainerSpec) -> Option<String> {
+        let info = self.docker.inspect_container(&spec.name, None).await.ok()?;
+        let labels = info.config?.labels?;
+        let same = |key: &str| labels.get(key) == spec.labels.get(key);
+        (same(crate::labels::PROJECT) && same(crate::labels::CONFIG_HASH)).then_some(info.id?)
+    }
+
     pub async fn start_container(&self, name: &str) -> Result<()> {
         self.docker
             .start_container(name, None)
@@ -205,7 +225,11 @@ impl Engine {
         if let Some(t) = timeout {
             opts = opts.t(t.as_secs().min(i32::MAX as u64) as i32);
         }
-        match self.docker.stop_container(name, Some(opts.build())).await {
+        // The engine answers when the container has stopped: after up to its grace
+        // period (10 s when neither the stack nor the command says).
+        let grace = timeout.unwrap_or(Duration::from_secs(10));
+        let client = self.patient(grace);
+        match client.stop_container(name, Some(opts.build())).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::StopContainer, name)),
         }

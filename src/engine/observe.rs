@@ -25,7 +25,7 @@ impl Engine {
         images.sort();
         images.dedup();
         let (containers, networks, volumes, present) = tokio::try_join!(
-            self.list_containers(project),
+            self.list_containers_with_dirs(project),
             self.list_networks(project),
             self.list_volumes(project),
             futures_util::future::try_join_all(images.into_iter().map(|image| async move {
@@ -33,17 +33,27 @@ impl Engine {
                 Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
             })),
         )?;
+        let (containers, container_dirs): (Vec<_>, Vec<_>) = containers.into_iter().unzip();
+        let (networks, network_dirs): (Vec<_>, Vec<_>) = networks.into_iter().unzip();
+        let (volumes, volume_dirs): (Vec<_>, Vec<_>) = volumes.into_iter().unzip();
         Ok(Observed {
             containers,
             networks,
             volumes,
             images: present.into_iter().flatten().collect::<BTreeMap<_, _>>(),
+            working_dirs: container_dirs
+                .into_iter()
+                .chain(network_dirs)
+                .chain(volume_dirs)
+                .flatten()
+                .collect(),
         })
     }
 
-    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedNetwork>> {
+    /// Each with the project directory its labels name (`labels::WORKING_DIR`).
+    async fn list_networks(&self, project: &str) -> Result<Vec<(ObservedNetwork, Option<String>)>> {
         let filters = project_filter(project);
-        let mut networks: Vec<ObservedNetwork> = self
+        let mut networks: Vec<(ObservedNetwork, Option<String>)> = self
             .docker
             .list_networks(Some(
                 ListNetworksOptionsBuilder::default()
@@ -54,19 +64,23 @@ impl Engine {
             .map_err(fail(EngineOp::ListNetworks, project))?
             .into_iter()
             .filter_map(|n| {
-                Some(ObservedNetwork {
-                    name: n.name?,
-                    id: n.id.unwrap_or_default(),
-                })
+                let dir = working_dir(n.labels.as_ref());
+                Some((
+                    ObservedNetwork {
+                        name: n.name?,
+                        id: n.id.unwrap_or_default(),
+                    },
+                    dir,
+                ))
             })
             .collect();
-        networks.sort_by(|a, b| a.name.cmp(&b.name));
+        networks.sort_by(|a, b| (&a.0.name, &a.0.id).cmp(&(&b.0.name, &b.0.id)));
         Ok(networks)
     }
 
-    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedVolume>> {
+    async fn list_volumes(&self, project: &str) -> Result<Vec<(ObservedVolume, Option<String>)>> {
         let filters = project_filter(project);
-        let mut volumes: Vec<ObservedVolume> = self
+        let mut volumes: Vec<(ObservedVolume, Option<String>)> = self
             .docker
             .list_volumes(Some(
                 ListVolumesOptionsBuilder::default()
@@ -78,9 +92,12 @@ impl Engine {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| ObservedVolume { name: v.name })
+            .map(|v| {
+                let dir = working_dir(Some(&v.labels));
+                (ObservedVolume { name: v.name }, dir)
+            })
             .collect();
-        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        volumes.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(volumes)
     }
 
@@ -88,6 +105,14 @@ impl Engine {
     /// them: health and exit code come from the engine's status text (`Up 3 s
     /// (healthy)`, `Exited (1) 2 s ago`), and `started_at` is left unknown.
     pub async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let listed = self.list_containers_with_dirs(project).await?;
+        Ok(listed.into_iter().map(|(c, _)| c).collect())
+    }
+
+    async fn list_containers_with_dirs(
+        &self,
+        project: &str,
+    ) -> Result<Vec<(ObservedContainer, Option<String>)>> {
         let filters = project_filter(project);
         let summaries = self
             .docker
@@ -99,15 +124,30 @@ impl Engine {
             ))
             .await
             .map_err(fail(EngineOp::ListContainers, project))?;
-        let mut containers: Vec<ObservedContainer> =
-            summaries.into_iter().filter_map(from_summary).collect();
-        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut containers: Vec<(ObservedContainer, Option<String>)> = summaries
+            .into_iter()
+            .filter_map(|s| {
+                let dir = working_dir(s.labels.as_ref());
+                Some((from_summary(s)?, dir))
+            })
+            .collect();
+        containers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(containers)
     }
 }
 
+/// The `labels::WORKING_DIR` label of a resource, when it has one.
+fn working_dir(labels: Option<&std::collections::HashMap<String, String>>) -> Option<String> {
+    labels?.get(labels::WORKING_DIR).filter(|d| !d.is_empty()).cloned()
+}
+
 fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
     let labels = s.labels.unwrap_or_default();
+    let networks = s.network_settings.and_then(|n| n.networks).map(|n| {
+        n.into_iter()
+            .map(|(name, e)| (name, e.network_id.unwrap_or_default()))
+            .collect()
+    });
     let status = s.status.unwrap_or_default();
     let mut published: Vec<PublishedPort> = s
         .ports
@@ -160,6 +200,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
         exit_code: exit_code_of_status(&status),
         started_at: None,
         published,
+        networks,
     })
 }
 

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 /// bollard's own timeout for every request, in seconds.
+/// Replaced by `Engine::with` (the per-call deadline) right after connecting.
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
 /// A client for the socket at `path`, speaking the lower of the engine's version

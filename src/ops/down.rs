@@ -12,11 +12,16 @@ use crate::plan::{Action, DownOptions, Plan, plan_down};
 use crate::target::local::ExecuteOptions;
 
 use super::guard;
+use super::identity::{self, Identity};
 
 pub struct Options {
     pub plan: DownOptions,
     /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
     pub interrupt: CancellationToken,
+    /// The stack file's project here, if one was loaded: resources made from
+    /// another directory are refused (`ops::identity`) unless `adopt`.
+    pub identity: Option<Identity>,
+    pub adopt: bool,
 }
 
 /// What `down` did: the plan it carried out (empty: nothing to remove).
@@ -69,6 +74,7 @@ pub async fn down(
 ) -> Result<DownReport> {
     let _lock = guard::lock(project, "down", &opts.interrupt, sink).await?;
     let observed = engine.observe(project, &[]).await?;
+    identity::check(project, opts.identity.as_ref(), &observed, opts.adopt)?;
     let plan = plan_down(project, &observed, &opts.plan);
     if !plan.is_empty() {
         let exec = ExecuteOptions {

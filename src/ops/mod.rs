@@ -8,6 +8,7 @@ pub mod down;
 pub mod exec;
 pub mod guard;
 pub mod health;
+pub mod identity;
 pub mod info;
 pub mod interrupt;
 pub mod logs;

@@ -18,6 +18,7 @@ use crate::stack::model::{SecretSource, Stack};
 use crate::target::local::{ExecuteOptions, Outcome, SecretValues};
 
 use super::guard;
+use super::identity::{self, Identity};
 use super::health::pier_health_checks;
 
 pub struct Options {
@@ -29,6 +30,11 @@ pub struct Options {
     pub wait_timeout: Duration,
     /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
     pub interrupt: CancellationToken,
+    /// Where the stack was loaded from: what this run creates is labelled with
+    /// it, and resources made from another directory are refused (`identity`).
+    pub identity: Option<Identity>,
+    /// Act on resources made from another directory all the same (`--adopt`).
+    pub adopt: bool,
 }
 
 /// What `up` did.
@@ -69,6 +75,11 @@ pub async fn up(
     };
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
     let observed = engine.observe(&stack.name, &images).await?;
+    identity::check(&stack.name, opts.identity.as_ref(), &observed, opts.adopt)?;
+    let engine = &match &opts.identity {
+        Some(identity) => engine.for_project(identity.labels()),
+        None => engine.clone(),
+    };
     let plan = plan_up(stack, &observed, &opts.plan).map_err(Error::Invalid)?;
     if opts.dry_run {
         return Ok(UpReport { plan, rows: vec![] });
@@ -185,6 +196,7 @@ mod tests {
                 exit_code,
                 started_at: None,
                 published: vec![],
+                networks: None,
             }],
             ..Observed::default()
         };

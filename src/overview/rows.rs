@@ -278,6 +278,7 @@ mod tests {
             }),
             started_at: None,
             published: vec![],
+            networks: None,
         }
     }
 

@@ -627,6 +627,7 @@ mod tests {
                     exit_code: Some(0),
                     started_at: None,
                     published: vec![],
+                    networks: None,
                 }
             })
             .collect();
@@ -646,6 +647,7 @@ mod tests {
                     .map(|s| stack.image_of(s))
                     .collect::<Vec<_>>(),
             ),
+            working_dirs: Default::default(),
         }
     }
 

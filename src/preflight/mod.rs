@@ -185,6 +185,7 @@ mod tests {
                     host_ip: "127.0.0.1".into(),
                     host_port: 8080,
                 }],
+                networks: None,
             }],
             ..Observed::default()
         };
