@@ -50,6 +50,20 @@ impl Engine {
         })
     }
 
+    /// Every network on the engine, whoever made it, as (name, id): what the
+    /// project's containers may be attached to.
+    pub async fn all_networks(&self) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(fail(EngineOp::ListNetworks, "(all)"))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|n| Some((n.name?, n.id.unwrap_or_default())))
+            .collect())
+    }
+
     /// Each with the project directory its labels name (`labels::WORKING_DIR`).
     async fn list_networks(&self, project: &str) -> Result<Vec<(ObservedNetwork, Option<String>)>> {
         let filters = project_filter(project);

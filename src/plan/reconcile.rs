@@ -123,6 +123,18 @@ pub fn plan_up(
             }
         }
     }
+    // Duplicates go before any container is created: with two networks of one
+    // name, the engine refuses to attach a container to either.
+    let dedupe: Vec<StepId> = crate::plan::networks::duplicates(observed)
+        .into_iter()
+        .map(|n| {
+            let action = Action::RemoveNetwork {
+                name: n.name.clone(),
+                id: n.id.clone(),
+            };
+            b.push(action, Cause::DuplicateNetwork, vec![])
+        })
+        .collect();
     for key in net_keys {
         let def = stack.networks.get(key);
         let name = stack.network_name(key);
@@ -190,7 +202,11 @@ pub fn plan_up(
             image_step.is_some(),
             observed.images.get(&image),
             opts,
-        );
+        )
+        .or_else(|| {
+            let removed = crate::plan::networks::removed(existing?, &own_networks(stack, name), observed)?;
+            Some(Cause::NetworkRemoved(removed))
+        });
         let ready = final_condition_in(stack, name, &needed_completed);
         let needs_start = start_cause(ready, existing, create_cause.is_some());
 
@@ -250,6 +266,7 @@ pub fn plan_up(
         if let Some(cause) = create_cause {
             let mut after: Vec<StepId> = image_step.into_iter().collect();
             after.extend(&create_waits);
+            after.extend(&dedupe);
             if svc.network_mode.is_none() {
                 after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
             }
@@ -395,6 +412,19 @@ fn image_action(
         _ => return None,
     };
     Some((Action::PullImage { service, image }, cause))
+}
+
+/// The engine-side names of the project's own networks (not external) `service` joins.
+fn own_networks(stack: &Stack, service: &str) -> Vec<String> {
+    let svc = &stack.services[service];
+    if svc.network_mode.is_some() {
+        return vec![];
+    }
+    svc.networks
+        .keys()
+        .filter(|k| !stack.networks.get(*k).is_some_and(|n| n.external))
+        .map(|k| stack.network_name(k))
+        .collect()
 }
 
 /// Why the container must be (re)created, or None when the existing one will do.

@@ -124,6 +124,11 @@ pub enum Cause {
     Requested,
     Orphan,
     Down,
+    /// The container is not on this network of its service any more (removed or
+    /// disconnected by hand): recreated, joined to it.
+    NetworkRemoved(String),
+    /// A second network of the same name (`plan::networks::duplicates`).
+    DuplicateNetwork,
 }
 
 impl fmt::Display for Cause {
@@ -142,6 +147,8 @@ impl fmt::Display for Cause {
             Cause::Requested => f.write_str("ready before up returns"),
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
+            Cause::NetworkRemoved(name) => write!(f, "network {name} removed"),
+            Cause::DuplicateNetwork => f.write_str("duplicate: another network has its name"),
         }
     }
 }
