@@ -72,7 +72,7 @@ pub async fn down(
     opts: &Options,
     sink: &EventSink,
 ) -> Result<DownReport> {
-    let _lock = guard::lock(project, "down", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, project, "down", &opts.interrupt, sink).await?;
     let observed = engine.observe(project, &[]).await?;
     identity::check(project, opts.identity.as_ref(), &observed, opts.adopt)?;
     let plan = plan_down(project, &observed, &opts.plan);

@@ -71,7 +71,7 @@ pub async fn up(
     // create what that one just created.
     let _lock = match opts.dry_run {
         true => None,
-        false => Some(guard::lock(&stack.name, "up", &opts.interrupt, sink).await?),
+        false => Some(guard::lock(engine, &stack.name, "up", &opts.interrupt, sink).await?),
     };
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
     let observed = engine.observe(&stack.name, &images).await?;
