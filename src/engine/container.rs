@@ -400,6 +400,21 @@ impl Engine {
     /// passed, and its output.
     pub async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)> {
         let (code, output) = self.exec(name, command.to_vec()).await?;
+        // The engine could not run it at all (the container stopped under it):
+        // that is pier's failure, not the check's output. A test program missing
+        // from the image is the check's own problem, and said so by the caller.
+        if exec_failed(&output) && !output.contains("executable file not found") {
+            return Err(Error::Engine {
+                op: EngineOp::Exec,
+                resource: name.to_string(),
+                message: output.trim().to_string(),
+            });
+        }
         Ok((code == 0, output))
     }
+}
+
+/// Whether exec output is the runtime's own error rather than the command's.
+fn exec_failed(output: &str) -> bool {
+    output.contains("OCI runtime exec failed")
 }

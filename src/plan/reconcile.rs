@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
-use crate::plan::spec::{ContainerSpec, build_spec, probe_of};
+use crate::plan::spec::{ContainerSpec, build_spec, probe_of, probe_timeout_ms_of};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
@@ -247,6 +247,7 @@ pub fn plan_up(
                                 container: stack.container_name(dep),
                                 condition: condition.into(),
                                 probe: probe_of(stack, dep),
+                                probe_timeout_ms: probe_timeout_ms_of(stack, dep),
                             },
                             Cause::NeededBy(vec![name.clone()]),
                             started.get(dep).copied().into_iter().collect(),
@@ -323,6 +324,7 @@ pub fn plan_up(
                     container: stack.container_name(name),
                     condition: condition.into(),
                     probe: probe_of(stack, name),
+                    probe_timeout_ms: probe_timeout_ms_of(stack, name),
                 },
                 Cause::Requested,
                 vec![start],

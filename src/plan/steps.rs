@@ -83,6 +83,10 @@ pub enum Action {
         /// readiness is seen without waiting out the healthcheck interval.
         #[serde(skip_serializing_if = "Option::is_none")]
         probe: Option<Vec<String>>,
+        /// How long one run of `probe` may take (the healthcheck's `timeout:`, 30 s
+        /// when unset, as the engine's): a probe still running then has failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probe_timeout_ms: Option<u64>,
     },
     StopContainer {
         service: String,
