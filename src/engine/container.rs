@@ -118,13 +118,21 @@ impl Engine {
         });
 
         // API 1.41 accepts one network at create time; the others are connected after.
-        let endpoint = |aliases: &Vec<String>| EndpointSettings {
-            aliases: Some(aliases.clone()),
+        // Joined by id (also in the endpoint, which the engine resolves again at
+        // every start): a network created twice under one name (by a run killed
+        // while its create was in flight, racing the next run's) would otherwise
+        // make the engine refuse to start the container as "ambiguous". The next
+        // `up` removes the spare one (`plan::networks::duplicates`).
+        let ids = self.network_ids(&spec.networks).await?;
+        let network_ref = |name: &String| ids.get(name).cloned().unwrap_or_else(|| name.clone());
+        let endpoint = |n: &crate::plan::spec::NetworkSpec| EndpointSettings {
+            aliases: Some(n.aliases.clone()),
+            network_id: ids.get(&n.name).cloned(),
             ..Default::default()
         };
         let first = spec.networks.first();
         let networking_config = first.map(|n| NetworkingConfig {
-            endpoints_config: Some([(n.name.clone(), endpoint(&n.aliases))].into()),
+            endpoints_config: Some([(network_ref(&n.name), endpoint(n))].into()),
         });
         let exposed = spec.exposed_ports.clone();
 
@@ -172,7 +180,7 @@ impl Engine {
                 network_mode: spec
                     .network_mode
                     .clone()
-                    .or_else(|| first.map(|n| n.name.clone())),
+                    .or_else(|| first.map(|n| network_ref(&n.name))),
                 ..Default::default()
             }),
             networking_config,
@@ -192,16 +200,54 @@ impl Engine {
         for n in spec.networks.iter().skip(1) {
             self.docker
                 .connect_network(
-                    &n.name,
+                    &network_ref(&n.name),
                     NetworkConnectRequest {
                         container: created.id.clone(),
-                        endpoint_config: Some(endpoint(&n.aliases)),
+                        endpoint_config: Some(endpoint(n)),
                     },
                 )
                 .await
                 .map_err(fail(EngineOp::ConnectNetwork, &n.name))?;
         }
         Ok(created.id)
+    }
+
+    /// The id of each of `networks` by name (the lowest, when there are several
+    /// of one name), in one listing call; a name not found is left out.
+    async fn network_ids(
+        &self,
+        networks: &[crate::plan::spec::NetworkSpec],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        if networks.is_empty() {
+            return Ok(Default::default());
+        }
+        let filters: HashMap<String, Vec<String>> = [(
+            "name".to_string(),
+            networks.iter().map(|n| n.name.clone()).collect(),
+        )]
+        .into();
+        let listed = self
+            .docker
+            .list_networks(Some(
+                bollard::query_parameters::ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListNetworks, &spec_names(networks)))?;
+        let mut ids: std::collections::BTreeMap<String, String> = Default::default();
+        for n in listed {
+            let (Some(name), Some(id)) = (n.name, n.id) else { continue };
+            // The name filter matches parts of names too.
+            if !networks.iter().any(|w| w.name == name) {
+                continue;
+            }
+            let slot = ids.entry(name).or_insert_with(|| id.clone());
+            if id < *slot {
+                *slot = id;
+            }
+        }
+        Ok(ids)
     }
 
     /// The id of the existing container named as `spec`'s when it carries the
@@ -417,4 +463,9 @@ impl Engine {
 /// Whether exec output is the runtime's own error rather than the command's.
 fn exec_failed(output: &str) -> bool {
     output.contains("OCI runtime exec failed")
+}
+
+fn spec_names(networks: &[crate::plan::spec::NetworkSpec]) -> String {
+    let names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
+    names.join(", ")
 }

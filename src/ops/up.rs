@@ -110,7 +110,13 @@ pub async fn up(
         (observed, Outcome::default())
     } else {
         let outcome = guard::run(engine, &plan, &exec_opts, sink, "up").await?;
-        (engine.observe(&stack.name, &[]).await?, outcome)
+        let mut after = engine.observe(&stack.name, &[]).await?;
+        let dedupe = crate::plan::networks::dedupe_plan(&stack.name, &after);
+        if !dedupe.is_empty() {
+            guard::run(engine, &dedupe, &exec_opts, sink, "up").await?;
+            after = engine.observe(&stack.name, &[]).await?;
+        }
+        (after, outcome)
     };
     // A container that failed just after its readiness check passed: `up` failed.
     if let Some((service, container, code)) = exited_after_start(&plan, &after) {

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::plan::observed::{Observed, ObservedContainer, ObservedNetwork};
+use crate::plan::steps::{Action, Cause, Plan, Step};
 
 /// The networks to remove as duplicates: for each name seen more than once,
 /// all but the one most of the project's containers are attached to (ties: the
@@ -36,6 +37,29 @@ pub fn duplicates(observed: &Observed) -> Vec<&ObservedNetwork> {
         remove.extend(same.into_iter().skip(1).filter(|n| users(n) == 0));
     }
     remove
+}
+
+/// A plan that removes `duplicates(observed)`: run at the end of an `up`, for a
+/// duplicate whose create (by a run killed just before) finished only after this
+/// run looked.
+pub fn dedupe_plan(project: &str, observed: &Observed) -> Plan {
+    let steps = duplicates(observed)
+        .into_iter()
+        .map(|n| Step {
+            action: Action::RemoveNetwork {
+                name: n.name.clone(),
+                id: n.id.clone(),
+            },
+            cause: Cause::DuplicateNetwork,
+            after: vec![],
+        })
+        .collect();
+    Plan {
+        project: project.to_string(),
+        steps,
+        unchanged: vec![],
+        notes: vec![],
+    }
 }
 
 /// The first of `wanted` (engine-side names of the project's own networks the
