@@ -13,7 +13,7 @@
 //! chunked body); after an `Upgrade` (exec/attach) the connection is raw bytes.
 //! Plain threads and std sockets: it must not depend on the code it tests.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
