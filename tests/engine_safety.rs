@@ -110,7 +110,7 @@ fn down_v_from_another_directory_of_the_same_name_refuses_and_keeps_the_data() {
     }
 
     // The other directory's `down -v` (and `up`) refuse, naming this directory.
-    for args in [&["down", "-v"][..], &["up"][..], &["down"][..]] {
+    for args in [&["down", "-v"][..], &["up"][..], &["down"][..], &["ps"][..], &["logs"][..]] {
         let (code, _, err) = pier(other.path(), args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(&format!("made from {here}")), "{err}");

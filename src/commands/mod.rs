@@ -156,7 +156,31 @@ pub(crate) fn project_context_for(
         services: services.to_vec(),
         ..load_options(global)?
     };
-    ProjectContext::load(&options, sink)
+    let ctx = ProjectContext::load(&options, sink)?;
+    check_identity(&ctx, global.adopt)?;
+    Ok(ctx)
+}
+
+/// Refuse (exit 2) to act on a project whose resources were made from another
+/// directory than the stack file here, unless `--adopt` (`ops::identity`).
+fn check_identity(ctx: &ProjectContext, adopt: bool) -> Result<()> {
+    let Some(loaded) = &ctx.loaded else {
+        return Ok(());
+    };
+    if adopt {
+        return Ok(());
+    }
+    let ours = Identity::of(loaded);
+    // An engine that cannot be asked is the verb's own error to report, in its turn.
+    runtime()?.block_on(async {
+        let Ok(engine) = crate::engine::Engine::connect().await else {
+            return Ok(());
+        };
+        let Ok(observed) = engine.observe(&ctx.name, &[]).await else {
+            return Ok(());
+        };
+        crate::ops::identity::check(&ctx.name, Some(&ours), &observed, adopt)
+    })
 }
 
 /// The project a command that works from labels acts on: `-p`, else the stack file's.
