@@ -93,6 +93,10 @@ pub enum Command {
     Graph(GraphArgs),
     /// Write the stack for docker compose, or as Kubernetes manifests
     Export(ExportArgs),
+    /// Save the project's volumes (or restore, list, remove, prune saved ones)
+    Snapshot(SnapshotArgs),
+    /// Dump or load the stack's database (MariaDB, MySQL, PostgreSQL) with its own tools
+    Db(DbArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -200,6 +204,86 @@ pub struct DownArgs {
     /// Where the stack runs
     #[arg(long, value_enum, default_value_t = Target::Local)]
     pub target: Target,
+    /// With -v: do not take a snapshot of the volumes before deleting them
+    #[arg(long, requires = "volumes")]
+    pub no_snapshot: bool,
+    /// With -v: how many of `down -v`'s automatic snapshots to keep
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PIER_SNAPSHOT_KEEP",
+        default_value_t = 3
+    )]
+    pub keep_snapshots: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub action: Option<SnapshotAction>,
+    /// The snapshot's name [default: the time, YYYYMMDD-HHMMSS]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Only the volumes these services mount [default: all the project's volumes]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// List the project's snapshots, oldest first
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a snapshot's content back into the volumes (stops and starts their services)
+    Restore {
+        /// The snapshot (see `pier snapshot list`)
+        name: String,
+    },
+    /// Remove a snapshot
+    Rm {
+        /// The snapshot
+        name: String,
+    },
+    /// Remove all but the newest snapshots
+    Prune {
+        /// How many to keep
+        #[arg(long, value_name = "N")]
+        keep: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Dump the database as SQL (to stdout, or -o FILE: .sql, .sql.gz, .sql.zst)
+    Export {
+        /// The database service [default: the stack's only one]
+        service: Option<String>,
+        /// Write here (compressed by the name) instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load SQL from FILE (.sql, .sql.gz, .sql.zst) or - (standard input)
+    Import {
+        /// The dump, or - for standard input
+        file: PathBuf,
+        /// The database service [default: the stack's only one]
+        service: Option<String>,
+        /// Empty the database first when it has tables
+        #[arg(long)]
+        drop: bool,
+        /// Load on top of the tables that are there
+        #[arg(long, conflicts_with = "drop")]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,27 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// A snapshot's files do not match its manifest (or cannot be read). Found
+    /// before anything was changed.
+    #[error(
+        "snapshot `{name}` is damaged: {problem}; nothing was changed, the volumes hold what they held\n  hint: restore another snapshot (`pier snapshot list`), or remove this one (`pier snapshot rm {name}`)"
+    )]
+    SnapshotCorrupt { name: String, problem: String },
+
+    /// Writing a snapshot or a dump failed (a full disk, …). What was half written
+    /// was removed.
+    #[error("writing {}: {source}{}", path.display(), write_hint(.source))]
+    DataWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A command pier ran inside a container (a dump or load tool, a restore
+    /// helper) failed: what it was, its exit code and its last output lines.
+    #[error("{}", render_tool_failed(.0))]
+    ToolFailed(Box<ToolFailed>),
+
     /// Ctrl-C stopped `up` or `down` part-way: what of the project exists now.
     #[error("{}", render_stopped(.0))]
     Stopped(Box<Stopped>),
@@ -151,6 +172,9 @@ impl Error {
             | Error::ImagesUnavailable(_)
             | Error::SwarmConflict { .. }
             | Error::NotRunning { .. }
+            | Error::SnapshotCorrupt { .. }
+            | Error::DataWrite { .. }
+            | Error::ToolFailed(_)
             | Error::Internal { .. } => exit::RUNTIME,
             Error::Interrupted | Error::Stopped(_) => exit::INTERRUPTED,
         }
@@ -208,6 +232,8 @@ pub enum EngineOp {
     ListSecrets,
     CreateSecret,
     RemoveSecret,
+    DownloadArchive,
+    UploadArchive,
 }
 
 impl std::fmt::Display for EngineOp {
@@ -243,6 +269,8 @@ impl std::fmt::Display for EngineOp {
             EngineOp::ListSecrets => "listing swarm secrets of project",
             EngineOp::CreateSecret => "creating swarm secret",
             EngineOp::RemoveSecret => "removing swarm secret",
+            EngineOp::DownloadArchive => "copying files out of container",
+            EngineOp::UploadArchive => "copying files into container",
         })
     }
 }
@@ -360,6 +388,41 @@ fn render_unbuilt(images: &[UnbuiltImage]) -> String {
     out.push_str(
         "\n  (or run `pier up --build` locally once); on a swarm of several nodes, push them to a registry every node can reach",
     );
+    out
+}
+
+fn write_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "\n  hint: the disk is full: free some space (`pier snapshot prune --keep 1` removes older snapshots); what was half written was removed"
+        }
+        _ => "\n  hint: what was half written was removed",
+    }
+}
+
+/// A command run inside a container that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolFailed {
+    /// What it was doing, e.g. "mariadb-dump of database app".
+    pub what: String,
+    pub container: String,
+    pub code: i64,
+    /// Its last lines of output (stderr).
+    pub output: Vec<String>,
+    pub hint: String,
+}
+
+fn render_tool_failed(t: &ToolFailed) -> String {
+    let mut out = format!(
+        "{} in container {} failed with exit code {}",
+        t.what, t.container, t.code
+    );
+    for line in &t.output {
+        out.push_str(&format!("\n    | {line}"));
+    }
+    if !t.hint.is_empty() {
+        out.push_str(&format!("\n  hint: {}", t.hint));
+    }
     out
 }
 

@@ -42,3 +42,16 @@ pub fn identity(
     ]
     .into()
 }
+/// On pier's helper containers (snapshots, restores), with the project as value:
+/// not a service's container, so `observe` never lists it; a run that was killed
+/// leaves it behind, and the next one removes it by this label.
+pub const HELPER: &str = "io.pier.helper";
+/// On a service: the database it runs (`mariadb`, `mysql` or `postgres`), for
+/// `pier db export` and `pier db import`. Official images are recognised without it.
+pub const DB: &str = "io.pier.db";
+/// On a database service: the environment variables (in its container) holding
+/// the database's name, the user and the password that `pier db` uses; each
+/// defaults to the official image's own (e.g. `MARIADB_DATABASE`).
+pub const DB_NAME_ENV: &str = "io.pier.db.name-env";
+pub const DB_USER_ENV: &str = "io.pier.db.user-env";
+pub const DB_PASSWORD_ENV: &str = "io.pier.db.password-env";

@@ -248,6 +248,7 @@ fn up_and_down_as_library_operations_return_their_reports() {
                 interrupt: Default::default(),
                 identity: None,
                 adopt: false,
+                snapshot: None,
             },
             &sink,
         )

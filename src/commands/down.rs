@@ -16,13 +16,16 @@ use super::{runtime, write_out};
 /// Take `project` down as `args` asks (the local target; the swarm's is
 /// `commands::swarm`); what was removed goes to `out`.
 pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
-    down_as(project, args, (None, false), sink, out)
+    let cwd = std::env::current_dir().map_err(|e| crate::error::Error::io(".", e))?;
+    down_in(project, &cwd, args, (None, false), sink, out)
 }
 
-/// `down` from the directory `identity` names (None: `-p NAME` without a stack
-/// file); `adopt`: act on resources made from another directory all the same.
-pub fn down_as(
+/// `down` with the project's directory, where `down -v` keeps its snapshot, and
+/// where the project was loaded from (`identity`; None: `-p NAME` without a
+/// stack file); `adopt`: act on resources made from another directory all the same.
+pub fn down_in(
     project: &str,
+    dir: &std::path::Path,
     args: &DownArgs,
     (identity, adopt): (Option<Identity>, bool),
     sink: &EventSink,
@@ -38,6 +41,10 @@ pub fn down_as(
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
             identity,
             adopt,
+            snapshot: (!args.no_snapshot).then(|| ops::down::AutoSnapshot {
+                project_dir: dir.to_path_buf(),
+                keep: args.keep_snapshots,
+            }),
         };
         let report = ops::down::down(&engine, project, &opts, sink).await?;
         write_out(out, &down_text(&report))
@@ -47,6 +54,12 @@ pub fn down_as(
 pub fn down_text(report: &DownReport) -> String {
     let project = report.project();
     let mut text = String::new();
+    if let Some(s) = &report.snapshot {
+        text.push_str(&super::snapshot::taken_text(&s.manifest, &s.path, &[]));
+    }
+    for name in &report.pruned {
+        text.push_str(&format!("removed older automatic snapshot {name}\n"));
+    }
     if report.plan.is_empty() {
         text.push_str(&format!("nothing to remove for project {project}\n"));
     } else {

@@ -5,6 +5,7 @@
 //! loader's `LoadOptions`, and `--progress` becomes the reporter's `Progress`.
 
 mod config;
+mod db;
 pub mod down;
 mod exec;
 mod export;
@@ -14,6 +15,7 @@ mod init;
 mod list;
 mod logs;
 pub mod ps;
+pub mod snapshot;
 pub mod swarm;
 pub mod up;
 
@@ -70,8 +72,9 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Down(args) => {
-            let (project, identity) = project_identity(&cli.global, sink)?;
-            down::down_as(&project, &args, (identity, cli.global.adopt), sink, out)?;
+            let (project, dir, identity) = down_target(&cli.global, sink)?;
+            let adopt = cli.global.adopt;
+            down::down_in(&project, &dir, &args, (identity, adopt), sink, out)?;
             Ok(0)
         }
         Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
@@ -87,6 +90,8 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             out,
         ),
         Command::Info(args) => info::run(&project_context(&cli.global, sink)?, &args, out),
+        Command::Snapshot(args) => snapshot::run(&cli.global, args, sink, out),
+        Command::Db(args) => db::run(&project_context(&cli.global, sink)?, args, sink, out),
         #[allow(unreachable_patterns)]
         other => Err(Error::Usage {
             message: format!("`pier {}` is not available yet in this build", verb(&other)),
@@ -191,25 +196,22 @@ pub(crate) fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<Stri
     }
 }
 
-/// `project_name`, with where it was loaded from when there is a stack file here (with
-/// `-p`, one that does not load is passed over: the name says which project).
-pub(crate) fn project_identity(
+/// `down`'s project (as `project_name`), the directory its snapshots go to (the
+/// stack file's, else the current one), and where the project was loaded from
+/// (None: `-p NAME` where there is no stack file).
+fn down_target(
     global: &GlobalArgs,
     sink: &EventSink,
-) -> Result<(String, Option<Identity>)> {
-    match &global.project_name {
-        // Loaded quietly: `down -p NAME` does not need the file, so its warnings
-        // and problems are not this command's.
-        Some(name) => {
-            let identity = crate::stack::load(&load_options(global)?)
-                .ok()
-                .map(|l| Identity::of(&l));
-            Ok((name.clone(), identity))
-        }
-        None => {
-            let loaded = load_stack(global, sink)?;
-            Ok((loaded.stack.name.clone(), Some(Identity::of(&loaded))))
-        }
+) -> Result<(String, std::path::PathBuf, Option<Identity>)> {
+    let cwd = load_options(global)?.cwd;
+    match (&global.project_name, load_stack(global, sink)) {
+        (_, Ok(loaded)) => Ok((
+            global.project_name.clone().unwrap_or(loaded.stack.name.clone()),
+            loaded.stack.project_dir.clone(),
+            Some(Identity::of(&loaded)),
+        )),
+        (Some(name), Err(Error::NoStackFile { .. })) => Ok((name.clone(), cwd, None)),
+        (_, Err(e)) => Err(e),
     }
 }
 
@@ -252,5 +254,7 @@ fn verb(command: &Command) -> &'static str {
         Command::Graph(_) => "graph",
         Command::Export(_) => "export",
         Command::Completions(_) => "completions",
+        Command::Snapshot(_) => "snapshot",
+        Command::Db(_) => "db",
     }
 }

@@ -293,6 +293,16 @@ impl Engine {
         }
     }
 
+    /// Remove a container (killing it if it still runs), keeping its anonymous
+    /// volumes: a recreated container mounts them again, a helper mounts others'.
+    pub async fn remove_container_keeping_volumes(&self, name: &str) -> Result<()> {
+        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(name, Some(opts)).await {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other.map_err(fail(EngineOp::RemoveContainer, name)),
+        }
+    }
+
     /// Write files into a container that is created but not started: each `(path,
     /// content)` read-only for everyone (0444, as Compose mounts secrets), with the
     /// directories above it made as needed. Used for secrets that come from a

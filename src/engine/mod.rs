@@ -4,6 +4,7 @@
 //! strings); every failure is an `Error::Engine` naming the operation and the
 //! resource, with the engine's own message.
 
+mod archive;
 mod container;
 mod context;
 mod deadline;
@@ -21,6 +22,7 @@ use bollard::Docker;
 
 use crate::error::{EngineOp, Error, Result};
 
+pub use archive::Helper;
 pub use container::ContainerStatus;
 pub use deadline::call_deadline;
 pub use context::{DockerIgnore, build_context_tar};

@@ -12,8 +12,8 @@ use crate::error::{EngineOp, Result};
 use crate::labels;
 use crate::plan::hash::parse_fields_label;
 use crate::plan::observed::{
-    ContainerState, Health, Observed, ObservedContainer, ObservedNetwork, ObservedVolume,
-    PublishedPort,
+    ContainerState, Health, Observed, ObservedContainer, ObservedMount, ObservedNetwork,
+    ObservedVolume, PublishedPort,
 };
 
 impl Engine {
@@ -24,8 +24,8 @@ impl Engine {
         let mut images: Vec<&String> = images.iter().collect();
         images.sort();
         images.dedup();
-        let (containers, networks, volumes, present) = tokio::try_join!(
-            self.list_containers_with_dirs(project),
+        let (summaries, networks, volumes, present) = tokio::try_join!(
+            self.container_summaries(project),
             self.list_networks(project),
             self.list_volumes(project),
             futures_util::future::try_join_all(images.into_iter().map(|image| async move {
@@ -33,7 +33,14 @@ impl Engine {
                 Ok::<_, crate::Error>(id.map(|id| (image.clone(), id)))
             })),
         )?;
-        let (containers, container_dirs): (Vec<_>, Vec<_>) = containers.into_iter().unzip();
+        let volume_mounts = summaries.iter().filter_map(volume_mounts_of).collect();
+        let container_dirs: Vec<Option<String>> = summaries
+            .iter()
+            .map(|s| working_dir(s.labels.as_ref()))
+            .collect();
+        let mut containers: Vec<ObservedContainer> =
+            summaries.into_iter().filter_map(from_summary).collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
         let (networks, network_dirs): (Vec<_>, Vec<_>) = networks.into_iter().unzip();
         let (volumes, volume_dirs): (Vec<_>, Vec<_>) = volumes.into_iter().unzip();
         Ok(Observed {
@@ -47,6 +54,7 @@ impl Engine {
                 .chain(volume_dirs)
                 .flatten()
                 .collect(),
+            volume_mounts,
         })
     }
 
@@ -119,17 +127,16 @@ impl Engine {
     /// them: health and exit code come from the engine's status text (`Up 3 s
     /// (healthy)`, `Exited (1) 2 s ago`), and `started_at` is left unknown.
     pub async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
-        let listed = self.list_containers_with_dirs(project).await?;
-        Ok(listed.into_iter().map(|(c, _)| c).collect())
+        let summaries = self.container_summaries(project).await?;
+        let mut containers: Vec<ObservedContainer> =
+            summaries.into_iter().filter_map(from_summary).collect();
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(containers)
     }
 
-    async fn list_containers_with_dirs(
-        &self,
-        project: &str,
-    ) -> Result<Vec<(ObservedContainer, Option<String>)>> {
+    async fn container_summaries(&self, project: &str) -> Result<Vec<ContainerSummary>> {
         let filters = project_filter(project);
-        let summaries = self
-            .docker
+        self.docker
             .list_containers(Some(
                 ListContainersOptionsBuilder::default()
                     .all(true)
@@ -137,17 +144,32 @@ impl Engine {
                     .build(),
             ))
             .await
-            .map_err(fail(EngineOp::ListContainers, project))?;
-        let mut containers: Vec<(ObservedContainer, Option<String>)> = summaries
-            .into_iter()
-            .filter_map(|s| {
-                let dir = working_dir(s.labels.as_ref());
-                Some((from_summary(s)?, dir))
-            })
-            .collect();
-        containers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        Ok(containers)
+            .map_err(fail(EngineOp::ListContainers, project))
     }
+}
+
+/// (container name, its volume mounts sorted by target).
+fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)> {
+    let name = s
+        .names
+        .as_ref()?
+        .first()?
+        .trim_start_matches('/')
+        .to_string();
+    let mut mounts: Vec<ObservedMount> = s
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| {
+            Some(ObservedMount {
+                volume: m.name.clone()?,
+                target: m.destination.clone()?,
+            })
+        })
+        .collect();
+    mounts.sort_by(|a, b| a.target.cmp(&b.target));
+    Some((name, mounts))
 }
 
 /// The `labels::WORKING_DIR` label of a resource, when it has one.

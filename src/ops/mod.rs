@@ -4,6 +4,7 @@
 //! report — plain data that `commands/` renders. Notes and warnings are events
 //! (`Event::Note`, `Event::Warning`), never prints. Tests call the same functions.
 
+pub mod db;
 pub mod down;
 pub mod exec;
 pub mod guard;
@@ -14,5 +15,6 @@ pub mod interrupt;
 pub mod logs;
 pub mod project;
 pub mod ps;
+pub mod snapshot;
 pub mod swarm;
 pub mod up;

@@ -14,6 +14,25 @@ pub struct Observed {
     /// The project directories its containers, networks and volumes say they were
     /// made from (`labels::WORKING_DIR`); resources of an older pier have none.
     pub working_dirs: BTreeSet<String>,
+    /// Container name → the volumes mounted in it (named and anonymous): what a
+    /// recreate carries over and what a snapshot copies.
+    pub volume_mounts: BTreeMap<String, Vec<ObservedMount>>,
+}
+
+/// A volume mounted in a container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObservedMount {
+    /// The engine's volume name (64 hex digits for an anonymous volume).
+    pub volume: String,
+    /// Where it is mounted in the container.
+    pub target: String,
+}
+
+impl ObservedMount {
+    /// An anonymous volume: named by the engine (64 hex digits), not by a stack file.
+    pub fn is_anonymous(&self) -> bool {
+        self.volume.len() == 64 && self.volume.bytes().all(|b| b.is_ascii_hexdigit())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

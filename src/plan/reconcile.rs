@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
-use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
-use crate::plan::spec::{ContainerSpec, build_spec, probe_of, probe_timeout_ms_of};
+use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, ObservedMount};
+use crate::plan::spec::{
+    ContainerSpec, MountSpec, MountType, build_spec, probe_of, probe_timeout_ms_of,
+};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
 use crate::stack::model::{Condition, HealthTest, MountKind, Service, Stack};
@@ -276,12 +278,15 @@ pub fn plan_up(
                     .iter()
                     .filter_map(|m| m.source.as_ref().and_then(|k| volumes.get(k))),
             );
-            let spec = Box::new(ContainerSpec::with_hash(stack, name, &hash));
+            let mut spec = Box::new(ContainerSpec::with_hash(stack, name, &hash));
             let action = match existing {
                 Some(c) => Action::RecreateContainer {
                     service: name.clone(),
                     old_id: c.id.clone(),
-                    spec,
+                    spec: {
+                        carry_anonymous_volumes(&mut spec, observed.volume_mounts.get(&c.name));
+                        spec
+                    },
                 },
                 None => Action::CreateContainer {
                     service: name.clone(),
@@ -360,6 +365,27 @@ pub fn plan_up(
         unchanged,
         notes,
     })
+}
+
+/// Anonymous volumes outlive a recreate, as with Compose (DESIGN §7): the new
+/// container mounts the old one's anonymous volumes (a bare `- /data` in the
+/// file, or a `VOLUME` of the image) at the same targets. A target the new spec
+/// gives a named volume, a bind or a tmpfs keeps what the spec says.
+fn carry_anonymous_volumes(spec: &mut ContainerSpec, old: Option<&Vec<ObservedMount>>) {
+    for m in old.into_iter().flatten().filter(|m| m.is_anonymous()) {
+        match spec.mounts.iter_mut().find(|s| s.target == m.target) {
+            Some(s) if s.kind == MountType::Volume && s.source.is_none() => {
+                s.source = Some(m.volume.clone());
+            }
+            Some(_) => {}
+            None => spec.mounts.push(MountSpec {
+                kind: MountType::Volume,
+                source: Some(m.volume.clone()),
+                target: m.target.clone(),
+                read_only: false,
+            }),
+        }
+    }
 }
 
 /// With `--pull never`: (service, image) for every container `plan` creates whose
@@ -680,6 +706,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             ),
             working_dirs: Default::default(),
+            volume_mounts: BTreeMap::new(),
         }
     }
 
@@ -756,6 +783,54 @@ project shop: 3 steps
   3. wait for api: service_started (ready before up returns) after 2
 unchanged: cache, db, web
 "
+        );
+    }
+
+    #[test]
+    fn a_recreate_carries_the_old_containers_anonymous_volumes_over() {
+        let anon = |c: char| c.to_string().repeat(64);
+        let stack = shop();
+        let mut observed = running(&stack);
+        let mut edited = stack.clone();
+        let db = edited.services.get_mut("db").unwrap();
+        db.environment.insert("DEBUG".into(), "1".into());
+        // A bare `- /scratch` in the file; the image declares `VOLUME /logs`.
+        db.volumes.push(crate::stack::model::Mount {
+            kind: MountKind::Volume,
+            source: None,
+            target: "/scratch".into(),
+            read_only: false,
+        });
+        let mount = |volume: String, target: &str| ObservedMount {
+            volume,
+            target: target.into(),
+        };
+        observed.volume_mounts.insert(
+            "shop-db-1".into(),
+            vec![
+                mount(anon('a'), "/scratch"),
+                mount(anon('b'), "/logs"),
+                mount("shop_db-data".into(), "/var/lib/mysql"),
+                // An anonymous volume where the file now mounts the named one: not carried.
+                mount(anon('c'), "/var/lib/mysql"),
+            ],
+        );
+        let plan = plan_up(&edited, &observed, &UpOptions::default()).unwrap();
+        let Action::RecreateContainer { spec, .. } = &plan.steps[0].action else {
+            panic!("{plan}");
+        };
+        let mounts: Vec<(Option<&str>, &str)> = spec
+            .mounts
+            .iter()
+            .map(|m| (m.source.as_deref(), m.target.as_str()))
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                (Some("shop_db-data"), "/var/lib/mysql"),
+                (Some(anon('a').as_str()), "/scratch"),
+                (Some(anon('b').as_str()), "/logs"),
+            ]
         );
     }
 

@@ -133,6 +133,8 @@ pub enum Cause {
     NetworkRemoved(String),
     /// A second network of the same name (`plan::networks::duplicates`).
     DuplicateNetwork,
+    /// Stopped (and started again) around a snapshot or restore of its volumes.
+    DataCopy,
 }
 
 impl fmt::Display for Cause {
@@ -153,6 +155,7 @@ impl fmt::Display for Cause {
             Cause::Down => f.write_str("down"),
             Cause::NetworkRemoved(name) => write!(f, "network {name} removed"),
             Cause::DuplicateNetwork => f.write_str("duplicate: another network has its name"),
+            Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
         }
     }
 }

@@ -199,6 +199,10 @@ pub fn down_args(volumes: bool) -> DownArgs {
         timeout: Some(5),
         remove_orphans: false,
         target: Target::Local,
+        // The library's `down` has no project directory to keep snapshots in;
+        // tests/engine_snapshot.rs takes them through the binary.
+        no_snapshot: true,
+        keep_snapshots: 3,
     }
 }
 

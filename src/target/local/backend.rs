@@ -44,6 +44,11 @@ pub trait Backend {
     async fn start_container(&self, name: &str) -> Result<()>;
     async fn stop_container(&self, name: &str, timeout: Option<Duration>) -> Result<()>;
     async fn remove_container(&self, name: &str) -> Result<()>;
+    /// Remove a container but not its anonymous volumes: a recreate hands them to
+    /// the new container. (A fake may treat it as `remove_container`.)
+    async fn remove_container_keeping_volumes(&self, name: &str) -> Result<()> {
+        self.remove_container(name).await
+    }
     async fn remove_network(&self, name_or_id: &str) -> Result<()>;
     async fn remove_volume(&self, name: &str) -> Result<()>;
     /// Returns once the container is not running; only a wake-up.
@@ -114,6 +119,9 @@ impl Backend for Engine {
     }
     async fn remove_container(&self, name: &str) -> Result<()> {
         Engine::remove_container(self, name).await
+    }
+    async fn remove_container_keeping_volumes(&self, name: &str) -> Result<()> {
+        Engine::remove_container_keeping_volumes(self, name).await
     }
     async fn remove_network(&self, name_or_id: &str) -> Result<()> {
         Engine::remove_network(self, name_or_id).await

@@ -224,7 +224,8 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
         Action::RecreateContainer { old_id, spec, .. } => {
             let grace = spec.stop_timeout_secs.map(Duration::from_secs);
             e.stop_container(old_id, grace).await?;
-            e.remove_container(old_id).await?;
+            // The spec mounts the old container's anonymous volumes (`plan::reconcile`).
+            e.remove_container_keeping_volumes(old_id).await?;
             create(cx, spec).await
         }
         Action::StartContainer {

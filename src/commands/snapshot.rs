@@ -1,0 +1,157 @@
+//! `pier snapshot`: take, list, restore, remove and prune snapshots
+//! (`ops::snapshot`), and render what was done.
+
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, SnapshotAction, SnapshotArgs};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::event::EventSink;
+use crate::ops;
+use crate::ops::snapshot::{Manifest, Store, Target};
+
+use super::{load_options, project_context, runtime, write_out};
+
+pub fn run(
+    global: &GlobalArgs,
+    args: SnapshotArgs,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let ctx = project_context(global, sink)?;
+    let stack = ctx.loaded.as_ref().map(|l| &l.stack);
+    let target = Target {
+        project: ctx.name.clone(),
+        dir: stack
+            .map(|s| s.project_dir.clone())
+            .unwrap_or(load_options(global)?.cwd),
+        stack,
+    };
+    let store = target.store();
+    match args.action {
+        Some(SnapshotAction::List { json }) => {
+            let all = store.list();
+            let text = match json {
+                true => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&all).expect("manifests serialize")
+                ),
+                false => list_text(&store, &all),
+            };
+            write_out(out, &text)?;
+        }
+        Some(SnapshotAction::Rm { name }) => {
+            store.remove(&name)?;
+            write_out(out, &format!("removed snapshot {name}\n"))?;
+        }
+        Some(SnapshotAction::Prune { keep }) => {
+            let removed = ops::snapshot::prune(&store, keep, false)?;
+            let text: String = removed
+                .iter()
+                .map(|n| format!("removed snapshot {n}\n"))
+                .collect();
+            write_out(
+                out,
+                if text.is_empty() {
+                    "nothing to prune\n"
+                } else {
+                    &text
+                },
+            )?;
+        }
+        Some(SnapshotAction::Restore { name }) => runtime()?.block_on(async {
+            let engine = Engine::connect().await?;
+            let interrupt = ops::interrupt::on_ctrl_c(sink.clone());
+            let report = ops::snapshot::restore(&engine, &target, &name, &interrupt, sink).await?;
+            let mut text = format!("restored snapshot {name} ({})\n", report.manifest.created);
+            for (from, into) in &report.volumes {
+                match from == into {
+                    true => text.push_str(&format!("  volume {into}\n")),
+                    false => text.push_str(&format!("  volume {into} (was {from})\n")),
+                }
+            }
+            if !report.paused.is_empty() {
+                text.push_str(&format!("  restarted: {}\n", report.paused.join(", ")));
+            }
+            write_out(out, &text)
+        })?,
+        None => runtime()?.block_on(async {
+            let engine = Engine::connect().await?;
+            let opts = ops::snapshot::TakeOptions {
+                name: args.name.clone(),
+                services: args.services.clone(),
+                automatic: false,
+                restart: true,
+                interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            };
+            let report = ops::snapshot::take(&engine, &target, &opts, sink).await?;
+            write_out(
+                out,
+                &taken_text(&report.manifest, &report.path, &report.paused),
+            )
+        })?,
+    }
+    Ok(0)
+}
+
+/// What a new snapshot holds, where it is and how to restore it.
+pub fn taken_text(m: &Manifest, path: &std::path::Path, paused: &[String]) -> String {
+    let mut text = format!(
+        "snapshot {} of project {}: {} volume{}, {} ({} compressed) in {}\n",
+        m.name,
+        m.project,
+        m.volumes.len(),
+        if m.volumes.len() == 1 { "" } else { "s" },
+        size(m.bytes()),
+        size(m.compressed_bytes()),
+        path.display()
+    );
+    if !paused.is_empty() {
+        text.push_str(&format!(
+            "  stopped for the copy and started again: {}\n",
+            paused.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "  restore it with: pier snapshot restore {}\n",
+        m.name
+    ));
+    text
+}
+
+fn list_text(store: &Store, all: &[Manifest]) -> String {
+    if all.is_empty() {
+        return format!("no snapshots in {}\n", store.dir.display());
+    }
+    let mut text = format!(
+        "{:<28} {:<22} {:>10} {:>10}  {}\n",
+        "NAME", "CREATED", "SIZE", "STORED", "VOLUMES"
+    );
+    for m in all {
+        let volumes: Vec<&str> = m.volumes.iter().map(|v| v.volume.as_str()).collect();
+        text.push_str(&format!(
+            "{:<28} {:<22} {:>10} {:>10}  {}\n",
+            m.name,
+            m.created,
+            size(m.bytes()),
+            size(m.compressed_bytes()),
+            volumes.join(", ")
+        ));
+    }
+    text
+}
+
+/// Bytes in the largest binary unit that keeps a number ≥ 1.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{bytes} B"),
+        _ => format!("{value:.1} {}", UNITS[unit]),
+    }
+}

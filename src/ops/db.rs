@@ -1,0 +1,621 @@
+//! `pier db export` and `pier db import`: a database's dump and load through its
+//! own tools inside its container (mariadb-dump/mysqldump/pg_dump, mariadb/mysql/
+//! psql), streamed through exec, compressed by the file's name (`.gz`, `.zst`).
+//!
+//! The database service is the one labelled `io.pier.db` (the built-in stacks
+//! label theirs), else the one running an official image (mariadb, mysql,
+//! postgres). Credentials stay in the container: the commands read them from its
+//! environment (`$MARIADB_ROOT_PASSWORD`, …; `io.pier.db.*-env` labels name other
+//! variables), so no secret passes through pier's arguments or output.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::diagnostic::Diagnostic;
+use crate::engine::{Engine, ExecRequest, OutputKind};
+use crate::error::{Error, Result, ToolFailed};
+use crate::event::{Event, EventSink};
+use crate::labels;
+use crate::stack::model::Stack;
+
+use super::project::ProjectContext;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    MariaDb,
+    MySql,
+    Postgres,
+}
+
+impl Kind {
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "mariadb" => Some(Kind::MariaDb),
+            "mysql" => Some(Kind::MySql),
+            "postgres" | "postgresql" => Some(Kind::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::MariaDb => "mariadb",
+            Kind::MySql => "mysql",
+            Kind::Postgres => "postgres",
+        }
+    }
+
+    /// Recognise an official image by its last path component (`mariadb:11`,
+    /// `docker.io/library/postgres:17`).
+    fn of_image(image: &str) -> Option<Kind> {
+        let name = image.rsplit('/').next()?;
+        let name = name.split(['@', ':']).next()?;
+        Kind::parse(name).filter(|_| name != "postgresql")
+    }
+
+    /// (database, user, password) variables of the official image.
+    fn default_env(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Kind::MariaDb => ("MARIADB_DATABASE", "", "MARIADB_ROOT_PASSWORD"),
+            Kind::MySql => ("MYSQL_DATABASE", "", "MYSQL_ROOT_PASSWORD"),
+            Kind::Postgres => ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"),
+        }
+    }
+}
+
+/// A database service and the environment variables holding its credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    pub service: String,
+    pub kind: Kind,
+    pub name_env: String,
+    /// Empty: root (MariaDB, MySQL).
+    pub user_env: String,
+    pub password_env: String,
+}
+
+/// The database service: `requested`, else the only one in the stack.
+pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
+    let of = |name: &str| -> Option<Database> {
+        let svc = &stack.services[name];
+        let kind = match svc.labels.get(labels::DB) {
+            Some(label) => Kind::parse(label)?,
+            None => Kind::of_image(&stack.image_of(name))?,
+        };
+        let (db, user, password) = kind.default_env();
+        let env = |key: &str, default: &str| svc.labels.get(key).cloned().unwrap_or(default.into());
+        Some(Database {
+            service: name.to_string(),
+            kind,
+            name_env: env(labels::DB_NAME_ENV, db),
+            user_env: env(labels::DB_USER_ENV, user),
+            password_env: env(labels::DB_PASSWORD_ENV, password),
+        })
+    };
+    let all: Vec<Database> = stack.services.keys().filter_map(|s| of(s)).collect();
+    let hint =
+        "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
+    match requested {
+        Some(name) => {
+            super::project::check_services(
+                &[name.to_string()],
+                &stack
+                    .services
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )?;
+            of(name).ok_or_else(|| {
+                Error::invalid(
+                    Diagnostic::error("", format!("service `{name}` is no database pier knows"))
+                        .with_hint(hint),
+                )
+            })
+        }
+        None => match all.len() {
+            1 => Ok(all.into_iter().next().expect("one")),
+            0 => Err(Error::invalid(
+                Diagnostic::error("", "the stack has no database service").with_hint(hint),
+            )),
+            _ => Err(Error::invalid(
+                Diagnostic::error("", "the stack has several database services").with_hint(
+                    format!(
+                        "name one: {}",
+                        all.iter()
+                            .map(|d| d.service.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            )),
+        },
+    }
+}
+
+/// Shell words that set the client's credentials from the container's environment.
+fn login(db: &Database) -> String {
+    match db.kind {
+        Kind::MariaDb | Kind::MySql => {
+            let user = if db.user_env.is_empty() {
+                "root".to_string()
+            } else {
+                format!("\"${}\"", db.user_env)
+            };
+            format!(
+                "export MYSQL_PWD=\"${}\"; exec {{tool}} -u{user}",
+                db.password_env
+            )
+        }
+        Kind::Postgres => format!(
+            "export PGPASSWORD=\"${pw}\"; exec {{tool}} -h 127.0.0.1 -U \"${user}\"",
+            pw = db.password_env,
+            user = db.user_env
+        ),
+    }
+}
+
+fn with_tool(db: &Database, tools: &[&str], rest: &str) -> Vec<String> {
+    // The first tool the image has (MariaDB 11 dropped the mysql* names).
+    let pick = tools
+        .iter()
+        .map(|t| format!("command -v {t} >/dev/null 2>&1 && t={t} ||"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = format!("\"${}\"", db.name_env);
+    let script = format!(
+        "{pick} t={last}; {}",
+        login(db).replace("{tool}", "$t") + " " + &rest.replace("{db}", &name),
+        last = tools.last().expect("a tool")
+    );
+    vec!["sh".into(), "-c".into(), script]
+}
+
+/// The dump command, writing SQL to stdout.
+pub fn dump_command(db: &Database) -> Vec<String> {
+    match db.kind {
+        Kind::MariaDb | Kind::MySql => with_tool(
+            db,
+            &["mariadb-dump", "mysqldump"],
+            "--single-transaction --routines --triggers --no-tablespaces {db}",
+        ),
+        Kind::Postgres => with_tool(db, &["pg_dump"], "--no-owner --no-privileges -d {db}"),
+    }
+}
+
+/// The client reading SQL from stdin, stopping at the first error.
+pub fn load_command(db: &Database) -> Vec<String> {
+    match db.kind {
+        Kind::MariaDb | Kind::MySql => with_tool(db, &["mariadb", "mysql"], "{db}"),
+        Kind::Postgres => with_tool(db, &["psql"], "-q -v ON_ERROR_STOP=1 -d {db}"),
+    }
+}
+
+/// A query's output through the client (one value per line).
+fn query_command(db: &Database, sql: &str) -> Vec<String> {
+    let rest = match db.kind {
+        Kind::MariaDb | Kind::MySql => format!("-N -B -e \"{sql}\" {{db}}"),
+        Kind::Postgres => format!("-t -A -c \"{sql}\" -d {{db}}"),
+    };
+    let tools: &[&str] = match db.kind {
+        Kind::MariaDb | Kind::MySql => &["mariadb", "mysql"],
+        Kind::Postgres => &["psql"],
+    };
+    with_tool(db, tools, &rest)
+}
+
+fn count_tables_sql(kind: Kind) -> &'static str {
+    match kind {
+        Kind::MariaDb | Kind::MySql => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+        Kind::Postgres => {
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        }
+    }
+}
+
+/// Empties the database (keeping it, its owner and grants).
+fn drop_sql(db: &Database) -> String {
+    match db.kind {
+        Kind::MariaDb | Kind::MySql => format!(
+            "DROP DATABASE \\`${n}\\`; CREATE DATABASE \\`${n}\\`",
+            n = db.name_env
+        ),
+        Kind::Postgres => format!(
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION \\\"${}\\\"",
+            db.user_env
+        ),
+    }
+}
+
+/// How a dump file is compressed, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn of_path(path: &Path) -> Compression {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("zst") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    /// From the first bytes of a stream (for `-`).
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ExportReport {
+    pub database: Database,
+    pub path: Option<PathBuf>,
+    /// SQL bytes dumped.
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct ImportReport {
+    pub database: Database,
+    pub bytes: u64,
+    pub dropped: bool,
+}
+
+async fn container(engine: &Engine, ctx: &ProjectContext, db: &Database) -> Result<String> {
+    super::exec::container(engine, ctx, &db.service).await
+}
+
+/// Run `cmd` and collect its stdout (small output: queries).
+async fn run_collect(
+    engine: &Engine,
+    container: &str,
+    cmd: Vec<String>,
+    what: &str,
+) -> Result<String> {
+    let (code, output) = engine.exec(container, cmd).await?;
+    if code != 0 {
+        return Err(tool_failed(what, container, code, &output));
+    }
+    Ok(output)
+}
+
+fn tool_failed(what: &str, container: &str, code: i64, output: &str) -> Error {
+    let lines: Vec<String> = output.lines().map(String::from).collect();
+    Error::ToolFailed(Box::new(ToolFailed {
+        what: what.to_string(),
+        container: container.to_string(),
+        code,
+        output: lines[lines.len().saturating_sub(10)..].to_vec(),
+        hint: "the database's own tool said the above; `pier logs` shows the server's side".into(),
+    }))
+}
+
+/// Dump the database into `path` (compressed by its name; written to a temporary
+/// file renamed into place at the end) or, without a path, into `out`.
+pub async fn export(
+    engine: &Engine,
+    ctx: &ProjectContext,
+    db: Database,
+    path: Option<&Path>,
+    out: &mut (dyn Write + Send),
+    sink: &EventSink,
+) -> Result<ExportReport> {
+    let container = container(engine, ctx, &db).await?;
+    let request = ExecRequest {
+        cmd: dump_command(&db),
+        tty: false,
+        stdin: false,
+        size: None,
+    };
+    let session = engine.exec_start(&container, &request).await?;
+    let tmp = path.map(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        p.with_file_name(format!(".{name}.pier-partial"))
+    });
+    let write_err = |e: std::io::Error| Error::DataWrite {
+        path: tmp.clone().unwrap_or_else(|| "<stdout>".into()),
+        source: e,
+    };
+    let mut writer: Box<dyn Write + Send + '_> = match (&tmp, path) {
+        (Some(tmp), Some(p)) => {
+            let file = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(write_err)?);
+            match Compression::of_path(p) {
+                Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+                    file,
+                    flate2::Compression::fast(),
+                )),
+                Compression::Zstd => Box::new(
+                    zstd::stream::Encoder::new(file, 3)
+                        .map_err(write_err)?
+                        .auto_finish(),
+                ),
+                Compression::None => Box::new(file),
+            }
+        }
+        _ => Box::new(&mut *out),
+    };
+    let mut output = session.output;
+    let mut stderr = String::new();
+    let mut bytes = 0u64;
+    let mut failed = None;
+    while let Some(chunk) = output.next().await {
+        let chunk = chunk?;
+        match chunk.kind {
+            OutputKind::Stderr => stderr.push_str(&String::from_utf8_lossy(&chunk.bytes)),
+            _ => {
+                bytes += chunk.bytes.len() as u64;
+                if let Err(e) = writer.write_all(&chunk.bytes) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let flushed = writer.flush();
+    drop(writer);
+    let cleanup = || {
+        if let Some(t) = &tmp {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    if let Some(e) = failed.or(flushed.err()) {
+        cleanup();
+        return Err(write_err(e));
+    }
+    let code = super::exec::exit_code(engine, &session.id).await?;
+    if code != 0 {
+        cleanup();
+        return Err(tool_failed(
+            &format!("dumping the {} database", db.kind.as_str()),
+            &container,
+            code.into(),
+            &stderr,
+        ));
+    }
+    if let (Some(t), Some(p)) = (&tmp, path) {
+        std::fs::rename(t, p).map_err(|e| Error::io(p, e))?;
+    }
+    sink(Event::Note {
+        text: format!(
+            "dumped {} of SQL from service {}",
+            crate::commands::snapshot::size(bytes),
+            db.service
+        ),
+    });
+    Ok(ExportReport {
+        database: db,
+        path: path.map(Path::to_path_buf),
+        bytes,
+    })
+}
+
+/// Where an import reads from.
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+/// Load SQL into the database. A database that has tables is refused unless
+/// `drop` (empty it first) or `force` (load on top).
+pub async fn import(
+    engine: &Engine,
+    ctx: &ProjectContext,
+    db: Database,
+    source: Source,
+    drop: bool,
+    force: bool,
+    sink: &EventSink,
+) -> Result<ImportReport> {
+    let container = container(engine, ctx, &db).await?;
+    let reader: Box<dyn Read + Send> = match &source {
+        Source::File(path) => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            decoder(
+                Box::new(std::io::BufReader::new(file)),
+                Compression::of_path(path),
+            )
+            .map_err(|e| Error::io(path, e))?
+        }
+        Source::Stdin => {
+            let mut stdin = std::io::BufReader::new(std::io::stdin());
+            let head = std::io::BufRead::fill_buf(&mut stdin)
+                .map_err(|e| Error::io("<stdin>", e))?
+                .to_vec();
+            decoder(Box::new(stdin), Compression::sniff(&head))
+                .map_err(|e| Error::io("<stdin>", e))?
+        }
+    };
+    let tables: u64 = run_collect(
+        engine,
+        &container,
+        query_command(&db, count_tables_sql(db.kind)),
+        "counting the database's tables",
+    )
+    .await?
+    .trim()
+    .parse()
+    .unwrap_or(0);
+    if tables > 0 && !drop && !force {
+        return Err(Error::invalid(
+            Diagnostic::error(
+                "",
+                format!("the database of service `{}` is not empty: it has {tables} table(s)", db.service),
+            )
+            .with_hint("`--drop` empties it first (its data is lost: `pier db export` or `pier snapshot` saves it); `--force` loads on top of what is there"),
+        ));
+    }
+    if drop && tables > 0 {
+        run_collect(
+            engine,
+            &container,
+            query_command(&db, &drop_sql(&db)),
+            "emptying the database",
+        )
+        .await?;
+    }
+    let request = ExecRequest {
+        cmd: load_command(&db),
+        tty: false,
+        stdin: true,
+        size: None,
+    };
+    let session = engine.exec_start(&container, &request).await?;
+    // Read and decompress on a blocking thread, send into the client's stdin.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(16);
+    let read = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        loop {
+            let mut buf = vec![0u8; 256 * 1024];
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let mut input = session.input;
+    let feeding = async move {
+        let mut bytes = 0u64;
+        while let Some(chunk) = rx.recv().await {
+            let chunk = chunk?;
+            bytes += chunk.len() as u64;
+            if input.write_all(&chunk).await.is_err() {
+                break; // the client quit: its output says why
+            }
+        }
+        let _ = input.shutdown().await;
+        Ok::<u64, std::io::Error>(bytes)
+    };
+    let mut output = session.output;
+    let collecting = async move {
+        let mut text = String::new();
+        while let Some(chunk) = output.next().await {
+            if let Ok(chunk) = chunk {
+                text.push_str(&String::from_utf8_lossy(&chunk.bytes));
+            }
+        }
+        text
+    };
+    let (fed, text) = tokio::join!(feeding, collecting);
+    let _ = read.await;
+    let bytes = fed.map_err(|e| Error::io("<sql input>", e))?;
+    let code = super::exec::exit_code(engine, &session.id).await?;
+    if code != 0 {
+        return Err(tool_failed(
+            &format!("loading SQL into the {} database", db.kind.as_str()),
+            &container,
+            code.into(),
+            &text,
+        ));
+    }
+    sink(Event::Note {
+        text: format!(
+            "loaded {} of SQL into service {}",
+            crate::commands::snapshot::size(bytes),
+            db.service
+        ),
+    });
+    Ok(ImportReport {
+        database: db,
+        bytes,
+        dropped: drop && tables > 0,
+    })
+}
+
+fn decoder(reader: Box<dyn Read + Send>, c: Compression) -> std::io::Result<Box<dyn Read + Send>> {
+    Ok(match c {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+        Compression::Zstd => Box::new(zstd::stream::Decoder::new(reader)?),
+        Compression::None => reader,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::fixture::StackFixture;
+
+    #[test]
+    fn finds_the_database_by_label_or_official_image() {
+        let stack = StackFixture::new("p")
+            .service("db", |s| {
+                s.image("pier-standin/mariadb:11").with(|s| {
+                    s.labels.insert(labels::DB.into(), "mariadb".into());
+                })
+            })
+            .service("web", |s| s.image("php:8"))
+            .build();
+        let db = find(&stack, None).unwrap();
+        assert_eq!((db.service.as_str(), db.kind), ("db", Kind::MariaDb));
+        assert_eq!(db.password_env, "MARIADB_ROOT_PASSWORD");
+        assert_eq!(find(&stack, Some("web")).unwrap_err().exit_code(), 2);
+
+        let pg = StackFixture::new("p")
+            .service("store", |s| s.image("docker.io/library/postgres:17"))
+            .build();
+        assert_eq!(find(&pg, None).unwrap().kind, Kind::Postgres);
+        let none = StackFixture::new("p")
+            .service("web", |s| s.image("nginx"))
+            .build();
+        assert!(
+            find(&none, None)
+                .unwrap_err()
+                .to_string()
+                .contains("io.pier.db")
+        );
+    }
+
+    #[test]
+    fn commands_read_credentials_in_the_container() {
+        let db = Database {
+            service: "db".into(),
+            kind: Kind::MariaDb,
+            name_env: "MARIADB_DATABASE".into(),
+            user_env: String::new(),
+            password_env: "MARIADB_ROOT_PASSWORD".into(),
+        };
+        let cmd = dump_command(&db);
+        assert_eq!(cmd[..2], ["sh", "-c"]);
+        assert!(
+            cmd[2].contains("export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; exec $t -uroot"),
+            "{}",
+            cmd[2]
+        );
+        assert!(cmd[2].ends_with("\"$MARIADB_DATABASE\""), "{}", cmd[2]);
+        assert_eq!(
+            Compression::of_path(Path::new("a.sql.gz")),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::of_path(Path::new("a.sql.zst")),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::of_path(Path::new("a.sql")), Compression::None);
+        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
+    }
+}
