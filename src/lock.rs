@@ -93,9 +93,16 @@ fn check_private(dir: &Path) -> Result<()> {
     let problem = if !meta.file_type().is_dir() {
         Some("is not a directory (a symlink?)".to_string())
     } else if meta.uid() != euid() {
-        Some(format!("belongs to uid {}, not to you (uid {})", meta.uid(), euid()))
+        Some(format!(
+            "belongs to uid {}, not to you (uid {})",
+            meta.uid(),
+            euid()
+        ))
     } else if meta.mode() & 0o077 != 0 {
-        Some(format!("may be used by others (mode {:o})", meta.mode() & 0o777))
+        Some(format!(
+            "may be used by others (mode {:o})",
+            meta.mode() & 0o777
+        ))
     } else {
         None
     };
@@ -229,9 +236,10 @@ mod tests {
     async fn a_second_run_waits_until_the_first_lets_go() {
         let (_dir, path) = temp_lock("wait");
         let none = CancellationToken::new();
-        let first = ProjectLock::acquire_at(path.clone(), "up", &none, |_| panic!("nobody holds it"))
-            .await
-            .unwrap();
+        let first =
+            ProjectLock::acquire_at(path.clone(), "up", &none, |_| panic!("nobody holds it"))
+                .await
+                .unwrap();
         let waited = std::sync::Arc::new(std::sync::Mutex::new(None));
         let w = waited.clone();
         let path2 = path.clone();
@@ -292,14 +300,20 @@ mod tests {
     fn a_shared_or_foreign_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let shared = dir.path().join("shared");
-        std::fs::DirBuilder::new().mode(0o777).create(&shared).unwrap();
+        std::fs::DirBuilder::new()
+            .mode(0o777)
+            .create(&shared)
+            .unwrap();
         std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777))
             .unwrap();
         let err = check_private(&shared).unwrap_err().to_string();
         assert!(err.contains("may be used by others (mode 777)"), "{err}");
         let link = dir.path().join("link");
         let private = dir.path().join("private");
-        std::fs::DirBuilder::new().mode(0o700).create(&private).unwrap();
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&private)
+            .unwrap();
         std::os::unix::fs::symlink(&private, &link).unwrap();
         let err = check_private(&link).unwrap_err().to_string();
         assert!(err.contains("is not a directory"), "{err}");

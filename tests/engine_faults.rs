@@ -116,7 +116,13 @@ impl Case<'_> {
     }
 
     fn marker(&self) -> Option<String> {
-        docker(&["exec", &format!("{}-db-1", self.project), "cat", "/data/marker"]).ok()
+        docker(&[
+            "exec",
+            &format!("{}-db-1", self.project),
+            "cat",
+            "/data/marker",
+        ])
+        .ok()
     }
 
     /// Exactly as declared: two running containers, one network, one volume.
@@ -144,13 +150,22 @@ impl Case<'_> {
     /// Remove by force whatever a failed case left, so the next starts clean.
     fn scrub(&self) {
         let label = self.label();
-        for id in docker(&["ps", "-aq", "--filter", &label]).unwrap_or_default().lines() {
+        for id in docker(&["ps", "-aq", "--filter", &label])
+            .unwrap_or_default()
+            .lines()
+        {
             let _ = docker(&["rm", "-f", "-v", id]);
         }
-        for id in docker(&["network", "ls", "-q", "--filter", &label]).unwrap_or_default().lines() {
+        for id in docker(&["network", "ls", "-q", "--filter", &label])
+            .unwrap_or_default()
+            .lines()
+        {
             let _ = docker(&["network", "rm", id]);
         }
-        for id in docker(&["volume", "ls", "-q", "--filter", &label]).unwrap_or_default().lines() {
+        for id in docker(&["volume", "ls", "-q", "--filter", &label])
+            .unwrap_or_default()
+            .lines()
+        {
             let _ = docker(&["volume", "rm", "-f", id]);
         }
     }
@@ -173,15 +188,17 @@ fn settle(case: &Case, what: &str, before: Option<String>, tally: &mut Tally) ->
     let after = case.marker();
     match (code, state) {
         (0, Ok(())) => tally.converged += 1,
-        (code, state) => tally
-            .failures
-            .push(format!("{what}: the next up exited {code}, {state:?}\n{err}")),
+        (code, state) => tally.failures.push(format!(
+            "{what}: the next up exited {code}, {state:?}\n{err}"
+        )),
     }
     if let (Some(b), a) = (&before, &after)
         && a.as_ref() != Some(b)
     {
         tally.data_lost += 1;
-        tally.failures.push(format!("{what}: marker {b} became {a:?}"));
+        tally
+            .failures
+            .push(format!("{what}: marker {b} became {a:?}"));
     }
     after
 }
@@ -191,9 +208,9 @@ fn finish(case: &Case, what: &str, tally: &mut Tally) {
     let left = case.left();
     if code != 0 || left > 0 {
         tally.leaked += left;
-        tally
-            .failures
-            .push(format!("{what}: down -v exited {code}, {left} resources left\n{err}"));
+        tally.failures.push(format!(
+            "{what}: down -v exited {code}, {left} resources left\n{err}"
+        ));
     }
     case.scrub();
 }
@@ -269,10 +286,7 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
     // How many calls a clean `up` (from nothing) and `down` make.
     let project = new_case();
     let dir = root.path().join(&project);
-    let case = Case {
-        project,
-        dir: &dir,
-    };
+    let case = Case { project, dir: &dir };
     let up_calls = calls_of(&case, &proxy, &["up"]);
     let down_calls = calls_of(&case, &proxy, &["down"]);
     finish(&case, "the clean run", &mut tally);
@@ -283,10 +297,7 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
         let fault = Fault::ALL[n % Fault::ALL.len()];
         let project = new_case();
         let dir = root.path().join(&project);
-        let case = Case {
-            project,
-            dir: &dir,
-        };
+        let case = Case { project, dir: &dir };
         let what = format!("up, call {n} fails ({})", fault.name());
         proxy.arm(n, fault);
         let (code, err) = case.pier(Some(&proxy.host()), &["up"]);
@@ -324,10 +335,7 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
     for k in 1.. {
         let project = new_case();
         let dir = root.path().join(&project);
-        let case = Case {
-            project,
-            dir: &dir,
-        };
+        let case = Case { project, dir: &dir };
         let what = format!("up killed after step event {k}");
         if !kill_after_event(&case, k) {
             finish(&case, &what, &mut tally);

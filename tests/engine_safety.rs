@@ -40,7 +40,11 @@ fn pier(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
 }
 
 /// A stack of `db` (with a volume and a health check) and `web` depending on it.
@@ -110,13 +114,22 @@ fn down_v_from_another_directory_of_the_same_name_refuses_and_keeps_the_data() {
     }
 
     // The other directory's `down -v` (and `up`) refuse, naming this directory.
-    for args in [&["down", "-v"][..], &["up"][..], &["down"][..], &["ps"][..], &["logs"][..]] {
+    for args in [
+        &["down", "-v"][..],
+        &["up"][..],
+        &["down"][..],
+        &["ps"][..],
+        &["logs"][..],
+    ] {
         let (code, _, err) = pier(other.path(), args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(&format!("made from {here}")), "{err}");
         assert!(err.contains("--adopt"), "{err}");
     }
-    assert!(docker(&["volume", "inspect", &volume]).is_ok(), "the data is still there");
+    assert!(
+        docker(&["volume", "inspect", &volume]).is_ok(),
+        "the data is still there"
+    );
     assert!(running(&p.container("db")));
 
     // Told explicitly, it acts.
@@ -164,7 +177,11 @@ fn a_kill_at_any_moment_of_up_then_up_converges() {
         drop(reap);
         let (code, _, err) = pier(p.dir.path(), &["up"]);
         assert_eq!(code, 0, "after a kill at {delay_ms} ms: {err}");
-        assert_eq!(p.networks().len(), 1, "after a kill at {delay_ms} ms: {err}");
+        assert_eq!(
+            p.networks().len(),
+            1,
+            "after a kill at {delay_ms} ms: {err}"
+        );
         assert_eq!(p.containers().len(), 2, "after a kill at {delay_ms} ms");
         assert_eq!(p.volumes().len(), 1);
         let now = docker(&["exec", &p.container("db"), "cat", "/data/marker"]).unwrap();
@@ -187,7 +204,13 @@ fn duplicate_networks_left_by_an_older_run_are_removed() {
     );
     for _ in 0..2 {
         let out = std::process::Command::new("curl")
-            .args(["-sf", "--unix-socket", "/var/run/docker.sock", "-H", "Content-Type: application/json"])
+            .args([
+                "-sf",
+                "--unix-socket",
+                "/var/run/docker.sock",
+                "-H",
+                "Content-Type: application/json",
+            ])
             .args(["-d", &body, "http://localhost/v1.41/networks/create"])
             .output()
             .expect("curl");
@@ -221,9 +244,13 @@ services:
         .spawn()
         .unwrap();
     let _reap = Reap(vec![child.id()]);
-    poll("db to run", Duration::from_secs(60), || running(&p.container("db")).then_some(()));
+    poll("db to run", Duration::from_secs(60), || {
+        running(&p.container("db")).then_some(())
+    });
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-    let status = poll("pier up to exit", Duration::from_secs(60), || child.try_wait().unwrap());
+    let status = poll("pier up to exit", Duration::from_secs(60), || {
+        child.try_wait().unwrap()
+    });
     let out = child.wait_with_output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(status.code(), Some(130), "{err}");
@@ -259,16 +286,27 @@ fn a_network_removed_by_hand_is_recreated_and_the_containers_rejoin_it() {
     docker(&["network", "rm", &network]).unwrap();
     let (code, out, err) = pier(p.dir.path(), &["ps"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("missing: network {network}")), "{out}");
+    assert!(
+        out.contains(&format!("missing: network {network}")),
+        "{out}"
+    );
     let (code, plan, err) = pier(p.dir.path(), &["up", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        plan.contains(&format!("recreate container {} (network {network} removed)", p.container("web"))),
+        plan.contains(&format!(
+            "recreate container {} (network {network} removed)",
+            p.container("web")
+        )),
         "{plan}"
     );
     let (code, _, err) = pier(p.dir.path(), &["up"]);
     assert_eq!(code, 0, "{err}");
-    let attached = |c: &str| inspect(c, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}");
+    let attached = |c: &str| {
+        inspect(
+            c,
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}",
+        )
+    };
     assert_eq!(attached(&p.container("web")), network);
     assert!(running(&p.container("db")) && running(&p.container("web")));
 
@@ -294,7 +332,8 @@ fn a_container_removed_by_hand_is_shown_missing_and_recreated() {
     docker(&["rm", "-f", &p.container("web")]).unwrap();
     let (_, out, _) = pier(p.dir.path(), &["ps"]);
     assert!(
-        out.lines().any(|l| l.starts_with("web") && l.contains("not created")),
+        out.lines()
+            .any(|l| l.starts_with("web") && l.contains("not created")),
         "{out}"
     );
     let (code, _, err) = pier(p.dir.path(), &["up"]);
@@ -335,11 +374,16 @@ services:
     let first = up(None);
     let mut reap = Reap(vec![first.id()]);
     let db = p.container("db");
-    poll("db to run", Duration::from_secs(60), || running(&db).then_some(()));
+    poll("db to run", Duration::from_secs(60), || {
+        running(&db).then_some(())
+    });
     // The lock: in $XDG_RUNTIME_DIR/pier, 0700, one file while held.
     let dir = runtime.path().join("pier");
     let mode = std::fs::metadata(&dir).unwrap().permissions();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o700);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 
     let mut second: Child = up(Some("unix:///var/run/docker.sock"));
@@ -351,10 +395,16 @@ services:
             let _ = tx.send(line);
         }
     });
-    let waiting = rx.recv_timeout(Duration::from_secs(60)).expect("the second up says it waits");
+    let waiting = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the second up says it waits");
     assert_eq!(
         waiting,
-        format!("waiting for another pier up of project {} (pid {})", p.name, first.id())
+        format!(
+            "waiting for another pier up of project {} (pid {})",
+            p.name,
+            first.id()
+        )
     );
     docker(&["exec", &db, "touch", "/tmp/go"]).unwrap();
     let first = first.wait_with_output().unwrap();
@@ -373,7 +423,11 @@ fn a_lock_directory_others_may_write_is_refused() {
     let dir = runtime.path().join("pier");
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    write(p.dir.path(), "pier.yaml", &format!("name: {}\nservices:\n  a:\n    image: {IMAGE}\n", p.name));
+    write(
+        p.dir.path(),
+        "pier.yaml",
+        &format!("name: {}\nservices:\n  a:\n    image: {IMAGE}\n", p.name),
+    );
     let out = Pier::in_dir(p.dir.path())
         .env("XDG_RUNTIME_DIR", runtime.path())
         .args(["up"])
@@ -412,7 +466,9 @@ services:
     let _reap = Reap(vec![child.id()]);
     // Not a timing assertion: a deadline far beyond the bound, for a test that
     // would otherwise hang as `up` did (>500 s).
-    poll("pier up to give up", Duration::from_secs(120), || child.try_wait().unwrap());
+    poll("pier up to give up", Duration::from_secs(120), || {
+        child.try_wait().unwrap()
+    });
     let out = child.wait_with_output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -427,7 +483,11 @@ services:
 #[test]
 fn an_engine_that_never_answers_fails_the_call_naming_it_and_the_socket() {
     let p = Project::new("hungengine");
-    write(p.dir.path(), "pier.yaml", &format!("name: {}\nservices:\n  a:\n    image: {IMAGE}\n", p.name));
+    write(
+        p.dir.path(),
+        "pier.yaml",
+        &format!("name: {}\nservices:\n  a:\n    image: {IMAGE}\n", p.name),
+    );
     let proxy = FaultProxy::start();
     for (n, what) in [(1, "cannot reach the Docker engine"), (2, "listing")] {
         proxy.arm(n, Fault::Hang);

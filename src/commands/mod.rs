@@ -68,7 +68,14 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             let loaded = load_stack_for(&cli.global, &args.services, sink)?;
             let identity = Some(Identity::of(&loaded));
             let adopt = cli.global.adopt;
-            up::up_as(&loaded.stack, &loaded.dotenv, &args, (identity, adopt), sink, out)?;
+            up::up_as(
+                &loaded.stack,
+                &loaded.dotenv,
+                &args,
+                (identity, adopt),
+                sink,
+                out,
+            )?;
             Ok(0)
         }
         Command::Down(args) => {
@@ -206,7 +213,10 @@ fn down_target(
     let cwd = load_options(global)?.cwd;
     match (&global.project_name, load_stack(global, sink)) {
         (_, Ok(loaded)) => Ok((
-            global.project_name.clone().unwrap_or(loaded.stack.name.clone()),
+            global
+                .project_name
+                .clone()
+                .unwrap_or(loaded.stack.name.clone()),
             loaded.stack.project_dir.clone(),
             Some(Identity::of(&loaded)),
         )),

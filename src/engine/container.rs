@@ -237,7 +237,9 @@ impl Engine {
             .map_err(fail(EngineOp::ListNetworks, &spec_names(networks)))?;
         let mut ids: std::collections::BTreeMap<String, String> = Default::default();
         for n in listed {
-            let (Some(name), Some(id)) = (n.name, n.id) else { continue };
+            let (Some(name), Some(id)) = (n.name, n.id) else {
+                continue;
+            };
             // The name filter matches parts of names too.
             if !networks.iter().any(|w| w.name == name) {
                 continue;

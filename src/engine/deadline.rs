@@ -100,9 +100,19 @@ mod tests {
                 _ => vec![],
             }
         };
-        let created = body_of(check_duplicate_networks(req(http::Method::POST, "/networks/create")));
-        assert!(String::from_utf8(created).unwrap().contains("\"CheckDuplicate\":true"));
-        let other = body_of(check_duplicate_networks(req(http::Method::POST, "/volumes/create")));
+        let created = body_of(check_duplicate_networks(req(
+            http::Method::POST,
+            "/networks/create",
+        )));
+        assert!(
+            String::from_utf8(created)
+                .unwrap()
+                .contains("\"CheckDuplicate\":true")
+        );
+        let other = body_of(check_duplicate_networks(req(
+            http::Method::POST,
+            "/volumes/create",
+        )));
         assert_eq!(other, br#"{"Name":"x"}"#);
     }
 

@@ -24,8 +24,8 @@ use crate::error::{EngineOp, Error, Result};
 
 pub use archive::Helper;
 pub use container::ContainerStatus;
-pub use deadline::call_deadline;
 pub use context::{DockerIgnore, build_context_tar};
+pub use deadline::call_deadline;
 pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
 pub use image::PullUpdate;
@@ -80,10 +80,11 @@ impl Engine {
             }
         }
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let docker = tokio::time::timeout(deadline, docker.with_timeout(deadline).negotiate_version())
-            .await
-            .map_err(|_| no_answer())?
-            .map_err(|e| unreachable(message(e)))?;
+        let docker =
+            tokio::time::timeout(deadline, docker.with_timeout(deadline).negotiate_version())
+                .await
+                .map_err(|_| no_answer())?
+                .map_err(|e| unreachable(message(e)))?;
         Ok(Engine::with(docker))
     }
 

@@ -174,7 +174,10 @@ fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)
 
 /// The `labels::WORKING_DIR` label of a resource, when it has one.
 fn working_dir(labels: Option<&std::collections::HashMap<String, String>>) -> Option<String> {
-    labels?.get(labels::WORKING_DIR).filter(|d| !d.is_empty()).cloned()
+    labels?
+        .get(labels::WORKING_DIR)
+        .filter(|d| !d.is_empty())
+        .cloned()
 }
 
 fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {

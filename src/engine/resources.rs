@@ -51,7 +51,9 @@ impl Engine {
             Ok(_) => Ok(()),
             // A run killed while its create was in flight made it after this run
             // looked: it is the project's own, so it is the one to use.
-            Err(e) if is_conflict(&e) && self.network_project(name).await == Some(project.into()) => {
+            Err(e)
+                if is_conflict(&e) && self.network_project(name).await == Some(project.into()) =>
+            {
                 Ok(())
             }
             Err(e) => Err(fail(EngineOp::CreateNetwork, name)(e)),

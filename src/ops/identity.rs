@@ -84,11 +84,21 @@ mod tests {
 
     #[test]
     fn another_directorys_resources_are_refused_naming_it() {
-        let err = check("app", Some(&identity("/y/app")), &observed(&["/x/app"]), false)
-            .unwrap_err();
+        let err = check(
+            "app",
+            Some(&identity("/y/app")),
+            &observed(&["/x/app"]),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let text = err.to_string();
-        assert!(text.contains("project `app` is already used by resources made from /x/app, not from /y/app"), "{text}");
+        assert!(
+            text.contains(
+                "project `app` is already used by resources made from /x/app, not from /y/app"
+            ),
+            "{text}"
+        );
         assert!(text.contains("--adopt"), "{text}");
     }
 

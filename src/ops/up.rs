@@ -18,8 +18,8 @@ use crate::stack::model::{SecretSource, Stack};
 use crate::target::local::{ExecuteOptions, Outcome, SecretValues};
 
 use super::guard;
-use super::identity::{self, Identity};
 use super::health::pier_health_checks;
+use super::identity::{self, Identity};
 
 pub struct Options {
     /// What to plan: which services, pull policy, build, orphans.

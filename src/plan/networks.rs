@@ -66,7 +66,11 @@ pub fn dedupe_plan(project: &str, observed: &Observed) -> Plan {
 /// service joins) that `container` is not properly on: not attached to it, or
 /// attached to a network of that name that no longer exists. None when it is on
 /// all of them, or when its attachments are unknown.
-pub fn removed(container: &ObservedContainer, wanted: &[String], observed: &Observed) -> Option<String> {
+pub fn removed(
+    container: &ObservedContainer,
+    wanted: &[String],
+    observed: &Observed,
+) -> Option<String> {
     container.networks.as_ref()?;
     wanted
         .iter()
@@ -132,18 +136,28 @@ mod tests {
     #[test]
     fn duplicates_keep_the_one_in_use() {
         let observed = Observed {
-            networks: vec![net("p_default", "a"), net("p_default", "b"), net("p_other", "c")],
+            networks: vec![
+                net("p_default", "a"),
+                net("p_default", "b"),
+                net("p_other", "c"),
+            ],
             containers: vec![container(Some(&[("p_default", "b")]))],
             ..Observed::default()
         };
-        let ids: Vec<&str> = duplicates(&observed).iter().map(|n| n.id.as_str()).collect();
+        let ids: Vec<&str> = duplicates(&observed)
+            .iter()
+            .map(|n| n.id.as_str())
+            .collect();
         assert_eq!(ids, ["a"]);
         // None in use: the first by id stays.
         let observed = Observed {
             containers: vec![],
             ..observed
         };
-        let ids: Vec<&str> = duplicates(&observed).iter().map(|n| n.id.as_str()).collect();
+        let ids: Vec<&str> = duplicates(&observed)
+            .iter()
+            .map(|n| n.id.as_str())
+            .collect();
         assert_eq!(ids, ["b"]);
     }
 
@@ -160,14 +174,27 @@ mod tests {
             Some("p_default".into())
         );
         // Disconnected by hand.
-        assert_eq!(removed(&container(Some(&[])), &wanted, &now), Some("p_default".into()));
-        // Gone, and not recreated yet.
         assert_eq!(
-            removed(&container(Some(&[("p_default", "")])), &wanted, &Observed::default()),
+            removed(&container(Some(&[])), &wanted, &now),
             Some("p_default".into())
         );
-        assert_eq!(removed(&container(Some(&[("p_default", "new")])), &wanted, &now), None);
-        assert_eq!(removed(&container(Some(&[("p_default", "")])), &wanted, &now), None);
+        // Gone, and not recreated yet.
+        assert_eq!(
+            removed(
+                &container(Some(&[("p_default", "")])),
+                &wanted,
+                &Observed::default()
+            ),
+            Some("p_default".into())
+        );
+        assert_eq!(
+            removed(&container(Some(&[("p_default", "new")])), &wanted, &now),
+            None
+        );
+        assert_eq!(
+            removed(&container(Some(&[("p_default", "")])), &wanted, &now),
+            None
+        );
         assert_eq!(removed(&container(None), &wanted, &now), None);
     }
 }

@@ -206,7 +206,8 @@ pub fn plan_up(
             opts,
         )
         .or_else(|| {
-            let removed = crate::plan::networks::removed(existing?, &own_networks(stack, name), observed)?;
+            let removed =
+                crate::plan::networks::removed(existing?, &own_networks(stack, name), observed)?;
             Some(Cause::NetworkRemoved(removed))
         });
         let ready = final_condition_in(stack, name, &needed_completed);

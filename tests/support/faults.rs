@@ -156,7 +156,9 @@ fn read_head(reader: &mut impl BufRead) -> Option<Head> {
     let header = |name: &str| {
         text.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     };
     Some(Head {
@@ -197,7 +199,8 @@ fn serve(client: UnixStream, target: &Path, state: &Mutex<State>) {
         return;
     };
     // Answers go back as they come, on their own thread.
-    let (mut from_engine, mut to_client) = (engine.try_clone().unwrap(), client.try_clone().unwrap());
+    let (mut from_engine, mut to_client) =
+        (engine.try_clone().unwrap(), client.try_clone().unwrap());
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut from_engine, &mut to_client);
         let _ = to_client.shutdown(Shutdown::Write);
@@ -221,7 +224,8 @@ fn serve(client: UnixStream, target: &Path, state: &Mutex<State>) {
         };
         match fault {
             None => {
-                if to_engine.write_all(&head.bytes).is_err() || to_engine.write_all(&body).is_err() {
+                if to_engine.write_all(&head.bytes).is_err() || to_engine.write_all(&body).is_err()
+                {
                     break;
                 }
             }

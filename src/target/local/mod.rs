@@ -507,7 +507,7 @@ async fn wait_for<B: Backend>(
 /// `1.5s`, `30s`: a duration as a healthcheck's `timeout:` is written.
 fn secs(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{}s", ms as f64 / 1000.0)
@@ -556,9 +556,7 @@ async fn check_restarted<B: Backend>(cx: &Context<'_, B>) -> Result<()> {
         .lock()
         .expect("no panics while holding the lock")
         .clone();
-    let looks = watched
-        .iter()
-        .map(|(_, c)| cx.engine.inspect_container(c));
+    let looks = watched.iter().map(|(_, c)| cx.engine.inspect_container(c));
     let statuses = futures_util::future::try_join_all(looks).await?;
     for ((service, container), status) in watched.iter().zip(statuses) {
         let Some(status) = status else { continue };
