@@ -9,6 +9,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -489,21 +490,40 @@ fn an_engine_that_never_answers_fails_the_call_naming_it_and_the_socket() {
         &format!("name: {}\nservices:\n  a:\n    image: {IMAGE}\n", p.name),
     );
     let proxy = FaultProxy::start();
-    for (n, what) in [(1, "cannot reach the Docker engine"), (2, "listing")] {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &Path, usize, &str); 5] = [
+        (&["up"], p.dir.path(), 1, "cannot reach the Docker engine"),
+        (
+            &["up"],
+            p.dir.path(),
+            2,
+            "reading the identity of the Docker engine",
+        ),
+        (&["up"], p.dir.path(), 3, "listing "),
+        (
+            &["-p", &p.name, "ps"],
+            elsewhere.path(),
+            1,
+            "cannot reach the Docker engine",
+        ),
+        (&["-p", &p.name, "ps"], elsewhere.path(), 2, "listing "),
+    ];
+    for (args, dir, n, what) in cases {
         proxy.arm(n, Fault::Hang);
-        let out = Pier::in_dir(p.dir.path())
+        let out = Pier::in_dir(dir)
             .env("DOCKER_HOST", proxy.host())
             .env("PIER_ENGINE_TIMEOUT", "2")
-            .args(["ps"])
+            .args(args)
             .output()
             .unwrap();
         let err = text(&out.stderr);
-        assert!(proxy.fired().is_some(), "call {n} was made");
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(what), "{err}");
+        assert!(proxy.fired().is_some(), "{args:?}: call {n} was made");
+        assert_eq!(out.status.code(), Some(1), "{args:?}, call {n}: {err}");
+        assert!(err.contains(what), "{args:?}, call {n}: {err}");
         assert!(err.contains(&proxy.socket().display().to_string()), "{err}");
         assert!(err.contains("2s"), "{err}");
     }
+    assert!(p.containers().is_empty());
 }
 
 #[test]
