@@ -54,11 +54,15 @@ as_root scripts/build-standins.sh
 
 # 6. The tests: everything but the built-in stacks' end-to-end tests, then
 #    those, with their output shown so that the log has the time each took.
-rm -f target/tmp/matrix-summary.txt
+rm -f target/tmp/matrix-summary.txt target/tmp/faults-summary.txt
 cargo test --locked -- --skip e2e_
 # The bad-input / fault / data-safety matrix's summary (tests/matrix.rs), which
 # `cargo test` does not show for a passing test.
 if [ -f target/tmp/matrix-summary.txt ]; then
   say "matrix: $(cat target/tmp/matrix-summary.txt)"
+fi
+# The fault-injection suite's line (tests/engine_faults.rs), counted from its cases.
+if [ -f target/tmp/faults-summary.txt ]; then
+  say "$(cat target/tmp/faults-summary.txt)"
 fi
 cargo test --locked --test e2e_stacks -- --nocapture

@@ -47,6 +47,11 @@ pub struct GlobalArgs {
     /// How to show progress
     #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+
+    /// Act on the project's resources even when they were made from another
+    /// directory (by default pier refuses: two directories named alike are two projects)
+    #[arg(long, global = true)]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

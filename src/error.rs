@@ -111,6 +111,18 @@ pub enum Error {
         port: String,
         published: Vec<String>,
     },
+    /// The project name is already used by resources made from another directory
+    /// (two directories named alike, or two files with the same `name:`). Nothing
+    /// was changed.
+    #[error(
+        "project `{project}` is already used by resources made from {}, not from {here}\n  hint: give this directory's project its own name (`-p NAME`, or `name:` in the stack file); or, to act on those resources from here anyway, pass --adopt",
+        others.join(", ")
+    )]
+    ProjectElsewhere {
+        project: String,
+        here: String,
+        others: Vec<String>,
+    },
 
     /// A bug in pier: something it should have prepared is missing (e.g. the value
     /// of a secret the plan writes). A runtime failure, not invalid input.
@@ -162,7 +174,10 @@ impl Error {
             return exit::BROKEN_PIPE;
         }
         match self {
-            Error::Invalid(_) | Error::Usage { .. } | Error::NoStackFile { .. } => exit::INVALID,
+            Error::Invalid(_)
+            | Error::Usage { .. }
+            | Error::NoStackFile { .. }
+            | Error::ProjectElsewhere { .. } => exit::INVALID,
             Error::Io { .. }
             | Error::Entropy { .. }
             | Error::EngineUnreachable { .. }
@@ -208,6 +223,7 @@ impl Error {
 /// What pier was doing when the engine said no; rendered as "creating container shop-db-1: …".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineOp {
+    Info,
     ListContainers,
     ListNetworks,
     ListVolumes,
@@ -231,7 +247,7 @@ pub enum EngineOp {
     Attach,
     Signal,
     SwarmState,
-    Info,
+
     ListServices,
     CreateService,
     UpdateService,
@@ -273,7 +289,7 @@ impl std::fmt::Display for EngineOp {
             EngineOp::Attach => "attaching to container",
             EngineOp::Signal => "sending a signal to container",
             EngineOp::SwarmState => "reading the swarm state of engine",
-            EngineOp::Info => "reading the version and settings of",
+            EngineOp::Info => "reading the identity, version and settings of the Docker engine at",
             EngineOp::ListServices => "listing swarm services of project",
             EngineOp::CreateService => "creating swarm service",
             EngineOp::UpdateService => "updating swarm service",

@@ -21,6 +21,27 @@ pub const CONFIG_FIELDS: &str = "io.pier.config-fields";
 /// The services a container's service depends on, comma-separated. `pier down` orders
 /// teardown from these labels alone, so it works even when the stack file changed or is gone.
 pub const DEPENDS_ON: &str = "io.pier.depends-on";
+/// The project's directory, absolute (Compose's `com.docker.compose.project.working_dir`).
+/// Set on containers, networks and volumes: two directories whose projects share a
+/// name are told apart by it, so that `down -v` in one never removes the other's data.
+pub const WORKING_DIR: &str = "io.pier.project.working_dir";
+/// The stack files the project was loaded from, comma-separated (Compose's
+/// `com.docker.compose.project.config_files`). Set where `WORKING_DIR` is.
+pub const CONFIG_FILES: &str = "io.pier.project.config_files";
+
+/// The identity labels of a project loaded from `files` (absolute; the first
+/// one's directory is the project's): `WORKING_DIR` and `CONFIG_FILES`.
+pub fn identity(
+    working_dir: &std::path::Path,
+    files: &[std::path::PathBuf],
+) -> std::collections::BTreeMap<String, String> {
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    [
+        (WORKING_DIR.to_string(), working_dir.display().to_string()),
+        (CONFIG_FILES.to_string(), files.join(",")),
+    ]
+    .into()
+}
 /// On pier's helper containers (snapshots, restores), with the project as value:
 /// not a service's container, so `observe` never lists it; a run that was killed
 /// leaves it behind, and the next one removes it by this label.
@@ -38,10 +59,6 @@ pub const DB_PASSWORD_ENV: &str = "io.pier.db.password-env";
 /// `com.docker.compose.oneoff`: not a service's container, so `up` neither starts
 /// nor recreates it, while `down` and `rm` remove it with the project's others.
 pub const ONE_OFF: &str = "io.pier.one-off";
-/// The project's directory (absolute), as Compose's
-/// `com.docker.compose.project.working_dir`: `pier ls` shows where each project
-/// lives from the containers alone, from any directory.
-pub const WORKING_DIR: &str = "io.pier.project.working_dir";
 /// The container's `pre_stop` hooks as JSON (`plan::spec::HookSpec`), set only when
 /// it has some: `down`, scaling down and a recreate run them from the container
 /// alone, so an edited or missing stack file stops it the way it was started.

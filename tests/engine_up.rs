@@ -203,6 +203,8 @@ fn up_and_down_as_library_operations_return_their_reports() {
             wait_timeout: Duration::from_secs(60),
             interrupt: Default::default(),
             router: None,
+            identity: None,
+            adopt: false,
         };
         let report = pier::ops::up::up(&engine, &stack, &Default::default(), &opts, &sink)
             .await
@@ -245,6 +247,8 @@ fn up_and_down_as_library_operations_return_their_reports() {
                     timeout_secs: Some(5),
                 },
                 interrupt: Default::default(),
+                identity: None,
+                adopt: false,
                 snapshot: None,
             },
             &sink,

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
 use crate::ops::down::DownReport;
+use crate::ops::identity::Identity;
 use crate::plan::DownOptions;
 
 use super::{runtime, write_out};
@@ -16,14 +17,17 @@ use super::{runtime, write_out};
 /// `commands::swarm`); what was removed goes to `out`.
 pub fn down(project: &str, args: &DownArgs, sink: &EventSink, out: &mut dyn Write) -> Result<()> {
     let cwd = std::env::current_dir().map_err(|e| crate::error::Error::io(".", e))?;
-    down_in(project, &cwd, args, sink, out)
+    down_in(project, &cwd, args, (None, false), sink, out)
 }
 
-/// `down` with the project's directory, where `down -v` keeps its snapshot.
+/// `down` with the project's directory, where `down -v` keeps its snapshot, and
+/// where the project was loaded from (`identity`; None: `-p NAME` without a
+/// stack file); `adopt`: act on resources made from another directory all the same.
 pub fn down_in(
     project: &str,
     dir: &std::path::Path,
     args: &DownArgs,
+    (identity, adopt): (Option<Identity>, bool),
     sink: &EventSink,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -35,6 +39,8 @@ pub fn down_in(
                 timeout_secs: args.timeout,
             },
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
+            identity,
+            adopt,
             snapshot: (!args.no_snapshot).then(|| ops::down::AutoSnapshot {
                 project_dir: dir.to_path_buf(),
                 keep: args.keep_snapshots,

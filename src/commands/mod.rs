@@ -39,6 +39,7 @@ use clap::CommandFactory;
 use crate::cli::{self, Cli, Command, GlobalArgs, Target};
 use crate::error::{Error, Result};
 use crate::event::EventSink;
+use crate::ops::identity::Identity;
 use crate::ops::project::ProjectContext;
 use crate::report::{self, Reporter};
 use crate::secrets;
@@ -77,22 +78,33 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Command::Up(args) => {
-            let stack = load_stack_for(&cli.global, &args.services, sink)?;
+            let loaded = load_stack_for(&cli.global, &args.services, sink)?;
             // `up --watch`: the rules are checked before anything starts.
             let triggers = match args.watch {
-                true => Some(watch::triggers(&stack.stack, &args.services, sink)?),
+                true => Some(watch::triggers(&loaded.stack, &args.services, sink)?),
                 false => None,
             };
-            up::up(&stack.stack, &stack.dotenv, &args, sink, out)?;
+            let identity = Some(Identity::of(&loaded));
+            let router = crate::router::Settings::from_env()?;
+            up::up_as(
+                &loaded.stack,
+                &loaded.dotenv,
+                &args,
+                (identity, cli.global.adopt),
+                Some(router),
+                sink,
+                out,
+            )?;
             if let Some(triggers) = triggers {
-                watch::watch(&stack, triggers, args.wait_timeout, sink, out)?;
+                watch::watch(&loaded, triggers, args.wait_timeout, sink, out)?;
             }
             Ok(0)
         }
         Command::Watch(args) => watch::run(&cli.global, &args, sink, out),
         Command::Down(args) => {
-            let (project, dir) = down_target(&cli.global, sink)?;
-            down::down_in(&project, &dir, &args, sink, out)?;
+            let (project, dir, identity) = down_target(&cli.global, sink)?;
+            let adopt = cli.global.adopt;
+            down::down_in(&project, &dir, &args, (identity, adopt), sink, out)?;
             Ok(0)
         }
         Command::Ps(args) => ps::run(&project_context(&cli.global, sink)?, &args, out),
@@ -223,7 +235,31 @@ pub(crate) fn project_context_for(
         services: services.to_vec(),
         ..load_options(global)?
     };
-    ProjectContext::load(&options, sink)
+    let ctx = ProjectContext::load(&options, sink)?;
+    check_identity(&ctx, global.adopt)?;
+    Ok(ctx)
+}
+
+/// Refuse (exit 2) to act on a project whose resources were made from another
+/// directory than the stack file here, unless `--adopt` (`ops::identity`).
+fn check_identity(ctx: &ProjectContext, adopt: bool) -> Result<()> {
+    let Some(loaded) = &ctx.loaded else {
+        return Ok(());
+    };
+    if adopt {
+        return Ok(());
+    }
+    let ours = Identity::of(loaded);
+    // An engine that cannot be asked is the verb's own error to report, in its turn.
+    runtime()?.block_on(async {
+        let Ok(engine) = crate::engine::Engine::connect().await else {
+            return Ok(());
+        };
+        let Ok(observed) = engine.observe(&ctx.name, &[]).await else {
+            return Ok(());
+        };
+        crate::ops::identity::check(&ctx.name, Some(&ours), &observed, adopt)
+    })
 }
 
 /// The project a command that works from labels acts on: `-p`, else the stack file's.
@@ -234,16 +270,24 @@ pub(crate) fn project_name(global: &GlobalArgs, sink: &EventSink) -> Result<Stri
     }
 }
 
-/// `down`'s project (as `project_name`) and the directory its snapshots go to:
-/// the stack file's, else the current one.
-fn down_target(global: &GlobalArgs, sink: &EventSink) -> Result<(String, std::path::PathBuf)> {
+/// `down`'s project (as `project_name`), the directory its snapshots go to (the
+/// stack file's, else the current one), and where the project was loaded from
+/// (None: `-p NAME` where there is no stack file).
+fn down_target(
+    global: &GlobalArgs,
+    sink: &EventSink,
+) -> Result<(String, std::path::PathBuf, Option<Identity>)> {
     let cwd = load_options(global)?.cwd;
     match (&global.project_name, load_stack(global, sink)) {
         (_, Ok(loaded)) => Ok((
-            global.project_name.clone().unwrap_or(loaded.stack.name),
-            loaded.stack.project_dir,
+            global
+                .project_name
+                .clone()
+                .unwrap_or(loaded.stack.name.clone()),
+            loaded.stack.project_dir.clone(),
+            Some(Identity::of(&loaded)),
         )),
-        (Some(name), Err(Error::NoStackFile { .. })) => Ok((name.clone(), cwd)),
+        (Some(name), Err(Error::NoStackFile { .. })) => Ok((name.clone(), cwd, None)),
         (_, Err(e)) => Err(e),
     }
 }

@@ -13,9 +13,13 @@ use crate::report::table::table;
 use super::{runtime, write_out};
 
 pub fn run(ctx: &ProjectContext, args: &PsArgs, out: &mut dyn Write) -> Result<i32> {
-    let rows = runtime()?.block_on(async {
+    let (rows, missing) = runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        ops::ps::ps(&engine, &ctx.name, &ctx.file_services()).await
+        let services = ctx.file_services();
+        tokio::try_join!(
+            ops::ps::ps(&engine, &ctx.name, &services),
+            ops::ps::missing_networks(&engine, &ctx.name)
+        )
     })?;
     let text = if args.json {
         let json: Vec<_> = rows.iter().map(ServiceRow::to_json).collect();
@@ -23,7 +27,14 @@ pub fn run(ctx: &ProjectContext, args: &PsArgs, out: &mut dyn Write) -> Result<i
         text.push('\n');
         text
     } else {
-        ps_table(&rows)
+        let mut text = ps_table(&rows);
+        for (network, containers) in &missing {
+            text.push_str(&format!(
+                "missing: network {network} (used by {}); `pier up` recreates it and the containers\n",
+                containers.join(", ")
+            ));
+        }
+        text
     };
     write_out(out, &text)?;
     Ok(0)

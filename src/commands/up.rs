@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
+use crate::ops::identity::Identity;
 use crate::ops::router::Names;
 use crate::overview::{ServiceRow, urls};
 use crate::plan::{PullPolicy, UpOptions};
@@ -55,6 +56,33 @@ pub fn up_with_router(
     sink: &EventSink,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let identity = Identity {
+        working_dir: stack.project_dir.clone(),
+        config_files: vec![],
+    };
+    up_as(
+        stack,
+        dotenv,
+        args,
+        (Some(identity), false),
+        router,
+        sink,
+        out,
+    )
+}
+
+/// `up`, for the project `identity` names (where it was loaded from, and
+/// whether `--adopt` lets it act on resources made from another directory),
+/// with the router's settings (None: no router).
+pub fn up_as(
+    stack: &Stack,
+    dotenv: &BTreeMap<String, String>,
+    args: &UpArgs,
+    (identity, adopt): (Option<Identity>, bool),
+    router: Option<crate::router::Settings>,
+    sink: &EventSink,
+    out: &mut dyn Write,
+) -> Result<()> {
     let plan_opts = options(args);
     // Unknown service names are invalid input, also without an engine.
     ops::up::check(stack, &plan_opts)?;
@@ -66,6 +94,8 @@ pub fn up_with_router(
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
             router,
+            identity,
+            adopt,
         };
         let report = ops::up::up(&engine, stack, dotenv, &opts, sink).await?;
         let text = match (args.dry_run, args.json) {

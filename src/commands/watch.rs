@@ -39,6 +39,8 @@ pub fn run(
                 wait_timeout: Duration::from_secs(args.wait_timeout),
                 interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
                 router: Some(router),
+                identity: Some(ops::identity::Identity::of(&loaded)),
+                adopt: global.adopt,
             };
             ops::up::up(&engine, &loaded.stack, &loaded.dotenv, &opts, sink).await
         })?;

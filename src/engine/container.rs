@@ -231,13 +231,21 @@ impl Engine {
         });
 
         // API 1.41 accepts one network at create time; the others are connected after.
-        let endpoint = |aliases: &Vec<String>| EndpointSettings {
-            aliases: Some(aliases.clone()),
+        // Joined by id (also in the endpoint, which the engine resolves again at
+        // every start): a network created twice under one name (by a run killed
+        // while its create was in flight, racing the next run's) would otherwise
+        // make the engine refuse to start the container as "ambiguous". The next
+        // `up` removes the spare one (`plan::networks::duplicates`).
+        let ids = self.network_ids(&spec.networks).await?;
+        let network_ref = |name: &String| ids.get(name).cloned().unwrap_or_else(|| name.clone());
+        let endpoint = |n: &crate::plan::spec::NetworkSpec| EndpointSettings {
+            aliases: Some(n.aliases.clone()),
+            network_id: ids.get(&n.name).cloned(),
             ..Default::default()
         };
         let first = spec.networks.first();
         let networking_config = first.map(|n| NetworkingConfig {
-            endpoints_config: Some([(n.name.clone(), endpoint(&n.aliases))].into()),
+            endpoints_config: Some([(network_ref(&n.name), endpoint(n))].into()),
         });
         // `start_interval` is API 1.44's; older engines refuse the create with it.
         let version = self.docker.client_version();
@@ -262,7 +270,13 @@ impl Engine {
             stdin_once: Some(spec.stdin_once),
             stop_signal: spec.stop_signal.clone(),
             stop_timeout: spec.stop_timeout_secs.map(|s| s as i64),
-            labels: Some(spec.labels.clone().into_iter().collect()),
+            labels: Some(
+                spec.labels
+                    .iter()
+                    .chain(self.identity.iter())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
                 test: Some(h.test.clone()),
@@ -283,7 +297,7 @@ impl Engine {
                 network_mode: spec
                     .network_mode
                     .clone()
-                    .or_else(|| first.map(|n| n.name.clone())),
+                    .or_else(|| first.map(|n| network_ref(&n.name))),
                 ..host_config(&spec.host)
             }),
             networking_config,
@@ -295,24 +309,78 @@ impl Engine {
             opts = opts.platform(platform);
         }
         let opts = opts.build();
-        let created = self
-            .docker
-            .create_container(Some(opts), body)
-            .await
-            .map_err(fail(EngineOp::CreateContainer, name))?;
+        let created = match self.docker.create_container(Some(opts), body).await {
+            Ok(created) => created,
+            // A run killed while its create was in flight made it after this run
+            // looked: the same container (same project and config hash) will do.
+            Err(e) if super::is_conflict(&e) => match self.same_container(spec).await {
+                Some(id) => return Ok(id),
+                None => return Err(fail(EngineOp::CreateContainer, name)(e)),
+            },
+            Err(e) => return Err(fail(EngineOp::CreateContainer, name)(e)),
+        };
         for n in spec.networks.iter().skip(1) {
             self.docker
                 .connect_network(
-                    &n.name,
+                    &network_ref(&n.name),
                     NetworkConnectRequest {
                         container: created.id.clone(),
-                        endpoint_config: Some(endpoint(&n.aliases)),
+                        endpoint_config: Some(endpoint(n)),
                     },
                 )
                 .await
                 .map_err(fail(EngineOp::ConnectNetwork, &n.name))?;
         }
         Ok(created.id)
+    }
+
+    /// The id of each of `networks` by name (the lowest, when there are several
+    /// of one name), in one listing call; a name not found is left out.
+    async fn network_ids(
+        &self,
+        networks: &[crate::plan::spec::NetworkSpec],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        if networks.is_empty() {
+            return Ok(Default::default());
+        }
+        let filters: HashMap<String, Vec<String>> = [(
+            "name".to_string(),
+            networks.iter().map(|n| n.name.clone()).collect(),
+        )]
+        .into();
+        let listed = self
+            .docker
+            .list_networks(Some(
+                bollard::query_parameters::ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(fail(EngineOp::ListNetworks, &spec_names(networks)))?;
+        let mut ids: std::collections::BTreeMap<String, String> = Default::default();
+        for n in listed {
+            let (Some(name), Some(id)) = (n.name, n.id) else {
+                continue;
+            };
+            // The name filter matches parts of names too.
+            if !networks.iter().any(|w| w.name == name) {
+                continue;
+            }
+            let slot = ids.entry(name).or_insert_with(|| id.clone());
+            if id < *slot {
+                *slot = id;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The id of the existing container named as `spec`'s when it carries the
+    /// same project and config hash labels (it is the one `spec` describes).
+    async fn same_container(&self, spec: &ContainerSpec) -> Option<String> {
+        let info = self.docker.inspect_container(&spec.name, None).await.ok()?;
+        let labels = info.config?.labels?;
+        let same = |key: &str| labels.get(key) == spec.labels.get(key);
+        (same(crate::labels::PROJECT) && same(crate::labels::CONFIG_HASH)).then_some(info.id?)
     }
 
     pub async fn start_container(&self, name: &str) -> Result<()> {
@@ -327,7 +395,11 @@ impl Engine {
         if let Some(t) = timeout {
             opts = opts.t(t.as_secs().min(i32::MAX as u64) as i32);
         }
-        match self.docker.stop_container(name, Some(opts.build())).await {
+        // The engine answers when the container has stopped: after up to its grace
+        // period (10 s when neither the stack nor the command says).
+        let grace = timeout.unwrap_or(Duration::from_secs(10));
+        let client = self.patient(grace);
+        match client.stop_container(name, Some(opts.build())).await {
             Err(e) if is_not_found(&e) => Ok(()),
             other => other.map_err(fail(EngineOp::StopContainer, name)),
         }
@@ -498,6 +570,26 @@ impl Engine {
     /// passed, and its output.
     pub async fn probe_health(&self, name: &str, command: &[String]) -> Result<(bool, String)> {
         let (code, output) = self.exec(name, command.to_vec()).await?;
+        // The engine could not run it at all (the container stopped under it):
+        // that is pier's failure, not the check's output. A test program missing
+        // from the image is the check's own problem, and said so by the caller.
+        if exec_failed(&output) && !output.contains("executable file not found") {
+            return Err(Error::Engine {
+                op: EngineOp::Exec,
+                resource: name.to_string(),
+                message: output.trim().to_string(),
+            });
+        }
         Ok((code == 0, output))
     }
+}
+
+/// Whether exec output is the runtime's own error rather than the command's.
+fn exec_failed(output: &str) -> bool {
+    output.contains("OCI runtime exec failed")
+}
+
+fn spec_names(networks: &[crate::plan::spec::NetworkSpec]) -> String {
+    let names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
+    names.join(", ")
 }

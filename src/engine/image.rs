@@ -36,6 +36,9 @@ pub struct PullUpdate {
     pub total: Option<u64>,
 }
 
+/// What a pull or build may take beyond the usual deadline before its first answer.
+const SLOW_START: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl Engine {
     /// The id (`sha256:…`) of the local image `image`, or None when it is not present.
     pub async fn image_id(&self, image: &str) -> Result<Option<String>> {
@@ -57,7 +60,9 @@ impl Engine {
         if !tag.is_empty() {
             opts = opts.tag(tag);
         }
-        let mut stream = self.docker.create_image(Some(opts.build()), None, None);
+        // A registry may take long to start answering; the layers then stream.
+        let client = self.patient(SLOW_START);
+        let mut stream = client.create_image(Some(opts.build()), None, None);
         while let Some(item) = stream.next().await {
             let info = item.map_err(fail(EngineOp::PullImage, image))?;
             let (current, total) = match info.progress_detail {
@@ -127,9 +132,9 @@ impl Engine {
         if let Some(t) = build.target.as_deref() {
             opts = opts.target(t);
         }
-        let mut stream = self
-            .docker
-            .build_image(opts.build(), None, Some(body_full(tar.into())));
+        // The engine answers once it has read the whole build context.
+        let client = self.patient(SLOW_START);
+        let mut stream = client.build_image(opts.build(), None, Some(body_full(tar.into())));
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| Error::Engine {
                 op: EngineOp::BuildImage,

@@ -7,6 +7,7 @@
 mod archive;
 mod container;
 mod context;
+mod deadline;
 mod exec;
 mod health;
 mod image;
@@ -26,6 +27,7 @@ use crate::error::{EngineOp, Error, Result};
 pub use archive::Helper;
 pub use container::ContainerStatus;
 pub use context::{DockerIgnore, build_context_tar};
+pub use deadline::call_deadline;
 pub use exec::{ExecRequest, ExecSession};
 pub use health::health_test_from_engine;
 pub use image::PullUpdate;
@@ -42,6 +44,9 @@ const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    /// Labels every container, network and volume this engine creates also gets:
+    /// the project's identity (`labels::identity`), set by `for_project`.
+    identity: std::sync::Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// The engine endpoint pier talks to: `DOCKER_HOST`, else the default socket.
@@ -58,23 +63,70 @@ pub fn host_setting() -> Option<String> {
 impl Engine {
     /// Connect via `DOCKER_HOST` or the default socket, and agree on an API version
     /// (the engine here speaks 1.41; without negotiation every call is refused).
+    /// Every call has a deadline (`call_deadline`, `PIER_ENGINE_TIMEOUT`): an engine
+    /// that accepts the connection but never answers fails the call, naming it.
     pub async fn connect() -> Result<Engine> {
         let host = host();
         let unreachable = |reason: String| Error::EngineUnreachable {
             host: host.clone(),
             reason,
         };
-        if let Some(path) = host.strip_prefix("unix://")
-            && let Some(docker) = version::connect_unix_by_ping(path).await
-        {
-            return Ok(Engine { docker });
+        let deadline = call_deadline();
+        let no_answer = || {
+            unreachable(format!(
+                "no answer within {}s (PIER_ENGINE_TIMEOUT sets this limit)",
+                deadline.as_secs()
+            ))
+        };
+        if let Some(path) = host.strip_prefix("unix://") {
+            match tokio::time::timeout(deadline, version::connect_unix_by_ping(path)).await {
+                Ok(Some(docker)) => return Ok(Engine::with(docker)),
+                Ok(None) => {}
+                Err(_) => return Err(no_answer()),
+            }
         }
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let docker = docker
-            .negotiate_version()
+        let docker =
+            tokio::time::timeout(deadline, docker.with_timeout(deadline).negotiate_version())
+                .await
+                .map_err(|_| no_answer())?
+                .map_err(|e| unreachable(message(e)))?;
+        Ok(Engine::with(docker))
+    }
+
+    fn with(docker: Docker) -> Engine {
+        Engine {
+            docker: docker
+                .with_timeout(call_deadline())
+                .with_request_modifier(deadline::check_duplicate_networks),
+            identity: Default::default(),
+        }
+    }
+
+    /// This engine, labelling what it creates with `identity` (the project's
+    /// directory and stack files: `labels::identity`).
+    pub fn for_project(&self, identity: std::collections::BTreeMap<String, String>) -> Engine {
+        Engine {
+            docker: self.docker.clone(),
+            identity: std::sync::Arc::new(identity),
+        }
+    }
+
+    /// The engine's own ID (`GET /info`): one engine has one, however
+    /// `DOCKER_HOST` spells the way to it.
+    pub async fn id(&self) -> Result<String> {
+        let info = self
+            .docker
+            .info()
             .await
-            .map_err(|e| unreachable(message(e)))?;
-        Ok(Engine { docker })
+            .map_err(fail(EngineOp::Info, &host()))?;
+        Ok(info.id.filter(|id| !id.is_empty()).unwrap_or_else(host))
+    }
+
+    /// The client for one call that may take `longer` beyond the usual deadline
+    /// (a stop with its grace period, a pull or build that streams for minutes).
+    fn patient(&self, longer: std::time::Duration) -> Docker {
+        self.docker.clone().with_timeout(call_deadline() + longer)
     }
 }
 
@@ -88,6 +140,12 @@ fn message_of(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match err {
         E::DockerResponseServerError { message, .. } => message.trim().to_string(),
+        E::RequestTimeoutError => format!(
+            "the Docker engine at {} did not answer within {}s\n  hint: check the engine \
+             (`docker info`); PIER_ENGINE_TIMEOUT=SECONDS sets this limit",
+            host(),
+            call_deadline().as_secs()
+        ),
         E::DockerStreamError { error } => error.trim().to_string(),
         other => other.to_string(),
     }
@@ -98,6 +156,16 @@ fn is_not_found(err: &bollard::errors::Error) -> bool {
         err,
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404,
+            ..
+        }
+    )
+}
+
+fn is_conflict(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
             ..
         }
     )

@@ -37,20 +37,47 @@ impl Engine {
             })),
         )?;
         let volume_mounts = summaries.iter().filter_map(volume_mounts_of).collect();
+        let container_dirs: Vec<Option<String>> = summaries
+            .iter()
+            .map(|s| working_dir(s.labels.as_ref()))
+            .collect();
         let (one_offs, services): (Vec<_>, Vec<_>) = summaries.into_iter().partition(is_one_off);
+        let (networks, network_dirs): (Vec<_>, Vec<_>) = networks.into_iter().unzip();
+        let (volumes, volume_dirs): (Vec<_>, Vec<_>) = volumes.into_iter().unzip();
         Ok(Observed {
             containers: from_summaries(services),
             one_offs: from_summaries(one_offs),
             networks,
             volumes,
             images: present.into_iter().flatten().collect::<BTreeMap<_, _>>(),
+            working_dirs: container_dirs
+                .into_iter()
+                .chain(network_dirs)
+                .chain(volume_dirs)
+                .flatten()
+                .collect(),
             volume_mounts,
         })
     }
 
-    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedNetwork>> {
+    /// Every network on the engine, whoever made it, as (name, id): what the
+    /// project's containers may be attached to.
+    pub async fn all_networks(&self) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(fail(EngineOp::ListNetworks, "(all)"))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|n| Some((n.name?, n.id.unwrap_or_default())))
+            .collect())
+    }
+
+    /// Each with the project directory its labels name (`labels::WORKING_DIR`).
+    async fn list_networks(&self, project: &str) -> Result<Vec<(ObservedNetwork, Option<String>)>> {
         let filters = project_filter(project);
-        let mut networks: Vec<ObservedNetwork> = self
+        let mut networks: Vec<(ObservedNetwork, Option<String>)> = self
             .docker
             .list_networks(Some(
                 ListNetworksOptionsBuilder::default()
@@ -61,19 +88,23 @@ impl Engine {
             .map_err(fail(EngineOp::ListNetworks, project))?
             .into_iter()
             .filter_map(|n| {
-                Some(ObservedNetwork {
-                    name: n.name?,
-                    id: n.id.unwrap_or_default(),
-                })
+                let dir = working_dir(n.labels.as_ref());
+                Some((
+                    ObservedNetwork {
+                        name: n.name?,
+                        id: n.id.unwrap_or_default(),
+                    },
+                    dir,
+                ))
             })
             .collect();
-        networks.sort_by(|a, b| a.name.cmp(&b.name));
+        networks.sort_by(|a, b| (&a.0.name, &a.0.id).cmp(&(&b.0.name, &b.0.id)));
         Ok(networks)
     }
 
-    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedVolume>> {
+    async fn list_volumes(&self, project: &str) -> Result<Vec<(ObservedVolume, Option<String>)>> {
         let filters = project_filter(project);
-        let mut volumes: Vec<ObservedVolume> = self
+        let mut volumes: Vec<(ObservedVolume, Option<String>)> = self
             .docker
             .list_volumes(Some(
                 ListVolumesOptionsBuilder::default()
@@ -85,9 +116,12 @@ impl Engine {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| ObservedVolume { name: v.name })
+            .map(|v| {
+                let dir = working_dir(Some(&v.labels));
+                (ObservedVolume { name: v.name }, dir)
+            })
             .collect();
-        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        volumes.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(volumes)
     }
 
@@ -218,7 +252,7 @@ impl Engine {
                 .or_else(|| labels.get(COMPOSE_PROJECT))
                 .cloned();
             let working_dir = labels
-                .get(WORKING_DIR)
+                .get(labels::WORKING_DIR)
                 .or_else(|| labels.get(COMPOSE_WORKING_DIR))
                 .cloned();
             for p in s.ports.unwrap_or_default() {
@@ -239,14 +273,24 @@ impl Engine {
     }
 }
 
-/// The project directory label of pier's containers (`labels::WORKING_DIR` where
-/// that exists), read when present: older containers lack it.
-use crate::labels::WORKING_DIR;
 const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 const COMPOSE_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
 
+/// The `labels::WORKING_DIR` label of a resource, when it has one.
+fn working_dir(labels: Option<&std::collections::HashMap<String, String>>) -> Option<String> {
+    labels?
+        .get(labels::WORKING_DIR)
+        .filter(|d| !d.is_empty())
+        .cloned()
+}
+
 fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
     let labels = s.labels.unwrap_or_default();
+    let networks = s.network_settings.and_then(|n| n.networks).map(|n| {
+        n.into_iter()
+            .map(|(name, e)| (name, e.network_id.unwrap_or_default()))
+            .collect()
+    });
     let status = s.status.unwrap_or_default();
     let mut published: Vec<PublishedPort> = s
         .ports
@@ -292,6 +336,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
         started_at: None,
         published,
         pre_stop: parse_hooks_label(labels.get(labels::PRE_STOP)),
+        networks,
     })
 }
 

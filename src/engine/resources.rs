@@ -6,23 +6,28 @@ use std::time::Duration;
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{InspectNetworkOptions, RemoveVolumeOptionsBuilder};
 
-use super::{Engine, fail, is_not_found};
+use super::{Engine, fail, is_conflict, is_not_found};
 use crate::error::{EngineOp, Error, Result};
 use crate::labels;
 
-fn resource_labels(project: &str, key: &str) -> HashMap<String, String> {
-    [
-        (labels::PROJECT.to_string(), project.to_string()),
-        (labels::RESOURCE.to_string(), key.to_string()),
-        (
-            labels::VERSION.to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-    ]
-    .into()
-}
-
 impl Engine {
+    fn resource_labels(&self, project: &str, key: &str) -> HashMap<String, String> {
+        let mut labels: HashMap<String, String> = self
+            .identity
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        labels.extend([
+            (labels::PROJECT.to_string(), project.to_string()),
+            (labels::RESOURCE.to_string(), key.to_string()),
+            (
+                labels::VERSION.to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ]);
+        labels
+    }
+
     pub async fn create_network(
         &self,
         project: &str,
@@ -31,17 +36,38 @@ impl Engine {
         driver: Option<&str>,
         internal: bool,
     ) -> Result<()> {
-        self.docker
+        // Sent with the engine's duplicate check (`deadline::check_duplicate_networks`).
+        let created = self
+            .docker
             .create_network(NetworkCreateRequest {
                 name: name.to_string(),
                 driver: Some(driver.unwrap_or("bridge").to_string()),
                 internal: Some(internal),
-                labels: Some(resource_labels(project, key)),
+                labels: Some(self.resource_labels(project, key)),
                 ..Default::default()
             })
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // A run killed while its create was in flight made it after this run
+            // looked: it is the project's own, so it is the one to use.
+            Err(e)
+                if is_conflict(&e) && self.network_project(name).await == Some(project.into()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(fail(EngineOp::CreateNetwork, name)(e)),
+        }
+    }
+
+    /// The project label of the network named `name`, if it exists.
+    async fn network_project(&self, name: &str) -> Option<String> {
+        let info = self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
             .await
-            .map_err(fail(EngineOp::CreateNetwork, name))?;
-        Ok(())
+            .ok()?;
+        info.labels?.get(labels::PROJECT).cloned()
     }
 
     /// Remove a network; one that is already gone counts as removed.
@@ -119,7 +145,7 @@ impl Engine {
             .create_volume(VolumeCreateRequest {
                 name: Some(name.to_string()),
                 driver: driver.map(String::from),
-                labels: Some(resource_labels(project, key)),
+                labels: Some(self.resource_labels(project, key)),
                 ..Default::default()
             })
             .await

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 /// bollard's own timeout for every request, in seconds.
+/// Replaced by `Engine::with` (the per-call deadline) right after connecting.
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
 /// What `pier doctor` reports about the engine (`Engine::facts`).
@@ -34,7 +35,7 @@ impl super::Engine {
     pub async fn facts(&self) -> crate::error::Result<EngineFacts> {
         use crate::error::EngineOp;
         let (version, info) = tokio::try_join!(self.docker.version(), self.docker.info())
-            .map_err(super::fail(EngineOp::Info, "(engine)"))?;
+            .map_err(super::fail(EngineOp::Info, &super::host()))?;
         Ok(EngineFacts {
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),

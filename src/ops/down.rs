@@ -12,12 +12,17 @@ use crate::plan::{Action, DownOptions, Plan, plan_down};
 use crate::target::local::ExecuteOptions;
 
 use super::guard;
+use super::identity::{self, Identity};
 use super::snapshot::{self, SnapshotReport};
 
 pub struct Options {
     pub plan: DownOptions,
     /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
     pub interrupt: CancellationToken,
+    /// The stack file's project here, if one was loaded: resources made from
+    /// another directory are refused (`ops::identity`) unless `adopt`.
+    pub identity: Option<Identity>,
+    pub adopt: bool,
     /// With `plan.volumes`: snapshot the volumes first (DESIGN §7). None: `--no-snapshot`.
     pub snapshot: Option<AutoSnapshot>,
 }
@@ -80,12 +85,18 @@ pub async fn down(
     opts: &Options,
     sink: &EventSink,
 ) -> Result<DownReport> {
-    let _lock = guard::lock(project, "down", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, project, "down", &opts.interrupt, sink).await?;
+    // Whose resources these are, before anything (the snapshot too) touches them.
+    let mut observed = engine.observe(project, &[]).await?;
+    identity::check(project, opts.identity.as_ref(), &observed, opts.adopt)?;
     let (snapshot, pruned) = match (&opts.snapshot, opts.plan.volumes) {
         (Some(auto), true) => snapshot_first(engine, project, auto, &opts.interrupt, sink).await?,
         _ => (None, vec![]),
     };
-    let observed = engine.observe(project, &[]).await?;
+    if snapshot.is_some() {
+        // The snapshot stopped and started containers: look again.
+        observed = engine.observe(project, &[]).await?;
+    }
     let plan = plan_down(project, &observed, &opts.plan);
     if !plan.is_empty() {
         let exec = ExecuteOptions {

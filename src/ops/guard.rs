@@ -10,15 +10,17 @@ use crate::lock::ProjectLock;
 use crate::plan::Plan;
 use crate::target::local::{ExecuteOptions, Outcome, execute};
 
-/// Take the project's lock; when another run holds it, `Event::LockWaiting` says
-/// whom this one waits for.
+/// Take the project's lock on `engine` (named by the engine's ID); when another
+/// run holds it, `Event::LockWaiting` says whom this one waits for.
 pub async fn lock(
+    engine: &Engine,
     project: &str,
     command: &'static str,
     interrupt: &CancellationToken,
     sink: &EventSink,
 ) -> Result<ProjectLock> {
-    ProjectLock::acquire(project, command, interrupt, |holder| {
+    let engine_id = engine.id().await?;
+    ProjectLock::acquire(&engine_id, project, command, interrupt, |holder| {
         sink(Event::LockWaiting {
             project: project.to_string(),
             command: holder.as_ref().map(|h| h.command.clone()),

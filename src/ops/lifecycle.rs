@@ -49,7 +49,7 @@ pub async fn start(
     sink: &EventSink,
 ) -> Result<Plan> {
     plan_start(stack, &Default::default(), &opts.services, true).map_err(Error::Invalid)?;
-    let _lock = guard::lock(&stack.name, "start", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, &stack.name, "start", &opts.interrupt, sink).await?;
     let observed = engine.observe(&stack.name, &[]).await?;
     let plan = plan_start(stack, &observed, &opts.services, true).map_err(Error::Invalid)?;
     guard::carry_out(engine, &plan, &opts.execute(), sink, "start").await?;
@@ -64,7 +64,7 @@ pub async fn stop(
     opts: &Options,
     sink: &EventSink,
 ) -> Result<Plan> {
-    let _lock = guard::lock(&ctx.name, "stop", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, &ctx.name, "stop", &opts.interrupt, sink).await?;
     let observed = engine.observe(&ctx.name, &[]).await?;
     check_services(&opts.services, &ctx.known_services(&observed))?;
     let plan = plan_stop(&ctx.name, &observed, &opts.services, opts.timeout_secs);
@@ -87,7 +87,7 @@ pub async fn restart(
         true => opts.services.clone(),
         false => with_dependents(stack, &opts.services).map_err(Error::Invalid)?,
     };
-    let _lock = guard::lock(&stack.name, "restart", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, &stack.name, "restart", &opts.interrupt, sink).await?;
     let observed = engine.observe(&stack.name, &[]).await?;
     let stop = plan_stop(&stack.name, &observed, &scope, opts.timeout_secs);
     let exec = opts.execute();

@@ -11,6 +11,7 @@ pub mod down;
 pub mod exec;
 pub mod guard;
 pub mod health;
+pub mod identity;
 pub mod images;
 pub mod info;
 pub mod interrupt;

@@ -20,3 +20,29 @@ pub async fn ps(engine: &Engine, project: &str, file_services: &[&str]) -> Resul
         &checked,
     ))
 }
+
+/// The networks `project`'s containers are attached to that no longer exist
+/// (removed by hand), each with the containers that lost it, by name. `pier up`
+/// recreates them and the containers (`plan::networks`).
+pub async fn missing_networks(
+    engine: &Engine,
+    project: &str,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let (containers, existing) =
+        tokio::try_join!(engine.list_containers(project), engine.all_networks())?;
+    let mut missing: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for c in &containers {
+        for (name, id) in c.networks.iter().flatten() {
+            let exists = existing
+                .iter()
+                .any(|(n, i)| n == name && (id.is_empty() || i == id));
+            if !exists {
+                missing
+                    .entry(name.clone())
+                    .or_default()
+                    .push(c.name.clone());
+            }
+        }
+    }
+    Ok(missing.into_iter().collect())
+}

@@ -45,7 +45,7 @@ pub async fn rm(
     interrupt: &CancellationToken,
     sink: &EventSink,
 ) -> Result<()> {
-    let _lock = guard::lock(&plan.project, "rm", interrupt, sink).await?;
+    let _lock = guard::lock(engine, &plan.project, "rm", interrupt, sink).await?;
     let exec = ExecuteOptions {
         wait_timeout: Duration::from_secs(60),
         interrupt: interrupt.clone(),

@@ -86,7 +86,7 @@ pub async fn on_up(
     if routes.is_empty() {
         return Ok(Names::default());
     }
-    let _lock = lock(interrupt, sink).await?;
+    let _lock = lock(engine, interrupt, sink).await?;
     let project = ProjectRoutes {
         project: stack.name.clone(),
         dir: stack.project_dir.display().to_string(),
@@ -147,7 +147,7 @@ async fn mark_down(
     if known.get(project).is_none_or(|p| !p.running) {
         return Ok(());
     }
-    let _lock = lock(interrupt, sink).await?;
+    let _lock = lock(engine, interrupt, sink).await?;
     let mut table = read_table(engine).await?;
     table.stop(project);
     write_config(engine, &table, https_port_of(&observed).unwrap_or(443)).await?;
@@ -264,7 +264,7 @@ pub async fn stop(
     interrupt: &CancellationToken,
     sink: &EventSink,
 ) -> Result<bool> {
-    let _lock = lock(interrupt, sink).await?;
+    let _lock = lock(engine, interrupt, sink).await?;
     match engine.inspect_router(CONTAINER).await? {
         Some(o) if o.state == ContainerState::Running => {
             engine
@@ -276,8 +276,12 @@ pub async fn stop(
     }
 }
 
-async fn lock(interrupt: &CancellationToken, sink: &EventSink) -> Result<ProjectLock> {
-    super::guard::lock(LOCK, "router", interrupt, sink).await
+async fn lock(
+    engine: &Engine,
+    interrupt: &CancellationToken,
+    sink: &EventSink,
+) -> Result<ProjectLock> {
+    super::guard::lock(engine, LOCK, "router", interrupt, sink).await
 }
 
 /// The route table the router holds (empty without a router or a table).

@@ -98,7 +98,7 @@ pub async fn create(
         overrides.name = format!("{}-{}-run-{}", stack.name, opts.service, hex12()?);
     }
     let spec = one_off_spec(stack, &opts.service, &overrides);
-    let _lock = guard::lock(&stack.name, "run", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, &stack.name, "run", &opts.interrupt, sink).await?;
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
     let observed = engine.observe(&stack.name, &images).await?;
     let pull = PullPolicy::Missing;
@@ -116,6 +116,13 @@ pub async fn create(
         interrupt: opts.interrupt.clone(),
         // A one-off is reached through its own terminal, not by name.
         router: None,
+        // What it creates is labelled with the project's directory, and a project
+        // of this name made from elsewhere is refused, as by `up`.
+        identity: Some(super::identity::Identity {
+            working_dir: stack.project_dir.clone(),
+            config_files: vec![],
+        }),
+        adopt: false,
     };
     super::up::carry_out(engine, stack, dotenv, &plan, &observed, &up, "run", sink).await?;
     Ok(RunReport {

@@ -19,6 +19,7 @@ use crate::target::local::{ExecuteOptions, Outcome, SecretValues};
 
 use super::guard;
 use super::health::pier_health_checks;
+use super::identity::{self, Identity};
 
 pub struct Options {
     /// What to plan: which services, pull policy, build, orphans.
@@ -31,6 +32,11 @@ pub struct Options {
     pub interrupt: CancellationToken,
     /// The shared router (names and HTTPS); None: no names (`ops::router`).
     pub router: Option<crate::router::Settings>,
+    /// Where the stack was loaded from: what this run creates is labelled with
+    /// it, and resources made from another directory are refused (`identity`).
+    pub identity: Option<Identity>,
+    /// Act on resources made from another directory all the same (`--adopt`).
+    pub adopt: bool,
 }
 
 /// What `up` did.
@@ -69,10 +75,15 @@ pub async fn up(
     // create what that one just created.
     let _lock = match opts.dry_run {
         true => None,
-        false => Some(guard::lock(&stack.name, "up", &opts.interrupt, sink).await?),
+        false => Some(guard::lock(engine, &stack.name, "up", &opts.interrupt, sink).await?),
     };
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
     let observed = engine.observe(&stack.name, &images).await?;
+    identity::check(&stack.name, opts.identity.as_ref(), &observed, opts.adopt)?;
+    let engine = &match &opts.identity {
+        Some(identity) => engine.for_project(identity.labels()),
+        None => engine.clone(),
+    };
     let plan = plan_up(stack, &observed, &opts.plan).map_err(Error::Invalid)?;
     if opts.dry_run {
         return Ok(UpReport {
@@ -86,7 +97,20 @@ pub async fn up(
         // Nothing changed: what was observed is still the state to report.
         observed
     } else {
-        engine.observe(&stack.name, &[]).await?
+        let mut after = engine.observe(&stack.name, &[]).await?;
+        // Duplicate networks a killed run left (`plan::networks`): removed once
+        // the containers are on the one kept.
+        let dedupe = crate::plan::networks::dedupe_plan(&stack.name, &after);
+        if !dedupe.is_empty() {
+            let exec_opts = ExecuteOptions {
+                wait_timeout: opts.wait_timeout,
+                interrupt: opts.interrupt.clone(),
+                ..ExecuteOptions::default()
+            };
+            guard::run(engine, &dedupe, &exec_opts, sink, "up").await?;
+            after = engine.observe(&stack.name, &[]).await?;
+        }
+        after
     };
     // A container that failed just after its readiness check passed: `up` failed.
     if let Some((service, container, code)) = exited_after_start(&plan, &after) {
@@ -231,6 +255,7 @@ mod tests {
                 started_at: None,
                 published: vec![],
                 pre_stop: vec![],
+                networks: None,
             }],
             ..Observed::default()
         };

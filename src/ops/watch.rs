@@ -312,6 +312,12 @@ impl Runner<'_> {
             wait_timeout: self.opts.wait_timeout,
             interrupt: self.opts.interrupt.child_token(),
             router: self.opts.router.clone(),
+            // `pier watch` brought this project up from here (or was told to adopt it).
+            identity: Some(super::identity::Identity {
+                working_dir: self.stack.project_dir.clone(),
+                config_files: vec![],
+            }),
+            adopt: true,
         };
         super::up::up(self.engine, &only, self.dotenv, &opts, self.sink)
             .await

@@ -279,6 +279,7 @@ mod tests {
             started_at: None,
             published: vec![],
             pre_stop: vec![],
+            networks: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! return the steps that close the gap. Pure: no engine client, no tokio.
 
 pub mod hash;
+pub mod networks;
 pub mod observed;
 pub mod one_off;
 pub mod reconcile;

@@ -1,7 +1,7 @@
 //! What exists on the engine for one project: a plain snapshot the planner compares
 //! with the Stack model. Filled by `engine::Engine::observe`; built by hand in tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -14,6 +14,9 @@ pub struct Observed {
     pub volumes: Vec<ObservedVolume>,
     /// Image references (as written in the stack) present on the engine → their image ids.
     pub images: BTreeMap<String, String>,
+    /// The project directories its containers, networks and volumes say they were
+    /// made from (`labels::WORKING_DIR`); resources of an older pier have none.
+    pub working_dirs: BTreeSet<String>,
     /// Container name → the volumes mounted in it (named and anonymous): what a
     /// recreate carries over and what a snapshot copies.
     pub volume_mounts: BTreeMap<String, Vec<ObservedMount>>,
@@ -60,6 +63,9 @@ pub struct ObservedContainer {
     pub published: Vec<PublishedPort>,
     /// The `io.pier.pre-stop` label, parsed: hooks to run before it stops.
     pub pre_stop: Vec<crate::plan::spec::HookSpec>,
+    /// The networks it is attached to: name → network id (empty when the engine
+    /// has not resolved it yet, as for a container never started). None: unknown.
+    pub networks: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

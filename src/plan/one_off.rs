@@ -247,6 +247,7 @@ mod tests {
         );
         // Everything there and running: the one-off alone.
         let running = |service: &str| ObservedContainer {
+            networks: None,
             pre_stop: vec![],
             name: format!("shop-{service}-1"),
             id: service.into(),

@@ -12,6 +12,7 @@ use crate::plan::hash::ConfigHash;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, ObservedMount};
 use crate::plan::spec::{
     BuildSpec, ContainerSpec, HookSpec, MountSpec, MountType, build_spec, probe_of,
+    probe_timeout_ms_of,
 };
 use crate::plan::steps::{Action, Cause, Plan, SharedImage, Step, StepId};
 use crate::stack::graph::{Dependency, EdgeKind, Graph};
@@ -135,6 +136,18 @@ pub fn plan_up(
             }
         }
     }
+    // Duplicates go before any container is created: with two networks of one
+    // name, the engine refuses to attach a container to either.
+    let dedupe: Vec<StepId> = crate::plan::networks::duplicates(observed)
+        .into_iter()
+        .map(|n| {
+            let action = Action::RemoveNetwork {
+                name: n.name.clone(),
+                id: n.id.clone(),
+            };
+            b.push(action, Cause::DuplicateNetwork, vec![])
+        })
+        .collect();
     for key in net_keys {
         let def = stack.networks.get(key);
         let name = stack.network_name(key);
@@ -185,19 +198,31 @@ pub fn plan_up(
         let steps_before = b.steps.len();
 
         let hash = ConfigHash::of(svc);
-        let ready = final_condition_in(stack, name, &needed_completed);
-        let replicas = stack.container_names(name);
-        let any_start = replicas.iter().any(|c| {
-            let existing = container_named(c);
-            let create = create_cause(
+        // Why a container of the service must be (re)created: its config, its image,
+        // or a network of its removed by hand (`plan::networks`).
+        let create_cause_of = |existing: Option<&ObservedContainer>| {
+            create_cause(
                 svc,
                 existing,
                 &hash,
                 image_step.is_some(),
                 observed.images.get(&image),
                 opts,
-            );
-            start_cause(ready, existing, create.is_some()).is_some()
+            )
+            .or_else(|| {
+                let removed = crate::plan::networks::removed(
+                    existing?,
+                    &own_networks(stack, name),
+                    observed,
+                )?;
+                Some(Cause::NetworkRemoved(removed))
+            })
+        };
+        let ready = final_condition_in(stack, name, &needed_completed);
+        let replicas = stack.container_names(name);
+        let any_start = replicas.iter().any(|c| {
+            let existing = container_named(c);
+            start_cause(ready, existing, create_cause_of(existing).is_some()).is_some()
         });
 
         // What the dependencies must reach first. A `network_mode: service:X` service
@@ -245,6 +270,7 @@ pub fn plan_up(
                             container: dep_container.clone(),
                             condition: condition.into(),
                             probe: probe_of(stack, dep),
+                            probe_timeout_ms: probe_timeout_ms_of(stack, dep),
                         },
                         Cause::NeededBy(vec![name.clone()]),
                         start.into_iter().collect(),
@@ -264,19 +290,13 @@ pub fn plan_up(
         let mut starts = Vec::new();
         for container in &replicas {
             let existing = container_named(container);
-            let create_cause = create_cause(
-                svc,
-                existing,
-                &hash,
-                image_step.is_some(),
-                observed.images.get(&image),
-                opts,
-            );
+            let create_cause = create_cause_of(existing);
             let needs_start = start_cause(ready, existing, create_cause.is_some());
             let mut create_step = None;
             if let Some(cause) = create_cause {
                 let mut after: Vec<StepId> = image_step.into_iter().collect();
                 after.extend(&create_waits);
+                after.extend(&dedupe);
                 if svc.network_mode.is_none() {
                     after.extend(svc.networks.keys().filter_map(|k| networks.get(k)));
                 }
@@ -379,6 +399,7 @@ pub fn plan_up(
                     container: container.clone(),
                     condition: condition.into(),
                     probe: probe_of(stack, name),
+                    probe_timeout_ms: probe_timeout_ms_of(stack, name),
                 },
                 Cause::Requested,
                 vec![start],
@@ -570,6 +591,19 @@ fn image_action(
         _ => return None,
     };
     Some((Action::PullImage { service, image }, cause))
+}
+
+/// The engine-side names of the project's own networks (not external) `service` joins.
+fn own_networks(stack: &Stack, service: &str) -> Vec<String> {
+    let svc = &stack.services[service];
+    if svc.network_mode.is_some() {
+        return vec![];
+    }
+    svc.networks
+        .keys()
+        .filter(|k| !stack.networks.get(*k).is_some_and(|n| n.external))
+        .map(|k| stack.network_name(k))
+        .collect()
 }
 
 /// Why the container must be (re)created, or None when the existing one will do.
@@ -817,6 +851,7 @@ mod tests {
             .map(|(name, svc)| {
                 let hash = ConfigHash::of(svc);
                 ObservedContainer {
+                    networks: None,
                     name: stack.container_name(name),
                     id: format!("id-{name}"),
                     image_id: Some(format!("sha256:{}", stack.image_of(name))),
@@ -849,6 +884,7 @@ mod tests {
                     .map(|s| stack.image_of(s))
                     .collect::<Vec<_>>(),
             ),
+            working_dirs: Default::default(),
             volume_mounts: BTreeMap::new(),
             one_offs: vec![],
         }

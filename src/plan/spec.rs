@@ -393,6 +393,15 @@ pub fn probe_of(stack: &Stack, service: &str) -> Option<Vec<String>> {
         .and_then(|h| h.test.exec_command())
 }
 
+/// How long one run of `service`'s health test may take, in milliseconds: its
+/// `timeout:`, else the engine's default (30 s). None without a test.
+pub fn probe_timeout_ms_of(stack: &Stack, service: &str) -> Option<u64> {
+    let check = stack.services[service].healthcheck.as_ref()?;
+    check.test.exec_command()?;
+    let timeout = check.timeout.unwrap_or(std::time::Duration::from_secs(30));
+    Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// The build of `service`, or None when it has no `build:` section.
 pub fn build_spec(stack: &Stack, service: &str) -> Option<BuildSpec> {
     stack.services[service].build.as_ref().map(|b| BuildSpec {

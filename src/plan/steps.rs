@@ -95,6 +95,10 @@ pub enum Action {
         /// readiness is seen without waiting out the healthcheck interval.
         #[serde(skip_serializing_if = "Option::is_none")]
         probe: Option<Vec<String>>,
+        /// How long one run of `probe` may take (the healthcheck's `timeout:`, 30 s
+        /// when unset, as the engine's): a probe still running then has failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        probe_timeout_ms: Option<u64>,
     },
     StopContainer {
         service: String,
@@ -147,6 +151,11 @@ pub enum Cause {
     Requested,
     Orphan,
     Down,
+    /// The container is not on this network of its service any more (removed or
+    /// disconnected by hand): recreated, joined to it.
+    NetworkRemoved(String),
+    /// A second network of the same name (`plan::networks::duplicates`).
+    DuplicateNetwork,
     /// Stopped (and started again) around a snapshot or restore of its volumes.
     DataCopy,
     /// A verb asked for it by name (`start`, `stop`, `rm`, `pull`, `build`, `run`).
@@ -175,6 +184,8 @@ impl fmt::Display for Cause {
             Cause::Requested => f.write_str("ready before up returns"),
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
+            Cause::NetworkRemoved(name) => write!(f, "network {name} removed"),
+            Cause::DuplicateNetwork => f.write_str("duplicate: another network has its name"),
             Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
             Cause::Asked(verb) => write!(f, "pier {verb}"),
             Cause::OneShot => f.write_str("one-shot: runs on every up"),

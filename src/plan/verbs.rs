@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diagnostic::Diagnostic;
 use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
 use crate::plan::reconcile::{Builder, final_condition};
-use crate::plan::spec::{HookSpec, build_spec, probe_of};
+use crate::plan::spec::{HookSpec, build_spec, probe_of, probe_timeout_ms_of};
 use crate::plan::steps::{Action, Cause, Plan, StepId};
 use crate::stack::graph::Graph;
 use crate::stack::model::{Condition, Stack};
@@ -98,6 +98,7 @@ pub fn plan_start(
                             container: dep_container.name.clone(),
                             condition: condition.into(),
                             probe: probe_of(stack, dep),
+                            probe_timeout_ms: probe_timeout_ms_of(stack, dep),
                         },
                         Cause::NeededBy(vec![name.clone()]),
                         started.get(dep).copied().into_iter().collect(),
@@ -141,6 +142,7 @@ pub fn plan_start(
                         .unwrap_or_default(),
                     condition: condition.into(),
                     probe: probe_of(stack, name),
+                    probe_timeout_ms: probe_timeout_ms_of(stack, name),
                 },
                 Cause::Asked("start"),
                 vec![start],
@@ -424,6 +426,7 @@ mod tests {
 
     fn container(service: &str, state: ContainerState, depends_on: &[&str]) -> ObservedContainer {
         ObservedContainer {
+            networks: None,
             pre_stop: vec![],
             name: format!("shop-{service}-1"),
             id: format!("id-{service}"),

@@ -385,6 +385,7 @@ mod tests {
                     host_port: 8080,
                 }],
                 pre_stop: vec![],
+                networks: None,
             }],
             ..Observed::default()
         };

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod binary;
+pub mod faults;
 pub mod registry;
 #[allow(unused_imports)]
 pub use binary::{NO_ENGINE, Output, Pier};

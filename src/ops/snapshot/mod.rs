@@ -37,7 +37,7 @@ use crate::error::{Error, Result, ToolFailed};
 use crate::event::{Event, EventSink};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::final_condition;
-use crate::plan::spec::{HookSpec, probe_of};
+use crate::plan::spec::{HookSpec, probe_of, probe_timeout_ms_of};
 use crate::plan::{Action, Cause, Plan, Readiness, Step, StepId};
 use crate::stack::model::Stack;
 use crate::target::local::ExecuteOptions;
@@ -241,6 +241,7 @@ fn resume_plan(project: &str, stack: Option<&Stack>, running: &[(String, String)
                 container: container.clone(),
                 condition,
                 probe: in_stack.and_then(|s| probe_of(s, service)),
+                probe_timeout_ms: in_stack.and_then(|s| probe_timeout_ms_of(s, service)),
             },
             cause: Cause::DataCopy,
             after: vec![StepId(steps.len() - 1)],
@@ -325,7 +326,7 @@ pub async fn take(
     opts: &TakeOptions,
     sink: &EventSink,
 ) -> Result<SnapshotReport> {
-    let _lock = guard::lock(&target.project, "snapshot", &opts.interrupt, sink).await?;
+    let _lock = guard::lock(engine, &target.project, "snapshot", &opts.interrupt, sink).await?;
     take_locked(engine, target, opts, sink).await
 }
 
@@ -607,7 +608,7 @@ pub async fn restore(
     let manifest = store.get(name)?;
     // Before anything is touched: every archive as it was written.
     store.verify(&manifest)?;
-    let _lock = guard::lock(&target.project, "snapshot restore", interrupt, sink).await?;
+    let _lock = guard::lock(engine, &target.project, "snapshot restore", interrupt, sink).await?;
     let images: Vec<String> = target
         .stack
         .map(|s| s.services.keys().map(|k| s.image_of(k)).collect())
@@ -835,6 +836,7 @@ mod tests {
             exit_code: None,
             started_at: None,
             published: vec![],
+            networks: None,
         }
     }
 

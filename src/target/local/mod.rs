@@ -147,8 +147,10 @@ pub async fn execute<B: Backend>(
         sink: &cx.sink,
     };
     walk(plan, &w, |action| run_step(&cx, action)).await?;
-    // Everything is ready; a last look catches what exited after its own wait ended.
+    // Everything is ready; a last look catches what exited after its own wait ended,
+    // or is crash-looping under its restart policy (running again by now, or about to).
     check_watched(&cx, "").await?;
+    check_restarted(&cx).await?;
     Ok(Outcome {
         probed_healthy: std::mem::take(
             &mut cx
@@ -260,7 +262,30 @@ async fn engine_step<B: Backend>(cx: &Context<'_, B>, action: &Action) -> Result
             container,
             condition,
             probe,
-        } => wait_for(cx, service, container, *condition, probe.as_deref()).await,
+            probe_timeout_ms,
+        } => {
+            let probe = probe.as_deref().map(|test| Probe {
+                test,
+                timeout: Duration::from_millis(probe_timeout_ms.unwrap_or(30_000)),
+            });
+            // A hard bound, whatever a call inside does: the wait's own deadline
+            // plus one engine call's (the last look and the logs it quotes).
+            let bound = cx.opts.wait_timeout + crate::engine::call_deadline() * 2;
+            match tokio::time::timeout(bound, wait_for(cx, service, container, *condition, probe))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(not_ready(
+                    cx,
+                    service,
+                    container,
+                    *condition,
+                    format!("not ready after {}s", cx.opts.wait_timeout.as_secs()),
+                    None,
+                )
+                .await),
+            }
+        }
         Action::StopContainer {
             service,
             container,
@@ -428,13 +453,21 @@ fn judge_state(status: &ContainerStatus, condition: Readiness, has_test: bool) -
     }
 }
 
+/// A health test pier runs itself while it waits, and how long one run may take.
+#[derive(Clone, Copy)]
+struct Probe<'a> {
+    test: &'a [String],
+    timeout: Duration,
+}
+
 async fn wait_for<B: Backend>(
     cx: &Context<'_, B>,
     service: &str,
     container: &str,
     condition: Readiness,
-    test: Option<&[String]>,
+    probe: Option<Probe<'_>>,
 ) -> Result<()> {
+    let test = probe.map(|p| p.test);
     (cx.sink)(Event::Waiting {
         service: service.to_string(),
         condition: condition.into(),
@@ -482,7 +515,22 @@ async fn wait_for<B: Backend>(
                 probe_pause = (probe_pause * 3 / 2).min(PROBE_MAX);
             }
             last_probe = Some(Instant::now());
-            if let Ok((healthy, output)) = cx.engine.probe_health(container, test).await {
+            // A test that hangs has failed once its timeout is up (as the engine
+            // counts it), and never holds the wait past its deadline. Its exec is
+            // abandoned: the image may have no `kill` to end it with.
+            let limit = probe
+                .map(|p| p.timeout)
+                .unwrap_or(PROBE_MAX)
+                .min(deadline.saturating_duration_since(Instant::now()))
+                .max(POLL);
+            let run = tokio::time::timeout(limit, cx.engine.probe_health(container, test)).await;
+            let run = run.unwrap_or_else(|_| {
+                Ok((
+                    false,
+                    format!("the health check did not finish within {}", secs(limit)),
+                ))
+            });
+            if let Ok((healthy, output)) = run {
                 if healthy {
                     cx.probed_healthy
                         .lock()
@@ -527,6 +575,16 @@ async fn wait_for<B: Backend>(
     }
 }
 
+/// `1.5s`, `30s`: a duration as a healthcheck's `timeout:` is written.
+fn secs(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", ms as f64 / 1000.0)
+    }
+}
+
 /// Fail at once when a container that should run has exited while we wait for another.
 /// One listing of the project covers them all; only one that exited is inspected.
 async fn check_watched<B: Backend>(cx: &Context<'_, B>, waiting_for: &str) -> Result<()> {
@@ -551,6 +609,39 @@ async fn check_watched<B: Backend>(cx: &Context<'_, B>, waiting_for: &str) -> Re
         if let Some(status) = cx.engine.inspect_container(container).await?
             && let Verdict::Failed(reason) = judge(&status, Readiness::Started, false)
         {
+            let output = status.last_health_output.clone();
+            return Err(
+                not_ready(cx, service, container, Readiness::Started, reason, output).await,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Fail when a container this run started has been restarted by its restart
+/// policy since: it exited (a `service_started` dependency in a crash loop looked
+/// "started" each time it came back up, and `up` used to exit 0 over it).
+async fn check_restarted<B: Backend>(cx: &Context<'_, B>) -> Result<()> {
+    let watched: Vec<(String, String)> = cx
+        .watched
+        .lock()
+        .expect("no panics while holding the lock")
+        .clone();
+    let looks = watched.iter().map(|(_, c)| cx.engine.inspect_container(c));
+    let statuses = futures_util::future::try_join_all(looks).await?;
+    for ((service, container), status) in watched.iter().zip(statuses) {
+        let Some(status) = status else { continue };
+        if status.restart_count >= 1 || status.state == ContainerState::Restarting {
+            let reason = format!(
+                "it keeps exiting and being restarted by its restart policy ({} restart{}{})",
+                status.restart_count,
+                if status.restart_count == 1 { "" } else { "s" },
+                status
+                    .exit_code
+                    .filter(|c| *c != 0)
+                    .map(|c| format!("; last exit code {c}"))
+                    .unwrap_or_default()
+            );
             let output = status.last_health_output.clone();
             return Err(
                 not_ready(cx, service, container, Readiness::Started, reason, output).await,

@@ -311,6 +311,7 @@ mod walk {
             container: c(service),
             condition: Readiness::Healthy,
             probe: None,
+            probe_timeout_ms: None,
         }
     }
     fn network() -> Action {
