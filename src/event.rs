@@ -67,6 +67,18 @@ pub enum Event {
     Warning {
         text: String,
     },
+    /// Bytes streaming through pier (a database's dump or load): sent as they
+    /// move, a few times a second at most, then once more with `done`.
+    Transfer {
+        /// What moves, as a line's label: `dump of db`, `load into db`.
+        task: String,
+        /// How many have moved so far.
+        bytes: u64,
+        /// How many there are, when known (a file being loaded: its size).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+        done: bool,
+    },
     /// Another pier run holds the project's lock: this one waits until it is free.
     LockWaiting {
         project: String,

@@ -387,7 +387,8 @@ impl Secrets {
             e @ (Event::Waiting { .. }
             | Event::Interrupted
             | Event::InterruptedAgain
-            | Event::LockWaiting { .. }) => e,
+            | Event::LockWaiting { .. }
+            | Event::Transfer { .. }) => e,
         }
     }
 }
