@@ -1,13 +1,29 @@
 #!/bin/sh
-# Snapshot and restore of a 1 GiB volume (many small files and a few large
-# ones): `pier snapshot` / `pier snapshot restore` against the manual way,
-# `docker run --rm -v VOL:/v IMAGE tar c… | zstd` and back, in one run.
-# Prints both times, the ratio (target <= 1.0) and the compressed sizes.
-# Usage: scripts/bench-snapshot.sh [SIZE_MIB]   (default 1024)
+# Snapshot and restore of a volume (default 1 GiB: many small files and a few
+# large ones): `pier snapshot` / `pier snapshot restore` against the usual
+# manual way, `docker run --rm -v VOL:/v IMAGE tar c … | zstd` and back, on the
+# same volume in one run. Prints both times, the ratio (target <= 1.0) and the
+# compressed sizes.
+#
+# Both sides do the same work for a consistent copy: the service that writes
+# the volume is stopped for the copy and started again afterwards. pier also
+# waits until the service is ready again, checksums the archive (sha256) and
+# fsyncs it; before a restore it checks the checksum, stages the content inside
+# the volume and swaps it in (all or nothing); the manual restore deletes the
+# old content and extracts over it.
+#
+# Usage: scripts/bench-snapshot.sh [SIZE_MIB] [ROUNDS]   (default 1024 1)
+# Build first: cargo build --release --locked (PIER= another binary).
 set -eu
 MIB=${1:-1024}
-PIER=${PIER:-target/release/pier}
+ROUNDS=${2:-1}
+PIER=${PIER:-${CARGO_TARGET_DIR:-target}/release/pier}
+case $PIER in /*) ;; *) PIER=$(pwd)/$PIER ;; esac
+[ -x "$PIER" ] || { echo "bench-snapshot: no pier at $PIER (cargo build --release --locked)" >&2; exit 1; }
+command -v zstd >/dev/null || { echo "bench-snapshot: needs the zstd command (apt-get install zstd)" >&2; exit 1; }
 IMAGE=pier-test/busybox:2
+docker image inspect $IMAGE >/dev/null 2>&1 || {
+  echo "bench-snapshot: no $IMAGE image (the engine tests build it: cargo test --test engine_snapshot)" >&2; exit 1; }
 P=pier-bench-snap-$$
 DIR=$(mktemp -d)
 trap 'cd /; $PIER -p $P down -v --no-snapshot >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
@@ -24,23 +40,50 @@ YAML
 cd "$DIR"
 $PIER --progress quiet up --pull never >/dev/null
 C=$P-app-1
-# Half in 20000 small files (~26 KiB), half in 4 large ones; random-ish text.
+VOL=${P}_data
+# Half in many small files (~26 KiB of base64 text each, 20 per MiB of the
+# total), half in 4 large files of random bytes.
 docker exec $C sh -c "
   mkdir -p /data/small /data/large
   n=0; while [ \$n -lt $((MIB * 20)) ]; do head -c 19968 /dev/urandom | base64 > /data/small/f\$n; n=\$((n+1)); done
   i=0; while [ \$i -lt 4 ]; do head -c $((MIB * 1024 * 128)) /dev/urandom > /data/large/l\$i; i=\$((i+1)); done
 "
+sync
 now() { date +%s.%N; }
-t0=$(now); $PIER --progress quiet snapshot --name bench >/dev/null; t1=$(now)
-$PIER --progress quiet snapshot restore bench >/dev/null; t2=$(now)
-docker stop -t 1 $C >/dev/null
-docker run --rm -v ${P}_data:/v $IMAGE tar c -C /v . | zstd -q -3 -o manual.tar.zst; t3=$(now)
-zstd -dc manual.tar.zst | docker run --rm -i -v ${P}_data:/v $IMAGE sh -c 'rm -rf /v/* && tar x -C /v'; t4=$(now)
-docker start $C >/dev/null
-pier_s=$(echo "$t1 - $t0" | bc); pier_r=$(echo "$t2 - $t1" | bc)
-man_s=$(echo "$t3 - $t2" | bc); man_r=$(echo "$t4 - $t3" | bc)
-pier_size=$(du -sb .pier/snapshots/bench | cut -f1); man_size=$(stat -c %s manual.tar.zst)
-echo "volume: ${MIB} MiB"
-echo "snapshot: pier ${pier_s}s  manual ${man_s}s  ratio $(echo "scale=2; $pier_s / $man_s" | bc)"
-echo "restore:  pier ${pier_r}s  manual ${man_r}s  ratio $(echo "scale=2; $pier_r / $man_r" | bc)"
-echo "compressed: pier $pier_size bytes  manual $man_size bytes"
+secs() { echo "$2 - $1" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+tree_sum() { docker run --rm -v $VOL:/v $IMAGE sh -c 'cd /v && find . -type f | sort | xargs md5sum | md5sum'; }
+before=$(tree_sum)
+echo "volume: ${MIB} MiB ($(docker run --rm -v $VOL:/v $IMAGE du -sm /v | cut -f1) MiB on disk, $(docker run --rm -v $VOL:/v $IMAGE sh -c 'find /v -type f | wc -l') files)"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+  rm -f manual.tar.zst
+  $PIER --progress quiet snapshot rm bench >/dev/null 2>&1 || true
+
+  t0=$(now)
+  $PIER --progress quiet snapshot --name bench >/dev/null
+  t1=$(now)
+  docker stop -t 10 $C >/dev/null
+  docker run --rm -v $VOL:/v $IMAGE tar c -C /v . | zstd -q -3 -o manual.tar.zst
+  docker start $C >/dev/null
+  t2=$(now)
+
+  t3=$(now)
+  $PIER --progress quiet snapshot restore bench >/dev/null
+  t4=$(now)
+  [ "$(tree_sum)" = "$before" ] || { echo "bench-snapshot: pier's restore changed the content" >&2; exit 1; }
+  t5=$(now)
+  docker stop -t 10 $C >/dev/null
+  zstd -q -dc manual.tar.zst | docker run --rm -i -v $VOL:/v $IMAGE sh -c 'cd /v && rm -rf ./* ./.[!.]* && tar x -C /v'
+  docker start $C >/dev/null
+  t6=$(now)
+  [ "$(tree_sum)" = "$before" ] || { echo "bench-snapshot: the manual restore changed the content" >&2; exit 1; }
+
+  ps=$(secs $t0 $t1); ms=$(secs $t1 $t2); pr=$(secs $t3 $t4); mr=$(secs $t5 $t6)
+  pier_size=$(du -sb .pier/snapshots/bench | cut -f1); man_size=$(stat -c %s manual.tar.zst)
+  echo "round $r"
+  echo "  snapshot: pier ${ps}s  manual ${ms}s  ratio $(ratio $ps $ms)"
+  echo "  restore:  pier ${pr}s  manual ${mr}s  ratio $(ratio $pr $mr)"
+  echo "  compressed: pier $((pier_size / 1048576)) MiB ($pier_size bytes)  manual $((man_size / 1048576)) MiB ($man_size bytes)"
+  r=$((r + 1))
+done

@@ -541,38 +541,70 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
-/// The snapshot's archive decompressed, as a stream of chunks (read on a blocking thread).
+/// What reading an archive found: its size and sha256 (None when the reader
+/// stopped because the upload did).
+type ReadArchive = std::io::Result<Option<(u64, String)>>;
+
+/// The snapshot's archive decompressed, as a stream of chunks, read on a
+/// blocking thread that also hashes the file as it goes (so a restore reads it
+/// once); the thread's handle says what it found.
 fn decompress_stream(
     path: PathBuf,
-) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+) -> (
+    impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+    tokio::task::JoinHandle<ReadArchive>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(16);
-    tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || -> ReadArchive {
         use std::io::Read;
-        let mut dec = match std::fs::File::open(&path).and_then(zstd::stream::Decoder::new) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
+        let read = || -> ReadArchive {
+            let file = HashingReader {
+                inner: std::fs::File::open(&path)?,
+                hasher: Sha256::new(),
+                read: 0,
+            };
+            let mut dec = zstd::stream::Decoder::new(file)?;
+            loop {
+                let mut buf = vec![0u8; 1 << 20];
+                let n = dec.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                if tx.blocking_send(Ok(buf)).is_err() {
+                    return Ok(None);
+                }
             }
+            // Whatever follows the compressed frame is part of the file too.
+            let mut rest = dec.finish();
+            std::io::copy(&mut rest, &mut std::io::sink())?;
+            let file = rest.into_inner();
+            Ok(Some((file.read, hex::encode(file.hasher.finalize()))))
         };
-        loop {
-            let mut buf = vec![0u8; 1 << 20];
-            match dec.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
+        let found = read();
+        if let Err(e) = &found {
+            let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
         }
+        found
     });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) });
+    (stream, reader)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// A live volume to restore one of the snapshot's into.
@@ -594,8 +626,9 @@ pub async fn restore(
 ) -> Result<RestoreReport> {
     let store = target.store();
     let manifest = store.get(name)?;
-    // Before anything is touched: every archive as it was written.
-    store.verify(&manifest)?;
+    // Before anything is touched: every archive there, whole. Their checksums
+    // are checked as they are staged, before the commit.
+    store.check_sizes(&manifest)?;
     let _lock = guard::lock(&target.project, "snapshot restore", interrupt, sink).await?;
     let images: Vec<String> = target
         .stack
@@ -642,10 +675,9 @@ pub async fn restore(
         let _ = resume(engine, target, &running, sink).await;
         return Err(e);
     }
-    let dir = store.path_of(&manifest.name);
     // Stage every volume; a Ctrl-C (or a failure) here leaves the live content as it was.
     let staged = tokio::select! {
-        r = stage_all(engine, &target.project, &targets, &dir, sink) => r,
+        r = stage_all(engine, &target.project, &store, &manifest, &targets, sink) => r,
         _ = interrupt.cancelled() => Err(Error::Interrupted),
     };
     let committed = match staged {
@@ -707,10 +739,12 @@ fn live_volume(entry: &VolumeEntry, observed: &Observed, project: &str) -> Resul
 async fn stage_all(
     engine: &Engine,
     project: &str,
+    store: &Store,
+    manifest: &Manifest,
     targets: &[RestoreTarget<'_>],
-    dir: &Path,
     sink: &EventSink,
 ) -> Result<()> {
+    let dir = store.path_of(&manifest.name);
     for t in targets {
         let image = t.image.clone().ok_or_else(|| no_image(project, &t.live))?;
         engine
@@ -727,13 +761,21 @@ async fn stage_all(
         sink(Event::Note {
             text: format!("staging volume {}", t.live),
         });
-        engine
-            .upload_archive(
-                &t.helper,
-                RESTORE_MOUNT,
-                decompress_stream(dir.join(&t.entry.file)),
-            )
-            .await?;
+        let path = dir.join(&t.entry.file);
+        let (archive, reader) = decompress_stream(path.clone());
+        let uploaded = engine
+            .upload_archive(&t.helper, RESTORE_MOUNT, archive)
+            .await;
+        // The archive's own fault first: the engine only saw a broken stream.
+        let read = reader.await.map_err(|e| Error::Internal {
+            message: format!("the decompressing thread failed: {e}"),
+        })?;
+        match read {
+            Err(e) => return Err(store::corrupt(manifest, format!("{}: {e}", path.display()))),
+            Ok(Some((size, sha))) => store.matches(manifest, t.entry, size, &sha)?,
+            Ok(None) => {}
+        }
+        uploaded?;
     }
     Ok(())
 }
