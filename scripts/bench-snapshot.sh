@@ -14,6 +14,9 @@
 #
 # Usage: scripts/bench-snapshot.sh [SIZE_MIB] [ROUNDS]   (default 1024 1)
 # Build first: cargo build --release --locked (PIER= another binary).
+# BENCH_DIR: where the project directory (pier's snapshots) and the manual
+# archives go (default $TMPDIR or /tmp); it needs about 3 x SIZE free, the
+# engine's disk 2.5 x SIZE (the volume, and a restore's staged copy).
 set -eu
 MIB=${1:-1024}
 ROUNDS=${2:-1}
@@ -25,8 +28,17 @@ IMAGE=pier-test/busybox:2
 docker image inspect $IMAGE >/dev/null 2>&1 || {
   echo "bench-snapshot: no $IMAGE image (the engine tests build it: cargo test --test engine_snapshot)" >&2; exit 1; }
 P=pier-bench-snap-$$
-DIR=$(mktemp -d)
-trap 'cd /; $PIER -p $P down -v --no-snapshot >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+PARENT=${BENCH_DIR:-${TMPDIR:-/tmp}}
+free_mib() { df --output=avail -B1M "$1" | tail -1 | tr -d ' '; }
+ENGINE_DIR=$(docker info -f '{{.DockerRootDir}}')
+if [ "$(free_mib "$PARENT")" -lt $((MIB * 3)) ] || [ "$(free_mib "$ENGINE_DIR")" -lt $((MIB * 5 / 2)) ]; then
+  echo "bench-snapshot: not enough free disk for a ${MIB} MiB volume: $(free_mib "$PARENT") MiB in $PARENT (needs $((MIB * 3))), $(free_mib "$ENGINE_DIR") MiB in $ENGINE_DIR (needs $((MIB * 5 / 2))); BENCH_DIR= elsewhere, or a smaller SIZE_MIB" >&2
+  exit 1
+fi
+DIR=$(mktemp -d "$PARENT/pier-bench-snap.XXXXXX")
+cleanup() { cd /; $PIER -p $P down -v --no-snapshot >/dev/null 2>&1 || true; rm -rf "$DIR"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 cat > "$DIR/pier.yaml" <<YAML
 name: $P
 services:
@@ -54,7 +66,7 @@ secs() { echo "$2 - $1" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 tree_sum() { docker run --rm -v $VOL:/v $IMAGE sh -c 'cd /v && find . -type f | sort | xargs md5sum | md5sum'; }
 before=$(tree_sum)
-echo "volume: ${MIB} MiB ($(docker run --rm -v $VOL:/v $IMAGE du -sm /v | cut -f1) MiB on disk, $(docker run --rm -v $VOL:/v $IMAGE sh -c 'find /v -type f | wc -l') files)"
+echo "volume: ${MIB} MiB ($(docker run --rm -v $VOL:/v $IMAGE du -sm /v | cut -f1) MiB on disk, $(docker run --rm -v $VOL:/v $IMAGE sh -c 'find /v -type f | wc -l') files); archives in $PARENT"
 # The manual ways, both with the service stopped for the copy and started again:
 #   pipe:  docker run --rm -v VOL:/v IMAGE tar c -C /v . | zstd      (the archive
 #          streams through the docker CLI's attach, as the issue describes it)
@@ -85,27 +97,47 @@ manual_restore_mount() {
   rm -f mount.tar
   docker start $C >/dev/null
 }
-# timed WHAT COMMAND…: run it, print its seconds.
+# timed COMMAND…: run it, print its seconds. With BENCH_TRACE=FILE, pier's
+# progress goes to FILE with a timestamp per line (where its time goes).
 timed() { t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
+pier_timed() {
+  if [ -n "${BENCH_TRACE:-}" ]; then
+    echo "== pier $*" >> "$BENCH_TRACE"
+    timed sh -c '"$0" --progress plain "$@" 2>&1 | while IFS= read -r l; do echo "$(date +%T.%N | cut -c1-12) $l"; done >> "$BENCH_TRACE"' "$PIER" "$@"
+  else
+    timed "$PIER" --progress quiet "$@"
+  fi
+}
 check() { [ "$(tree_sum)" = "$before" ] || { echo "bench-snapshot: $1 changed the content" >&2; exit 1; }; }
 best() { if [ "$(echo "$1 < $2" | bc)" = 1 ]; then echo "$1"; else echo "$2"; fi; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+all_ps=""; all_ms=""; all_pr=""; all_mr=""
 r=1
 while [ $r -le "$ROUNDS" ]; do
   rm -f pipe.tar.zst mount.tar.zst mount.tar
   $PIER --progress quiet snapshot rm bench >/dev/null 2>&1 || true
-  ps=$(timed $PIER --progress quiet snapshot --name bench)
+  # pier first in odd rounds, last in even ones (caches, the disk's state).
+  if [ $((r % 2)) = 1 ]; then ps=$(pier_timed snapshot --name bench); fi
   pipe_s=$(timed manual_snapshot_pipe)
   pipe_size=$(stat -c %s pipe.tar.zst); rm -f pipe.tar.zst  # (disk space: one manual archive at a time)
   mount_s=$(timed manual_snapshot_mount)
-  pr=$(timed $PIER --progress quiet snapshot restore bench); check "pier's restore"
+  if [ $((r % 2)) = 0 ]; then ps=$(pier_timed snapshot --name bench); fi
+  if [ $((r % 2)) = 1 ]; then pr=$(pier_timed snapshot restore bench); check "pier's restore"; fi
   pipe_r=$(timed manual_restore_pipe); check "the manual restore (pipe)"
   mount_r=$(timed manual_restore_mount); check "the manual restore (mount)"
+  if [ $((r % 2)) = 0 ]; then pr=$(pier_timed snapshot restore bench); check "pier's restore"; fi
   pier_size=$(du -sb .pier/snapshots/bench | cut -f1); mount_size=$(stat -c %s mount.tar.zst)
   ms=$(best "$pipe_s" "$mount_s"); mr=$(best "$pipe_r" "$mount_r")
+  all_ps="$all_ps $ps"; all_ms="$all_ms $ms"; all_pr="$all_pr $pr"; all_mr="$all_mr $mr"
   echo "round $r (load average $(cut -d' ' -f1 /proc/loadavg))"
   echo "  snapshot: pier ${ps}s  manual: pipe ${pipe_s}s, mount ${mount_s}s  ratio to the faster $(ratio "$ps" "$ms")"
   echo "  restore:  pier ${pr}s  manual: pipe ${pipe_r}s, mount ${mount_r}s  ratio to the faster $(ratio "$pr" "$mr")"
   echo "  compressed: pier $((pier_size / 1048576)) MiB  manual: pipe $((pipe_size / 1048576)) MiB, mount $((mount_size / 1048576)) MiB"
   r=$((r + 1))
 done
+mps=$(echo "$all_ps" | median); mms=$(echo "$all_ms" | median)
+mpr=$(echo "$all_pr" | median); mmr=$(echo "$all_mr" | median)
+echo "medians of $ROUNDS rounds (manual: the faster way of each round)"
+echo "  snapshot: pier ${mps}s  manual ${mms}s  ratio $(ratio "$mps" "$mms")"
+echo "  restore:  pier ${mpr}s  manual ${mmr}s  ratio $(ratio "$mpr" "$mmr")"

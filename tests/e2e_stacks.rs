@@ -743,7 +743,10 @@ fn e2e_lamp_db_export_drop_import_mariadb_and_mysql() {
         .input(out.stdout.clone())
         .run();
     assert_contains(&loaded.stderr, "ok load into service db", "progress");
-    assert_eq!(db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"), NOTES);
+    assert_eq!(
+        db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"),
+        NOTES
+    );
     maria.done();
     mysql.done();
 }
@@ -792,7 +795,11 @@ fn e2e_django_db_export_drop_import_and_into_dotnet() {
     dump_drop_load(&django, "dump.sql", NOTES_PG);
 
     // The same dump into dotnet's database (another stack, another owner).
-    let out = dotnet.pier(&["db", "import", &django.dir.join("dump.sql").to_string_lossy()]);
+    let out = dotnet.pier(&[
+        "db",
+        "import",
+        &django.dir.join("dump.sql").to_string_lossy(),
+    ]);
     assert_contains(&out, "loaded", "db import into dotnet");
     assert_eq!(
         db_sql(&dotnet, "SELECT id, body FROM notes ORDER BY id"),
@@ -828,7 +835,9 @@ fn e2e_django_db_export_drop_import_and_into_dotnet() {
     let errors = errors.join().unwrap();
     assert_eq!(code, 0, "pier db export: {errors}");
     assert!(dumped > 100_000_000, "a dump of {dumped} bytes");
-    println!("e2e django-db: pier's peak memory {peak_kib} KiB for a dump of {dumped} bytes on stdout");
+    println!(
+        "e2e django-db: pier's peak memory {peak_kib} KiB for a dump of {dumped} bytes on stdout"
+    );
     assert!(
         (peak_kib as u64) * 1024 < dumped / 3,
         "pier's peak memory was {peak_kib} KiB for a dump of {dumped} bytes: it buffers"

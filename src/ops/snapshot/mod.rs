@@ -756,8 +756,22 @@ async fn stage_all(
                 command: vec!["sh".into(), "-c".into(), RESTORE_SCRIPT.into()],
             })
             .await?;
-        // Clean what an interrupted restore may have left (and prove `sh` is there).
-        run_checked(engine, &t.helper, &t.live, "preparing the restore").await?;
+        // Clean what an interrupted restore may have left, and prove `sh` is
+        // there for the swap — by running the script, which costs a container
+        // start, only when a look through the archive API does not settle it.
+        let mut settled = engine.path_exists(&t.helper, "/bin/sh").await?;
+        for left in [".pier-restore-staging", ".pier-restore-old"] {
+            if settled
+                && engine
+                    .path_exists(&t.helper, &format!("{RESTORE_MOUNT}/{left}"))
+                    .await?
+            {
+                settled = false;
+            }
+        }
+        if !settled {
+            run_checked(engine, &t.helper, &t.live, "preparing the restore").await?;
+        }
         sink(Event::Note {
             text: format!("staging volume {}", t.live),
         });
