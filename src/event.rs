@@ -2,6 +2,7 @@
 //! executor (which emits events) and the reporters (which render them).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -162,5 +163,51 @@ impl PlannedStep {
             service: action.service().map(String::from),
             image,
         }
+    }
+}
+
+/// How often a transfer's progress is sent at most: often enough for a bar,
+/// rarely enough to cost nothing next to the bytes.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// The `Event::Transfer`s of one stream, throttled: `update` as bytes move,
+/// `done` at the end.
+pub struct Meter {
+    task: String,
+    total: Option<u64>,
+    sink: EventSink,
+    last: Option<Instant>,
+}
+
+impl Meter {
+    pub fn new(task: String, total: Option<u64>, sink: &EventSink) -> Meter {
+        Meter {
+            task,
+            total,
+            sink: sink.clone(),
+            last: None,
+        }
+    }
+
+    pub fn update(&mut self, bytes: u64) {
+        let now = Instant::now();
+        if self.last.is_some_and(|last| now - last < PROGRESS_EVERY) {
+            return;
+        }
+        self.last = Some(now);
+        self.send(bytes, false);
+    }
+
+    pub fn done(&self, bytes: u64) {
+        self.send(bytes, true);
+    }
+
+    fn send(&self, bytes: u64, done: bool) {
+        (self.sink)(Event::Transfer {
+            task: self.task.clone(),
+            bytes,
+            total: self.total,
+            done,
+        });
     }
 }

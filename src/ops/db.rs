@@ -12,7 +12,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -20,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, ExecRequest, OutputKind};
 use crate::error::{Error, Result, ToolFailed};
-use crate::event::{Event, EventSink};
+use crate::event::{EventSink, Meter};
 use crate::labels;
 use crate::stack::model::Stack;
 
@@ -562,51 +561,6 @@ pub async fn import(
         bytes,
         dropped: drop && tables > 0,
     })
-}
-
-/// How often a transfer's progress is sent at most: often enough for a bar,
-/// rarely enough to cost nothing next to the bytes.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
-
-/// `Event::Transfer`s of one stream, throttled.
-struct Meter {
-    task: String,
-    total: Option<u64>,
-    sink: EventSink,
-    last: Option<Instant>,
-}
-
-impl Meter {
-    fn new(task: String, total: Option<u64>, sink: &EventSink) -> Meter {
-        Meter {
-            task,
-            total,
-            sink: sink.clone(),
-            last: None,
-        }
-    }
-
-    fn update(&mut self, bytes: u64) {
-        let now = Instant::now();
-        if self.last.is_some_and(|last| now - last < PROGRESS_EVERY) {
-            return;
-        }
-        self.last = Some(now);
-        self.send(bytes, false);
-    }
-
-    fn done(self, bytes: u64) {
-        self.send(bytes, true);
-    }
-
-    fn send(&self, bytes: u64, done: bool) {
-        (self.sink)(Event::Transfer {
-            task: self.task.clone(),
-            bytes,
-            total: self.total,
-            done,
-        });
-    }
 }
 
 /// A reader that counts what passes (read on the decoding thread, shown by the

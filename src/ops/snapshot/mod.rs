@@ -25,6 +25,7 @@ pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -34,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, Helper};
 use crate::error::{Error, Result, ToolFailed};
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventSink, Meter};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::final_condition;
 use crate::plan::spec::probe_of;
@@ -429,8 +430,13 @@ async fn copy_out(
         });
         let file = format!("v{i}.tar.zst");
         let path = staging.file(&file);
-        let (bytes, compressed_bytes, sha256) =
-            compress_stream(engine.download_archive(&helper.name, SNAPSHOT_MOUNT), &path).await?;
+        let meter = Meter::new(format!("copy of volume {}", s.volume), None, sink);
+        let (bytes, compressed_bytes, sha256) = compress_stream(
+            engine.download_archive(&helper.name, SNAPSHOT_MOUNT),
+            &path,
+            meter,
+        )
+        .await?;
         engine
             .remove_container_keeping_volumes(&helper.name)
             .await?;
@@ -470,6 +476,7 @@ fn no_image(project: &str, volume: &str) -> Error {
 async fn compress_stream(
     mut tar: futures_util::stream::BoxStream<'static, Result<Vec<u8>>>,
     path: &Path,
+    mut meter: Meter,
 ) -> Result<(u64, u64, String)> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(32);
     let out = path.to_path_buf();
@@ -497,9 +504,12 @@ async fn compress_stream(
         ))
     });
     let mut failed = None;
+    let mut moved = 0u64;
     while let Some(chunk) = tar.next().await {
         match chunk {
             Ok(bytes) => {
+                moved += bytes.len() as u64;
+                meter.update(moved);
                 if tx.send(bytes).await.is_err() {
                     break; // the writer failed: its error is below
                 }
@@ -517,10 +527,12 @@ async fn compress_stream(
     if let Some(e) = failed {
         return Err(e);
     }
-    written.map_err(|e| Error::DataWrite {
+    let written = written.map_err(|e| Error::DataWrite {
         path: path.to_path_buf(),
         source: e,
-    })
+    })?;
+    meter.done(written.0);
+    Ok(written)
 }
 
 struct HashingWriter<W> {
@@ -777,6 +789,19 @@ async fn stage_all(
         });
         let path = dir.join(&t.entry.file);
         let (archive, reader) = decompress_stream(path.clone());
+        let meter = Arc::new(Mutex::new(Meter::new(
+            format!("restore of volume {}", t.live),
+            Some(t.entry.bytes),
+            sink,
+        )));
+        let progress = meter.clone();
+        let mut moved = 0u64;
+        let archive = archive.inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                moved += chunk.len() as u64;
+                progress.lock().expect("no panics holding it").update(moved);
+            }
+        });
         let uploaded = engine
             .upload_archive(&t.helper, RESTORE_MOUNT, archive)
             .await;
@@ -790,6 +815,10 @@ async fn stage_all(
             Ok(None) => {}
         }
         uploaded?;
+        meter
+            .lock()
+            .expect("no panics holding it")
+            .done(t.entry.bytes);
     }
     Ok(())
 }
