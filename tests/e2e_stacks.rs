@@ -747,6 +747,19 @@ fn e2e_lamp_db_export_drop_import_mariadb_and_mysql() {
         db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"),
         NOTES
     );
+
+    // Compressed on stdin: gzip recognised by its first bytes.
+    db_sql(&mysql, "INSERT INTO notes VALUES (5, 'not in the dump')");
+    let gz = std::fs::read(maria.dir.join("dump.sql.gz")).unwrap();
+    Pier::in_dir(&mysql.dir)
+        .args(["--progress", "plain", "db", "import", "--drop", "-"])
+        .input(gz)
+        .stdout_contains("(emptied first)")
+        .run();
+    assert_eq!(
+        db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"),
+        NOTES
+    );
     maria.done();
     mysql.done();
 }
