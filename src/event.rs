@@ -2,6 +2,7 @@
 //! executor (which emits events) and the reporters (which render them).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -71,6 +72,18 @@ pub enum Event {
     /// an export leaves behind): the whole diagnostic as text, its "warning:" included.
     Warning {
         text: String,
+    },
+    /// Bytes streaming through pier (a database's dump or load): sent as they
+    /// move, a few times a second at most, then once more with `done`.
+    Transfer {
+        /// What moves, as a line's label: `dump of db`, `load into db`.
+        task: String,
+        /// How many have moved so far.
+        bytes: u64,
+        /// How many there are, when known (a file being loaded: its size).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+        done: bool,
     },
     /// Another pier run holds the project's lock: this one waits until it is free.
     LockWaiting {
@@ -171,5 +184,51 @@ impl PlannedStep {
             service: action.service().map(String::from),
             image,
         }
+    }
+}
+
+/// How often a transfer's progress is sent at most: often enough for a bar,
+/// rarely enough to cost nothing next to the bytes.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// The `Event::Transfer`s of one stream, throttled: `update` as bytes move,
+/// `done` at the end.
+pub struct Meter {
+    task: String,
+    total: Option<u64>,
+    sink: EventSink,
+    last: Option<Instant>,
+}
+
+impl Meter {
+    pub fn new(task: String, total: Option<u64>, sink: &EventSink) -> Meter {
+        Meter {
+            task,
+            total,
+            sink: sink.clone(),
+            last: None,
+        }
+    }
+
+    pub fn update(&mut self, bytes: u64) {
+        let now = Instant::now();
+        if self.last.is_some_and(|last| now - last < PROGRESS_EVERY) {
+            return;
+        }
+        self.last = Some(now);
+        self.send(bytes, false);
+    }
+
+    pub fn done(&self, bytes: u64) {
+        self.send(bytes, true);
+    }
+
+    fn send(&self, bytes: u64, done: bool) {
+        (self.sink)(Event::Transfer {
+            task: self.task.clone(),
+            bytes,
+            total: self.total,
+            done,
+        });
     }
 }

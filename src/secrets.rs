@@ -394,7 +394,8 @@ impl Secrets {
             | Event::LockWaiting { .. }
             // Service names, counts and changed paths of the project: no values.
             | Event::Watching { .. }
-            | Event::WatchAction { .. }) => e,
+            | Event::WatchAction { .. }
+            | Event::Transfer { .. }) => e,
         }
     }
 }

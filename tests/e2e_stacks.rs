@@ -35,6 +35,8 @@ struct Site {
     /// With the shared router on (names and HTTPS): its data directory, made
     /// under `_parent`; the router is removed with the site.
     router: Option<PathBuf>,
+    /// The built-in stack it was made from.
+    stack: String,
 }
 
 impl Site {
@@ -58,6 +60,7 @@ impl Site {
             started,
             label: tag,
             router: None,
+            stack: stack.to_string(),
         }
     }
 
@@ -745,4 +748,244 @@ fn e2e_dotnet_web_reaches_postgres_and_data_across_restarts() {
         "after down -v + up",
     );
     site.done();
+}
+
+// ------------------------------------------------- database dump and load
+
+/// SQL through the database's own client in the `db` container, as its root
+/// (MariaDB, MySQL) or owner (PostgreSQL), with the credentials in its
+/// environment; the rows, one per line, tab-separated.
+fn db_sql(site: &Site, sql: &str) -> String {
+    let client = if site.stack != "lamp" {
+        "PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -v ON_ERROR_STOP=1 -Atc \"$0\""
+    } else {
+        "MYSQL_PWD=\"${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}\" mariadb -uroot -N -B \"${MARIADB_DATABASE:-$MYSQL_DATABASE}\" -e \"$0\""
+    };
+    docker(&["exec", &site.container("db"), "sh", "-c", client, sql])
+        .unwrap_or_else(|e| panic!("{}: {sql}: {e}", site.name))
+}
+
+/// `pier ARGS` in the project directory, expecting exit `code`.
+fn pier_status(site: &Site, args: &[&str], code: i32) -> support::Output {
+    Pier::in_dir(&site.dir)
+        .args(["--progress", "plain"])
+        .args(args)
+        .status(code)
+        .run()
+}
+
+/// A table with three rows (one with a quote, one with non-ASCII text).
+const NOTES_TABLE: &str = "CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(100) NOT NULL); \
+     INSERT INTO notes VALUES (1, 'kept'), (2, 'it''s kept'), (3, 'grüße')";
+const NOTES: &str = "1\tkept\n2\tit's kept\n3\tgrüße";
+const NOTES_PG: &str = "1|kept\n2|it's kept\n3|grüße";
+
+/// export → drop → import → the rows back, through the stack's `pier db`:
+/// refused while the table exists, accepted after it is dropped, and with
+/// `--drop` over a changed table. `rows` is NOTES in the client's format.
+fn dump_drop_load(site: &Site, file: &str, rows: &str) {
+    db_sql(site, NOTES_TABLE);
+    let out = site.pier(&["db", "export", "-o", file]);
+    assert_contains(&out, &format!("wrote {file}"), "db export -o");
+    let dump = std::fs::read(site.dir.join(file)).unwrap();
+    let magic: &[u8] = match file {
+        f if f.ends_with(".gz") => &[0x1f, 0x8b],
+        f if f.ends_with(".zst") => &[0x28, 0xb5, 0x2f, 0xfd],
+        _ => b"",
+    };
+    assert!(dump.starts_with(magic), "{file} is compressed by its name");
+
+    // Into a database that has tables: refused, nothing changed.
+    db_sql(site, "INSERT INTO notes VALUES (4, 'added after the dump')");
+    let refused = pier_status(site, &["db", "import", file], 2);
+    assert_contains(&refused.stderr, "is not empty", "import refused");
+    assert_contains(&refused.stderr, "--drop", "import refused");
+    assert_contains(
+        &db_sql(site, "SELECT COUNT(*) FROM notes"),
+        "4",
+        "nothing loaded",
+    );
+
+    // Dropped by hand, then loaded: the rows are back.
+    db_sql(site, "DROP TABLE notes");
+    let loaded = site.pier(&["db", "import", file]);
+    assert_contains(&loaded, "loaded", "db import");
+    assert_eq!(db_sql(site, "SELECT id, body FROM notes ORDER BY id"), rows);
+
+    // --drop empties the database first: the row added since is gone again.
+    db_sql(site, "INSERT INTO notes VALUES (4, 'added after the dump')");
+    let out = site.pier(&["db", "import", "--drop", file]);
+    assert_contains(&out, "(emptied first)", "db import --drop");
+    assert_eq!(db_sql(site, "SELECT id, body FROM notes ORDER BY id"), rows);
+}
+
+fn lamp_db_site(tag: &'static str, database: &str) -> Site {
+    Site::init(
+        "lamp",
+        tag,
+        &standin_sets(
+            &[
+                ("php_image", "pier-standin/php"),
+                ("mariadb_image", "pier-standin/mariadb"),
+                ("mysql_image", "pier-standin/mysql"),
+                ("phpmyadmin_image", "pier-standin/phpmyadmin"),
+                ("database", database),
+            ],
+            &[("web_port", free_port()), ("phpmyadmin_port", free_port())],
+        ),
+    )
+}
+
+/// lamp with MariaDB, and lamp with its MySQL option (on the stand-in, MariaDB
+/// behind the mysql image's contract: `io.pier.db: mysql`, MYSQL_* variables):
+/// dump → drop → load in each (gzip, zstd), and MariaDB's dump, streamed to
+/// stdout, loaded from stdin into the MySQL lamp.
+#[test]
+fn e2e_lamp_db_export_drop_import_mariadb_and_mysql() {
+    let maria = lamp_db_site("lamp-db-maria", "mariadb");
+    let mysql = lamp_db_site("lamp-db-mysql", "mysql");
+    assert_contains(
+        &std::fs::read_to_string(mysql.dir.join("pier.yaml")).unwrap(),
+        "io.pier.db: mysql",
+        "the mysql option labels its database",
+    );
+    // Only the databases: `pier db` needs nothing else.
+    maria.pier(&["up", "--wait-timeout", "600", "db"]);
+    mysql.pier(&["up", "--wait-timeout", "600", "db"]);
+
+    dump_drop_load(&maria, "dump.sql.gz", NOTES);
+    dump_drop_load(&mysql, "dump.sql.zst", NOTES);
+
+    // The MariaDB lamp's dump on stdout (streamed; progress in JSON on
+    // stderr), loaded from stdin into the MySQL lamp after its table is gone.
+    let out = Pier::in_dir(&maria.dir)
+        .args(["--progress", "json", "db", "export"])
+        .run();
+    assert_contains(&out.stdout, "INSERT INTO `notes`", "the dump on stdout");
+    let done = support::json_lines(&out.stderr)
+        .into_iter()
+        .find(|e| e["event"] == "transfer" && e["done"] == true)
+        .unwrap_or_else(|| panic!("a transfer event in:\n{}", out.stderr));
+    assert_eq!(done["task"], "dump of service db");
+    assert_eq!(done["bytes"].as_u64(), Some(out.stdout.len() as u64));
+    db_sql(&mysql, "DROP TABLE notes");
+    let loaded = Pier::in_dir(&mysql.dir)
+        .args(["--progress", "plain", "db", "import", "-"])
+        .input(out.stdout.clone())
+        .run();
+    assert_contains(&loaded.stderr, "ok load into service db", "progress");
+    assert_eq!(
+        db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"),
+        NOTES
+    );
+
+    // Compressed on stdin: gzip recognised by its first bytes.
+    db_sql(&mysql, "INSERT INTO notes VALUES (5, 'not in the dump')");
+    let gz = std::fs::read(maria.dir.join("dump.sql.gz")).unwrap();
+    Pier::in_dir(&mysql.dir)
+        .args(["--progress", "plain", "db", "import", "--drop", "-"])
+        .input(gz)
+        .stdout_contains("(emptied first)")
+        .run();
+    assert_eq!(
+        db_sql(&mysql, "SELECT id, body FROM notes ORDER BY id"),
+        NOTES
+    );
+    maria.done();
+    mysql.done();
+}
+
+/// The peak resident memory of a finished child, from the kernel (KiB).
+fn wait_peak_rss_kib(child: std::process::Child) -> (i32, i64) {
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the child is ours and not waited for yet; wait4 fills `usage`.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+/// django (PostgreSQL): dump → drop → load; its dump loaded into the dotnet
+/// stack's PostgreSQL; and a dump larger than pier's memory ever gets, on
+/// stdout, to show it streams.
+#[test]
+fn e2e_django_db_export_drop_import_and_into_dotnet() {
+    let django = Site::init(
+        "django",
+        "django-db",
+        &standin_sets(
+            &[
+                ("python_image", "pier-standin/python"),
+                ("postgres_image", "pier-standin/postgres"),
+                ("redis_image", "pier-standin/redis"),
+            ],
+            &[("web_port", free_port())],
+        ),
+    );
+    let dotnet = Site::init(
+        "dotnet",
+        "dotnet-db",
+        &standin_sets(
+            &[
+                ("sdk_image", "pier-standin/dotnet-sdk"),
+                ("postgres_image", "pier-standin/postgres"),
+            ],
+            &[("web_port", free_port())],
+        ),
+    );
+    django.pier(&["up", "--wait-timeout", "600", "db"]);
+    dotnet.pier(&["up", "--wait-timeout", "600", "db"]);
+
+    dump_drop_load(&django, "dump.sql", NOTES_PG);
+
+    // The same dump into dotnet's database (another stack, another owner).
+    let out = dotnet.pier(&[
+        "db",
+        "import",
+        &django.dir.join("dump.sql").to_string_lossy(),
+    ]);
+    assert_contains(&out, "loaded", "db import into dotnet");
+    assert_eq!(
+        db_sql(&dotnet, "SELECT id, body FROM notes ORDER BY id"),
+        NOTES_PG
+    );
+
+    // ~100 MiB of rows, dumped to stdout: pier's peak memory stays a fraction
+    // of it (it holds a chunk at a time, not the dump).
+    db_sql(
+        &django,
+        "CREATE TABLE bulk AS SELECT i, repeat(md5(i::text), 32) AS body FROM generate_series(1, 120000) AS i",
+    );
+    let mut child = Pier::in_dir(&django.dir)
+        .args(["--progress", "quiet", "db", "export"])
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut dumped = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut stdout, &mut buf).unwrap() {
+            0 => break,
+            n => dumped += n as u64,
+        }
+    }
+    let (code, peak_kib) = wait_peak_rss_kib(child);
+    let errors = errors.join().unwrap();
+    assert_eq!(code, 0, "pier db export: {errors}");
+    assert!(dumped > 100_000_000, "a dump of {dumped} bytes");
+    println!(
+        "e2e django-db: pier's peak memory {peak_kib} KiB for a dump of {dumped} bytes on stdout"
+    );
+    assert!(
+        (peak_kib as u64) * 1024 < dumped / 3,
+        "pier's peak memory was {peak_kib} KiB for a dump of {dumped} bytes: it buffers"
+    );
+    django.done();
+    dotnet.done();
 }

@@ -268,3 +268,22 @@ fn ctrl_c_during_a_restore_leaves_the_old_data_or_the_new_never_a_mix() {
     }
     eprintln!("(delay ms, exit, restored): {outcomes:?}");
 }
+
+/// A restore killed outright (no clean-up) leaves its staging in the volume;
+/// the next restore removes it first instead of merging into it.
+#[test]
+fn what_a_killed_restore_left_in_a_volume_is_not_restored() {
+    let p = project_with_file("snap-leftover");
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo kept > /data/kept && echo s > /scratch/s");
+    let before = checksums(&c);
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(
+        &c,
+        "mkdir -p /data/.pier-restore-staging/sub && echo stale > /data/.pier-restore-staging/sub/stale \
+         && echo stale > /data/.pier-restore-staging/kept",
+    );
+    pier(&p).args(["snapshot", "restore", "s"]).run();
+    assert_eq!(checksums(&c), before, "nothing of the leftover staging");
+}

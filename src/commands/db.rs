@@ -32,13 +32,10 @@ pub fn run(
         match args.action {
             DbAction::Export { service, output } => {
                 let database = db::find(&loaded.stack, service.as_deref())?;
-                let mut buffer: Vec<u8> = Vec::new();
+                // Without -o the dump streams to `out` as it comes.
                 let report =
-                    db::export(&engine, ctx, database, output.as_deref(), &mut buffer, sink)
-                        .await?;
-                out.write_all(&buffer)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| Error::io("<stdout>", e))?;
+                    db::export(&engine, ctx, database, output.as_deref(), out, sink).await?;
+                out.flush().map_err(|e| Error::io("<stdout>", e))?;
                 if let Some(path) = report.path {
                     super::write_out(
                         out,

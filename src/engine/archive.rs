@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use bollard::body_try_stream;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount as EngineMount, MountType};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    ListContainersOptionsBuilder, UploadToContainerOptionsBuilder,
+    ContainerArchiveInfoOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
@@ -114,6 +115,24 @@ impl Engine {
         let code = status.and_then(|s| s.exit_code).unwrap_or(-1);
         let logs = self.logs_tail(name, 20).await.unwrap_or_default();
         Ok((code, logs))
+    }
+
+    /// Whether `path` exists in the container (a created one too: the engine
+    /// mounts its volumes to look), without starting it.
+    pub async fn path_exists(&self, container: &str, path: &str) -> Result<bool> {
+        let opts = ContainerArchiveInfoOptionsBuilder::default()
+            .path(path)
+            .build();
+        match self
+            .docker
+            .get_container_archive_info(container, Some(opts))
+            .await
+        {
+            Ok(_) => Ok(true),
+            // A HEAD request: the 404 comes without the body bollard would read.
+            Err(e) if super::is_not_found(&e) => Ok(false),
+            Err(e) => Err(fail(EngineOp::InspectContainer, container)(e)),
+        }
     }
 
     /// A tar of `path` in the container (a created or stopped one too: the engine

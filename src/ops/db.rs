@@ -10,6 +10,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -17,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, ExecRequest, OutputKind};
 use crate::error::{Error, Result, ToolFailed};
-use crate::event::{Event, EventSink};
+use crate::event::{EventSink, Meter};
 use crate::labels;
 use crate::stack::model::Stack;
 
@@ -311,7 +313,7 @@ pub async fn export(
     ctx: &ProjectContext,
     db: Database,
     path: Option<&Path>,
-    out: &mut (dyn Write + Send),
+    out: &mut dyn Write,
     sink: &EventSink,
 ) -> Result<ExportReport> {
     let container = container(engine, ctx, &db).await?;
@@ -329,11 +331,16 @@ pub async fn export(
             .unwrap_or_default();
         p.with_file_name(format!(".{name}.pier-partial"))
     });
-    let write_err = |e: std::io::Error| Error::DataWrite {
-        path: tmp.clone().unwrap_or_else(|| "<stdout>".into()),
-        source: e,
+    // A file that cannot be written is a data problem (full disk, …); stdout that
+    // cannot be is the reader's doing (`| head` closing the pipe ends pier quietly).
+    let write_err = |e: std::io::Error| match &tmp {
+        Some(tmp) => Error::DataWrite {
+            path: tmp.clone(),
+            source: e,
+        },
+        None => Error::io("<stdout>", e),
     };
-    let mut writer: Box<dyn Write + Send + '_> = match (&tmp, path) {
+    let mut writer: Box<dyn Write + '_> = match (&tmp, path) {
         (Some(tmp), Some(p)) => {
             let file = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(write_err)?);
             match Compression::of_path(p) {
@@ -351,10 +358,13 @@ pub async fn export(
         }
         _ => Box::new(&mut *out),
     };
+    // Each chunk goes straight on (to the file's encoder, or stdout): nothing
+    // holds more than one chunk of the dump.
     let mut output = session.output;
     let mut stderr = String::new();
     let mut bytes = 0u64;
     let mut failed = None;
+    let mut meter = Meter::new(format!("dump of service {}", db.service), None, sink);
     while let Some(chunk) = output.next().await {
         let chunk = chunk?;
         match chunk.kind {
@@ -365,6 +375,7 @@ pub async fn export(
                     failed = Some(e);
                     break;
                 }
+                meter.update(bytes);
             }
         }
     }
@@ -392,13 +403,7 @@ pub async fn export(
     if let (Some(t), Some(p)) = (&tmp, path) {
         std::fs::rename(t, p).map_err(|e| Error::io(p, e))?;
     }
-    sink(Event::Note {
-        text: format!(
-            "dumped {} of SQL from service {}",
-            crate::commands::snapshot::size(bytes),
-            db.service
-        ),
-    });
+    meter.done(bytes);
     Ok(ExportReport {
         database: db,
         path: path.map(Path::to_path_buf),
@@ -424,22 +429,36 @@ pub async fn import(
     sink: &EventSink,
 ) -> Result<ImportReport> {
     let container = container(engine, ctx, &db).await?;
-    let reader: Box<dyn Read + Send> = match &source {
+    // Progress counts the source's bytes as read (compressed ones for a
+    // compressed file, so that they run up to its size).
+    let read_so_far = Arc::new(AtomicU64::new(0));
+    let (reader, total): (Box<dyn Read + Send>, Option<u64>) = match &source {
         Source::File(path) => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            decoder(
-                Box::new(std::io::BufReader::new(file)),
+            let size = file.metadata().ok().map(|m| m.len());
+            let counted = Counting {
+                inner: file,
+                count: read_so_far.clone(),
+            };
+            let reader = decoder(
+                Box::new(std::io::BufReader::with_capacity(1 << 20, counted)),
                 Compression::of_path(path),
             )
-            .map_err(|e| Error::io(path, e))?
+            .map_err(|e| Error::io(path, e))?;
+            (reader, size)
         }
         Source::Stdin => {
-            let mut stdin = std::io::BufReader::new(std::io::stdin());
+            let counted = Counting {
+                inner: std::io::stdin(),
+                count: read_so_far.clone(),
+            };
+            let mut stdin = std::io::BufReader::with_capacity(1 << 20, counted);
             let head = std::io::BufRead::fill_buf(&mut stdin)
                 .map_err(|e| Error::io("<stdin>", e))?
                 .to_vec();
-            decoder(Box::new(stdin), Compression::sniff(&head))
-                .map_err(|e| Error::io("<stdin>", e))?
+            let reader = decoder(Box::new(stdin), Compression::sniff(&head))
+                .map_err(|e| Error::io("<stdin>", e))?;
+            (reader, None)
         }
     };
     let tables: u64 = run_collect(
@@ -499,6 +518,8 @@ pub async fn import(
         }
     });
     let mut input = session.input;
+    let mut meter = Meter::new(format!("load into service {}", db.service), total, sink);
+    let counted = read_so_far.clone();
     let feeding = async move {
         let mut bytes = 0u64;
         while let Some(chunk) = rx.recv().await {
@@ -507,9 +528,10 @@ pub async fn import(
             if input.write_all(&chunk).await.is_err() {
                 break; // the client quit: its output says why
             }
+            meter.update(counted.load(Ordering::Relaxed));
         }
         let _ = input.shutdown().await;
-        Ok::<u64, std::io::Error>(bytes)
+        Ok::<(u64, Meter), std::io::Error>((bytes, meter))
     };
     let mut output = session.output;
     let collecting = async move {
@@ -523,7 +545,7 @@ pub async fn import(
     };
     let (fed, text) = tokio::join!(feeding, collecting);
     let _ = read.await;
-    let bytes = fed.map_err(|e| Error::io("<sql input>", e))?;
+    let (bytes, meter) = fed.map_err(|e| Error::io("<sql input>", e))?;
     let code = super::exec::exit_code(engine, &session.id).await?;
     if code != 0 {
         return Err(tool_failed(
@@ -533,18 +555,27 @@ pub async fn import(
             &text,
         ));
     }
-    sink(Event::Note {
-        text: format!(
-            "loaded {} of SQL into service {}",
-            crate::commands::snapshot::size(bytes),
-            db.service
-        ),
-    });
+    meter.done(read_so_far.load(Ordering::Relaxed));
     Ok(ImportReport {
         database: db,
         bytes,
         dropped: drop && tables > 0,
     })
+}
+
+/// A reader that counts what passes (read on the decoding thread, shown by the
+/// feeding task).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 fn decoder(reader: Box<dyn Read + Send>, c: Compression) -> std::io::Result<Box<dyn Read + Send>> {

@@ -70,6 +70,14 @@ pub fn format_event(event: &Event) -> Option<String> {
         Event::InterruptedAgain => Some("interrupted again: quitting at once".to_string()),
         Event::Note { text } => Some(format!("note: {text}")),
         Event::Warning { text } => Some(text.clone()),
+        // Byte counts as they stream would flood a log: only the total, at the end.
+        Event::Transfer {
+            task,
+            bytes,
+            done: true,
+            ..
+        } => Some(format!(" ok {task}: {}", indicatif::HumanBytes(*bytes))),
+        Event::Transfer { .. } => None,
         Event::LockWaiting {
             project,
             command: Some(command),

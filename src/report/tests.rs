@@ -442,3 +442,56 @@ interrupted again: quitting at once
     tty.finish();
     assert_eq!(term.contents(), plain_text.trim_end());
 }
+
+fn transfer(task: &str, bytes: u64, total: Option<u64>, done: bool) -> Event {
+    Event::Transfer {
+        task: task.into(),
+        bytes,
+        total,
+        done,
+    }
+}
+
+/// A dump streaming (total unknown) and a load of a file (total known): a line
+/// each on a terminal that ends with the total and the time; only the totals in
+/// plain text; every event in JSON.
+#[test]
+fn transfers_in_every_renderer() {
+    let events = [
+        transfer("dump of service db", 1 << 20, None, false),
+        transfer("load into service db", 512, Some(2048), false),
+        transfer("dump of service db", 3 << 20, None, true),
+        transfer("load into service db", 1024, Some(2048), false),
+    ];
+    let term = InMemoryTerm::new(20, 100);
+    let (tty, offset) = tty(&term);
+    feed(&tty, &offset, &events[..2]);
+    let screen = term.contents();
+    assert!(screen.contains("dump of service db  1.00 MiB"), "{screen}");
+    assert!(
+        screen.contains("load into service db  [") && screen.contains("512 B/2.00 KiB"),
+        "{screen}"
+    );
+    feed(&tty, &offset, &events[2..]);
+    tty.finish();
+    assert_eq!(
+        term.contents(),
+        "✔ dump of service db  3.00 MiB  0.2s\n✘ load into service db  cancelled after 1.00 KiB  0.2s"
+    );
+
+    let buf = Buffer::default();
+    let plain = Plain::new(Box::new(buf.clone()));
+    events.iter().for_each(|e| plain.event(e));
+    assert_eq!(buf.text(), " ok dump of service db: 3.00 MiB\n");
+
+    let buf = Buffer::default();
+    let json = Json::new(Box::new(buf.clone()));
+    json.event(&events[1]);
+    json.event(&events[2]);
+    assert_eq!(
+        buf.text(),
+        r#"{"event":"transfer","task":"load into service db","bytes":512,"total":2048,"done":false}
+{"event":"transfer","task":"dump of service db","bytes":3145728,"done":true}
+"#
+    );
+}

@@ -45,6 +45,8 @@ struct State {
     service_line: HashMap<String, usize>,
     width: usize,
     interrupted: bool,
+    /// A line per streaming transfer (`Event::Transfer`), by task, and when it began.
+    transfers: HashMap<String, (ProgressBar, Instant)>,
 }
 
 struct Line {
@@ -244,6 +246,43 @@ impl Tty {
     }
 }
 
+impl Tty {
+    /// A bar when the total is known (bytes, rate), else a spinner with the
+    /// bytes so far; at the end a ✔ line with the total and the time it took.
+    fn transfer(&self, st: &mut State, task: &str, bytes: u64, total: Option<u64>, done: bool) {
+        let now = (self.clock)();
+        let (bar, started) = st.transfers.entry(task.to_string()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new(total.unwrap_or(0)));
+            bar.set_style(style_of(match total {
+                Some(_) => "{spinner} {prefix}  [{bar:24}] {bytes}/{total_bytes}  {bytes_per_sec}",
+                None => "{spinner} {prefix}  {bytes}  {bytes_per_sec}",
+            }));
+            bar.set_prefix(task.to_string());
+            if self.tick {
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
+            (bar, now)
+        });
+        if bar.is_finished() {
+            return;
+        }
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(bytes);
+        if done {
+            let text = format!(
+                "{} {task}  {}  {}",
+                self.mark(true),
+                HumanBytes(bytes),
+                elapsed_text(now - *started)
+            );
+            bar.set_style(style_of("{msg}"));
+            bar.finish_with_message(text);
+        }
+    }
+}
+
 impl Render for Tty {
     fn event(&self, event: &Event) {
         let mut guard = self.state.lock().expect("no panics while holding the lock");
@@ -303,6 +342,12 @@ impl Render for Tty {
                 .to_string();
                 line.bar.set_message(line.doing.clone());
             }
+            Event::Transfer {
+                task,
+                bytes,
+                total,
+                done,
+            } => self.transfer(st, task, *bytes, *total, *done),
             Event::Interrupted => {
                 st.interrupted = true;
                 let _ = self.multi.println(INTERRUPT_NOTICE);
@@ -333,6 +378,18 @@ impl Render for Tty {
         } else {
             "cancelled"
         };
+        for (task, (bar, started)) in &st.transfers {
+            if !bar.is_finished() {
+                let text = format!(
+                    "{} {task}  {cause} after {}  {}",
+                    self.mark(false),
+                    HumanBytes(bar.position()),
+                    elapsed_text(now - *started)
+                );
+                bar.set_style(style_of("{msg}"));
+                bar.finish_with_message(text);
+            }
+        }
         for line in st.lines.iter_mut().filter(|l| !l.finished) {
             let label = pad(&line.label, width);
             let text = match (line.started, line.reached) {

@@ -25,6 +25,7 @@ pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -34,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, Helper};
 use crate::error::{Error, Result, ToolFailed};
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventSink, Meter};
 use crate::plan::observed::{ContainerState, Observed};
 use crate::plan::reconcile::final_condition;
 use crate::plan::spec::{HookSpec, probe_of, probe_timeout_ms_of};
@@ -441,8 +442,13 @@ async fn copy_out(
         });
         let file = format!("v{i}.tar.zst");
         let path = staging.file(&file);
-        let (bytes, compressed_bytes, sha256) =
-            compress_stream(engine.download_archive(&helper.name, SNAPSHOT_MOUNT), &path).await?;
+        let meter = Meter::new(format!("copy of volume {}", s.volume), None, sink);
+        let (bytes, compressed_bytes, sha256) = compress_stream(
+            engine.download_archive(&helper.name, SNAPSHOT_MOUNT),
+            &path,
+            meter,
+        )
+        .await?;
         engine
             .remove_container_keeping_volumes(&helper.name)
             .await?;
@@ -482,6 +488,7 @@ fn no_image(project: &str, volume: &str) -> Error {
 async fn compress_stream(
     mut tar: futures_util::stream::BoxStream<'static, Result<Vec<u8>>>,
     path: &Path,
+    mut meter: Meter,
 ) -> Result<(u64, u64, String)> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(32);
     let out = path.to_path_buf();
@@ -509,9 +516,12 @@ async fn compress_stream(
         ))
     });
     let mut failed = None;
+    let mut moved = 0u64;
     while let Some(chunk) = tar.next().await {
         match chunk {
             Ok(bytes) => {
+                moved += bytes.len() as u64;
+                meter.update(moved);
                 if tx.send(bytes).await.is_err() {
                     break; // the writer failed: its error is below
                 }
@@ -529,10 +539,12 @@ async fn compress_stream(
     if let Some(e) = failed {
         return Err(e);
     }
-    written.map_err(|e| Error::DataWrite {
+    let written = written.map_err(|e| Error::DataWrite {
         path: path.to_path_buf(),
         source: e,
-    })
+    })?;
+    meter.done(written.0);
+    Ok(written)
 }
 
 struct HashingWriter<W> {
@@ -553,38 +565,70 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
-/// The snapshot's archive decompressed, as a stream of chunks (read on a blocking thread).
+/// What reading an archive found: its size and sha256 (None when the reader
+/// stopped because the upload did).
+type ReadArchive = std::io::Result<Option<(u64, String)>>;
+
+/// The snapshot's archive decompressed, as a stream of chunks, read on a
+/// blocking thread that also hashes the file as it goes (so a restore reads it
+/// once); the thread's handle says what it found.
 fn decompress_stream(
     path: PathBuf,
-) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+) -> (
+    impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+    tokio::task::JoinHandle<ReadArchive>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(16);
-    tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || -> ReadArchive {
         use std::io::Read;
-        let mut dec = match std::fs::File::open(&path).and_then(zstd::stream::Decoder::new) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
+        let read = || -> ReadArchive {
+            let file = HashingReader {
+                inner: std::fs::File::open(&path)?,
+                hasher: Sha256::new(),
+                read: 0,
+            };
+            let mut dec = zstd::stream::Decoder::new(file)?;
+            loop {
+                let mut buf = vec![0u8; 1 << 20];
+                let n = dec.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                if tx.blocking_send(Ok(buf)).is_err() {
+                    return Ok(None);
+                }
             }
+            // Whatever follows the compressed frame is part of the file too.
+            let mut rest = dec.finish();
+            std::io::copy(&mut rest, &mut std::io::sink())?;
+            let file = rest.into_inner();
+            Ok(Some((file.read, hex::encode(file.hasher.finalize()))))
         };
-        loop {
-            let mut buf = vec![0u8; 1 << 20];
-            match dec.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
+        let found = read();
+        if let Err(e) = &found {
+            let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
         }
+        found
     });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) });
+    (stream, reader)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// A live volume to restore one of the snapshot's into.
@@ -606,8 +650,9 @@ pub async fn restore(
 ) -> Result<RestoreReport> {
     let store = target.store();
     let manifest = store.get(name)?;
-    // Before anything is touched: every archive as it was written.
-    store.verify(&manifest)?;
+    // Before anything is touched: every archive there, whole. Their checksums
+    // are checked as they are staged, before the commit.
+    store.check_sizes(&manifest)?;
     let _lock = guard::lock(engine, &target.project, "snapshot restore", interrupt, sink).await?;
     let images: Vec<String> = target
         .stack
@@ -654,10 +699,9 @@ pub async fn restore(
         let _ = resume(engine, target, &running, sink).await;
         return Err(e);
     }
-    let dir = store.path_of(&manifest.name);
     // Stage every volume; a Ctrl-C (or a failure) here leaves the live content as it was.
     let staged = tokio::select! {
-        r = stage_all(engine, &target.project, &targets, &dir, sink) => r,
+        r = stage_all(engine, &target.project, &store, &manifest, &targets, sink) => r,
         _ = interrupt.cancelled() => Err(Error::Interrupted),
     };
     let committed = match staged {
@@ -719,10 +763,12 @@ fn live_volume(entry: &VolumeEntry, observed: &Observed, project: &str) -> Resul
 async fn stage_all(
     engine: &Engine,
     project: &str,
+    store: &Store,
+    manifest: &Manifest,
     targets: &[RestoreTarget<'_>],
-    dir: &Path,
     sink: &EventSink,
 ) -> Result<()> {
+    let dir = store.path_of(&manifest.name);
     for t in targets {
         let image = t.image.clone().ok_or_else(|| no_image(project, &t.live))?;
         engine
@@ -734,18 +780,57 @@ async fn stage_all(
                 command: vec!["sh".into(), "-c".into(), RESTORE_SCRIPT.into()],
             })
             .await?;
-        // Clean what an interrupted restore may have left (and prove `sh` is there).
-        run_checked(engine, &t.helper, &t.live, "preparing the restore").await?;
+        // Clean what an interrupted restore may have left, and prove `sh` is
+        // there for the swap — by running the script, which costs a container
+        // start, only when a look through the archive API does not settle it.
+        let mut settled = engine.path_exists(&t.helper, "/bin/sh").await?;
+        for left in [".pier-restore-staging", ".pier-restore-old"] {
+            if settled
+                && engine
+                    .path_exists(&t.helper, &format!("{RESTORE_MOUNT}/{left}"))
+                    .await?
+            {
+                settled = false;
+            }
+        }
+        if !settled {
+            run_checked(engine, &t.helper, &t.live, "preparing the restore").await?;
+        }
         sink(Event::Note {
             text: format!("staging volume {}", t.live),
         });
-        engine
-            .upload_archive(
-                &t.helper,
-                RESTORE_MOUNT,
-                decompress_stream(dir.join(&t.entry.file)),
-            )
-            .await?;
+        let path = dir.join(&t.entry.file);
+        let (archive, reader) = decompress_stream(path.clone());
+        let meter = Arc::new(Mutex::new(Meter::new(
+            format!("restore of volume {}", t.live),
+            Some(t.entry.bytes),
+            sink,
+        )));
+        let progress = meter.clone();
+        let mut moved = 0u64;
+        let archive = archive.inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                moved += chunk.len() as u64;
+                progress.lock().expect("no panics holding it").update(moved);
+            }
+        });
+        let uploaded = engine
+            .upload_archive(&t.helper, RESTORE_MOUNT, archive)
+            .await;
+        // The archive's own fault first: the engine only saw a broken stream.
+        let read = reader.await.map_err(|e| Error::Internal {
+            message: format!("the decompressing thread failed: {e}"),
+        })?;
+        match read {
+            Err(e) => return Err(store::corrupt(manifest, format!("{}: {e}", path.display()))),
+            Ok(Some((size, sha))) => store.matches(manifest, t.entry, size, &sha)?,
+            Ok(None) => {}
+        }
+        uploaded?;
+        meter
+            .lock()
+            .expect("no panics holding it")
+            .done(t.entry.bytes);
     }
     Ok(())
 }

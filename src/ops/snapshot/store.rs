@@ -129,24 +129,42 @@ impl Store {
         fs::remove_dir_all(&path).map_err(|e| Error::io(path, e))
     }
 
-    /// Check every archive against the manifest (present, size, sha256).
-    pub fn verify(&self, m: &Manifest) -> Result<()> {
+    /// Check that every archive is there with the size the manifest says: cheap,
+    /// before anything is touched. Their checksums are checked as they are read
+    /// (`matches`), by a restore before it commits.
+    pub fn check_sizes(&self, m: &Manifest) -> Result<()> {
         let dir = self.path_of(&m.name);
         for v in &m.volumes {
-            let corrupt = |problem: String| Error::SnapshotCorrupt {
-                name: m.name.clone(),
-                problem,
-            };
             let path = dir.join(&v.file);
-            let (size, sha) =
-                hash_file(&path).map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
-            if size != v.compressed_bytes || sha != v.sha256 {
-                return Err(corrupt(format!(
-                    "{} does not match its checksum in the manifest (volume {})",
-                    path.display(),
-                    v.volume
-                )));
+            let size = fs::metadata(&path)
+                .map(|md| md.len())
+                .map_err(|e| corrupt(m, format!("{}: {e}", path.display())))?;
+            if size != v.compressed_bytes {
+                return Err(corrupt(
+                    m,
+                    format!(
+                        "{} has {size} bytes, the manifest says {} (volume {})",
+                        path.display(),
+                        v.compressed_bytes,
+                        v.volume
+                    ),
+                ));
             }
+        }
+        Ok(())
+    }
+
+    /// Whether archive `v` of `m`, read whole, had the manifest's size and sha256.
+    pub fn matches(&self, m: &Manifest, v: &VolumeEntry, size: u64, sha256: &str) -> Result<()> {
+        if size != v.compressed_bytes || sha256 != v.sha256 {
+            return Err(corrupt(
+                m,
+                format!(
+                    "{} does not match its checksum in the manifest (volume {})",
+                    self.path_of(&m.name).join(&v.file).display(),
+                    v.volume
+                ),
+            ));
         }
         Ok(())
     }
@@ -302,6 +320,13 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
+pub fn corrupt(m: &Manifest, problem: String) -> Error {
+    Error::SnapshotCorrupt {
+        name: m.name.clone(),
+        problem,
+    }
+}
+
 /// Seconds since the epoch, now.
 pub fn now_unix() -> u64 {
     SystemTime::now()
@@ -429,12 +454,18 @@ mod tests {
             images: vec![],
             bytes: 0,
             compressed_bytes: size,
-            sha256: sha,
+            sha256: sha.clone(),
         });
         let path = staging.commit(&m).unwrap();
-        assert!(store.verify(&m).is_ok());
-        std::fs::write(path.join("v0.tar.zst"), b"Content").unwrap();
-        let err = store.verify(&m).unwrap_err();
+        let archive = path.join("v0.tar.zst");
+        assert!(store.check_sizes(&m).is_ok());
+        assert!(store.matches(&m, &m.volumes[0], size, &sha).is_ok());
+        std::fs::write(&archive, b"Content").unwrap();
+        let (size, sha) = hash_file(&archive).unwrap();
+        let err = store.matches(&m, &m.volumes[0], size, &sha).unwrap_err();
         assert!(matches!(err, Error::SnapshotCorrupt { .. }), "{err}");
+        std::fs::write(&archive, b"short").unwrap();
+        let err = store.check_sizes(&m).unwrap_err();
+        assert!(err.to_string().contains("has 5 bytes"), "{err}");
     }
 }
