@@ -289,7 +289,7 @@ impl std::fmt::Display for EngineOp {
             EngineOp::Attach => "attaching to container",
             EngineOp::Signal => "sending a signal to container",
             EngineOp::SwarmState => "reading the swarm state of engine",
-            EngineOp::Info => "reading the identity, version and settings of the Docker engine at",
+            EngineOp::Info => "reading the identity of the Docker engine at",
             EngineOp::ListServices => "listing swarm services of project",
             EngineOp::CreateService => "creating swarm service",
             EngineOp::UpdateService => "updating swarm service",
