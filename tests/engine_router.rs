@@ -171,6 +171,23 @@ fn two_projects_by_name_over_https_redirects_down_and_a_crash() {
             .contains(&router.root_cert().display().to_string())
     );
 
+    // ls lists each project's own name first, from any directory.
+    let ls = router.pier(std::env::temp_dir().as_path()).args(["ls", "--json"]).run();
+    let projects: serde_json::Value = serde_json::from_str(&ls.stdout).unwrap();
+    let row = |name: &str| {
+        projects
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {}", ls.stdout))
+            .clone()
+    };
+    assert_eq!(row(&a.name)["URLs"][0], url(&host_a, port), "{}", ls.stdout);
+    assert_eq!(row(&b.name)["URLs"][0], url(&host_b, port), "{}", ls.stdout);
+    let table = router.pier(std::env::temp_dir().as_path()).arg("ls").run();
+    assert!(table.stdout.contains(&url(&host_b, port)), "{}", table.stdout);
+
     // Each project at its own name, over HTTPS verified with the local CA.
     let root = router.root_cert();
     answers(&url(&host_a, port), &root, 200, "hello from a");

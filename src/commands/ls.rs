@@ -1,4 +1,4 @@
-//! `pier ls`: `ops::ls`, as a table (NAME, STATUS, DIRECTORY), JSON, or names.
+//! `pier ls`: `ops::ls`, as a table (NAME, STATUS, URL, DIRECTORY), JSON, or names.
 
 use std::io::Write;
 
@@ -25,12 +25,15 @@ pub fn run(args: &LsArgs, out: &mut dyn Write) -> Result<i32> {
             let mut cells = vec![vec![
                 "NAME".to_string(),
                 "STATUS".into(),
+                "URL".into(),
                 "DIRECTORY".into(),
             ]];
             for r in &rows {
                 cells.push(vec![
                     r.name.clone(),
                     r.status.clone(),
+                    // The project's own https name (the others: `pier info`).
+                    r.urls.first().cloned().unwrap_or_else(|| "—".into()),
                     r.working_dir.clone().unwrap_or_else(|| "—".into()),
                 ]);
             }

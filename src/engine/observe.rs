@@ -148,6 +148,7 @@ impl Engine {
                     project: labels.get(labels::PROJECT)?.clone(),
                     state: state_of(s.state),
                     working_dir: labels.get(labels::WORKING_DIR).cloned(),
+                    config_files: labels.get(labels::CONFIG_FILES).cloned(),
                 })
             })
             .collect())
@@ -178,6 +179,8 @@ pub struct ProjectContainer {
     pub state: ContainerState,
     /// The `io.pier.project.working_dir` label (None on containers of older pier versions).
     pub working_dir: Option<String>,
+    /// The `io.pier.project.config_files` label: the stack files, comma-separated.
+    pub config_files: Option<String>,
 }
 
 fn is_one_off(s: &ContainerSummary) -> bool {

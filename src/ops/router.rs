@@ -191,6 +191,33 @@ pub async fn names_of(engine: &Engine, project: &str, settings: &Settings) -> Re
     }
 }
 
+/// Every running project's https URLs through the router (for `ls`), the
+/// project's own name first; empty when the router is not running.
+pub async fn urls_by_project(engine: &Engine) -> Result<BTreeMap<String, Vec<String>>> {
+    let Some(observed) = engine.inspect_router(CONTAINER).await? else {
+        return Ok(BTreeMap::new());
+    };
+    if observed.state != ContainerState::Running {
+        return Ok(BTreeMap::new());
+    }
+    let https_port = https_port_of(&observed).unwrap_or(443);
+    let table = read_table(engine).await?;
+    Ok(table
+        .running()
+        .map(|p| (p.project.clone(), project_urls(p, https_port)))
+        .collect())
+}
+
+/// A project's URLs, `https://<project>.localhost` first, then its services' in
+/// name order, each once.
+fn project_urls(p: &router::ProjectRoutes, https_port: u16) -> Vec<String> {
+    let own = router::url(&format!("{}.localhost", p.project), https_port);
+    let mut urls: Vec<String> = router::urls_of(p, https_port).into_values().flatten().collect();
+    urls.sort_by_key(|u| (u != &own, u.clone()));
+    urls.dedup();
+    urls
+}
+
 /// `pier router status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
