@@ -172,7 +172,10 @@ fn two_projects_by_name_over_https_redirects_down_and_a_crash() {
     );
 
     // ls lists each project's own name first, from any directory.
-    let ls = router.pier(std::env::temp_dir().as_path()).args(["ls", "--json"]).run();
+    let ls = router
+        .pier(std::env::temp_dir().as_path())
+        .args(["ls", "--json"])
+        .run();
     let projects: serde_json::Value = serde_json::from_str(&ls.stdout).unwrap();
     let row = |name: &str| {
         projects
@@ -186,7 +189,11 @@ fn two_projects_by_name_over_https_redirects_down_and_a_crash() {
     assert_eq!(row(&a.name)["URLs"][0], url(&host_a, port), "{}", ls.stdout);
     assert_eq!(row(&b.name)["URLs"][0], url(&host_b, port), "{}", ls.stdout);
     let table = router.pier(std::env::temp_dir().as_path()).arg("ls").run();
-    assert!(table.stdout.contains(&url(&host_b, port)), "{}", table.stdout);
+    assert!(
+        table.stdout.contains(&url(&host_b, port)),
+        "{}",
+        table.stdout
+    );
 
     // Each project at its own name, over HTTPS verified with the local CA.
     let root = router.root_cert();

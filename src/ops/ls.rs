@@ -46,7 +46,11 @@ pub async fn ls(engine: &Engine, all: bool) -> Result<Vec<ProjectRow>> {
 
 /// One row per project, in name order.
 pub fn rows(containers: Vec<ProjectContainer>) -> Vec<ProjectRow> {
-    type Seen = (BTreeMap<&'static str, usize>, Option<String>, Option<String>);
+    type Seen = (
+        BTreeMap<&'static str, usize>,
+        Option<String>,
+        Option<String>,
+    );
     let mut projects: BTreeMap<String, Seen> = BTreeMap::new();
     for c in containers {
         let (states, dir, files) = projects.entry(c.project).or_default();

@@ -212,7 +212,10 @@ pub async fn urls_by_project(engine: &Engine) -> Result<BTreeMap<String, Vec<Str
 /// name order, each once.
 fn project_urls(p: &router::ProjectRoutes, https_port: u16) -> Vec<String> {
     let own = router::url(&format!("{}.localhost", p.project), https_port);
-    let mut urls: Vec<String> = router::urls_of(p, https_port).into_values().flatten().collect();
+    let mut urls: Vec<String> = router::urls_of(p, https_port)
+        .into_values()
+        .flatten()
+        .collect();
     urls.sort_by_key(|u| (u != &own, u.clone()));
     urls.dedup();
     urls
