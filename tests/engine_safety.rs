@@ -121,6 +121,13 @@ fn down_v_from_another_directory_of_the_same_name_refuses_and_keeps_the_data() {
         &["down"][..],
         &["ps"][..],
         &["logs"][..],
+        &["stop"][..],
+        &["start"][..],
+        &["restart"][..],
+        &["rm", "-f", "-s"][..],
+        &["run", "--rm", "web", "true"][..],
+        &["exec", "-T", "web", "--", "true"][..],
+        &["snapshot"][..],
     ] {
         let (code, _, err) = pier(other.path(), args);
         assert_eq!(code, 2, "{args:?}: {err}");

@@ -125,6 +125,7 @@ fn run_command(cli: Cli, sink: &EventSink, out: &mut dyn Write) -> Result<i32> {
         Command::Doctor(args) => doctor::run(&cli.global, &args, out),
         Command::Run(args) => {
             let loaded = load_stack(&cli.global, sink)?;
+            check_loaded_identity(&loaded.stack.name, &loaded, cli.global.adopt)?;
             run::run(&loaded.stack, &loaded.dotenv, &args, sink, out)
         }
         Command::Start(args) => start::run(
@@ -214,10 +215,11 @@ fn checked_stack(
     services: &[String],
     sink: &EventSink,
 ) -> Result<crate::stack::model::Stack> {
-    let stack = load_stack(global, sink)?.stack;
-    let names: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+    let loaded = load_stack(global, sink)?;
+    let names: Vec<&str> = loaded.stack.services.keys().map(String::as_str).collect();
     crate::ops::project::check_services(services, &names)?;
-    Ok(stack)
+    check_loaded_identity(&loaded.stack.name, &loaded, global.adopt)?;
+    Ok(loaded.stack)
 }
 
 /// What the runtime verbs act on: the stack file's project, or `-p`'s without one.
@@ -243,9 +245,14 @@ pub(crate) fn project_context_for(
 /// Refuse (exit 2) to act on a project whose resources were made from another
 /// directory than the stack file here, unless `--adopt` (`ops::identity`).
 fn check_identity(ctx: &ProjectContext, adopt: bool) -> Result<()> {
-    let Some(loaded) = &ctx.loaded else {
-        return Ok(());
-    };
+    match &ctx.loaded {
+        Some(loaded) => check_loaded_identity(&ctx.name, loaded, adopt),
+        None => Ok(()),
+    }
+}
+
+/// `check_identity` for the project `name` loaded from `loaded`'s files.
+fn check_loaded_identity(name: &str, loaded: &Loaded, adopt: bool) -> Result<()> {
     if adopt {
         return Ok(());
     }
@@ -255,10 +262,10 @@ fn check_identity(ctx: &ProjectContext, adopt: bool) -> Result<()> {
         let Ok(engine) = crate::engine::Engine::connect().await else {
             return Ok(());
         };
-        let Ok(observed) = engine.observe(&ctx.name, &[]).await else {
+        let Ok(observed) = engine.observe(name, &[]).await else {
             return Ok(());
         };
-        crate::ops::identity::check(&ctx.name, Some(&ours), &observed, adopt)
+        crate::ops::identity::check(name, Some(&ours), &observed, adopt)
     })
 }
 

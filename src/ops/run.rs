@@ -116,13 +116,14 @@ pub async fn create(
         interrupt: opts.interrupt.clone(),
         // A one-off is reached through its own terminal, not by name.
         router: None,
-        // What it creates is labelled with the project's directory, and a project
-        // of this name made from elsewhere is refused, as by `up`.
+        // What it creates is labelled with the project's directory; whether a
+        // project of this name made from elsewhere may be used (`--adopt`) was
+        // decided by the command before the engine was asked.
         identity: Some(super::identity::Identity {
             working_dir: stack.project_dir.clone(),
             config_files: vec![],
         }),
-        adopt: false,
+        adopt: true,
     };
     super::up::carry_out(engine, stack, dotenv, &plan, &observed, &up, "run", sink).await?;
     Ok(RunReport {
