@@ -527,6 +527,7 @@ mod tests {
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
             configs: BTreeMap::new(),
+            disabled: Default::default(),
         }
     }
 

@@ -52,6 +52,18 @@ fn a_profiled_service_starts_only_when_its_profile_is_active_or_it_is_named() {
     // --profile: started, the rest unchanged.
     Pier::in_dir(dir).args(["--profile", "debug", "up"]).run();
     assert_eq!(state(&p, "debug").as_deref(), Some("running"));
+    // Without the profile again: its container is no orphan, as with Compose
+    // (not noted, and not removed by --remove-orphans).
+    let again = Pier::in_dir(dir)
+        .args(["up", "--remove-orphans"])
+        .stderr_lacks("orphan")
+        .run();
+    assert_eq!(
+        state(&p, "debug").as_deref(),
+        Some("running"),
+        "{}",
+        again.stderr
+    );
     down(&p);
 
     // COMPOSE_PROFILES does the same.

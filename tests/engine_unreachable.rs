@@ -20,6 +20,7 @@ fn unreachable_engine_names_the_socket_and_the_fix() {
         volumes: Default::default(),
         secrets: Default::default(),
         configs: Default::default(),
+        disabled: Default::default(),
     };
     let err = up(&stack, &up_args(10)).expect_err("no engine there");
     assert!(matches!(err, Error::EngineUnreachable { .. }), "{err:?}");

@@ -409,7 +409,7 @@ pub fn plan_up(
 
     let mut notes = Vec::new();
     for c in &observed.containers {
-        if stack.services.contains_key(&c.service) {
+        if stack.services.contains_key(&c.service) || stack.disabled.contains(&c.service) {
             continue;
         }
         if opts.remove_orphans {
@@ -1085,6 +1085,28 @@ note: container shop-worker-1 belongs to service `worker`, which is not in the s
             "\
 project shop: 1 step
   1. remove container shop-worker-1 (orphan: service not in the stack file)
+unchanged: cache, db, api, web
+"
+        );
+    }
+
+    #[test]
+    fn a_service_profiles_leave_out_is_no_orphan() {
+        let mut stack = shop();
+        stack.disabled.insert("debug".into());
+        let mut observed = running(&stack);
+        let mut old = observed.containers[0].clone();
+        old.service = "debug".into();
+        old.name = "shop-debug-1".into();
+        observed.containers.push(old);
+        let opts = UpOptions {
+            remove_orphans: true,
+            ..UpOptions::default()
+        };
+        assert_eq!(
+            up(&stack, &observed, opts),
+            "\
+project shop: nothing to do
 unchanged: cache, db, api, web
 "
         );

@@ -38,6 +38,7 @@ impl StackFixture {
                 volumes: Default::default(),
                 secrets: Default::default(),
                 configs: Default::default(),
+                disabled: Default::default(),
             },
         }
     }

@@ -28,6 +28,11 @@ pub struct Stack {
     pub secrets: BTreeMap<String, Secret>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub configs: BTreeMap<String, Config>,
+    /// Services of the file that profiles left out (`stack::profiles`): not in
+    /// `services`, yet not orphans either — their containers are left alone, as
+    /// Compose leaves them.
+    #[serde(skip)]
+    pub disabled: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -83,6 +83,7 @@ mod tests {
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
             configs: BTreeMap::new(),
+            disabled: Default::default(),
         };
         stack.services.insert("db".into(), Service::default());
         stack.services.insert(

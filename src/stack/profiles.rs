@@ -69,6 +69,7 @@ pub fn apply(stack: &mut Stack, active: &[String], named: &[String]) -> Vec<Diag
     let mut diags = Vec::new();
     for (name, _) in &disabled {
         stack.services.remove(name);
+        stack.disabled.insert(name.clone());
     }
     for (name, service) in &mut stack.services {
         service.depends_on.retain(|dep, d| {

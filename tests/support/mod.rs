@@ -118,6 +118,7 @@ impl Project {
             volumes: BTreeMap::new(),
             secrets: BTreeMap::new(),
             configs: BTreeMap::new(),
+            disabled: Default::default(),
         }
     }
 }

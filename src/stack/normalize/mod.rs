@@ -102,6 +102,7 @@ pub fn normalize(
         volumes: BTreeMap::new(),
         secrets: BTreeMap::new(),
         configs: BTreeMap::new(),
+        disabled: Default::default(),
     };
     let Some(top) = root.as_mapping() else {
         let found = read::describe(root);
