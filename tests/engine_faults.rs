@@ -242,11 +242,11 @@ fn calls_of(case: &Case, proxy: &FaultProxy, args: &[&str]) -> usize {
     proxy.calls()
 }
 
-/// SIGKILL `pier up` right after its `k`th step event (started or finished);
-/// whether it was still running then.
-fn kill_after_event(case: &Case, k: usize) -> bool {
+/// SIGKILL `pier VERB` (`up` or `down`) right after its `k`th step event
+/// (started or finished); whether it was still running then.
+fn kill_after_event(case: &Case, verb: &str, k: usize) -> bool {
     let mut child = Pier::in_dir(case.dir)
-        .args(["--progress", "json", "up"])
+        .args(["--progress", "json", verb])
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -337,12 +337,30 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
         let dir = root.path().join(&project);
         let case = Case { project, dir: &dir };
         let what = format!("up killed after step event {k}");
-        if !kill_after_event(&case, k) {
+        if !kill_after_event(&case, "up", k) {
             finish(&case, &what, &mut tally);
             break;
         }
         tally.injected += 1;
         let before = volume_marker(&case);
+        settle(&case, &what, before, &mut tally);
+        finish(&case, &what, &mut tally);
+    }
+
+    // SIGKILL at every step boundary of `down`, from a stack that is up.
+    for k in 1.. {
+        let project = new_case();
+        let dir = root.path().join(&project);
+        let case = Case { project, dir: &dir };
+        let what = format!("down killed after step event {k}");
+        let (code, err) = case.pier(None, &["up"]);
+        assert_eq!(code, 0, "{what}: the clean up: {err}");
+        let before = volume_marker(&case);
+        if !kill_after_event(&case, "down", k) {
+            finish(&case, &what, &mut tally);
+            break;
+        }
+        tally.injected += 1;
         settle(&case, &what, before, &mut tally);
         finish(&case, &what, &mut tally);
     }
