@@ -213,16 +213,21 @@ fn a_port_held_by_another_projects_container_names_it_the_env_variable_and_a_fre
         .args(["--progress", "quiet", "up"])
         .status(1)
         .stderr_contains(format!(
-            "host port 127.0.0.1:{port}/tcp of service `web` is already in use by container {} of pier project {}",
+            "host port 127.0.0.1:{port}/tcp of service `web` is already in use by container {} of pier project {} ({})",
             a.container("web"),
-            a.name
+            a.name,
+            a.dir.path().display()
         ))
         .stderr_contains(format!(
             "the port is WEB_PORT in {}",
             b.dir.path().join(".env").display()
         ))
         .stderr_contains("hint: set WEB_PORT=")
-        .stderr_contains(format!("or stop the other project (`pier down -p {}`)", a.name))
+        // Its containers carry their directory (`io.pier.project.working_dir`).
+        .stderr_contains(format!(
+            "or stop the other project (`cd {} && pier down`)",
+            a.dir.path().display()
+        ))
         .run();
     // The suggested port is a number above the busy one, and free.
     let suggested: u16 = out
