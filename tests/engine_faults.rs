@@ -29,33 +29,8 @@ use std::path::Path;
 use support::faults::{Fault, FaultProxy};
 use support::*;
 
-const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
 /// What a hung call costs each case: pier's per-call deadline in the suite.
 const ENGINE_TIMEOUT: &str = "2";
-
-fn stack(name: &str) -> String {
-    format!(
-        r#"name: {name}
-services:
-  db:
-    image: {IMAGE}
-    command: ["sh", "-c", "[ -f /data/marker ] || cat /proc/sys/kernel/random/uuid > /data/marker; {IDLE}"]
-    volumes: [dbdata:/data]
-    healthcheck:
-      test: ["CMD-SHELL", "test -f /data/marker"]
-      interval: 1s
-      timeout: 2s
-      retries: 30
-  web:
-    image: {IMAGE}
-    command: ["sh", "-c", "{IDLE}"]
-    depends_on:
-      db: {{condition: service_healthy}}
-volumes:
-  dbdata: {{}}
-"#
-    )
-}
 
 /// Phrases of pier's messages that name what it was doing (`EngineOp`'s text,
 /// the connection, an interrupted run).
@@ -279,7 +254,7 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
         n_case += 1;
         let project = format!("pier-t-faults-{pid}-{n_case}");
         let dir = root.path().join(&project);
-        write(&dir, "pier.yaml", &stack(&project));
+        write(&dir, "pier.yaml", &db_web(&project));
         project
     };
 

@@ -17,8 +17,6 @@ use std::time::Duration;
 use support::faults::{Fault, FaultProxy};
 use support::*;
 
-const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
-
 /// Kills the runs still going when the test fails (Project's Drop then cleans up).
 struct Reap(Vec<u32>);
 
@@ -45,31 +43,6 @@ fn pier(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         out.status.code().unwrap_or(-1),
         text(&out.stdout),
         text(&out.stderr),
-    )
-}
-
-/// A stack of `db` (with a volume and a health check) and `web` depending on it.
-fn db_web(name: &str) -> String {
-    format!(
-        r#"name: {name}
-services:
-  db:
-    image: {IMAGE}
-    command: ["sh", "-c", "[ -f /data/marker ] || cat /proc/sys/kernel/random/uuid > /data/marker; {IDLE}"]
-    volumes: [dbdata:/data]
-    healthcheck:
-      test: ["CMD-SHELL", "test -f /data/marker"]
-      interval: 1s
-      timeout: 2s
-      retries: 30
-  web:
-    image: {IMAGE}
-    command: ["sh", "-c", "{IDLE}"]
-    depends_on:
-      db: {{condition: service_healthy}}
-volumes:
-  dbdata: {{}}
-"#
     )
 }
 

@@ -37,6 +37,23 @@ pub struct WatchRule {
     pub initial_sync: bool,
 }
 
+impl WatchRule {
+    /// A rule with only its path, action and target (no exec, ignore or
+    /// include): the watcher's unit tests build many.
+    #[cfg(test)]
+    pub fn plain(path: &str, action: WatchAction, target: Option<&str>) -> WatchRule {
+        WatchRule {
+            path: PathBuf::from(path),
+            action,
+            target: target.map(String::from),
+            exec: None,
+            ignore: vec![],
+            include: vec![],
+            initial_sync: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum WatchAction {
     #[serde(rename = "sync")]

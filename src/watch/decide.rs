@@ -225,15 +225,7 @@ mod tests {
     use crate::stack::model::{Mount, MountKind, Service};
 
     fn rule(path: &str, action: WatchAction, target: Option<&str>) -> WatchRule {
-        WatchRule {
-            path: PathBuf::from(path),
-            action,
-            target: target.map(String::from),
-            exec: None,
-            ignore: vec![],
-            include: vec![],
-            initial_sync: false,
-        }
+        WatchRule::plain(path, action, target)
     }
 
     fn t(service: &str, index: usize, r: WatchRule) -> Trigger {

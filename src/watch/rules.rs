@@ -229,15 +229,7 @@ mod tests {
     use crate::stack::model::{Build, Mount};
 
     fn rule(path: &str, action: WatchAction, target: Option<&str>) -> WatchRule {
-        WatchRule {
-            path: PathBuf::from(path),
-            action,
-            target: target.map(String::from),
-            exec: None,
-            ignore: vec![],
-            include: vec![],
-            initial_sync: false,
-        }
+        WatchRule::plain(path, action, target)
     }
 
     fn sync(path: &str, target: &str) -> WatchRule {

@@ -22,6 +22,34 @@ use pier::stack::model::{
 };
 
 pub const IMAGE: &str = "pier-test/busybox:2";
+/// A command that idles until TERM, then exits 0 at once.
+pub const IDLE: &str = "trap 'exit 0' TERM; while :; do sleep 1; done";
+
+/// A stack of `db` (a volume holding a marker, a health check on it) and `web`
+/// depending on it being healthy: the shape the safety and fault suites use.
+pub fn db_web(name: &str) -> String {
+    format!(
+        r#"name: {name}
+services:
+  db:
+    image: {IMAGE}
+    command: ["sh", "-c", "[ -f /data/marker ] || cat /proc/sys/kernel/random/uuid > /data/marker; {IDLE}"]
+    volumes: [dbdata:/data]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /data/marker"]
+      interval: 1s
+      timeout: 2s
+      retries: 30
+  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "{IDLE}"]
+    depends_on:
+      db: {{condition: service_healthy}}
+volumes:
+  dbdata: {{}}
+"#
+    )
+}
 
 static IMAGE_ONCE: Once = Once::new();
 
