@@ -68,6 +68,20 @@ pub struct ObservedContainer {
     pub networks: Option<BTreeMap<String, String>>,
 }
 
+impl ObservedContainer {
+    /// Whether it already is where a `depends_on` condition asks a dependency to be.
+    pub fn meets(&self, condition: crate::stack::model::Condition) -> bool {
+        use crate::stack::model::Condition;
+        match condition {
+            Condition::Started => self.state == ContainerState::Running,
+            Condition::Healthy => self.health == Some(Health::Healthy),
+            Condition::CompletedSuccessfully => {
+                self.state == ContainerState::Exited && self.exit_code == Some(0)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PublishedPort {
     /// e.g. `80/tcp`.

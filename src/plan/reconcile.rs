@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
-use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, ObservedMount};
+use crate::plan::observed::{ContainerState, Observed, ObservedContainer, ObservedMount};
 use crate::plan::spec::{
     BuildSpec, ContainerSpec, HookSpec, MountSpec, MountType, build_spec, probe_of,
     probe_timeout_ms_of,
@@ -254,13 +254,7 @@ pub fn plan_up(
                 for (i, dep_container) in stack.container_names(dep).iter().enumerate() {
                     let start = dep_started.and_then(|s| s.get(i)).copied();
                     let satisfied = dep_started.is_none_or(|s| s.is_empty())
-                        && container_named(dep_container).is_some_and(|c| match condition {
-                            Condition::Started => c.state == ContainerState::Running,
-                            Condition::Healthy => c.health == Some(Health::Healthy),
-                            Condition::CompletedSuccessfully => {
-                                c.state == ContainerState::Exited && c.exit_code == Some(0)
-                            }
-                        });
+                        && container_named(dep_container).is_some_and(|c| c.meets(condition));
                     if satisfied {
                         continue;
                     }
@@ -860,7 +854,7 @@ mod tests {
                     field_hashes: hash.fields.clone(),
                     depends_on: svc.depends_on.keys().cloned().collect(),
                     state: ContainerState::Running,
-                    health: has_healthcheck(svc).then_some(Health::Healthy),
+                    health: has_healthcheck(svc).then_some(crate::plan::observed::Health::Healthy),
                     exit_code: Some(0),
                     started_at: None,
                     published: vec![],

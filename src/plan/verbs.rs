@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
-use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer};
+use crate::plan::observed::{ContainerState, Observed, ObservedContainer};
 use crate::plan::reconcile::{Builder, final_condition};
 use crate::plan::spec::{HookSpec, build_spec, probe_of, probe_timeout_ms_of};
 use crate::plan::steps::{Action, Cause, Plan, StepId};
@@ -20,17 +20,6 @@ fn is_up(state: ContainerState) -> bool {
         state,
         ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
     )
-}
-
-/// Whether `c` already meets `condition` (a dependency that need not be waited for).
-fn meets(c: &ObservedContainer, condition: Condition) -> bool {
-    match condition {
-        Condition::Started => c.state == ContainerState::Running,
-        Condition::Healthy => c.health == Some(Health::Healthy),
-        Condition::CompletedSuccessfully => {
-            c.state == ContainerState::Exited && c.exit_code == Some(0)
-        }
-    }
 }
 
 /// `pier start [SERVICE...]`: start the existing, stopped containers of the named
@@ -80,7 +69,7 @@ pub fn plan_start(
                 continue;
             };
             if !scope.contains(dep)
-                || (!started.contains_key(dep) && meets(dep_container, condition))
+                || (!started.contains_key(dep) && dep_container.meets(condition))
             {
                 continue;
             }
