@@ -160,7 +160,10 @@ fn faulty_run_ok(code: i32, stderr: &str) -> Result<(), String> {
 fn settle(case: &Case, what: &str, before: Option<String>, tally: &mut Tally) -> Option<String> {
     let (code, err) = case.pier(None, &["up"]);
     let state = case.converged();
-    let after = case.marker();
+    // Read from the volume when `exec` cannot: a stop the killed pier had sent
+    // may still be finishing in the engine (it outlives its client), and a
+    // stopped db is not lost data — only different content is.
+    let after = volume_marker(case);
     match (code, state) {
         (0, Ok(())) => tally.converged += 1,
         (code, state) => tally.failures.push(format!(
