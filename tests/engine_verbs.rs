@@ -637,3 +637,110 @@ fn restart_waits_for_readiness_like_up() {
     );
     pier(dir).args(["down"]).run();
 }
+
+#[test]
+fn run_publish_use_aliases_and_build() {
+    let p = Project::new("verbs-run-publish");
+    let dir = p.dir.path();
+    let image = format!("{}-web:1", p.name);
+    let _image = Image(image.clone());
+    let dockerfile = |marker: &str| {
+        write(
+            dir,
+            "ctx/Dockerfile",
+            &format!("FROM {IMAGE}\nRUN echo {marker} > /marker\n"),
+        );
+    };
+    dockerfile("one");
+    let idle = idle_after("");
+    stack_file(
+        &p,
+        &format!(
+            r#"  web:
+    build: ./ctx
+    image: {image}
+    command: ["sh", "-c", "{idle}"]
+    networks:
+      default: {{aliases: [www]}}
+  probe:
+    image: {IMAGE}
+    command: ["sh", "-c", "{idle}"]
+"#
+        ),
+    );
+    let marker = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "-T", "--no-deps"];
+        args.extend(extra);
+        args.extend(["web", "cat", "/marker"]);
+        pier(dir).args(args).run().stdout
+    };
+    // Built because missing; then the image is there and is used as it is,
+    // unless --build builds it again first.
+    assert_eq!(marker(&[]), "one\n");
+    dockerfile("two");
+    assert_eq!(marker(&[]), "one\n");
+    assert_eq!(marker(&["--build"]), "two\n");
+
+    // -p after `run` publishes, on 127.0.0.1 without an address; --use-aliases
+    // gives the one-off the service's names on its network.
+    pier(dir).args(["up", "probe"]).run();
+    let port = free_port();
+    let out = pier(dir)
+        .args([
+            "run",
+            "-d",
+            "--no-deps",
+            "--use-aliases",
+            "-p",
+            &format!("{port}:80"),
+            "web",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+        ])
+        .run();
+    let one_off = out.stdout.trim().to_string();
+    assert_eq!(
+        inspect(&one_off, "{{json .HostConfig.PortBindings}}"),
+        format!(r#"{{"80/tcp":[{{"HostIp":"127.0.0.1","HostPort":"{port}"}}]}}"#)
+    );
+    let answer = poll("the one-off's httpd", Duration::from_secs(30), || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        (!text.is_empty()).then_some(text)
+    });
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let network = format!("{}_default", p.name);
+    let on_network = |field: &str| {
+        inspect(
+            &one_off,
+            &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").{field}}}}}"),
+        )
+    };
+    let aliases = on_network("Aliases");
+    assert!(
+        aliases.contains(r#""web""#) && aliases.contains(r#""www""#),
+        "{aliases}"
+    );
+    let ip = on_network("IPAddress");
+    let ping = docker(&[
+        "exec",
+        &p.container("probe"),
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        "www",
+    ])
+    .unwrap();
+    assert!(
+        ping.contains(&format!("({})", ip.trim_matches('"'))),
+        "{ping}"
+    );
+    pier(dir).args(["down"]).run();
+}

@@ -17,8 +17,8 @@ use serde::{Serialize, Serializer};
 use crate::labels;
 use crate::plan::hash::ConfigHash;
 use crate::stack::model::{
-    Condition, ConfigSource, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
-    SecretSource, Service, Stack, VolumesSource,
+    Condition, ConfigSource, Device, Hook, Logging, MountKind, PortMapping, Protocol,
+    RestartPolicy, SecretSource, Service, Stack, VolumesSource,
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -245,6 +245,17 @@ impl PortProtocol {
     }
 }
 
+impl From<&PortMapping> for PortSpec {
+    fn from(p: &PortMapping) -> PortSpec {
+        PortSpec {
+            host_ip: p.host_ip.clone(),
+            host_port: p.published,
+            target: p.target,
+            protocol: p.protocol.into(),
+        }
+    }
+}
+
 impl From<Protocol> for PortProtocol {
     fn from(p: Protocol) -> PortProtocol {
         match p {
@@ -460,16 +471,7 @@ impl ContainerSpec {
             labels.insert(labels::PRE_STOP.into(), json);
         }
 
-        let ports: Vec<PortSpec> = svc
-            .ports
-            .iter()
-            .map(|p| PortSpec {
-                host_ip: p.host_ip.clone(),
-                host_port: p.published,
-                target: p.target,
-                protocol: p.protocol.into(),
-            })
-            .collect();
+        let ports: Vec<PortSpec> = svc.ports.iter().map(PortSpec::from).collect();
         let mut exposed: Vec<String> = svc
             .expose
             .iter()
