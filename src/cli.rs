@@ -333,6 +333,15 @@ pub struct PsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Also list `pier run`'s one-off containers, as Compose's `ps -a`
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Print only the containers' ids
+    #[arg(short = 'q', long, conflicts_with_all = ["json", "services"])]
+    pub quiet: bool,
+    /// Print only the names of the services that have a container
+    #[arg(long, conflicts_with = "json")]
+    pub services: bool,
     /// Where the stack runs
     #[arg(long, value_enum, default_value_t = Target::Local)]
     pub target: Target,
@@ -367,7 +376,7 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The command's exit code is pier's. Compose's flags; `-p` stays the project name."
+    after_help = "The command's exit code is pier's. Compose's flags; `-p` after `run` is `--publish`."
 )]
 pub struct RunArgs {
     /// The service whose container is the model

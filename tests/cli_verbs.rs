@@ -28,6 +28,7 @@ const VERBS: &[(&str, &[&str])] = &[
             "--use-aliases",
         ],
     ),
+    ("ps", &["--all", "--quiet", "--services", "--json"]),
     ("start", &["[SERVICES]..."]),
     ("stop", &["--timeout"]),
     ("restart", &["--timeout", "--no-deps"]),
@@ -100,6 +101,10 @@ fn bad_flags_and_values_are_exit_2() {
         &["port", "web", "80", "--protocol", "sctp"],
         &["port", "web", "80", "--index", "0"],
         &["ls", "--json", "--quiet"],
+        &["ps", "-q", "--json"],
+        &["ps", "--services", "--json"],
+        &["ps", "-q", "--services"],
+        &["ps", "--target", "swarm", "-q"],
         &["pull", "--policy", "always"],
     ];
     for args in cases {

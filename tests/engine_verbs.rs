@@ -744,3 +744,91 @@ fn run_publish_use_aliases_and_build() {
     );
     pier(dir).args(["down"]).run();
 }
+
+#[test]
+fn ps_all_lists_run_one_offs_which_stay_out_of_orphans_and_go_with_down() {
+    let p = Project::new("verbs-ps-one-offs");
+    let dir = p.dir.path();
+    let idle = idle_after("");
+    stack_file(
+        &p,
+        &format!(
+            r#"  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "{idle}"]
+  job:
+    image: {IMAGE}
+    command: ["true"]
+"#
+        ),
+    );
+    pier(dir).args(["up", "web"]).run();
+    let running = pier(dir)
+        .args(["run", "-d", "--no-deps", "web"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    pier(dir).args(["run", "-T", "--no-deps", "job"]).run();
+    let exited = one_offs(&p)
+        .into_iter()
+        .find(|c| c.contains("-job-run-"))
+        .expect("job's one-off");
+    let id = |c: &str| inspect(c, "{{.Id}}");
+
+    // Without -a the services alone, as Compose's `ps`.
+    let ps = pier(dir).args(["ps"]).run().stdout;
+    assert!(!ps.contains("-run-"), "{ps}");
+    pier(dir)
+        .args(["ps", "-q"])
+        .stdout(format!("{}\n", id(&p.container("web"))))
+        .run();
+    pier(dir).args(["ps", "--services"]).stdout("web\n").run();
+
+    // With -a the one-offs too, after the services, by name.
+    let ps = pier(dir).args(["ps", "-a"]).run().stdout;
+    let one_off_lines: Vec<&str> = ps.lines().filter(|l| l.contains("(one-off)")).collect();
+    assert_eq!(one_off_lines.len(), 2, "{ps}");
+    assert!(one_off_lines[0].starts_with("job (one-off)") && one_off_lines[0].contains(&exited));
+    assert!(one_off_lines[0].contains("exited (0)"), "{ps}");
+    assert!(one_off_lines[1].starts_with("web (one-off)") && one_off_lines[1].contains(&running));
+    pier(dir)
+        .args(["ps", "-a", "-q"])
+        .stdout(format!(
+            "{}\n{}\n{}\n",
+            id(&p.container("web")),
+            id(&exited),
+            id(&running)
+        ))
+        .run();
+    pier(dir)
+        .args(["ps", "-a", "--services"])
+        .stdout("web\njob\n")
+        .run();
+    let json: serde_json::Value =
+        serde_json::from_str(&pier(dir).args(["ps", "-a", "--json"]).run().stdout).unwrap();
+    let flagged: Vec<(&str, bool)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["container"].as_str().unwrap_or("-"), r["one_off"] == true))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            ("-", false),
+            (p.container("web").as_str(), false),
+            (exited.as_str(), true),
+            (running.as_str(), true),
+        ]
+    );
+
+    // Not orphans: `up --remove-orphans` leaves them; `down` removes them.
+    pier(dir)
+        .args(["up", "--remove-orphans", "web"])
+        .stderr_lacks("-run-")
+        .run();
+    assert_eq!(one_offs(&p).len(), 2);
+    pier(dir).args(["down"]).run();
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}
