@@ -333,6 +333,15 @@ pub struct PsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Also list `pier run`'s one-off containers, as Compose's `ps -a`
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Print only the containers' ids
+    #[arg(short = 'q', long, conflicts_with_all = ["json", "services"])]
+    pub quiet: bool,
+    /// Print only the names of the services that have a container
+    #[arg(long, conflicts_with = "json")]
+    pub services: bool,
     /// Where the stack runs
     #[arg(long, value_enum, default_value_t = Target::Local)]
     pub target: Target,
@@ -367,7 +376,7 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The command's exit code is pier's. Compose's flags; `-p` stays the project name."
+    after_help = "The command's exit code is pier's. Compose's flags; `-p` after `run` is `--publish`."
 )]
 pub struct RunArgs {
     /// The service whose container is the model
@@ -400,6 +409,16 @@ pub struct RunArgs {
     /// Publish the service's ports (otherwise none, so it never collides with the service)
     #[arg(short = 'P', long)]
     pub service_ports: bool,
+    /// Publish a container port instead, e.g. 8080:80 (repeatable; `-p` after `run`,
+    /// as with Compose), bound to 127.0.0.1 unless it names an address
+    #[arg(long, value_name = "[IP:][HOST:]CONTAINER[/PROTO]")]
+    pub publish: Vec<String>,
+    /// Build the images of `build:` services first, as `up --build` does
+    #[arg(long)]
+    pub build: bool,
+    /// Join the service's networks under the service's name and aliases too
+    #[arg(long)]
+    pub use_aliases: bool,
     /// Override the image's entrypoint (drops the service's command too), e.g. "sh -c"
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<String>,
@@ -620,6 +639,75 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Compose's `run -p 8080:80` publishes a port, while `-p` is also the global
+/// `--project-name`: in the arguments of `run` before its SERVICE, `-p VALUE` and
+/// `-pVALUE` are `--publish`, as with Compose; elsewhere `-p` names the project.
+/// Which options take a value is read from the parser itself.
+pub fn publish_after_run(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let Some(run) = root.find_subcommand("run") else {
+        return args;
+    };
+    // Whether `token` (`-x` or `--long`, nothing attached) is an option of one
+    // of `commands` that takes its value from the next argument.
+    let takes_value = |commands: &[&clap::Command], token: &str| {
+        commands.iter().flat_map(|c| c.get_arguments()).any(|a| {
+            let named = match token.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => {
+                    let mut chars = token.chars().skip(1);
+                    let short = chars.next();
+                    chars.next().is_none() && short.is_some() && a.get_short() == short
+                }
+            };
+            named && !a.is_positional() && a.get_action().takes_values()
+        })
+    };
+    let text = |arg: &std::ffi::OsString| arg.to_str().map(str::to_string);
+    // The command: the first argument that is neither an option nor its value.
+    let mut i = 1;
+    loop {
+        let Some(token) = args.get(i).and_then(text) else {
+            return args;
+        };
+        if token == "--" {
+            return args;
+        }
+        if !token.starts_with('-') || token == "-" {
+            if token != "run" {
+                return args;
+            }
+            break;
+        }
+        i += if takes_value(&[&root], &token) { 2 } else { 1 };
+    }
+    // The options of `run`, up to its SERVICE.
+    let mut j = i + 1;
+    while let Some(token) = args.get(j).and_then(text) {
+        if token == "--" || !token.starts_with('-') || token == "-" {
+            break;
+        }
+        if token == "-p" {
+            args[j] = "--publish".into();
+            j += 2;
+        } else if let Some(value) = token
+            .strip_prefix("-p")
+            .filter(|_| !token.starts_with("--"))
+        {
+            args[j] = format!("--publish={value}").into();
+            j += 1;
+        } else {
+            j += if takes_value(&[run, &root], &token) {
+                2
+            } else {
+                1
+            };
+        }
+    }
+    args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,5 +716,64 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn rewritten(line: &str) -> Vec<String> {
+        let args = line.split_whitespace().map(Into::into).collect();
+        publish_after_run(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn p_after_run_publishes_and_names_the_project_elsewhere() {
+        assert_eq!(
+            rewritten("pier -p shop -f a.yaml run -e A=1 -p 8080:80 -p9000:90 -d web sh -p x"),
+            [
+                "pier",
+                "-p",
+                "shop",
+                "-f",
+                "a.yaml",
+                "run",
+                "-e",
+                "A=1",
+                "--publish",
+                "8080:80",
+                "--publish=9000:90",
+                "-d",
+                "web",
+                "sh",
+                "-p",
+                "x"
+            ]
+        );
+        // An option's value that looks like `-p` is a value; so is the command's.
+        assert_eq!(
+            rewritten("pier run --name -p web -p 1"),
+            ["pier", "run", "--name", "-p", "web", "-p", "1"]
+        );
+        for unchanged in [
+            "pier up -p shop",
+            "pier -p run up",
+            "pier --progress plain ps -p x",
+            "pier run web -p 80",
+            "pier run -- -p 80",
+        ] {
+            assert_eq!(
+                rewritten(unchanged),
+                unchanged.split_whitespace().collect::<Vec<_>>()
+            );
+        }
+        // What clap makes of it.
+        let cli = Cli::parse_from(rewritten("pier -p shop run -p 8080:80 --use-aliases web"));
+        assert_eq!(cli.global.project_name.as_deref(), Some("shop"));
+        let Command::Run(run) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(run.publish, ["8080:80"]);
+        assert!(run.use_aliases);
+        assert_eq!(run.service, "web");
     }
 }

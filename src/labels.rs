@@ -63,6 +63,10 @@ pub const ONE_OFF: &str = "io.pier.one-off";
 /// it has some: `down`, scaling down and a recreate run them from the container
 /// alone, so an edited or missing stack file stops it the way it was started.
 pub const PRE_STOP: &str = "io.pier.pre-stop";
+/// The containers a container takes volumes from (`volumes_from`), comma-separated,
+/// set only when there are some: a recreate carries over the container's own
+/// anonymous volumes, never those it mounts from them (`plan::reconcile`).
+pub const VOLUMES_FROM: &str = "io.pier.volumes-from";
 /// On a service: the container port that serves HTTP (e.g. `"80"`), so that the
 /// router gives it a name (`https://<service>.<project>.localhost`). Without it,
 /// the first published port `overview::scheme_for` calls HTTP.

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = pier::cli::Cli::parse();
+    let args = pier::cli::publish_after_run(std::env::args_os().collect());
+    let cli = pier::cli::Cli::parse_from(args);
     // With `--progress json` every line on stderr is a JSON object, the error too.
     let json = cli.global.progress == pier::cli::Progress::Json;
     let mut stdout = std::io::stdout().lock();

@@ -23,8 +23,12 @@ const VERBS: &[(&str, &[&str])] = &[
             "--user",
             "--name",
             "--detach",
+            "--publish",
+            "--build",
+            "--use-aliases",
         ],
     ),
+    ("ps", &["--all", "--quiet", "--services", "--json"]),
     ("start", &["[SERVICES]..."]),
     ("stop", &["--timeout"]),
     ("restart", &["--timeout", "--no-deps"]),
@@ -87,6 +91,9 @@ fn bad_flags_and_values_are_exit_2() {
         &["run"],
         &["run", "web", "-e", "=1"],
         &["run", "web", "--entrypoint", "sh 'unbalanced"],
+        &["run", "-p", "80:http", "web"],
+        &["run", "--publish", "1.2.3:80:80", "web"],
+        &["run", "-P", "-p", "8080:80", "web"],
         &["stop", "-t", "soon"],
         &["restart", "-t", "-1"],
         &["port", "web"],
@@ -94,6 +101,10 @@ fn bad_flags_and_values_are_exit_2() {
         &["port", "web", "80", "--protocol", "sctp"],
         &["port", "web", "80", "--index", "0"],
         &["ls", "--json", "--quiet"],
+        &["ps", "-q", "--json"],
+        &["ps", "--services", "--json"],
+        &["ps", "-q", "--services"],
+        &["ps", "--target", "swarm", "-q"],
         &["pull", "--policy", "always"],
     ];
     for args in cases {
@@ -105,6 +116,43 @@ fn bad_flags_and_values_are_exit_2() {
             .stderr_lacks("Docker engine")
             .run();
     }
+}
+
+#[test]
+fn run_p_publishes_after_run_and_names_the_project_before_it() {
+    // After `run`, `-p` is `--publish` (its problem is the port's); before it,
+    // the project's name (the failure is the engine's, the input was fine).
+    Pier::new()
+        .no_engine()
+        .file("pier.yaml", STACK)
+        .args(["run", "-p", "8080:http", "web"])
+        .status(2)
+        .stderr_contains("`--publish 8080:http`")
+        .stderr_lacks("Docker engine")
+        .run();
+    Pier::new()
+        .no_engine()
+        .file("pier.yaml", STACK)
+        .args(["run", "-P", "-p8080:80", "web"])
+        .status(2)
+        .stderr_contains("--service-ports and --publish cannot be used together")
+        .run();
+    Pier::new()
+        .no_engine()
+        .file("pier.yaml", STACK)
+        .args([
+            "-p",
+            "other",
+            "run",
+            "-p",
+            "8080:80",
+            "--use-aliases",
+            "--build",
+            "web",
+        ])
+        .status(1)
+        .stderr_contains("cannot reach the Docker engine")
+        .run();
 }
 
 #[test]

@@ -57,6 +57,8 @@ const KEYS: &[&str] = &[
     "storage_opt",
     "logging",
     "runtime",
+    "volumes_from",
+    "links",
 ];
 
 fn dir() -> PathBuf {

@@ -372,3 +372,99 @@ volumes:
         format!("hook stopping {second}\nhook stopping {first}")
     );
 }
+
+#[test]
+fn volumes_from_and_links_reach_the_container() {
+    let p = Project::new("volfrom");
+    // `data` has a named and an anonymous volume; `app` takes both, read-only,
+    // and reaches `data` as `db` too; `rw` takes them as they are.
+    let yaml = |mode: &str| {
+        format!(
+            r#"
+name: {name}
+services:
+  data:
+    image: {IMAGE}
+    command: {IDLE}
+    volumes: ["store:/store", /anon]
+  app:
+    image: {IMAGE}
+    command: {IDLE}
+    volumes_from: ["data{mode}"]
+    links: ["data:db"]
+  rw:
+    image: {IMAGE}
+    command: {IDLE}
+    volumes_from: [data]
+volumes:
+  store:
+"#,
+            name = p.name
+        )
+    };
+    let out = up_file(&p, &yaml(":ro"));
+    let (data, app, rw) = (p.container("data"), p.container("app"), p.container("rw"));
+    assert_eq!(
+        inspect(&app, "{{json .HostConfig.VolumesFrom}}"),
+        format!(r#"["{data}:ro"]"#),
+        "{}",
+        out.stderr
+    );
+    let exec = |c: &str, script: &str| docker(&["exec", c, "sh", "-c", script]);
+    exec(&data, "echo named > /store/a && echo anonymous > /anon/b").unwrap();
+    assert_eq!(
+        exec(&app, "cat /store/a /anon/b").unwrap(),
+        "named\nanonymous"
+    );
+    // `:ro` is read-only here, while `rw` (no mode) writes as data can.
+    assert!(
+        exec(&app, "touch /anon/x").is_err(),
+        "app's copy is read-only"
+    );
+    exec(&rw, "echo from-rw > /anon/c").unwrap();
+    assert_eq!(exec(&data, "cat /anon/c").unwrap(), "from-rw");
+
+    // The link is a name on the project network for data's container.
+    let network = format!("{}_default", p.name);
+    assert_eq!(
+        inspect(
+            &app,
+            &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Links}}}}")
+        ),
+        format!(r#"["{data}:db"]"#)
+    );
+    let data_ip = inspect(
+        &data,
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+    );
+    let ping = exec(&app, "ping -c 1 -W 5 db").unwrap();
+    assert!(ping.contains(&format!("({data_ip})")), "{ping}");
+    // Without the link, `db` is nobody's name.
+    assert!(exec(&rw, "ping -c 1 -W 5 db").is_err());
+
+    // Unchanged, nothing to do; a changed volumes_from recreates app, naming it.
+    Pier::in_dir(p.dir.path())
+        .args(["up", "--dry-run"])
+        .stdout_contains("nothing to do")
+        .run();
+    write(p.dir.path(), "pier.yaml", &yaml(""));
+    Pier::in_dir(p.dir.path())
+        .args(["up", "--dry-run"])
+        .stdout_contains(format!(
+            "recreate container {app} (config changed: volumes_from)"
+        ))
+        .stdout_lacks(format!("recreate container {data}"))
+        .run();
+    up_file(&p, &yaml(""));
+    exec(&app, "echo now-rw > /anon/x").unwrap();
+    assert_eq!(exec(&data, "cat /anon/x").unwrap(), "now-rw");
+    // And back: data's anonymous volume is not app's to carry over as its own
+    // (read-write) mount; `volumes_from` mounts it again, read-only.
+    up_file(&p, &yaml(":ro"));
+    assert!(exec(&app, "touch /anon/y").is_err(), "read-only again");
+    assert_eq!(exec(&app, "cat /anon/x").unwrap(), "now-rw");
+    let mounts = inspect(&app, "{{range .Mounts}}{{.Destination}}={{.RW}} {{end}}");
+    let mut mounts: Vec<&str> = mounts.split_whitespace().collect();
+    mounts.sort();
+    assert_eq!(mounts, ["/anon=false", "/store=false"]);
+}

@@ -637,3 +637,198 @@ fn restart_waits_for_readiness_like_up() {
     );
     pier(dir).args(["down"]).run();
 }
+
+#[test]
+fn run_publish_use_aliases_and_build() {
+    let p = Project::new("verbs-run-publish");
+    let dir = p.dir.path();
+    let image = format!("{}-web:1", p.name);
+    let _image = Image(image.clone());
+    let dockerfile = |marker: &str| {
+        write(
+            dir,
+            "ctx/Dockerfile",
+            &format!("FROM {IMAGE}\nRUN echo {marker} > /marker\n"),
+        );
+    };
+    dockerfile("one");
+    let idle = idle_after("");
+    stack_file(
+        &p,
+        &format!(
+            r#"  web:
+    build: ./ctx
+    image: {image}
+    command: ["sh", "-c", "{idle}"]
+    networks:
+      default: {{aliases: [www]}}
+  probe:
+    image: {IMAGE}
+    command: ["sh", "-c", "{idle}"]
+"#
+        ),
+    );
+    let marker = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "-T", "--no-deps"];
+        args.extend(extra);
+        args.extend(["web", "cat", "/marker"]);
+        pier(dir).args(args).run().stdout
+    };
+    // Built because missing; then the image is there and is used as it is,
+    // unless --build builds it again first.
+    assert_eq!(marker(&[]), "one\n");
+    dockerfile("two");
+    assert_eq!(marker(&[]), "one\n");
+    assert_eq!(marker(&["--build"]), "two\n");
+
+    // -p after `run` publishes, on 127.0.0.1 without an address; --use-aliases
+    // gives the one-off the service's names on its network.
+    pier(dir).args(["up", "probe"]).run();
+    let port = free_port();
+    let out = pier(dir)
+        .args([
+            "run",
+            "-d",
+            "--no-deps",
+            "--use-aliases",
+            "-p",
+            &format!("{port}:80"),
+            "web",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+        ])
+        .run();
+    let one_off = out.stdout.trim().to_string();
+    assert_eq!(
+        inspect(&one_off, "{{json .HostConfig.PortBindings}}"),
+        format!(r#"{{"80/tcp":[{{"HostIp":"127.0.0.1","HostPort":"{port}"}}]}}"#)
+    );
+    let answer = poll("the one-off's httpd", Duration::from_secs(30), || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        (!text.is_empty()).then_some(text)
+    });
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let network = format!("{}_default", p.name);
+    let on_network = |field: &str| {
+        inspect(
+            &one_off,
+            &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").{field}}}}}"),
+        )
+    };
+    let aliases = on_network("Aliases");
+    assert!(
+        aliases.contains(r#""web""#) && aliases.contains(r#""www""#),
+        "{aliases}"
+    );
+    let ip = on_network("IPAddress");
+    let ping = docker(&[
+        "exec",
+        &p.container("probe"),
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        "www",
+    ])
+    .unwrap();
+    assert!(
+        ping.contains(&format!("({})", ip.trim_matches('"'))),
+        "{ping}"
+    );
+    pier(dir).args(["down"]).run();
+}
+
+#[test]
+fn ps_all_lists_run_one_offs_which_stay_out_of_orphans_and_go_with_down() {
+    let p = Project::new("verbs-ps-one-offs");
+    let dir = p.dir.path();
+    let idle = idle_after("");
+    stack_file(
+        &p,
+        &format!(
+            r#"  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "{idle}"]
+  job:
+    image: {IMAGE}
+    command: ["true"]
+"#
+        ),
+    );
+    pier(dir).args(["up", "web"]).run();
+    let running = pier(dir)
+        .args(["run", "-d", "--no-deps", "web"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    pier(dir).args(["run", "-T", "--no-deps", "job"]).run();
+    let exited = one_offs(&p)
+        .into_iter()
+        .find(|c| c.contains("-job-run-"))
+        .expect("job's one-off");
+    let id = |c: &str| inspect(c, "{{.Id}}");
+
+    // Without -a the services alone, as Compose's `ps`.
+    let ps = pier(dir).args(["ps"]).run().stdout;
+    assert!(!ps.contains("-run-"), "{ps}");
+    pier(dir)
+        .args(["ps", "-q"])
+        .stdout(format!("{}\n", id(&p.container("web"))))
+        .run();
+    pier(dir).args(["ps", "--services"]).stdout("web\n").run();
+
+    // With -a the one-offs too, after the services, by name.
+    let ps = pier(dir).args(["ps", "-a"]).run().stdout;
+    let one_off_lines: Vec<&str> = ps.lines().filter(|l| l.contains("(one-off)")).collect();
+    assert_eq!(one_off_lines.len(), 2, "{ps}");
+    assert!(one_off_lines[0].starts_with("job (one-off)") && one_off_lines[0].contains(&exited));
+    assert!(one_off_lines[0].contains("exited (0)"), "{ps}");
+    assert!(one_off_lines[1].starts_with("web (one-off)") && one_off_lines[1].contains(&running));
+    pier(dir)
+        .args(["ps", "-a", "-q"])
+        .stdout(format!(
+            "{}\n{}\n{}\n",
+            id(&p.container("web")),
+            id(&exited),
+            id(&running)
+        ))
+        .run();
+    pier(dir)
+        .args(["ps", "-a", "--services"])
+        .stdout("web\njob\n")
+        .run();
+    let json: serde_json::Value =
+        serde_json::from_str(&pier(dir).args(["ps", "-a", "--json"]).run().stdout).unwrap();
+    let flagged: Vec<(&str, bool)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["container"].as_str().unwrap_or("-"), r["one_off"] == true))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            ("-", false),
+            (p.container("web").as_str(), false),
+            (exited.as_str(), true),
+            (running.as_str(), true),
+        ]
+    );
+
+    // Not orphans: `up --remove-orphans` leaves them; `down` removes them.
+    pier(dir)
+        .args(["up", "--remove-orphans", "web"])
+        .stderr_lacks("-run-")
+        .run();
+    assert_eq!(one_offs(&p).len(), 2);
+    pier(dir).args(["down"]).run();
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}

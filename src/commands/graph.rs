@@ -27,11 +27,13 @@ pub fn run(
     Ok(0)
 }
 
-/// "service_healthy", or "service_started, network_mode" for a shared namespace.
+/// "service_healthy", or "service_started, network_mode" for a shared namespace
+/// (`volumes_from` for shared volumes).
 fn edge_label(kind: EdgeKind, condition: &str) -> String {
     match kind {
         EdgeKind::DependsOn => condition.to_string(),
         EdgeKind::NetworkMode => format!("{condition}, network_mode"),
+        EdgeKind::VolumesFrom => format!("{condition}, volumes_from"),
     }
 }
 

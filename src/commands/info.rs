@@ -132,6 +132,8 @@ mod tests {
                 health: HealthView::None,
                 ports: vec![],
                 in_stack_file: true,
+                id: None,
+                one_off: false,
             },
             ServiceRow {
                 service: "web".into(),
@@ -147,6 +149,8 @@ mod tests {
                     host_port: 8080,
                 }],
                 in_stack_file: true,
+                id: None,
+                one_off: false,
             },
         ];
         let env: std::collections::BTreeMap<String, String> =

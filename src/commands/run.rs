@@ -41,6 +41,8 @@ pub fn run(
         user: args.user.clone(),
         working_dir: args.workdir.clone(),
         service_ports: args.service_ports,
+        publish: ops::run::publish(&args.publish, args.service_ports)?,
+        use_aliases: args.use_aliases,
         tty,
         interactive: !args.detach,
         auto_remove: args.detach && args.rm,
@@ -53,6 +55,7 @@ pub fn run(
             service: args.service.clone(),
             overrides,
             no_deps: args.no_deps,
+            build: args.build,
             wait_timeout: Duration::from_secs(args.wait_timeout),
             interrupt: ops::interrupt::on_ctrl_c(sink.clone()),
         };

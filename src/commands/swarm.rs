@@ -126,6 +126,16 @@ fn down_text(project: &str, removed: &Removed) -> String {
 }
 
 pub fn ps(project: &str, args: &PsArgs, out: &mut dyn Write) -> Result<()> {
+    if args.quiet || args.services {
+        let flag = if args.quiet { "-q" } else { "--services" };
+        return Err(crate::error::Error::invalid(
+            crate::diagnostic::Diagnostic::error(
+                "",
+                format!("`ps {flag}` is for local containers, not the swarm target"),
+            )
+            .with_hint("`pier ps --target swarm` lists the services and their tasks"),
+        ));
+    }
     runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let services = ops::ps(&engine, project).await?;

@@ -180,6 +180,7 @@ fn host_config(h: &HostSpec) -> HostConfig {
             config: map(&l.options),
         }),
         runtime: h.runtime.clone(),
+        volumes_from: list(&h.volumes_from),
         ..Default::default()
     }
 }
@@ -240,6 +241,7 @@ impl Engine {
         let network_ref = |name: &String| ids.get(name).cloned().unwrap_or_else(|| name.clone());
         let endpoint = |n: &crate::plan::spec::NetworkSpec| EndpointSettings {
             aliases: Some(n.aliases.clone()),
+            links: list(&n.links),
             network_id: ids.get(&n.name).cloned(),
             ..Default::default()
         };

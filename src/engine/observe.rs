@@ -37,6 +37,7 @@ impl Engine {
             })),
         )?;
         let volume_mounts = summaries.iter().filter_map(volume_mounts_of).collect();
+        let volumes_from = summaries.iter().filter_map(volumes_from_of).collect();
         let container_dirs: Vec<Option<String>> = summaries
             .iter()
             .map(|s| working_dir(s.labels.as_ref()))
@@ -57,6 +58,7 @@ impl Engine {
                 .flatten()
                 .collect(),
             volume_mounts,
+            volumes_from,
         })
     }
 
@@ -231,6 +233,23 @@ fn volume_mounts_of(s: &ContainerSummary) -> Option<(String, Vec<ObservedMount>)
         .collect();
     mounts.sort_by(|a, b| a.target.cmp(&b.target));
     Some((name, mounts))
+}
+
+/// (container name, the containers it takes volumes from), when it takes some.
+fn volumes_from_of(s: &ContainerSummary) -> Option<(String, Vec<String>)> {
+    let name = s
+        .names
+        .as_ref()?
+        .first()?
+        .trim_start_matches('/')
+        .to_string();
+    let label = s.labels.as_ref()?.get(labels::VOLUMES_FROM)?;
+    let from = label
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    Some((name, from))
 }
 
 impl Engine {

@@ -300,7 +300,7 @@ fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
     let bytes = |v: Option<u64>| v.map(|b| json!(b.to_string()));
     let hooks = |hooks: &[Hook]| (!hooks.is_empty()).then(|| json!(hooks));
     let map = |m: &std::collections::BTreeMap<String, String>| (!m.is_empty()).then(|| json!(m));
-    let fields: [(&str, Option<Value>); 32] = [
+    let fields: [(&str, Option<Value>); 34] = [
         ("ulimits", (!s.ulimits.is_empty()).then(|| json!(s.ulimits))),
         ("configs", (!s.configs.is_empty()).then(|| json!(s.configs))),
         ("init", s.init.map(|b| json!(b))),
@@ -336,6 +336,11 @@ fn engine_keys(s: &Service, put: &mut impl FnMut(&str, Value)) {
         ("storage_opt", map(&s.storage_opt)),
         ("logging", s.logging.as_ref().map(|l| json!(l))),
         ("runtime", text(&s.runtime)),
+        (
+            "volumes_from",
+            (!s.volumes_from.is_empty()).then(|| json!(s.volumes_from)),
+        ),
+        ("links", (!s.links.is_empty()).then(|| json!(s.links))),
     ];
     for (key, value) in fields {
         if let Some(value) = value {

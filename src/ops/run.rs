@@ -14,9 +14,9 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::event::EventSink;
-use crate::plan::one_off::{RunOverrides, one_off_spec, plan_run};
+use crate::plan::one_off::{RunOverrides, RunPlanOptions, one_off_spec, plan_run};
 use crate::plan::{Plan, PullPolicy, UpOptions};
-use crate::stack::model::Stack;
+use crate::stack::model::{PortMapping, Stack};
 
 use super::guard;
 use super::project::check_services;
@@ -27,6 +27,8 @@ pub struct Options {
     /// here (`<project>-<service>-run-<12 hex digits>`, as Compose names one-offs).
     pub overrides: RunOverrides,
     pub no_deps: bool,
+    /// `--build`: build the images of `build:` services first.
+    pub build: bool,
     /// Bounds waiting for each dependency to become ready.
     pub wait_timeout: Duration,
     /// Cancelled on Ctrl-C (`ops::interrupt::on_ctrl_c`).
@@ -62,6 +64,28 @@ pub fn environment(
         if let Some(value) = value {
             out.insert(key.to_string(), value);
         }
+    }
+    Ok(out)
+}
+
+/// `-p/--publish` values (the short port syntax; 127.0.0.1 unless they name an
+/// address). With `--service-ports` they are invalid input, as in Compose.
+pub fn publish(values: &[String], service_ports: bool) -> Result<Vec<PortMapping>> {
+    if service_ports && !values.is_empty() {
+        return Err(Error::invalid(
+            Diagnostic::error("", "--service-ports and --publish cannot be used together")
+                .with_hint("publish the service's ports with --service-ports, or name the ports with -p, not both"),
+        ));
+    }
+    let mut out = Vec::new();
+    for value in values {
+        let ports = crate::stack::short_port(value).map_err(|d| {
+            Error::invalid(Diagnostic {
+                message: format!("`--publish {value}`: {}", d.message),
+                ..*d
+            })
+        })?;
+        out.extend(ports);
     }
     Ok(out)
 }
@@ -102,13 +126,17 @@ pub async fn create(
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
     let observed = engine.observe(&stack.name, &images).await?;
     let pull = PullPolicy::Missing;
-    let plan = plan_run(stack, &observed, &opts.service, spec, opts.no_deps, pull)
-        .map_err(Error::Invalid)?;
+    let run = RunPlanOptions {
+        no_deps: opts.no_deps,
+        pull,
+        build: opts.build,
+    };
+    let plan = plan_run(stack, &observed, &opts.service, spec, run).map_err(Error::Invalid)?;
     let up = super::up::Options {
         plan: UpOptions {
             services: vec![opts.service.clone()],
             pull,
-            build: false,
+            build: opts.build,
             remove_orphans: false,
         },
         dry_run: false,
@@ -178,6 +206,26 @@ mod tests {
             environment(&["=1".into()], &shell).unwrap_err().exit_code(),
             2
         );
+    }
+
+    #[test]
+    fn published_ports_default_to_localhost_and_exclude_service_ports() {
+        let ports = publish(&["8080:80".into(), "[::1]::53/udp".into()], false).unwrap();
+        let shown: Vec<(&str, Option<u16>, u16)> = ports
+            .iter()
+            .map(|p| (p.host_ip.as_str(), p.published, p.target))
+            .collect();
+        assert_eq!(shown, [("127.0.0.1", Some(8080), 80), ("::1", None, 53)]);
+        assert!(publish(&[], true).unwrap().is_empty());
+        let both = publish(&["80".into()], true).unwrap_err();
+        assert_eq!(both.exit_code(), 2);
+        assert!(
+            both.to_string().contains("--service-ports and --publish"),
+            "{both}"
+        );
+        let bad = publish(&["80:http".into()], false).unwrap_err();
+        assert_eq!(bad.exit_code(), 2);
+        assert!(bad.to_string().contains("`--publish 80:http`"), "{bad}");
     }
 
     #[test]

@@ -7,6 +7,6 @@ pub mod rows;
 pub mod settings;
 pub mod urls;
 
-pub use rows::{HealthView, ServiceRow, StateView, service_rows};
+pub use rows::{HealthView, ServiceRow, StateView, one_off_rows, service_rows};
 pub use settings::{Setting, settings};
 pub use urls::{Scheme, port_text, scheme_for, urls};

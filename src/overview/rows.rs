@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::urls::{port_text, urls};
-use crate::plan::observed::{ContainerState, Health, Observed, PublishedPort};
+use crate::plan::observed::{ContainerState, Health, Observed, ObservedContainer, PublishedPort};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateView {
@@ -100,6 +100,10 @@ pub struct ServiceRow {
     pub ports: Vec<PublishedPort>,
     /// False for a container of a service no longer in the stack file.
     pub in_stack_file: bool,
+    /// The engine's id of the container (`ps -q`), when there is one.
+    pub id: Option<String>,
+    /// A one-off container of `pier run` (`ps -a` lists them after the services).
+    pub one_off: bool,
 }
 
 /// Services (by name) whose engine health is `starting` while they run: the ones
@@ -155,19 +159,30 @@ fn row(
             health: HealthView::None,
             ports: vec![],
             in_stack_file,
+            id: None,
+            one_off: false,
         };
     };
+    let checked = pier_checked.get(service) == Some(&true);
+    container_row(c, checked, in_stack_file, false)
+}
+
+/// The row of container `c`; `checked`: pier's own run of its health test passed.
+fn container_row(
+    c: &ObservedContainer,
+    checked: bool,
+    in_stack_file: bool,
+    one_off: bool,
+) -> ServiceRow {
     let running = c.state == ContainerState::Running;
     let health = match c.health {
         _ if !running => HealthView::None,
         None => HealthView::None,
-        Some(Health::Starting) if pier_checked.get(service) == Some(&true) => {
-            HealthView::CheckedByPier
-        }
+        Some(Health::Starting) if checked => HealthView::CheckedByPier,
         Some(h) => HealthView::Engine(h),
     };
     ServiceRow {
-        service: service.into(),
+        service: c.service.clone(),
         container: Some(c.name.clone()),
         state: StateView::Container {
             state: c.state,
@@ -176,7 +191,24 @@ fn row(
         health,
         ports: c.published.clone(),
         in_stack_file,
+        id: Some(c.id.clone()),
+        one_off,
     }
+}
+
+/// A row per one-off container of `pier run`, by name (`ps -a`, as Compose's
+/// lists them); `stack_services` are the file's services. Health is the engine's.
+pub fn one_off_rows<'a>(
+    stack_services: impl IntoIterator<Item = &'a str>,
+    observed: &Observed,
+) -> Vec<ServiceRow> {
+    let in_file: Vec<&str> = stack_services.into_iter().collect();
+    let mut one_offs: Vec<&ObservedContainer> = observed.one_offs.iter().collect();
+    one_offs.sort_by(|a, b| a.name.cmp(&b.name));
+    one_offs
+        .into_iter()
+        .map(|c| container_row(c, false, in_file.contains(&c.service.as_str()), true))
+        .collect()
 }
 
 /// `pier ps --json`: one object per row, with stable field names.
@@ -194,6 +226,8 @@ pub struct RowJson<'a> {
     pub ports: Vec<PortJson<'a>>,
     pub urls: Vec<String>,
     pub in_stack_file: bool,
+    /// A one-off container of `pier run` (`ps -a`).
+    pub one_off: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -235,6 +269,7 @@ impl ServiceRow {
                 .collect(),
             urls: urls(&self.ports),
             in_stack_file: self.in_stack_file,
+            one_off: self.one_off,
         }
     }
 
@@ -356,12 +391,76 @@ mod tests {
                 {"service": "db", "container": "shop-db-1", "state": "running", "exit_code": null,
                  "health": "healthy", "health_checked_by": "pier",
                  "ports": [{"host_ip": "127.0.0.1", "host_port": 15432, "container_port": 5432, "protocol": "tcp"}],
-                 "urls": ["tcp://127.0.0.1:15432"], "in_stack_file": true},
+                 "urls": ["tcp://127.0.0.1:15432"], "in_stack_file": true, "one_off": false},
                 {"service": "job", "container": "shop-job-1", "state": "exited", "exit_code": 3,
-                 "health": null, "health_checked_by": null, "ports": [], "urls": [], "in_stack_file": true},
+                 "health": null, "health_checked_by": null, "ports": [], "urls": [], "in_stack_file": true,
+                 "one_off": false},
                 {"service": "web", "container": null, "state": "not created", "exit_code": null,
-                 "health": null, "health_checked_by": null, "ports": [], "urls": [], "in_stack_file": true},
+                 "health": null, "health_checked_by": null, "ports": [], "urls": [], "in_stack_file": true,
+                 "one_off": false},
             ])
+        );
+    }
+
+    #[test]
+    fn one_offs_are_rows_of_their_own_by_name() {
+        let one_off = |name: &str, service: &str, state| ObservedContainer {
+            name: name.into(),
+            id: format!("id-{name}"),
+            ..container(service, state, Some(Health::Starting))
+        };
+        let observed = Observed {
+            containers: vec![container("web", ContainerState::Running, None)],
+            one_offs: vec![
+                one_off("shop-web-run-bbb", "web", ContainerState::Running),
+                one_off("shop-old-run-aaa", "old", ContainerState::Exited),
+            ],
+            ..Observed::default()
+        };
+        // Not among the services' rows.
+        let rows = service_rows(["web"], &observed, &BTreeMap::new());
+        assert_eq!(rows.len(), 1);
+        assert!(!rows[0].one_off);
+        assert_eq!(rows[0].id.as_deref(), Some("id-web"));
+        let rows = one_off_rows(["web"], &observed);
+        let view: Vec<(&str, &str, String, &str, bool, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.container.as_deref().unwrap(),
+                    r.service.as_str(),
+                    r.state.text(),
+                    r.health.text(),
+                    r.in_stack_file,
+                    r.one_off,
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            [
+                (
+                    "shop-old-run-aaa",
+                    "old",
+                    "exited (3)".into(),
+                    "—",
+                    false,
+                    true
+                ),
+                (
+                    "shop-web-run-bbb",
+                    "web",
+                    "running".into(),
+                    "starting",
+                    true,
+                    true
+                ),
+            ]
+        );
+        assert_eq!(rows[1].id.as_deref(), Some("id-shop-web-run-bbb"));
+        assert_eq!(
+            serde_json::to_value(rows[1].to_json()).unwrap()["one_off"],
+            true
         );
     }
 

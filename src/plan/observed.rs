@@ -20,6 +20,9 @@ pub struct Observed {
     /// Container name → the volumes mounted in it (named and anonymous): what a
     /// recreate carries over and what a snapshot copies.
     pub volume_mounts: BTreeMap<String, Vec<ObservedMount>>,
+    /// Container name → the containers it takes volumes from (`volumes_from`, its
+    /// `io.pier.volumes-from` label), for those that take some.
+    pub volumes_from: BTreeMap<String, Vec<String>>,
 }
 
 /// A volume mounted in a container.

@@ -9,9 +9,9 @@ use crate::diagnostic::Diagnostic;
 use crate::labels;
 use crate::plan::observed::Observed;
 use crate::plan::reconcile::{PullPolicy, UpOptions, plan_up};
-use crate::plan::spec::ContainerSpec;
+use crate::plan::spec::{ContainerSpec, PortSpec};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
-use crate::stack::model::Stack;
+use crate::stack::model::{PortMapping, Stack};
 
 /// What `pier run` changes about the service's container.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +29,11 @@ pub struct RunOverrides {
     /// `--service-ports`: publish the service's ports (otherwise none, so that a
     /// one-off never collides with the service's own container).
     pub service_ports: bool,
+    /// `-p/--publish`: these ports instead (127.0.0.1 unless they name an address).
+    pub publish: Vec<PortMapping>,
+    /// `--use-aliases`: join the networks under the service's name and aliases,
+    /// so that the one-off answers for the service too.
+    pub use_aliases: bool,
     pub tty: bool,
     /// Keep stdin open and attached (closed when pier's input ends).
     pub interactive: bool,
@@ -37,8 +42,9 @@ pub struct RunOverrides {
 }
 
 /// The one-off's container: the service's spec with `overrides`, labelled one-off,
-/// without a restart policy (a command that ends must stay ended) and without the
-/// service's network aliases (the one-off must not receive the service's traffic).
+/// without a restart policy (a command that ends must stay ended) and, unless
+/// `use_aliases`, without the service's network aliases (the one-off must not
+/// receive the service's traffic).
 pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> ContainerSpec {
     let mut spec = ContainerSpec::of(stack, service);
     spec.name = overrides.name.clone();
@@ -58,7 +64,16 @@ pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> C
     if overrides.working_dir.is_some() {
         spec.working_dir = overrides.working_dir.clone();
     }
-    if !overrides.service_ports {
+    if !overrides.publish.is_empty() {
+        spec.ports = overrides.publish.iter().map(PortSpec::from).collect();
+        spec.exposed_ports.extend(
+            spec.ports
+                .iter()
+                .map(|p| format!("{}/{}", p.target, p.protocol.as_str())),
+        );
+        spec.exposed_ports.sort();
+        spec.exposed_ports.dedup();
+    } else if !overrides.service_ports {
         spec.ports.clear();
     }
     spec.restart = None;
@@ -66,31 +81,42 @@ pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> C
     spec.stdin_open = overrides.interactive;
     spec.stdin_once = overrides.interactive;
     spec.auto_remove = overrides.auto_remove;
-    for network in &mut spec.networks {
-        network.aliases.clear();
+    if !overrides.use_aliases {
+        for network in &mut spec.networks {
+            network.aliases.clear();
+        }
     }
     spec
 }
 
+/// How `plan_run` brings up what the one-off needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPlanOptions {
+    /// `--no-deps`: only the networks, volumes and image the one-off itself uses.
+    pub no_deps: bool,
+    pub pull: PullPolicy,
+    /// `--build`: build the images of `build:` services first, as `up --build`.
+    pub build: bool,
+}
+
 /// The plan that creates the one-off `spec` of `service`: `up`'s plan for the
 /// service without the service's own container steps, then the one-off's create
-/// after everything else. With `no_deps`, only the networks, volumes and image the
-/// one-off itself uses.
+/// after everything else.
 pub fn plan_run(
     stack: &Stack,
     observed: &Observed,
     service: &str,
     spec: ContainerSpec,
-    no_deps: bool,
-    pull: PullPolicy,
+    opts: RunPlanOptions,
 ) -> Result<Plan, Vec<Diagnostic>> {
+    let no_deps = opts.no_deps;
     let up = plan_up(
         stack,
         observed,
         &UpOptions {
             services: vec![service.to_string()],
-            pull,
-            build: false,
+            pull: opts.pull,
+            build: opts.build,
             remove_orphans: false,
         },
     )?;
@@ -169,6 +195,97 @@ mod tests {
         }
     }
 
+    fn opts(no_deps: bool) -> RunPlanOptions {
+        RunPlanOptions {
+            no_deps,
+            pull: PullPolicy::Never,
+            build: false,
+        }
+    }
+
+    #[test]
+    fn publish_replaces_the_ports_and_use_aliases_keeps_the_names() {
+        let stack = stack();
+        let publish = crate::stack::short_port("9000:81/udp").unwrap();
+        let spec = one_off_spec(
+            &stack,
+            "web",
+            &RunOverrides {
+                publish: [
+                    publish,
+                    crate::stack::short_port("0.0.0.0:9443:443").unwrap(),
+                ]
+                .concat(),
+                use_aliases: true,
+                ..overrides()
+            },
+        );
+        // Bound to 127.0.0.1 unless the flag names an address (pier's rule).
+        let ports: Vec<(&str, Option<u16>, u16, &str)> = spec
+            .ports
+            .iter()
+            .map(|p| {
+                (
+                    p.host_ip.as_str(),
+                    p.host_port,
+                    p.target,
+                    p.protocol.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                ("127.0.0.1", Some(9000), 81, "udp"),
+                ("0.0.0.0", Some(9443), 443, "tcp"),
+            ]
+        );
+        assert_eq!(spec.exposed_ports, ["443/tcp", "80/tcp", "81/udp"]);
+        // The service's own name on its networks, as `up` gives its container.
+        assert_eq!(
+            spec.networks[0].aliases,
+            ContainerSpec::of(&stack, "web").networks[0].aliases
+        );
+        assert_eq!(spec.networks[0].aliases, ["web"]);
+    }
+
+    #[test]
+    fn build_builds_what_run_needs_first() {
+        let stack = StackFixture::new("shop")
+            .default_network()
+            .service("web", |s| {
+                s.network("default").with(|s| {
+                    s.build = Some(crate::stack::model::Build {
+                        context: "/shop".into(),
+                        ..Default::default()
+                    })
+                })
+            })
+            .build();
+        let spec = one_off_spec(&stack, "web", &overrides());
+        let image = "sha256:built".to_string();
+        // The image is there: nothing is built, unless --build.
+        let observed = Observed {
+            images: [("shop-web".to_string(), image)].into(),
+            ..Observed::default()
+        };
+        let plan = plan_run(&stack, &observed, "web", spec.clone(), opts(true)).unwrap();
+        assert!(!plan.to_string().contains("build image"), "{plan}");
+        let build = RunPlanOptions {
+            build: true,
+            ..opts(true)
+        };
+        let plan = plan_run(&stack, &observed, "web", spec, build).unwrap();
+        let text = plan.to_string();
+        assert!(text.contains("build image shop-web"), "{text}");
+        assert!(
+            text.lines()
+                .last()
+                .is_some_and(|l| l.contains("create container shop-web-run-0123456789ab")),
+            "the one-off is created after the build: {text}"
+        );
+    }
+
     #[test]
     fn the_one_off_is_the_service_spec_with_the_overrides() {
         let stack = stack();
@@ -214,8 +331,7 @@ mod tests {
             &Observed::default(),
             "web",
             spec.clone(),
-            false,
-            PullPolicy::Never,
+            opts(false),
         )
         .unwrap();
         assert_eq!(
@@ -234,8 +350,7 @@ mod tests {
             &Observed::default(),
             "web",
             spec.clone(),
-            true,
-            PullPolicy::Never,
+            opts(true),
         )
         .unwrap();
         assert_eq!(
@@ -270,7 +385,7 @@ mod tests {
             }],
             ..Observed::default()
         };
-        let plan = plan_run(&stack, &observed, "web", spec, false, PullPolicy::Never).unwrap();
+        let plan = plan_run(&stack, &observed, "web", spec, opts(false)).unwrap();
         assert_eq!(
             plan.to_string(),
             "project shop: 1 step\n  1. create container shop-web-run-0123456789ab (pier run)\n"

@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::hash::ConfigHash;
-use crate::plan::observed::{ContainerState, Observed, ObservedContainer, ObservedMount};
+use crate::plan::observed::{ContainerState, Observed, ObservedContainer};
 use crate::plan::spec::{
     BuildSpec, ContainerSpec, HookSpec, MountSpec, MountType, build_spec, probe_of,
     probe_timeout_ms_of,
 };
 use crate::plan::steps::{Action, Cause, Plan, SharedImage, Step, StepId};
-use crate::stack::graph::{Dependency, EdgeKind, Graph};
+use crate::stack::graph::{Dependency, Graph};
 use crate::stack::model::{
     Condition, HealthTest, MountKind, PullPolicy as ServicePull, Service, Stack,
 };
@@ -225,8 +225,8 @@ pub fn plan_up(
             start_cause(ready, existing, create_cause_of(existing).is_some()).is_some()
         });
 
-        // What the dependencies must reach first. A `network_mode: service:X` service
-        // cannot even be created before X runs.
+        // What the dependencies must reach first. A `network_mode: service:X` or
+        // `volumes_from: [X]` service cannot even be created before X runs.
         let mut dep_waits: Vec<StepId> = Vec::new();
         let mut create_waits: Vec<StepId> = Vec::new();
         if any_start {
@@ -243,7 +243,7 @@ pub fn plan_up(
                         }
                     }
                     dep_waits.extend(ids);
-                    if edge.edge.kind == EdgeKind::NetworkMode {
+                    if edge.edge.kind.before_create() {
                         create_waits.extend(ids);
                     }
                     continue;
@@ -273,7 +273,7 @@ pub fn plan_up(
                 if ids.is_empty() {
                     continue;
                 }
-                if edge.edge.kind == EdgeKind::NetworkMode {
+                if edge.edge.kind.before_create() {
                     create_waits.extend(&ids);
                 }
                 dep_waits.extend(&ids);
@@ -306,7 +306,7 @@ pub fn plan_up(
                         service: name.clone(),
                         old_id: c.id.clone(),
                         spec: {
-                            carry_anonymous_volumes(&mut spec, observed.volume_mounts.get(&c.name));
+                            carry_anonymous_volumes(&mut spec, observed, &c.name);
                             Box::new(spec)
                         },
                         pre_stop: hooks_if_running(c),
@@ -435,8 +435,24 @@ pub fn plan_up(
 /// container mounts the old one's anonymous volumes (a bare `- /data` in the
 /// file, or a `VOLUME` of the image) at the same targets. A target the new spec
 /// gives a named volume, a bind or a tmpfs keeps what the spec says.
-fn carry_anonymous_volumes(spec: &mut ContainerSpec, old: Option<&Vec<ObservedMount>>) {
-    for m in old.into_iter().flatten().filter(|m| m.is_anonymous()) {
+fn carry_anonymous_volumes(spec: &mut ContainerSpec, observed: &Observed, old: &str) {
+    // Those it mounts from the containers it takes volumes from are theirs:
+    // `volumes_from` mounts them again, in the mode it says now (or not at all).
+    let theirs: BTreeSet<&str> = observed
+        .volumes_from
+        .get(old)
+        .into_iter()
+        .flatten()
+        .flat_map(|c| observed.volume_mounts.get(c).into_iter().flatten())
+        .map(|m| m.volume.as_str())
+        .collect();
+    let own = observed
+        .volume_mounts
+        .get(old)
+        .into_iter()
+        .flatten()
+        .filter(|m| m.is_anonymous() && !theirs.contains(m.volume.as_str()));
+    for m in own {
         match spec.mounts.iter_mut().find(|s| s.target == m.target) {
             Some(s) if s.kind == MountType::Volume && s.source.is_none() => {
                 s.source = Some(m.volume.clone());
@@ -807,7 +823,9 @@ mod tests {
 
     use super::*;
     use crate::plan::hash::ConfigHash;
-    use crate::plan::observed::{ObservedContainer, ObservedNetwork, ObservedVolume};
+    use crate::plan::observed::{
+        ObservedContainer, ObservedMount, ObservedNetwork, ObservedVolume,
+    };
     use crate::stack::fixture::StackFixture;
 
     /// db (healthcheck, volume) ← api ← web, and an independent cache.
@@ -880,6 +898,7 @@ mod tests {
             ),
             working_dirs: Default::default(),
             volume_mounts: BTreeMap::new(),
+            volumes_from: BTreeMap::new(),
             one_offs: vec![],
         }
     }
@@ -998,8 +1017,16 @@ unchanged: cache, db, web
                 mount("shop_db-data".into(), "/var/lib/mysql"),
                 // An anonymous volume where the file now mounts the named one: not carried.
                 mount(anon('c'), "/var/lib/mysql"),
+                // cache's own, which db took through `volumes_from`: not db's to carry.
+                mount(anon('d'), "/shared"),
             ],
         );
+        observed
+            .volume_mounts
+            .insert("shop-cache-1".into(), vec![mount(anon('d'), "/shared")]);
+        observed
+            .volumes_from
+            .insert("shop-db-1".into(), vec!["shop-cache-1".into()]);
         let plan = plan_up(&edited, &observed, &UpOptions::default()).unwrap();
         let Action::RecreateContainer { spec, .. } = &plan.steps[0].action else {
             panic!("{plan}");

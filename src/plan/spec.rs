@@ -17,8 +17,8 @@ use serde::{Serialize, Serializer};
 use crate::labels;
 use crate::plan::hash::ConfigHash;
 use crate::stack::model::{
-    Condition, ConfigSource, Device, Hook, Logging, MountKind, Protocol, RestartPolicy,
-    SecretSource, Service, Stack,
+    Condition, ConfigSource, Device, Hook, Logging, MountKind, PortMapping, Protocol,
+    RestartPolicy, SecretSource, Service, Stack, VolumesSource,
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -165,6 +165,10 @@ pub struct HostSpec {
     pub logging: Option<Logging>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// `volumes_from`, as the engine takes it: `<container>[:ro|rw]`, a service
+    /// resolved to its first container (as Compose does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
 }
 
 /// One resource limit of the container's processes (`ulimit -n`, …).
@@ -241,6 +245,17 @@ impl PortProtocol {
     }
 }
 
+impl From<&PortMapping> for PortSpec {
+    fn from(p: &PortMapping) -> PortSpec {
+        PortSpec {
+            host_ip: p.host_ip.clone(),
+            host_port: p.published,
+            target: p.target,
+            protocol: p.protocol.into(),
+        }
+    }
+}
+
 impl From<Protocol> for PortProtocol {
     fn from(p: Protocol) -> PortProtocol {
         match p {
@@ -294,6 +309,10 @@ pub struct NetworkSpec {
     pub name: String,
     /// The service name first, then the file's aliases.
     pub aliases: Vec<String>,
+    /// `links`, as the engine takes them: `<container>:<alias>`, one per
+    /// container of the linked service (as Compose v2 sets them, on every network).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -437,22 +456,22 @@ impl ContainerSpec {
         );
         let deps: Vec<&str> = svc.depends_on.keys().map(String::as_str).collect();
         labels.insert(labels::DEPENDS_ON.into(), deps.join(","));
+        let host = host_spec(stack, svc);
+        if !host.volumes_from.is_empty() {
+            let names: Vec<&str> = host
+                .volumes_from
+                .iter()
+                .map(|v| v.split(':').next().unwrap_or(v))
+                .collect();
+            labels.insert(labels::VOLUMES_FROM.into(), names.join(","));
+        }
         if !svc.pre_stop.is_empty() {
             let hooks: Vec<HookSpec> = svc.pre_stop.iter().map(HookSpec::from).collect();
             let json = serde_json::to_string(&hooks).expect("hooks always serialize");
             labels.insert(labels::PRE_STOP.into(), json);
         }
 
-        let ports: Vec<PortSpec> = svc
-            .ports
-            .iter()
-            .map(|p| PortSpec {
-                host_ip: p.host_ip.clone(),
-                host_port: p.published,
-                target: p.target,
-                protocol: p.protocol.into(),
-            })
-            .collect();
+        let ports: Vec<PortSpec> = svc.ports.iter().map(PortSpec::from).collect();
         let mut exposed: Vec<String> = svc
             .expose
             .iter()
@@ -523,6 +542,16 @@ impl ContainerSpec {
             }
         }
 
+        let links: Vec<String> = svc
+            .links
+            .iter()
+            .flat_map(|link| {
+                stack
+                    .container_names(&link.service)
+                    .into_iter()
+                    .map(move |container| format!("{container}:{}", link.name()))
+            })
+            .collect();
         let networks = if svc.network_mode.is_some() {
             vec![]
         } else {
@@ -533,6 +562,7 @@ impl ContainerSpec {
                     aliases: std::iter::once(service.to_string())
                         .chain(n.aliases.iter().cloned())
                         .collect(),
+                    links: links.clone(),
                 })
                 .collect()
         };
@@ -579,7 +609,7 @@ impl ContainerSpec {
             secrets,
             files,
             post_start: svc.post_start.iter().map(HookSpec::from).collect(),
-            host: host_spec(stack, svc),
+            host,
         }
     }
 }
@@ -642,6 +672,20 @@ fn host_spec(stack: &Stack, svc: &Service) -> HostSpec {
         storage_opt: svc.storage_opt.clone(),
         logging: svc.logging.clone(),
         runtime: svc.runtime.clone(),
+        volumes_from: svc
+            .volumes_from
+            .iter()
+            .map(|v| {
+                let container = match &v.source {
+                    VolumesSource::Service(name) => stack.container_name(name),
+                    VolumesSource::Container(name) => name.clone(),
+                };
+                match &v.mode {
+                    Some(mode) => format!("{container}:{mode}"),
+                    None => container,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -785,10 +829,12 @@ secrets:
                     NetworkSpec {
                         name: "shop_default".into(),
                         aliases: vec!["web".into()],
+                        links: vec![],
                     },
                     NetworkSpec {
                         name: "shop_front".into(),
                         aliases: vec!["web".into(), "www".into()],
+                        links: vec![],
                     },
                 ],
                 ..ContainerSpec::default()
@@ -834,6 +880,7 @@ secrets:
                 networks: vec![NetworkSpec {
                     name: "shop_default".into(),
                     aliases: vec!["db".into()],
+                    links: vec![],
                 }],
                 healthcheck: Some(HealthSpec {
                     test: vec!["CMD-SHELL".into(), "pg_isready".into()],
@@ -869,6 +916,64 @@ secrets:
         assert_eq!(
             spec.command,
             Some(vec!["sleep".to_string(), "1000".to_string()])
+        );
+    }
+
+    #[test]
+    fn volumes_from_and_links_name_the_containers() {
+        let (stack, _dir) = load(
+            r#"
+name: shop
+services:
+  data:
+    image: busybox
+    scale: 2
+  files:
+    image: busybox
+    container_name: shop-files
+  app:
+    image: busybox
+    volumes_from: [data, "files:ro", "container:elsewhere", "container:other:rw"]
+    links: [data, "files:store"]
+    networks: [default, back]
+networks:
+  back: {}
+"#,
+        );
+        let spec = ContainerSpec::of(&stack, "app");
+        // A service is its first container, as Compose resolves it.
+        assert_eq!(
+            spec.host.volumes_from,
+            ["shop-data-1", "shop-files:ro", "elsewhere", "other:rw"]
+        );
+        // Every container of a linked service, under the alias, on every network.
+        let links = ["shop-data-1:data", "shop-data-2:data", "shop-files:store"];
+        assert_eq!(spec.networks.len(), 2);
+        for network in &spec.networks {
+            assert_eq!(network.links, links, "{}", network.name);
+        }
+        // Which containers' volumes are not its own (a recreate leaves them).
+        assert_eq!(
+            spec.labels[labels::VOLUMES_FROM],
+            "shop-data-1,shop-files,elsewhere,other"
+        );
+        assert!(
+            !ContainerSpec::of(&stack, "data")
+                .labels
+                .contains_key(labels::VOLUMES_FROM)
+        );
+        // What `up --dry-run --json` shows.
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["volumes_from"][1], "shop-files:ro");
+        assert_eq!(json["networks"][0]["links"][2], "shop-files:store");
+        // Changing either recreates the container, naming it.
+        let before = ConfigHash::of(&stack.services["app"]);
+        let mut edited = stack.services["app"].clone();
+        edited.volumes_from[1].mode = None;
+        edited.links.pop();
+        assert_eq!(
+            ConfigHash::of(&edited).changed_fields(&before.fields),
+            ["links", "volumes_from"]
         );
     }
 

@@ -1,8 +1,9 @@
 //! The dependency graph of a stack: which service waits for which, start levels
 //! (services in one level start together) and teardown order.
 //!
-//! Edges come from `depends_on` and from `network_mode: service:NAME` (a service
-//! cannot join the network namespace of a container that does not exist yet).
+//! Edges come from `depends_on` and from `network_mode: service:NAME` and
+//! `volumes_from: [NAME]` (a service cannot join the network namespace, or mount
+//! the volumes, of a container that does not exist yet).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -12,7 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::stack::model::{Condition, Stack};
+use crate::stack::model::{Condition, Stack, VolumesSource};
 
 /// Why one service waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,16 @@ pub enum EdgeKind {
     DependsOn,
     /// `network_mode: service:NAME`.
     NetworkMode,
+    /// `volumes_from: [NAME]`: the engine needs NAME's container to create this one.
+    VolumesFrom,
+}
+
+impl EdgeKind {
+    /// Whether the dependency's container must be there (and ready) before this
+    /// service's container is even created, not only before it starts.
+    pub fn before_create(self) -> bool {
+        self != EdgeKind::DependsOn
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,27 +66,39 @@ impl Graph {
             .collect();
         for (name, service) in &stack.services {
             let from = nodes[name];
+            // What the container is created from: the loader made each a
+            // `depends_on` too (Compose's implicit dependencies), whose condition
+            // counts; a stack built by hand may lack it.
+            let shared = service
+                .network_mode
+                .as_deref()
+                .and_then(|m| m.strip_prefix("service:"))
+                .map(|s| (s, EdgeKind::NetworkMode));
+            let volumes = service.volumes_from.iter().filter_map(|v| match &v.source {
+                VolumesSource::Service(s) => Some((s.as_str(), EdgeKind::VolumesFrom)),
+                VolumesSource::Container(_) => None,
+            });
+            let mut kinds: BTreeMap<&str, EdgeKind> = BTreeMap::new();
+            for (dep, kind) in shared.into_iter().chain(volumes) {
+                kinds.entry(dep).or_insert(kind);
+            }
             for (dep, d) in &service.depends_on {
                 if let Some(&to) = nodes.get(dep) {
                     let edge = Edge {
                         condition: d.condition,
-                        kind: EdgeKind::DependsOn,
+                        kind: kinds.remove(dep.as_str()).unwrap_or(EdgeKind::DependsOn),
                     };
                     graph.add_edge(from, to, edge);
                 }
             }
-            let shared = service
-                .network_mode
-                .as_deref()
-                .and_then(|m| m.strip_prefix("service:"));
-            if let Some(&to) = shared.and_then(|s| nodes.get(s))
-                && !service.depends_on.contains_key(shared.unwrap_or_default())
-            {
-                let edge = Edge {
-                    condition: Condition::Started,
-                    kind: EdgeKind::NetworkMode,
-                };
-                graph.add_edge(from, to, edge);
+            for (dep, kind) in kinds {
+                if let Some(&to) = nodes.get(dep) {
+                    let edge = Edge {
+                        condition: Condition::Started,
+                        kind,
+                    };
+                    graph.add_edge(from, to, edge);
+                }
             }
         }
         let g = Graph { graph, nodes };
@@ -353,5 +376,38 @@ mod tests {
         let g = Graph::new(&s).unwrap();
         assert_eq!(g.levels(), vec![vec!["vpn"], vec!["app"]]);
         assert_eq!(g.dependencies()[0].edge.kind, EdgeKind::NetworkMode);
+    }
+
+    #[test]
+    fn volumes_from_and_network_mode_keep_their_kind_under_depends_on() {
+        // As loaded: each is a `depends_on` too, whose condition counts.
+        let mut s = stack("vpn:\ndata:\napp: vpn data!\n");
+        let app = s.services.get_mut("app").unwrap();
+        app.network_mode = Some("service:vpn".into());
+        app.volumes_from = vec![
+            crate::stack::model::VolumesFrom {
+                source: VolumesSource::Service("data".into()),
+                mode: None,
+            },
+            crate::stack::model::VolumesFrom {
+                source: VolumesSource::Container("elsewhere".into()),
+                mode: None,
+            },
+        ];
+        let g = Graph::new(&s).unwrap();
+        let deps = g.dependencies();
+        let kinds: Vec<(&str, EdgeKind, Condition)> = deps
+            .iter()
+            .map(|d| (d.dependency.as_str(), d.edge.kind, d.edge.condition))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("data", EdgeKind::VolumesFrom, Condition::Healthy),
+                ("vpn", EdgeKind::NetworkMode, Condition::Started),
+            ]
+        );
+        assert!(kinds.iter().all(|(_, k, _)| k.before_create()));
+        assert!(!EdgeKind::DependsOn.before_create());
     }
 }

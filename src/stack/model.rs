@@ -211,6 +211,76 @@ pub struct Service {
     pub mem_swappiness: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_cgroup_rules: Vec<String>,
+    /// `volumes_from`: the volumes of another service's (or container's)
+    /// container, mounted here too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<VolumesFrom>,
+    /// `links`: another service's containers, reachable here under an alias too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+}
+
+/// One `volumes_from` entry: `NAME[:ro|rw]` (a service of the stack) or
+/// `container:NAME[:ro|rw]` (any container), printed back as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub source: VolumesSource,
+    /// `ro` or `rw`, when written: the volumes' own modes otherwise.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumesSource {
+    Service(String),
+    Container(String),
+}
+
+impl std::fmt::Display for VolumesFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            VolumesSource::Service(name) => f.write_str(name)?,
+            VolumesSource::Container(name) => write!(f, "container:{name}")?,
+        }
+        match &self.mode {
+            Some(mode) => write!(f, ":{mode}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Serialize for VolumesFrom {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One `links` entry: `SERVICE[:ALIAS]`, printed back as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub service: String,
+    pub alias: Option<String>,
+}
+
+impl Link {
+    /// The name the service is reached by: the alias, else the service's name.
+    pub fn name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.service)
+    }
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.alias {
+            Some(alias) => write!(f, "{}:{alias}", self.service),
+            None => f.write_str(&self.service),
+        }
+    }
+}
+
+impl Serialize for Link {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One `ulimits` entry: `nofile: 1024` or `nofile: {soft: 1024, hard: 2048}`,
@@ -616,6 +686,8 @@ impl Service {
             ("logging", self.logging.is_some()),
             ("runtime", self.runtime.is_some()),
             ("device_cgroup_rules", !self.device_cgroup_rules.is_empty()),
+            ("volumes_from", !self.volumes_from.is_empty()),
+            ("links", !self.links.is_empty()),
         ];
         set.into_iter()
             .filter(|(_, on)| *on)

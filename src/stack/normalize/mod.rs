@@ -25,7 +25,7 @@ use super::model::{Network, Stack};
 use super::read;
 use crate::diagnostic::Diagnostic;
 
-pub use ports::DEFAULT_HOST_IP;
+pub use ports::{DEFAULT_HOST_IP, short_port};
 
 const TOP_KEYS: &[&str] = &[
     "name", "services", "networks", "volumes", "secrets", "configs",

@@ -107,6 +107,12 @@ impl PortError {
     }
 }
 
+/// One port in the short syntax, as `pier run -p` takes it: the mappings, or an
+/// error naming it (without a place in a file).
+pub fn short_port(text: &str) -> Result<Vec<PortMapping>, Box<Diagnostic>> {
+    short(text).map_err(|e| Box::new(e.at("")))
+}
+
 fn short(text: &str) -> Result<Vec<PortMapping>, PortError> {
     let (spec, protocol) = match text.rsplit_once('/') {
         Some((spec, proto)) => (spec, protocol(proto)?),

@@ -10,7 +10,10 @@ use super::Ctx;
 use super::read;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::stack::docpath;
-use crate::stack::model::{Condition, Dependency, ServiceConfig, ServiceNetwork, ServiceSecret};
+use crate::stack::model::{
+    Condition, Dependency, Link, ServiceConfig, ServiceNetwork, ServiceSecret, VolumesFrom,
+    VolumesSource,
+};
 
 fn unknown_service(ctx: &Ctx, target: &str, path: &str) -> Diagnostic {
     let d = Diagnostic::error(path, format!("unknown service `{target}`"));
@@ -126,6 +129,99 @@ pub fn implicit_dependencies(
             required: true,
         });
     }
+}
+
+/// `volumes_from`: `NAME[:ro|rw]` or `container:NAME[:ro|rw]`, each once (as
+/// Compose's schema says). Unknown services are reported by
+/// [`implicit_dependencies`]; a service cannot take its own.
+pub fn volumes_from(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Vec<VolumesFrom> {
+    let Some(items) = read::sequence(ctx, v, path, "a list of services or containers") else {
+        return Vec::new();
+    };
+    let mut out: Vec<VolumesFrom> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = docpath::item(path, i);
+        let Some(text) = read::string(ctx, item, &at) else {
+            continue;
+        };
+        let (source, rest) = match text.strip_prefix("container:") {
+            Some(rest) => (
+                VolumesSource::Container as fn(String) -> VolumesSource,
+                rest,
+            ),
+            None => (
+                VolumesSource::Service as fn(String) -> VolumesSource,
+                text.as_str(),
+            ),
+        };
+        let (name, mode) = match rest.split_once(':') {
+            Some((name, mode)) => (name, Some(mode)),
+            None => (rest, None),
+        };
+        if name.is_empty() || mode.is_some_and(|m| !matches!(m, "ro" | "rw")) {
+            ctx.push(
+                Diagnostic::error(&at, format!("invalid volumes_from {text:?}")).with_hint(
+                    "write SERVICE, SERVICE:ro, SERVICE:rw, container:NAME or container:NAME:ro",
+                ),
+            );
+            continue;
+        }
+        let entry = VolumesFrom {
+            source: source(name.to_string()),
+            mode: mode.map(str::to_string),
+        };
+        if entry.source == VolumesSource::Service(me.to_string()) {
+            ctx.push(Diagnostic::error(
+                &at,
+                "a service cannot take the volumes of its own container",
+            ));
+            continue;
+        }
+        if out.contains(&entry) {
+            ctx.push(
+                Diagnostic::error(&at, format!("{text:?} is listed twice"))
+                    .with_hint("remove one of them"),
+            );
+            continue;
+        }
+        out.push(entry);
+    }
+    out
+}
+
+/// `links`: `SERVICE[:ALIAS]`. Unknown services are reported by
+/// [`implicit_dependencies`]; a service cannot link to itself.
+pub fn links(ctx: &mut Ctx, me: &str, v: &Value, path: &str) -> Vec<Link> {
+    let Some(items) = read::sequence(ctx, v, path, "a list of services") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = docpath::item(path, i);
+        let Some(text) = read::string(ctx, item, &at) else {
+            continue;
+        };
+        let (service, alias) = match text.split_once(':') {
+            Some((service, alias)) => (service, Some(alias)),
+            None => (text.as_str(), None),
+        };
+        if service.is_empty() || alias.is_some_and(|a| a.is_empty() || a.contains(':')) {
+            ctx.push(
+                Diagnostic::error(&at, format!("invalid link {text:?}"))
+                    .with_hint("write SERVICE or SERVICE:ALIAS"),
+            );
+            continue;
+        }
+        if service == me {
+            ctx.push(Diagnostic::error(&at, "a service cannot link to itself"));
+            continue;
+        }
+        out.push(Link {
+            service: service.to_string(),
+            alias: alias.map(str::to_string),
+        });
+    }
+    out
 }
 
 pub fn networks(ctx: &mut Ctx, v: &Value, path: &str) -> BTreeMap<String, ServiceNetwork> {
@@ -330,6 +426,85 @@ mod tests {
         assert!(!deps["db"].required);
         assert_eq!(deps["web"].condition, Condition::Started);
         assert!(ctx.diags.is_empty(), "{:?}", ctx.diags);
+    }
+
+    #[test]
+    fn volumes_from_services_and_containers_with_modes() {
+        let mut ctx = ctx_for();
+        let got = volumes_from(
+            &mut ctx,
+            "web",
+            &yaml(r#"[db, "db:ro", "container:cache", "container:cache:rw"]"#),
+            "v",
+        );
+        let text: Vec<String> = got.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            ["db", "db:ro", "container:cache", "container:cache:rw"]
+        );
+        assert_eq!(got[1].source, VolumesSource::Service("db".into()));
+        assert_eq!(got[1].mode.as_deref(), Some("ro"));
+        assert_eq!(got[3].source, VolumesSource::Container("cache".into()));
+        assert!(ctx.diags.is_empty(), "{:?}", ctx.diags);
+    }
+
+    #[test]
+    fn bad_volumes_from_are_errors_at_their_item() {
+        let mut ctx = ctx_for();
+        let got = volumes_from(
+            &mut ctx,
+            "web",
+            &yaml(r#"["db:rx", "container:", web, db, db, 3]"#),
+            "v",
+        );
+        assert_eq!(got.len(), 1);
+        let found: Vec<(&str, &str)> = ctx
+            .diags
+            .iter()
+            .map(|d| (d.path.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("v[0]", "invalid volumes_from \"db:rx\""),
+                ("v[1]", "invalid volumes_from \"container:\""),
+                (
+                    "v[2]",
+                    "a service cannot take the volumes of its own container"
+                ),
+                ("v[4]", "\"db\" is listed twice"),
+                ("v[5]", "expected a string, found the number 3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn links_with_and_without_alias() {
+        let mut ctx = ctx_for();
+        let got = links(
+            &mut ctx,
+            "web",
+            &yaml(r#"[db, "db:database", "db:", web]"#),
+            "l",
+        );
+        assert_eq!(
+            got,
+            [
+                Link {
+                    service: "db".into(),
+                    alias: None
+                },
+                Link {
+                    service: "db".into(),
+                    alias: Some("database".into())
+                },
+            ]
+        );
+        assert_eq!(got[0].name(), "db");
+        assert_eq!(got[1].name(), "database");
+        assert_eq!(got[1].to_string(), "db:database");
+        let paths: Vec<&str> = ctx.diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["l[2]", "l[3]"]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ const KEYS: &[&str] = &[
     "cpu_shares", "cpuset", "mem_reservation", "memswap_limit", "oom_score_adj",
     "oom_kill_disable", "userns_mode", "cgroup", "cgroup_parent", "ipc", "pid", "uts",
     "storage_opt", "logging", "runtime", "cpu_period", "cpu_quota",
-    "mem_swappiness", "device_cgroup_rules",
+    "mem_swappiness", "device_cgroup_rules", "volumes_from", "links",
     // `develop` (`normalize::develop`), for `pier watch`.
     "develop",
 ];
@@ -39,8 +39,7 @@ const KEYS: &[&str] = &[
 const UNSUPPORTED: &[&str] = &[
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_rt_period",
     "cpu_rt_runtime", "credential_spec", "driver_opts", "env_from", "external_links", "gpus",
-    "isolation", "label_file", "links", "mac_address", "models", "provider", "use_api_socket",
-    "volumes_from",
+    "isolation", "label_file", "mac_address", "models", "provider", "use_api_socket",
 ];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "args", "target"];
@@ -143,6 +142,8 @@ pub fn service(ctx: &mut Ctx, name: &str, v: &Value, path: &str) -> Option<Servi
             "device_cgroup_rules" => {
                 svc.device_cgroup_rules = read::string_or_list(ctx, value, &at)
             }
+            "volumes_from" => svc.volumes_from = references::volumes_from(ctx, name, value, &at),
+            "links" => svc.links = references::links(ctx, name, value, &at),
             "develop" => svc.develop = super::develop::develop(ctx, value, &at),
             _ => unreachable!("only known keys are returned"),
         }
