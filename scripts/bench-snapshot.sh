@@ -44,7 +44,7 @@ name: $P
 services:
   app:
     image: $IMAGE
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait \$\$!; done"]
     volumes: [data:/data]
 volumes:
   data:

@@ -29,6 +29,9 @@ pub struct Helper {
     pub image: String,
     /// (volume name, target path).
     pub mounts: Vec<(String, String)>,
+    /// (directory on pier's machine, target path): bind mounts, which an engine
+    /// that does not share pier's file system refuses at create.
+    pub binds: Vec<(std::path::PathBuf, String)>,
     /// Its entrypoint: what runs when it is started (a created-only helper never runs it).
     pub command: Vec<String>,
 }
@@ -45,6 +48,12 @@ impl Engine {
                 typ: Some(MountType::VOLUME),
                 ..Default::default()
             })
+            .chain(helper.binds.iter().map(|(dir, target)| EngineMount {
+                target: Some(target.clone()),
+                source: Some(dir.to_string_lossy().into_owned()),
+                typ: Some(MountType::BIND),
+                ..Default::default()
+            }))
             .collect();
         let labels: HashMap<String, String> =
             [(labels::HELPER.to_string(), helper.project.clone())].into();
@@ -70,6 +79,16 @@ impl Engine {
             .await
             .map_err(fail(EngineOp::CreateContainer, &helper.name))?;
         Ok(())
+    }
+
+    /// The engine's kernel release (`uname -r` on the engine's machine).
+    pub async fn kernel_version(&self) -> Result<String> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(fail(EngineOp::Info, &super::host()))?;
+        Ok(info.kernel_version.unwrap_or_default())
     }
 
     /// Names of the project's helpers (left over by a run that was killed).
@@ -141,18 +160,14 @@ impl Engine {
         &self,
         container: &str,
         path: &str,
-    ) -> BoxStream<'static, Result<Vec<u8>>> {
+    ) -> BoxStream<'static, Result<bytes::Bytes>> {
         let opts = DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
         let name = container.to_string();
         self.docker
             .download_from_container(container, Some(opts))
-            .map(move |chunk| {
-                chunk
-                    .map(|b| b.to_vec())
-                    .map_err(fail(EngineOp::DownloadArchive, &name))
-            })
+            .map(move |chunk| chunk.map_err(fail(EngineOp::DownloadArchive, &name)))
             .boxed()
     }
 

@@ -21,6 +21,7 @@
 //! itself killed mid-commit, `.pier-restore-old` and `.pier-restore-staging`
 //! would still hold both halves.)
 
+mod pipe;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,10 +58,12 @@ const RESTORE_MOUNT: &str = "/pier/v";
 /// to "commit".
 const COMMIT_MARKER: &str = "pier-commit";
 
-/// The restore helper's script: without the marker it removes what an earlier,
-/// interrupted restore may have left; with it, it swaps the staged content in.
+/// The restore helper's script: with the shared pipe there it extracts its tar
+/// (staging); else without the marker it removes what an earlier, interrupted
+/// restore may have left; with it, it swaps the staged content in.
 const RESTORE_SCRIPT: &str = r#"set -e
 cd /pier/v
+@EXTRACT@
 if [ ! -e /pier-commit ]; then rm -rf .pier-restore-staging .pier-restore-old; exit 0; fi
 [ -d .pier-restore-staging ] || { echo "nothing staged in the volume" >&2; exit 3; }
 rm -rf .pier-restore-old
@@ -79,6 +82,12 @@ chown "$(stat -c %u:%g .pier-restore-staging)" . 2>/dev/null || true
 rmdir .pier-restore-staging
 rm -rf .pier-restore-old
 "#;
+
+/// The restore helper's script, with its first step: extracting the shared
+/// pipe's tar when there is one (the fast way, `pipe`).
+fn restore_script() -> String {
+    RESTORE_SCRIPT.replace("@EXTRACT@", &pipe::tar_extract_line())
+}
 
 /// The project a snapshot is of: its name, its directory (where `.pier/` is) and
 /// its stack when there is a stack file (for readiness and images).
@@ -338,6 +347,7 @@ pub async fn take_locked(
     opts: &TakeOptions,
     sink: &EventSink,
 ) -> Result<SnapshotReport> {
+    pipe::setting()?;
     let store = target.store();
     let now = store::now_unix();
     let (created, stamp) = store::utc(now);
@@ -427,28 +437,56 @@ async fn copy_out(
     sink: &EventSink,
 ) -> Result<Vec<VolumeEntry>> {
     let mut entries = Vec::new();
+    let shared = pipe::Shared::create(&staging.dir, pipe::setting()?);
     for (i, s) in selected.iter().enumerate() {
         let image = helper_image(s, observed).ok_or_else(|| no_image(project, &s.volume))?;
-        let helper = Helper {
+        let mut helper = Helper {
             name: helper_name(project, "snapshot", i),
             project: project.to_string(),
             image: image.clone(),
             mounts: vec![(s.volume.clone(), SNAPSHOT_MOUNT.into())],
-            command: vec!["true".into()],
+            binds: vec![],
+            // Only run on the pipe's way; the archive API reads a created helper.
+            command: pipe::tar_create_command(),
         };
-        engine.create_helper(&helper).await?;
+        let fast = create_sharing(engine, &mut helper, shared.as_ref()).await?;
         sink(Event::Note {
             text: format!("copying volume {}", s.volume),
         });
         let file = format!("v{i}.tar.zst");
         let path = staging.file(&file);
-        let meter = Meter::new(format!("copy of volume {}", s.volume), None, sink);
-        let (bytes, compressed_bytes, sha256) = compress_stream(
-            engine.download_archive(&helper.name, SNAPSHOT_MOUNT),
-            &path,
-            meter,
-        )
-        .await?;
+        let task = format!("copy of volume {}", s.volume);
+        let through_pipe = match fast {
+            Some(shared) => {
+                let meter = Meter::new(task.clone(), None, sink);
+                match copy_through_pipe(engine, &helper.name, shared, &path, meter).await {
+                    Ok(copied) => Some(copied),
+                    // The disk is the disk whichever way: no second try.
+                    Err(e @ Error::DataWrite { .. }) => return Err(e),
+                    Err(e) => {
+                        sink(Event::Note {
+                            text: format!(
+                                "copying volume {} through the engine's archive API instead ({e})",
+                                s.volume
+                            ),
+                        });
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let (bytes, compressed_bytes, sha256) = match through_pipe {
+            Some(copied) => copied,
+            None => {
+                compress_stream(
+                    engine.download_archive(&helper.name, SNAPSHOT_MOUNT),
+                    &path,
+                    Meter::new(task, None, sink),
+                )
+                .await?
+            }
+        };
         engine
             .remove_container_keeping_volumes(&helper.name)
             .await?;
@@ -473,6 +511,68 @@ async fn copy_out(
     Ok(entries)
 }
 
+/// Create `helper`, with `shared` bind-mounted when there is one and the engine
+/// takes the mount and sees the directory: then the shared directory (the fast
+/// way can be tried); else the helper without the mount (the archive API's way).
+async fn create_sharing<'s>(
+    engine: &Engine,
+    helper: &mut Helper,
+    shared: Option<&'s pipe::Shared>,
+) -> Result<Option<&'s pipe::Shared>> {
+    if let Some(shared) = shared {
+        helper.binds = vec![(shared.dir.clone(), pipe::MOUNT.into())];
+        if engine.create_helper(helper).await.is_ok() {
+            if shared.seen_by(engine, &helper.name).await {
+                return Ok(Some(shared));
+            }
+            engine
+                .remove_container_keeping_volumes(&helper.name)
+                .await?;
+        }
+        helper.binds.clear();
+    }
+    engine.create_helper(helper).await?;
+    Ok(None)
+}
+
+/// The volume as the helper's `tar` writes it into the shared pipe, compressed
+/// into `path` as it comes: (tar bytes, file bytes, sha256), as `compress_stream`.
+async fn copy_through_pipe(
+    engine: &Engine,
+    helper: &str,
+    shared: &pipe::Shared,
+    path: &Path,
+    meter: Meter,
+) -> Result<(u64, u64, String)> {
+    shared
+        .make_pipe()
+        .map_err(|e| Error::io(shared.pipe(), e))?;
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _abandoned = pipe::SetOnDrop(gone.clone());
+    let pipe_path = shared.pipe();
+    let tar = pipe::read(shared.pipe(), gone.clone())
+        .map(move |chunk| chunk.map_err(|e| Error::io(&pipe_path, e)))
+        .boxed();
+    let run = async {
+        let ran = engine.run_helper(helper).await;
+        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+        ran
+    };
+    let (copied, ran) = tokio::join!(compress_stream(tar, path, meter), run);
+    shared.remove_pipe();
+    let (code, output) = ran?;
+    if code != 0 {
+        return Err(Error::ToolFailed(Box::new(ToolFailed {
+            what: "tar".into(),
+            container: helper.to_string(),
+            code,
+            output,
+            hint: String::new(),
+        })));
+    }
+    copied
+}
+
 fn no_image(project: &str, volume: &str) -> Error {
     Error::invalid(
         Diagnostic::error(
@@ -483,24 +583,38 @@ fn no_image(project: &str, volume: &str) -> Error {
     )
 }
 
-/// Compress a tar stream into `path` with zstd on a blocking thread: (tar bytes,
-/// file bytes, sha256 of the file).
+/// zstd's level for snapshots: its default.
+const ZSTD_LEVEL: i32 = 3;
+/// The engine's chunks (a few KiB each) are gathered into buffers this big for
+/// the compressing thread: the handoff then costs nothing next to the work.
+const BATCH: usize = 1 << 20;
+
+/// Compress a tar stream into `path` with zstd: (tar bytes, file bytes, sha256
+/// of the file). Three things run at once: this task receives the engine's
+/// stream, zstd compresses on a worker thread of its own, and a blocking thread
+/// feeds it, hashes what it produces and writes that out, handing the written
+/// pages to the disk as it goes (`Durable`) so that the closing fsync — the
+/// snapshot is durable before it is listed — has little left to wait for.
 async fn compress_stream(
-    mut tar: futures_util::stream::BoxStream<'static, Result<Vec<u8>>>,
+    mut tar: futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>,
     path: &Path,
     mut meter: Meter,
 ) -> Result<(u64, u64, String)> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(32);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let out = path.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64, String)> {
         use std::io::Write;
-        let file = std::fs::File::create(&out)?;
         let hashing = HashingWriter {
-            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            inner: std::io::BufWriter::with_capacity(
+                BATCH,
+                Durable::new(std::fs::File::create(&out)?),
+            ),
             hasher: Sha256::new(),
             written: 0,
         };
-        let mut enc = zstd::stream::Encoder::new(hashing, 3)?;
+        let mut enc = zstd::stream::Encoder::new(hashing, ZSTD_LEVEL)?;
+        // One worker: compression overlaps this thread's hashing and writing.
+        enc.multithread(1)?;
         let mut read = 0u64;
         while let Some(chunk) = rx.blocking_recv() {
             read += chunk.len() as u64;
@@ -508,7 +622,7 @@ async fn compress_stream(
         }
         let mut hashing = enc.finish()?;
         hashing.inner.flush()?;
-        hashing.inner.get_ref().sync_all()?;
+        hashing.inner.get_ref().file.sync_all()?;
         Ok((
             read,
             hashing.written,
@@ -517,13 +631,18 @@ async fn compress_stream(
     });
     let mut failed = None;
     let mut moved = 0u64;
+    let mut batch = Vec::with_capacity(BATCH);
     while let Some(chunk) = tar.next().await {
         match chunk {
             Ok(bytes) => {
                 moved += bytes.len() as u64;
                 meter.update(moved);
-                if tx.send(bytes).await.is_err() {
-                    break; // the writer failed: its error is below
+                batch.extend_from_slice(&bytes);
+                if batch.len() >= BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(full).await.is_err() {
+                        break; // the writer failed: its error is below
+                    }
                 }
             }
             Err(e) => {
@@ -531,6 +650,9 @@ async fn compress_stream(
                 break;
             }
         }
+    }
+    if failed.is_none() && !batch.is_empty() {
+        let _ = tx.send(batch).await;
     }
     drop(tx);
     let written = writer.await.map_err(|e| Error::Internal {
@@ -545,6 +667,55 @@ async fn compress_stream(
     })?;
     meter.done(written.0);
     Ok(written)
+}
+
+/// A file whose written pages are handed to the disk every `STEP` bytes
+/// (Linux's sync_file_range: start the writeback, do not wait for it), so that
+/// writing and the disk's work overlap instead of all waiting for the final fsync.
+struct Durable {
+    file: std::fs::File,
+    written: u64,
+    handed: u64,
+}
+
+impl Durable {
+    const STEP: u64 = 32 << 20;
+
+    fn new(file: std::fs::File) -> Durable {
+        Durable {
+            file,
+            written: 0,
+            handed: 0,
+        }
+    }
+}
+
+impl std::io::Write for Durable {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.handed >= Self::STEP {
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::fd::AsRawFd;
+                // Advice only: the fsync at the end is what makes it durable.
+                // SAFETY: a valid open descriptor and a range within the file.
+                unsafe {
+                    libc::sync_file_range(
+                        self.file.as_raw_fd(),
+                        self.handed as libc::off64_t,
+                        (self.written - self.handed) as libc::off64_t,
+                        libc::SYNC_FILE_RANGE_WRITE,
+                    )
+                };
+            }
+            self.handed = self.written;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 struct HashingWriter<W> {
@@ -648,6 +819,7 @@ pub async fn restore(
     interrupt: &CancellationToken,
     sink: &EventSink,
 ) -> Result<RestoreReport> {
+    let wanted = pipe::setting()?;
     let store = target.store();
     let manifest = store.get(name)?;
     // Before anything is touched: every archive there, whole. Their checksums
@@ -699,22 +871,30 @@ pub async fn restore(
         let _ = resume(engine, target, &running, sink).await;
         return Err(e);
     }
+    // The helpers bind-mount it: it lives until they are removed.
+    let shared = pipe::Shared::create(&store.dir, wanted);
     // Stage every volume; a Ctrl-C (or a failure) here leaves the live content as it was.
     let staged = tokio::select! {
-        r = stage_all(engine, &target.project, &store, &manifest, &targets, sink) => r,
+        r = stage_all(engine, &target.project, &store, &manifest, &targets, shared.as_ref(), sink) => r,
         _ = interrupt.cancelled() => Err(Error::Interrupted),
     };
     let committed = match staged {
         Ok(()) => commit_all(engine, &targets, sink).await,
         Err(e) => {
-            // Remove what was staged (the helpers' script without the marker).
+            // Remove what was staged (the helpers' script without the pipe and
+            // the marker), once a helper still extracting is stopped.
+            if let Some(shared) = &shared {
+                shared.remove_pipe();
+            }
             for t in &targets {
+                let _ = engine.stop_container(&t.helper, Some(Duration::ZERO)).await;
                 let _ = engine.run_helper(&t.helper).await;
             }
             Err(e)
         }
     };
     remove_helpers(engine, &target.project).await;
+    drop(shared);
     let resumed = resume(engine, target, &running, sink).await;
     committed?;
     resumed?;
@@ -766,20 +946,21 @@ async fn stage_all(
     store: &Store,
     manifest: &Manifest,
     targets: &[RestoreTarget<'_>],
+    shared: Option<&pipe::Shared>,
     sink: &EventSink,
 ) -> Result<()> {
     let dir = store.path_of(&manifest.name);
     for t in targets {
         let image = t.image.clone().ok_or_else(|| no_image(project, &t.live))?;
-        engine
-            .create_helper(&Helper {
-                name: t.helper.clone(),
-                project: project.to_string(),
-                image,
-                mounts: vec![(t.live.clone(), RESTORE_MOUNT.into())],
-                command: vec!["sh".into(), "-c".into(), RESTORE_SCRIPT.into()],
-            })
-            .await?;
+        let mut helper = Helper {
+            name: t.helper.clone(),
+            project: project.to_string(),
+            image,
+            mounts: vec![(t.live.clone(), RESTORE_MOUNT.into())],
+            binds: vec![],
+            command: vec!["sh".into(), "-c".into(), restore_script()],
+        };
+        let fast = create_sharing(engine, &mut helper, shared).await?;
         // Clean what an interrupted restore may have left, and prove `sh` is
         // there for the swap — by running the script, which costs a container
         // start, only when a look through the archive API does not settle it.
@@ -800,39 +981,150 @@ async fn stage_all(
             text: format!("staging volume {}", t.live),
         });
         let path = dir.join(&t.entry.file);
+        if let Some(shared) = fast {
+            match stage_through_pipe(engine, store, manifest, t, shared, sink).await {
+                Ok(()) => continue,
+                Err(e @ Error::SnapshotCorrupt { .. }) => return Err(e),
+                Err(e) => {
+                    sink(Event::Note {
+                        text: format!(
+                            "staging volume {} through the engine's archive API instead ({e})",
+                            t.live
+                        ),
+                    });
+                    // Remove what tar may have staged before it failed.
+                    run_checked(engine, &t.helper, &t.live, "preparing the restore").await?;
+                }
+            }
+        }
         let (archive, reader) = decompress_stream(path.clone());
-        let meter = Arc::new(Mutex::new(Meter::new(
-            format!("restore of volume {}", t.live),
-            Some(t.entry.bytes),
-            sink,
-        )));
-        let progress = meter.clone();
-        let mut moved = 0u64;
+        let meter = restore_meter(t, sink);
         let archive = archive.inspect(move |chunk| {
             if let Ok(chunk) = chunk {
-                moved += chunk.len() as u64;
-                progress.lock().expect("no panics holding it").update(moved);
+                meter.lock().expect("no panics holding it").add(chunk.len());
             }
         });
         let uploaded = engine
             .upload_archive(&t.helper, RESTORE_MOUNT, archive)
             .await;
         // The archive's own fault first: the engine only saw a broken stream.
-        let read = reader.await.map_err(|e| Error::Internal {
-            message: format!("the decompressing thread failed: {e}"),
-        })?;
-        match read {
-            Err(e) => return Err(store::corrupt(manifest, format!("{}: {e}", path.display()))),
-            Ok(Some((size, sha))) => store.matches(manifest, t.entry, size, &sha)?,
-            Ok(None) => {}
-        }
+        checked_read(store, manifest, t, &path, reader).await?;
         uploaded?;
-        meter
-            .lock()
-            .expect("no panics holding it")
-            .done(t.entry.bytes);
+        restore_meter_done(t, sink);
     }
     Ok(())
+}
+
+/// Stage `t`'s archive through the shared pipe: decompressed into it here,
+/// extracted by the helper's `tar` (the script's first line) there.
+async fn stage_through_pipe(
+    engine: &Engine,
+    store: &Store,
+    manifest: &Manifest,
+    t: &RestoreTarget<'_>,
+    shared: &pipe::Shared,
+    sink: &EventSink,
+) -> Result<()> {
+    let path = store.path_of(&manifest.name).join(&t.entry.file);
+    shared
+        .make_pipe()
+        .map_err(|e| Error::io(shared.pipe(), e))?;
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _abandoned = pipe::SetOnDrop(gone.clone());
+    let (archive, reader) = decompress_stream(path.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
+    let writer = tokio::task::spawn_blocking({
+        let (pipe, gone) = (shared.pipe(), gone.clone());
+        move || pipe::write_blocking(&pipe, &gone, rx)
+    });
+    let meter = restore_meter(t, sink);
+    let feed = async move {
+        let mut archive = std::pin::pin!(archive);
+        while let Some(chunk) = archive.next().await {
+            if let Ok(chunk) = &chunk {
+                meter.lock().expect("no panics holding it").add(chunk.len());
+            }
+            if tx.send(chunk).await.is_err() {
+                break; // the writer stopped: its error says why
+            }
+        }
+    };
+    let run = async {
+        let ran = engine.run_helper(&t.helper).await;
+        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+        ran
+    };
+    let ((), ran) = tokio::join!(feed, run);
+    let written = writer.await.map_err(|e| Error::Internal {
+        message: format!("the writing thread failed: {e}"),
+    })?;
+    shared.remove_pipe();
+    checked_read(store, manifest, t, &path, reader).await?;
+    let (code, output) = ran?;
+    if code != 0 {
+        return Err(Error::ToolFailed(Box::new(ToolFailed {
+            what: "tar".into(),
+            container: t.helper.clone(),
+            code,
+            output,
+            hint: String::new(),
+        })));
+    }
+    written.map_err(|e| Error::io(shared.pipe(), e))?;
+    restore_meter_done(t, sink);
+    Ok(())
+}
+
+/// The restore's progress of one volume: (meter, bytes so far).
+struct Progress {
+    meter: Meter,
+    moved: u64,
+}
+
+impl Progress {
+    fn add(&mut self, n: usize) {
+        self.moved += n as u64;
+        self.meter.update(self.moved);
+    }
+}
+
+fn restore_meter(t: &RestoreTarget<'_>, sink: &EventSink) -> Arc<Mutex<Progress>> {
+    Arc::new(Mutex::new(Progress {
+        meter: Meter::new(
+            format!("restore of volume {}", t.live),
+            Some(t.entry.bytes),
+            sink,
+        ),
+        moved: 0,
+    }))
+}
+
+fn restore_meter_done(t: &RestoreTarget<'_>, sink: &EventSink) {
+    Meter::new(
+        format!("restore of volume {}", t.live),
+        Some(t.entry.bytes),
+        sink,
+    )
+    .done(t.entry.bytes);
+}
+
+/// What reading `t`'s archive found, checked against the manifest: a damaged
+/// archive is the snapshot's fault, whatever the engine or tar said.
+async fn checked_read(
+    store: &Store,
+    manifest: &Manifest,
+    t: &RestoreTarget<'_>,
+    path: &Path,
+    reader: tokio::task::JoinHandle<ReadArchive>,
+) -> Result<()> {
+    let read = reader.await.map_err(|e| Error::Internal {
+        message: format!("the decompressing thread failed: {e}"),
+    })?;
+    match read {
+        Err(e) => Err(store::corrupt(manifest, format!("{}: {e}", path.display()))),
+        Ok(Some((size, sha))) => store.matches(manifest, t.entry, size, &sha),
+        Ok(None) => Ok(()),
+    }
 }
 
 /// Swap every staged volume in. Not interruptible: see the module's comment.
