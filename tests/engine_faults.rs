@@ -25,6 +25,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use support::faults::{Fault, FaultProxy};
 use support::*;
@@ -221,28 +222,62 @@ fn calls_of(case: &Case, proxy: &FaultProxy, args: &[&str]) -> usize {
 }
 
 /// SIGKILL `pier VERB` (`up` or `down`) right after its `k`th step event
-/// (started or finished); whether it was still running then.
-fn kill_after_event(case: &Case, verb: &str, k: usize) -> bool {
+/// (started or finished); `None` when it had ended before, else the steps it
+/// had started and not finished.
+fn kill_after_event(case: &Case, verb: &str, k: usize) -> Option<Vec<String>> {
     let mut child = Pier::in_dir(case.dir)
         .args(["--progress", "json", verb])
         .spawn()
-        .unwrap();
+        .expect("spawn pier");
     let stderr = child.stderr.take().unwrap();
     let mut seen = 0;
+    let mut in_flight = std::collections::BTreeMap::new();
     let mut killed = false;
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if line.contains(r#""event":"step_started""#) || line.contains(r#""event":"step_finished""#)
-        {
-            seen += 1;
-            if seen == k {
-                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-                killed = true;
-                break;
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let step = event["step"].as_u64();
+        match event["event"].as_str() {
+            Some("step_started") => {
+                in_flight.insert(step, event["text"].as_str().unwrap_or("").to_string());
             }
+            Some("step_finished") => {
+                in_flight.remove(&step);
+            }
+            _ => continue,
+        }
+        seen += 1;
+        if seen == k {
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            killed = true;
+            break;
         }
     }
     let _ = child.wait();
-    killed
+    killed.then(|| in_flight.into_values().collect())
+}
+
+/// A SIGKILLed pier's engine calls outlive it: the engine finishes a stop it
+/// was sent. Wait (bounded) until each stop in flight has landed, so that the
+/// next `up` observes the state the engine is going to, not the one it is
+/// leaving (a graceful Ctrl-C lets such calls finish before pier exits; no
+/// client can see a stop another client's dead connection left running).
+fn let_the_engine_finish(in_flight: &[String]) {
+    for step in in_flight {
+        let Some(name) = step.strip_prefix("stop container ") else {
+            continue;
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            match docker(&["inspect", "-f", "{{.State.Running}}", name]) {
+                Ok(running) if running.trim() == "true" => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                _ => break,
+            }
+        }
+    }
 }
 
 #[test]
@@ -315,10 +350,11 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
         let dir = root.path().join(&project);
         let case = Case { project, dir: &dir };
         let what = format!("up killed after step event {k}");
-        if !kill_after_event(&case, "up", k) {
+        let Some(in_flight) = kill_after_event(&case, "up", k) else {
             finish(&case, &what, &mut tally);
             break;
-        }
+        };
+        let_the_engine_finish(&in_flight);
         tally.injected += 1;
         let before = volume_marker(&case);
         settle(&case, &what, before, &mut tally);
@@ -334,10 +370,11 @@ fn every_fault_of_up_and_down_then_up_converges_and_down_v_leaves_nothing() {
         let (code, err) = case.pier(None, &["up"]);
         assert_eq!(code, 0, "{what}: the clean up: {err}");
         let before = volume_marker(&case);
-        if !kill_after_event(&case, "down", k) {
+        let Some(in_flight) = kill_after_event(&case, "down", k) else {
             finish(&case, &what, &mut tally);
             break;
-        }
+        };
+        let_the_engine_finish(&in_flight);
         tally.injected += 1;
         settle(&case, &what, before, &mut tally);
         finish(&case, &what, &mut tally);

@@ -475,7 +475,12 @@ fn an_engine_that_never_answers_fails_the_call_naming_it_and_the_socket() {
     // inspection): its third call is whichever the engine got first.
     let observing: &[&str] = &["listing ", "inspecting image"];
     let cases: [(&[&str], &Path, usize, &[&str]); 5] = [
-        (&["up"], p.dir.path(), 1, &["cannot reach the Docker engine"]),
+        (
+            &["up"],
+            p.dir.path(),
+            1,
+            &["cannot reach the Docker engine"],
+        ),
         (
             &["up"],
             p.dir.path(),
