@@ -58,6 +58,21 @@ impl Kind {
         Kind::parse(name).filter(|_| name != "postgresql")
     }
 
+    /// SQL Server (label `sqlserver`/`mssql`, or Microsoft's image
+    /// `mcr.microsoft.com/mssql/server`): a database pier recognises but does not
+    /// dump. Its dump is a BACKUP file written by the server inside the
+    /// container, not a stream of SQL a client prints, so `db` says so and how,
+    /// rather than calling the stack database-less.
+    fn is_sql_server(label: Option<&str>, image: &str) -> bool {
+        match label {
+            Some(l) => matches!(l, "sqlserver" | "mssql"),
+            None => {
+                let path = image.split(['@', ':']).next().unwrap_or("");
+                path.ends_with("mssql/server")
+            }
+        }
+    }
+
     /// (database, user, password) variables of the official image.
     fn default_env(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -100,6 +115,23 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
     let all: Vec<Database> = stack.services.keys().filter_map(|s| of(s)).collect();
     let hint =
         "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
+    let sql_server = |name: &str| {
+        Kind::is_sql_server(
+            stack.services[name].labels.get(labels::DB).map(String::as_str),
+            &stack.image_of(name),
+        )
+    };
+    let unsupported = |name: &str| {
+        Error::invalid(
+            Diagnostic::error(
+                "",
+                format!("service `{name}` runs SQL Server, which `pier db` cannot dump or load"),
+            )
+            .with_hint(format!(
+                "SQL Server's dump is a backup file its server writes: `pier exec {name} /opt/mssql-tools18/bin/sqlcmd -C -S localhost -U sa -P \"$MSSQL_SA_PASSWORD\" -Q \"BACKUP DATABASE [NAME] TO DISK = '/var/opt/mssql/NAME.bak'\"`; `pier snapshot {name}` keeps its whole volume"
+            )),
+        )
+    };
     match requested {
         Some(name) => {
             super::project::check_services(
@@ -110,6 +142,9 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
                     .map(String::as_str)
                     .collect::<Vec<_>>(),
             )?;
+            if sql_server(name) {
+                return Err(unsupported(name));
+            }
             of(name).ok_or_else(|| {
                 Error::invalid(
                     Diagnostic::error("", format!("service `{name}` is no database pier knows"))
@@ -119,9 +154,12 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
         }
         None => match all.len() {
             1 => Ok(all.into_iter().next().expect("one")),
-            0 => Err(Error::invalid(
-                Diagnostic::error("", "the stack has no database service").with_hint(hint),
-            )),
+            0 => match stack.services.keys().find(|s| sql_server(s)) {
+                Some(name) => Err(unsupported(name)),
+                None => Err(Error::invalid(
+                    Diagnostic::error("", "the stack has no database service").with_hint(hint),
+                )),
+            },
             _ => Err(Error::invalid(
                 Diagnostic::error("", "the stack has several database services").with_hint(
                     format!(
@@ -619,6 +657,32 @@ mod tests {
                 .to_string()
                 .contains("io.pier.db")
         );
+    }
+
+    #[test]
+    fn sql_server_is_named_not_mistaken_for_no_database() {
+        let stack = StackFixture::new("p")
+            .service("db", |s| s.image("mcr.microsoft.com/mssql/server:2022-latest"))
+            .service("web", |s| s.image("nginx"))
+            .build();
+        for requested in [None, Some("db")] {
+            let err = find(&stack, requested).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let Error::Invalid(diagnostics) = &err else {
+                panic!("{err:?}")
+            };
+            let text = format!("{} {:?}", diagnostics[0].message, diagnostics[0].hint);
+            assert!(text.contains("`db` runs SQL Server"), "{text}");
+            assert!(text.contains("BACKUP DATABASE"), "{text}");
+        }
+        // A supported database beside it is still found.
+        let both = StackFixture::new("p")
+            .service("mssql", |s| s.image("mcr.microsoft.com/mssql/server:2022-latest"))
+            .service("pg", |s| s.image("postgres:17"))
+            .build();
+        assert_eq!(find(&both, None).unwrap().service, "pg");
+        assert!(!Kind::is_sql_server(None, "example.com/mssql/server-tools:1"));
+        assert!(Kind::is_sql_server(Some("sqlserver"), "anything"));
     }
 
     #[test]
