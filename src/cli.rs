@@ -363,15 +363,32 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "As with Compose: `pier exec db psql -U app` (pier's flags before the service; `--` before the command is accepted too). The command's exit code is pier's."
+)]
 pub struct ExecArgs {
     /// The service to run the command in
     pub service: String,
     /// The command and its arguments
-    #[arg(last = true, required = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
     /// Do not allocate a TTY even when stdin is a terminal
-    #[arg(short = 'T', long = "no-tty")]
+    #[arg(short = 'T', long = "no-tty", visible_alias = "no-TTY")]
     pub no_tty: bool,
+    /// Set an environment variable (repeatable); `-e KEY` passes your shell's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as this user (name or uid[:gid])
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Args)]

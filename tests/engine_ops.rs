@@ -167,6 +167,28 @@ fn ps_logs_exec_and_info_on_a_running_stack() {
         .assert()
         .success()
         .stdout("PIPED INPUT\n");
+    // Compose's form: no `--`, the command's own flags after the service, and
+    // `-e` (KEY=VALUE or the shell's KEY), `-w`, `-u` before it.
+    Pier::in_dir(dir)
+        .env("PIER_EXEC_FROM_SHELL", "shell-value")
+        .args([
+            "exec",
+            "-e",
+            "GREETING=hi there",
+            "-e",
+            "PIER_EXEC_FROM_SHELL",
+            "-w",
+            "/tmp",
+            "-u",
+            "65534:65534",
+            "web",
+            "sh",
+            "-c",
+            "echo \"$GREETING|$PIER_EXEC_FROM_SHELL|$(pwd)|$(id -u):$(id -g)\"",
+        ])
+        .assert()
+        .success()
+        .stdout("hi there|shell-value|/tmp|65534:65534\n");
     // With a terminal on stdin: a TTY in the container, the command's exit code,
     // and the local terminal out of raw mode afterwards (`script` gives pier a pty).
     let bin = assert_cmd::cargo::cargo_bin("pier");

@@ -1,4 +1,4 @@
-//! `pier exec SERVICE -- CMD…`: run a command in the service's running container.
+//! `pier exec [-e K=V] [-u USER] [-w DIR] SERVICE CMD…`: run a command in the service's running container.
 //! With a TTY when stdin is a terminal (the local terminal in raw mode meanwhile,
 //! restored afterwards), stdin forwarded, output streamed; the command's exit code
 //! becomes pier's.
@@ -28,6 +28,9 @@ pub fn run(ctx: &ProjectContext, args: &ExecArgs, out: &mut dyn Write) -> Result
             tty,
             stdin: true,
             size: if tty { terminal::size() } else { None },
+            env: ops::run::environment(&args.env, &std::env::vars().collect())?,
+            user: args.user.clone(),
+            working_dir: args.workdir.clone(),
         };
         let session = engine.exec_start(&container, &request).await?;
         let raw = if tty {

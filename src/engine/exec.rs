@@ -1,6 +1,7 @@
 //! Interactive exec for `pier exec`: start a command in a running container with
 //! its input and output attached, resize its TTY, read its exit code.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
@@ -13,7 +14,7 @@ use super::{Engine, fail};
 use crate::error::{EngineOp, Error, Result};
 
 /// What to run and how to attach to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecRequest {
     pub cmd: Vec<String>,
     /// Give the command a pseudo-terminal (output then arrives as one `Console` stream).
@@ -22,6 +23,11 @@ pub struct ExecRequest {
     pub stdin: bool,
     /// Initial terminal size (columns, rows), for `tty`.
     pub size: Option<(u16, u16)>,
+    /// Variables added to the container's environment for this command.
+    pub env: BTreeMap<String, String>,
+    /// Empty: the container's user and working directory.
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
 }
 
 /// A started exec: its output as it arrives, and its input.
@@ -45,6 +51,11 @@ impl Engine {
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     tty: Some(request.tty),
+                    env: (!request.env.is_empty()).then(|| {
+                        request.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+                    }),
+                    user: request.user.clone(),
+                    working_dir: request.working_dir.clone(),
                     ..Default::default()
                 },
             )

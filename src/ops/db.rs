@@ -360,6 +360,7 @@ pub async fn export(
         tty: false,
         stdin: false,
         size: None,
+        ..Default::default()
     };
     let session = engine.exec_start(&container, &request).await?;
     let tmp = path.map(|p| {
@@ -532,6 +533,7 @@ pub async fn import(
         tty: false,
         stdin: true,
         size: None,
+        ..Default::default()
     };
     let session = engine.exec_start(&container, &request).await?;
     // Read and decompress on a blocking thread, send into the client's stdin.
