@@ -52,7 +52,11 @@ impl Engine {
                     attach_stderr: Some(true),
                     tty: Some(request.tty),
                     env: (!request.env.is_empty()).then(|| {
-                        request.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+                        request
+                            .env
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect()
                     }),
                     user: request.user.clone(),
                     working_dir: request.working_dir.clone(),

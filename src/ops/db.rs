@@ -117,7 +117,10 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
         "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
     let sql_server = |name: &str| {
         Kind::is_sql_server(
-            stack.services[name].labels.get(labels::DB).map(String::as_str),
+            stack.services[name]
+                .labels
+                .get(labels::DB)
+                .map(String::as_str),
             &stack.image_of(name),
         )
     };
@@ -664,7 +667,9 @@ mod tests {
     #[test]
     fn sql_server_is_named_not_mistaken_for_no_database() {
         let stack = StackFixture::new("p")
-            .service("db", |s| s.image("mcr.microsoft.com/mssql/server:2022-latest"))
+            .service("db", |s| {
+                s.image("mcr.microsoft.com/mssql/server:2022-latest")
+            })
             .service("web", |s| s.image("nginx"))
             .build();
         for requested in [None, Some("db")] {
@@ -679,11 +684,16 @@ mod tests {
         }
         // A supported database beside it is still found.
         let both = StackFixture::new("p")
-            .service("mssql", |s| s.image("mcr.microsoft.com/mssql/server:2022-latest"))
+            .service("mssql", |s| {
+                s.image("mcr.microsoft.com/mssql/server:2022-latest")
+            })
             .service("pg", |s| s.image("postgres:17"))
             .build();
         assert_eq!(find(&both, None).unwrap().service, "pg");
-        assert!(!Kind::is_sql_server(None, "example.com/mssql/server-tools:1"));
+        assert!(!Kind::is_sql_server(
+            None,
+            "example.com/mssql/server-tools:1"
+        ));
         assert!(Kind::is_sql_server(Some("sqlserver"), "anything"));
     }
 
