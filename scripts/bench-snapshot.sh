@@ -99,7 +99,11 @@ manual_restore_mount() {
 }
 # timed COMMAND…: run it, print its seconds. With BENCH_TRACE=FILE, pier's
 # progress goes to FILE with a timestamp per line (where its time goes).
-timed() { t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
+# Each starts after a `sync` (not timed): what the previous step left in the
+# page cache is written out first, so no side pays for another's writeback
+# (ext4 flushes such data before the journal commits that a restore's deletes
+# need, so a restore right after a manual snapshot otherwise waits for it).
+timed() { sync; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
 pier_timed() {
   if [ -n "${BENCH_TRACE:-}" ]; then
     echo "== pier $*" >> "$BENCH_TRACE"

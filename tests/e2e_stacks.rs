@@ -68,7 +68,7 @@ impl Site {
     fn with_router(mut self) -> Site {
         let data = self._parent.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
-        let _ = docker(&["rm", "-f", "pier-router"]);
+        let _ = docker(&["rm", "-f", "-v", "pier-router"]);
         self.router = Some(data);
         self
     }
@@ -150,7 +150,7 @@ impl Drop for Site {
             .args(["--progress", "quiet", "down", "-v", "--timeout", "2"])
             .output();
         if self.router.is_some() {
-            let _ = docker(&["rm", "-f", "pier-router"]);
+            let _ = docker(&["rm", "-f", "-v", "pier-router"]);
             let _ = docker(&["network", "rm", "pier-router"]);
         }
         let label = format!("label=io.pier.project={}", self.name);

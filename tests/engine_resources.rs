@@ -318,7 +318,7 @@ fn down_names_the_foreign_container_that_holds_the_network() {
     struct Foreign(String);
     impl Drop for Foreign {
         fn drop(&mut self) {
-            let _ = docker(&["rm", "-f", &self.0]);
+            let _ = docker(&["rm", "-f", "-v", &self.0]);
         }
     }
     let p = Project::new("heldnet");

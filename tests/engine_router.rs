@@ -77,7 +77,7 @@ impl Drop for Router {
 }
 
 fn remove_router() {
-    let _ = docker(&["rm", "-f", "pier-router"]);
+    let _ = docker(&["rm", "-f", "-v", "pier-router"]);
     let _ = docker(&["network", "rm", "pier-router"]);
 }
 

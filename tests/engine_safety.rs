@@ -310,7 +310,7 @@ fn a_container_removed_by_hand_is_shown_missing_and_recreated() {
     write(p.dir.path(), "pier.yaml", &db_web(&p.name));
     let (code, _, err) = pier(p.dir.path(), &["up"]);
     assert_eq!(code, 0, "{err}");
-    docker(&["rm", "-f", &p.container("web")]).unwrap();
+    docker(&["rm", "-f", "-v", &p.container("web")]).unwrap();
     let (_, out, _) = pier(p.dir.path(), &["ps"]);
     assert!(
         out.lines()
