@@ -131,7 +131,7 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
                 format!("service `{name}` runs SQL Server, which `pier db` cannot dump or load"),
             )
             .with_hint(format!(
-                "SQL Server's dump is a backup file its server writes: `pier exec {name} /opt/mssql-tools18/bin/sqlcmd -C -S localhost -U sa -P \"$MSSQL_SA_PASSWORD\" -Q \"BACKUP DATABASE [NAME] TO DISK = '/var/opt/mssql/NAME.bak'\"`; `pier snapshot {name}` keeps its whole volume"
+                "SQL Server's dump is a backup file its server writes: in `pier exec {name} bash` run `/opt/mssql-tools18/bin/sqlcmd -C -S localhost -U sa -P \"$MSSQL_SA_PASSWORD\" -Q \"BACKUP DATABASE [NAME] TO DISK = '/var/opt/mssql/NAME.bak'\"`; `pier snapshot {name}` keeps its whole volume"
             )),
         )
     };
