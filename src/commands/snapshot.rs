@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::event::EventSink;
 use crate::ops;
-use crate::ops::snapshot::{Manifest, Store, Target};
+use crate::ops::snapshot::{Manifest, Store, Target, VolumeEntry};
 
 use super::{load_options, project_context, runtime, write_out};
 
@@ -128,7 +128,7 @@ fn list_text(store: &Store, all: &[Manifest]) -> String {
         "NAME", "CREATED", "SIZE", "STORED", "VOLUMES"
     );
     for m in all {
-        let volumes: Vec<&str> = m.volumes.iter().map(|v| v.volume.as_str()).collect();
+        let volumes: Vec<String> = m.volumes.iter().map(volume_label).collect();
         text.push_str(&format!(
             "{:<28} {:<22} {:>10} {:>10}  {}\n",
             m.name,
@@ -139,6 +139,16 @@ fn list_text(store: &Store, all: &[Manifest]) -> String {
         ));
     }
     text
+}
+
+/// How a listing names a snapshot's volume: a named one by its name; an
+/// anonymous one by where its service mounts it (its engine name is a hash that
+/// changes with every new container, and is in `--json`).
+fn volume_label(v: &VolumeEntry) -> String {
+    match (v.anonymous, &v.service, &v.target) {
+        (true, Some(service), Some(target)) => format!("{service}:{target} (anonymous)"),
+        _ => v.volume.clone(),
+    }
 }
 
 /// Bytes in the largest binary unit that keeps a number ≥ 1.
@@ -153,5 +163,29 @@ pub fn size(bytes: u64) -> String {
     match unit {
         0 => format!("{bytes} B"),
         _ => format!("{value:.1} {}", UNITS[unit]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_names_anonymous_volumes_by_service_and_path() {
+        let entry = |volume: &str, anonymous: bool| VolumeEntry {
+            file: "v0.tar.zst".into(),
+            volume: volume.into(),
+            anonymous,
+            service: Some("app".into()),
+            target: Some("/anon".into()),
+            services: vec!["app".into()],
+            images: vec![],
+            bytes: 2048,
+            compressed_bytes: 100,
+            sha256: String::new(),
+        };
+        let hash = "f20ffd25319a9faef965f68309b2b38801748628c0988350d51d8da23f2ffe19";
+        assert_eq!(volume_label(&entry("p_data", false)), "p_data");
+        assert_eq!(volume_label(&entry(hash, true)), "app:/anon (anonymous)");
     }
 }
