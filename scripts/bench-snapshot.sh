@@ -13,6 +13,7 @@
 # old content and extracts over it.
 #
 # Usage: scripts/bench-snapshot.sh [SIZE_MIB] [ROUNDS]   (default 1024 1)
+# BENCH_COLD=1: drop the caches before every timed step (see settle below).
 # Build first: cargo build --release --locked (PIER= another binary).
 # BENCH_DIR: where the project directory (pier's snapshots) and the manual
 # archives go (default $TMPDIR or /tmp); it needs about 3 x SIZE free, the
@@ -23,6 +24,9 @@ ROUNDS=${2:-1}
 PIER=${PIER:-${CARGO_TARGET_DIR:-target}/release/pier}
 case $PIER in /*) ;; *) PIER=$(pwd)/$PIER ;; esac
 [ -x "$PIER" ] || { echo "bench-snapshot: no pier at $PIER (cargo build --release --locked)" >&2; exit 1; }
+if [ -n "${BENCH_COLD:-}" ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+  echo "bench-snapshot: BENCH_COLD needs root (it writes /proc/sys/vm/drop_caches)" >&2; exit 1
+fi
 command -v zstd >/dev/null || { echo "bench-snapshot: needs the zstd command (apt-get install zstd)" >&2; exit 1; }
 IMAGE=pier-test/busybox:2
 docker image inspect $IMAGE >/dev/null 2>&1 || {
@@ -103,7 +107,15 @@ manual_restore_mount() {
 # page cache is written out first, so no side pays for another's writeback
 # (ext4 flushes such data before the journal commits that a restore's deletes
 # need, so a restore right after a manual snapshot otherwise waits for it).
-timed() { sync; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
+# BENCH_COLD=1 also drops the kernel's caches (root only) before each step: every
+# step then reads its archive and the volume from the disk, and the filesystem
+# has no memory of what the step before deleted (ext4 skips inodes deleted a
+# moment ago while their table is cached) — a restore long after the snapshot.
+settle() {
+  sync
+  if [ -n "${BENCH_COLD:-}" ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+}
+timed() { settle; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; }
 pier_timed() {
   if [ -n "${BENCH_TRACE:-}" ]; then
     echo "== pier $*" >> "$BENCH_TRACE"
