@@ -362,6 +362,20 @@ pub struct LogsArgs {
     pub timestamps: bool,
 }
 
+/// How a command runs in a container, as Compose's `run` and `exec` take it.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Set an environment variable (repeatable); `-e KEY` passes your shell's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as this user (name or uid[:gid])
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "As with Compose: `pier exec db psql -U app` (pier's flags before the service; `--` before the command is accepted too). The command's exit code is pier's."
@@ -380,15 +394,8 @@ pub struct ExecArgs {
     /// Do not allocate a TTY even when stdin is a terminal
     #[arg(short = 'T', long = "no-tty", visible_alias = "no-TTY")]
     pub no_tty: bool,
-    /// Set an environment variable (repeatable); `-e KEY` passes your shell's value
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
-    /// Working directory inside the container
-    #[arg(short = 'w', long, value_name = "DIR")]
-    pub workdir: Option<String>,
-    /// Run as this user (name or uid[:gid])
-    #[arg(short = 'u', long, value_name = "USER")]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub process: ProcessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -411,9 +418,6 @@ pub struct RunArgs {
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
-    /// Set an environment variable (repeatable); `-e KEY` passes your shell's value
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
     /// Do not allocate a TTY even when stdin is a terminal (stdin is still passed on)
     #[arg(short = 'T', long = "no-tty", visible_alias = "no-TTY")]
     pub no_tty: bool,
@@ -439,12 +443,8 @@ pub struct RunArgs {
     /// Override the image's entrypoint (drops the service's command too), e.g. "sh -c"
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<String>,
-    /// Working directory inside the container
-    #[arg(short = 'w', long, value_name = "DIR")]
-    pub workdir: Option<String>,
-    /// Run as this user (name or uid[:gid])
-    #[arg(short = 'u', long, value_name = "USER")]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub process: ProcessArgs,
     /// Name the container [default: <project>-<service>-run-<hex>]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,

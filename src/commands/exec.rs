@@ -10,7 +10,7 @@ use futures_util::stream::BoxStream;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::ExecArgs;
-use crate::engine::{Engine, ExecRequest, OutputChunk, OutputKind};
+use crate::engine::{Engine, ExecAs, ExecRequest, OutputChunk, OutputKind};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::ops::project::ProjectContext;
@@ -24,13 +24,16 @@ pub fn run(ctx: &ProjectContext, args: &ExecArgs, out: &mut dyn Write) -> Result
         let container = ops::exec::container(&engine, ctx, &args.service).await?;
         let tty = !args.no_tty && terminal::stdin_is_terminal();
         let request = ExecRequest {
-            cmd: args.command.clone(),
+            command: ExecAs {
+                cmd: args.command.clone(),
+                user: args.process.user.clone(),
+                working_dir: args.process.workdir.clone(),
+                environment: ops::run::environment(&args.process.env, &std::env::vars().collect())?,
+                privileged: false,
+            },
             tty,
             stdin: true,
             size: if tty { terminal::size() } else { None },
-            env: ops::run::environment(&args.env, &std::env::vars().collect())?,
-            user: args.user.clone(),
-            working_dir: args.workdir.clone(),
         };
         let session = engine.exec_start(&container, &request).await?;
         let raw = if tty {

@@ -37,9 +37,9 @@ pub fn run(
             .as_deref()
             .map(ops::run::entrypoint)
             .transpose()?,
-        environment: ops::run::environment(&args.env, &shell)?,
-        user: args.user.clone(),
-        working_dir: args.workdir.clone(),
+        environment: ops::run::environment(&args.process.env, &shell)?,
+        user: args.process.user.clone(),
+        working_dir: args.process.workdir.clone(),
         service_ports: args.service_ports,
         publish: ops::run::publish(&args.publish, args.service_ports)?,
         use_aliases: args.use_aliases,

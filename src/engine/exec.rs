@@ -1,7 +1,6 @@
 //! Interactive exec for `pier exec`: start a command in a running container with
 //! its input and output attached, resize its TTY, read its exit code.
 
-use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
@@ -10,24 +9,20 @@ use futures_util::stream::{BoxStream, StreamExt};
 use tokio::io::AsyncWrite;
 
 use super::logs::OutputChunk;
-use super::{Engine, fail};
+use super::{Engine, ExecAs, fail};
 use crate::error::{EngineOp, Error, Result};
 
 /// What to run and how to attach to it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecRequest {
-    pub cmd: Vec<String>,
+    /// The command, and as whom, where, with what variables.
+    pub command: ExecAs,
     /// Give the command a pseudo-terminal (output then arrives as one `Console` stream).
     pub tty: bool,
     /// Attach the command's stdin (pier forwards its own stdin into it).
     pub stdin: bool,
     /// Initial terminal size (columns, rows), for `tty`.
     pub size: Option<(u16, u16)>,
-    /// Variables added to the container's environment for this command.
-    pub env: BTreeMap<String, String>,
-    /// Empty: the container's user and working directory.
-    pub user: Option<String>,
-    pub working_dir: Option<String>,
 }
 
 /// A started exec: its output as it arrives, and its input.
@@ -46,21 +41,9 @@ impl Engine {
             .create_exec(
                 container,
                 CreateExecOptions {
-                    cmd: Some(request.cmd.clone()),
                     attach_stdin: Some(request.stdin),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
                     tty: Some(request.tty),
-                    env: (!request.env.is_empty()).then(|| {
-                        request
-                            .env
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect()
-                    }),
-                    user: request.user.clone(),
-                    working_dir: request.working_dir.clone(),
-                    ..Default::default()
+                    ..request.command.create_options()
                 },
             )
             .await

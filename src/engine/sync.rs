@@ -25,6 +25,28 @@ pub struct ExecAs {
     pub privileged: bool,
 }
 
+impl ExecAs {
+    /// The engine's options for creating this exec, its output attached (the
+    /// one translation for `exec_as` here and the interactive `exec_start`).
+    pub(super) fn create_options(&self) -> CreateExecOptions<String> {
+        let env: Vec<String> = self
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        CreateExecOptions {
+            cmd: Some(self.cmd.clone()),
+            user: self.user.clone(),
+            working_dir: self.working_dir.clone(),
+            env: (!env.is_empty()).then_some(env),
+            privileged: Some(self.privileged),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        }
+    }
+}
+
 impl Engine {
     /// Remove `paths` (files or directories) from the container. A path already
     /// gone is no failure (`rm -f`). Returns the exit code and output of the
@@ -68,26 +90,9 @@ impl Engine {
 
     /// Run `exec` in the running container; returns its exit code and combined output.
     pub async fn exec_as(&self, container: &str, exec: &ExecAs) -> Result<(i64, String)> {
-        let env: Vec<String> = exec
-            .environment
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         let created = self
             .docker
-            .create_exec(
-                container,
-                CreateExecOptions {
-                    cmd: Some(exec.cmd.clone()),
-                    user: exec.user.clone(),
-                    working_dir: exec.working_dir.clone(),
-                    env: (!env.is_empty()).then_some(env),
-                    privileged: Some(exec.privileged),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
+            .create_exec(container, exec.create_options())
             .await
             .map_err(fail(EngineOp::Exec, container))?;
         let mut output = String::new();

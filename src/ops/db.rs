@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Engine, ExecRequest, OutputKind};
+use crate::engine::{Engine, ExecAs, ExecRequest, OutputKind};
 use crate::error::{Error, Result, ToolFailed};
 use crate::event::{EventSink, Meter};
 use crate::labels;
@@ -50,29 +50,6 @@ impl Kind {
         }
     }
 
-    /// Recognise an official image by its last path component (`mariadb:11`,
-    /// `docker.io/library/postgres:17`).
-    fn of_image(image: &str) -> Option<Kind> {
-        let name = image.rsplit('/').next()?;
-        let name = name.split(['@', ':']).next()?;
-        Kind::parse(name).filter(|_| name != "postgresql")
-    }
-
-    /// SQL Server (label `sqlserver`/`mssql`, or Microsoft's image
-    /// `mcr.microsoft.com/mssql/server`): a database pier recognises but does not
-    /// dump. Its dump is a BACKUP file written by the server inside the
-    /// container, not a stream of SQL a client prints, so `db` says so and how,
-    /// rather than calling the stack database-less.
-    fn is_sql_server(label: Option<&str>, image: &str) -> bool {
-        match label {
-            Some(l) => matches!(l, "sqlserver" | "mssql"),
-            None => {
-                let path = image.split(['@', ':']).next().unwrap_or("");
-                path.ends_with("mssql/server")
-            }
-        }
-    }
-
     /// (database, user, password) variables of the official image.
     fn default_env(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -80,6 +57,50 @@ impl Kind {
             Kind::MySql => ("MYSQL_DATABASE", "", "MYSQL_ROOT_PASSWORD"),
             Kind::Postgres => ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"),
         }
+    }
+}
+
+/// What a service's `io.pier.db` label, else its image, says it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recognised {
+    Db(Kind),
+    /// SQL Server (label `sqlserver`/`mssql`, or Microsoft's image
+    /// `mcr.microsoft.com/mssql/server`): recognised but not dumped. Its dump is
+    /// a BACKUP file the server writes inside the container, not SQL a client
+    /// prints, so `db` says so and how, rather than calling the stack
+    /// database-less.
+    SqlServer,
+}
+
+impl Recognised {
+    fn of(label: Option<&str>, image: &str) -> Option<Recognised> {
+        match label {
+            Some("sqlserver" | "mssql") => Some(Recognised::SqlServer),
+            Some(label) => Kind::parse(label).map(Recognised::Db),
+            None => {
+                let repository = repository(image);
+                if repository.ends_with("mssql/server") {
+                    return Some(Recognised::SqlServer);
+                }
+                // An official image by its last path component (`mariadb:11`,
+                // `docker.io/library/postgres:17`).
+                let name = repository.rsplit('/').next()?;
+                Kind::parse(name)
+                    .filter(|_| name != "postgresql")
+                    .map(Recognised::Db)
+            }
+        }
+    }
+}
+
+/// An image reference without its tag or digest: `localhost:5000/mssql/server`
+/// of `localhost:5000/mssql/server:2022@sha256:…` (a ':' before the last '/' is
+/// a registry's port).
+fn repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => image,
     }
 }
 
@@ -96,34 +117,28 @@ pub struct Database {
 
 /// The database service: `requested`, else the only one in the stack.
 pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
-    let of = |name: &str| -> Option<Database> {
+    let recognised: Vec<(&str, Recognised)> = stack
+        .services
+        .iter()
+        .filter_map(|(name, svc)| {
+            let label = svc.labels.get(labels::DB).map(String::as_str);
+            Some((name.as_str(), Recognised::of(label, &stack.image_of(name))?))
+        })
+        .collect();
+    let database = |name: &str, kind: Kind| -> Database {
         let svc = &stack.services[name];
-        let kind = match svc.labels.get(labels::DB) {
-            Some(label) => Kind::parse(label)?,
-            None => Kind::of_image(&stack.image_of(name))?,
-        };
         let (db, user, password) = kind.default_env();
         let env = |key: &str, default: &str| svc.labels.get(key).cloned().unwrap_or(default.into());
-        Some(Database {
+        Database {
             service: name.to_string(),
             kind,
             name_env: env(labels::DB_NAME_ENV, db),
             user_env: env(labels::DB_USER_ENV, user),
             password_env: env(labels::DB_PASSWORD_ENV, password),
-        })
+        }
     };
-    let all: Vec<Database> = stack.services.keys().filter_map(|s| of(s)).collect();
     let hint =
         "label the service `io.pier.db: mariadb|mysql|postgres` (official images are recognised)";
-    let sql_server = |name: &str| {
-        Kind::is_sql_server(
-            stack.services[name]
-                .labels
-                .get(labels::DB)
-                .map(String::as_str),
-            &stack.image_of(name),
-        )
-    };
     let unsupported = |name: &str| {
         Error::invalid(
             Diagnostic::error(
@@ -135,46 +150,49 @@ pub fn find(stack: &Stack, requested: Option<&str>) -> Result<Database> {
             )),
         )
     };
-    match requested {
-        Some(name) => {
-            super::project::check_services(
-                &[name.to_string()],
-                &stack
-                    .services
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            )?;
-            if sql_server(name) {
-                return Err(unsupported(name));
-            }
-            of(name).ok_or_else(|| {
-                Error::invalid(
-                    Diagnostic::error("", format!("service `{name}` is no database pier knows"))
-                        .with_hint(hint),
-                )
-            })
-        }
-        None => match all.len() {
-            1 => Ok(all.into_iter().next().expect("one")),
-            0 => match stack.services.keys().find(|s| sql_server(s)) {
-                Some(name) => Err(unsupported(name)),
-                None => Err(Error::invalid(
-                    Diagnostic::error("", "the stack has no database service").with_hint(hint),
-                )),
-            },
-            _ => Err(Error::invalid(
-                Diagnostic::error("", "the stack has several database services").with_hint(
-                    format!(
-                        "name one: {}",
-                        all.iter()
-                            .map(|d| d.service.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
+    if let Some(name) = requested {
+        super::project::check_services(
+            &[name.to_string()],
+            &stack
+                .services
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )?;
+        return match recognised.iter().find(|(n, _)| *n == name) {
+            Some((_, Recognised::Db(kind))) => Ok(database(name, *kind)),
+            Some((_, Recognised::SqlServer)) => Err(unsupported(name)),
+            None => Err(Error::invalid(
+                Diagnostic::error("", format!("service `{name}` is no database pier knows"))
+                    .with_hint(hint),
+            )),
+        };
+    }
+    let all: Vec<Database> = recognised
+        .iter()
+        .filter_map(|(name, r)| match r {
+            Recognised::Db(kind) => Some(database(name, *kind)),
+            Recognised::SqlServer => None,
+        })
+        .collect();
+    match all.len() {
+        1 => Ok(all.into_iter().next().expect("one")),
+        // No database pier dumps: what was recognised, if anything, is SQL Server.
+        0 => match recognised.first() {
+            Some((name, _)) => Err(unsupported(name)),
+            None => Err(Error::invalid(
+                Diagnostic::error("", "the stack has no database service").with_hint(hint),
             )),
         },
+        _ => Err(Error::invalid(
+            Diagnostic::error("", "the stack has several database services").with_hint(format!(
+                "name one: {}",
+                all.iter()
+                    .map(|d| d.service.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )),
     }
 }
 
@@ -359,11 +377,13 @@ pub async fn export(
 ) -> Result<ExportReport> {
     let container = container(engine, ctx, &db).await?;
     let request = ExecRequest {
-        cmd: dump_command(&db),
+        command: ExecAs {
+            cmd: dump_command(&db),
+            ..Default::default()
+        },
         tty: false,
         stdin: false,
         size: None,
-        ..Default::default()
     };
     let session = engine.exec_start(&container, &request).await?;
     let tmp = path.map(|p| {
@@ -532,11 +552,13 @@ pub async fn import(
         .await?;
     }
     let request = ExecRequest {
-        cmd: load_command(&db),
+        command: ExecAs {
+            cmd: load_command(&db),
+            ..Default::default()
+        },
         tty: false,
         stdin: true,
         size: None,
-        ..Default::default()
     };
     let session = engine.exec_start(&container, &request).await?;
     // Read and decompress on a blocking thread, send into the client's stdin.
@@ -690,11 +712,22 @@ mod tests {
             .service("pg", |s| s.image("postgres:17"))
             .build();
         assert_eq!(find(&both, None).unwrap().service, "pg");
-        assert!(!Kind::is_sql_server(
-            None,
-            "example.com/mssql/server-tools:1"
-        ));
-        assert!(Kind::is_sql_server(Some("sqlserver"), "anything"));
+        assert_eq!(
+            Recognised::of(None, "example.com/mssql/server-tools:1"),
+            None
+        );
+        assert_eq!(
+            Recognised::of(Some("sqlserver"), "anything"),
+            Some(Recognised::SqlServer)
+        );
+        assert_eq!(
+            Recognised::of(None, "localhost:5000/mssql/server:2022-latest"),
+            Some(Recognised::SqlServer)
+        );
+        assert_eq!(
+            Recognised::of(None, "localhost:5000/library/postgres@sha256:00"),
+            Some(Recognised::Db(Kind::Postgres))
+        );
     }
 
     #[test]
