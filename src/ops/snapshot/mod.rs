@@ -329,6 +329,18 @@ async fn remove_helpers(engine: &Engine, project: &str) {
     }
 }
 
+/// After Ctrl-C dropped a copy mid-call: a helper's create that was already on
+/// its way lands in the engine after the drop, possibly after a first listing,
+/// so keep removing helpers for a moment (bounded) rather than leave one behind.
+async fn remove_helpers_after_interrupt(engine: &Engine, project: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        remove_helpers(engine, project).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    remove_helpers(engine, project).await;
+}
+
 /// Take a snapshot of `target`'s volumes, under the project's lock.
 pub async fn take(
     engine: &Engine,
@@ -398,7 +410,10 @@ pub async fn take_locked(
         r = copy_out(engine, &target.project, &selected, &observed, &staging, sink) => r,
         _ = opts.interrupt.cancelled() => Err(Error::Interrupted),
     };
-    remove_helpers(engine, &target.project).await;
+    match copied {
+        Err(Error::Interrupted) => remove_helpers_after_interrupt(engine, &target.project).await,
+        _ => remove_helpers(engine, &target.project).await,
+    }
     let resumed = match opts.restart || copied.is_err() {
         true => resume(engine, target, &running, sink).await,
         false => Ok(()),
