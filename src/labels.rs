@@ -46,6 +46,10 @@ pub fn identity(
 /// not a service's container, so `observe` never lists it; a run that was killed
 /// leaves it behind, and the next one removes it by this label.
 pub const HELPER: &str = "io.pier.helper";
+/// On a cleaner (a helper deleting a volume's replaced content after a restore
+/// has returned), with the project as value: unlike `HELPER`, never removed by
+/// pier while it works; the engine removes it when it exits.
+pub const CLEANER: &str = "io.pier.cleaner";
 /// On a service: the database it runs (`mariadb`, `mysql` or `postgres`), for
 /// `pier db export` and `pier db import`. Official images are recognised without it.
 pub const DB: &str = "io.pier.db";

@@ -288,6 +288,171 @@ fn what_a_killed_restore_left_in_a_volume_is_not_restored() {
     assert_eq!(checksums(&c), before, "nothing of the leftover staging");
 }
 
+/// The directory on the engine's machine that holds volume `v`'s content as `_data`.
+fn home_of(v: &str) -> String {
+    let mountpoint = docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", v]).unwrap();
+    mountpoint.strip_suffix("/_data").unwrap().to_string()
+}
+
+/// What a volume's home holds besides nothing (sorted `ls -A`).
+fn home_listing(home: &str) -> String {
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{home}:/h"),
+        IMAGE,
+        "ls",
+        "-A",
+        "/h",
+    ])
+    .unwrap()
+}
+
+fn cleaners(p: &Project) -> String {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.pier.cleaner={}", p.name),
+    ])
+    .unwrap()
+}
+
+/// A plain local volume is swapped whole: the service never sees the replaced
+/// content (set aside beside `_data`), and a cleaner deletes it afterwards and
+/// removes itself.
+#[test]
+fn a_restore_sets_the_old_content_out_of_sight_and_a_cleaner_deletes_it() {
+    let p = project_with_file("snap-home");
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo saved > /data/f && echo s > /scratch/s");
+    let before = checksums(&c);
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(
+        &c,
+        "i=0; while [ $i -lt 2000 ]; do echo $i > /data/n$i; i=$((i+1)); done; rm /data/f",
+    );
+    pier(&p).args(["snapshot", "restore", "s"]).run();
+    assert_eq!(checksums(&c), before);
+    assert_eq!(
+        sh(&c, "ls -A /data /scratch | grep -c pier-restore || true"),
+        "0",
+        "nothing of the restore in sight of the service"
+    );
+    let home = home_of(&format!("{}_data", p.name));
+    poll(
+        "the cleaner to delete the replaced content and remove itself",
+        std::time::Duration::from_secs(60),
+        || (home_listing(&home) == "_data" && cleaners(&p).is_empty()).then_some(()),
+    );
+    assert_eq!(checksums(&c), before);
+}
+
+/// A restore killed between its two renames leaves `_data` set aside (the
+/// engine could not even start the service); the next restore puts it back
+/// before anything else, and ignores the stale staging beside it.
+#[test]
+fn a_restore_killed_between_its_renames_is_undone_by_the_next() {
+    let p = project_with_file("snap-renames");
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo saved > /data/f && echo s > /scratch/s");
+    let before = checksums(&c);
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(&c, "echo changed > /data/f");
+    pier(&p).args(["stop"]).run();
+    let home = home_of(&format!("{}_data", p.name));
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{home}:/h"),
+        IMAGE,
+        "sh",
+        "-c",
+        "cd /h && mv _data .pier-restore-old && mkdir -p .pier-restore-staging && echo stale > .pier-restore-staging/stale",
+    ])
+    .unwrap();
+    pier(&p).args(["snapshot", "restore", "s"]).run();
+    pier(&p).args(["up"]).run();
+    assert_eq!(checksums(&c), before);
+}
+
+/// A volume whose content is mounted onto `_data` (a local volume with
+/// options, here a bind of a host directory) cannot be swapped by its home: it
+/// is restored inside the volume, and the host directory holds the snapshot.
+#[test]
+fn a_volume_with_driver_options_is_restored_inside_it() {
+    let p = Project::new("snap-opts");
+    let host = tempfile::tempdir().unwrap();
+    let volume = format!("{}_data", p.name);
+    docker(&[
+        "volume",
+        "create",
+        "--label",
+        &format!("io.pier.project={}", p.name),
+        "--label",
+        "io.pier.resource=data",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        &format!("device={}", host.path().display()),
+        &volume,
+    ])
+    .unwrap();
+    let yaml = format!(
+        r#"name: {name}
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    volumes:
+      - data:/data
+volumes:
+  data:
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(
+        &c,
+        "echo saved > /data/f && mkdir /data/d && echo x > /data/d/x",
+    );
+    let before = sh(&c, "cd /data && find . | sort && cat f d/x");
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(
+        &c,
+        "echo changed > /data/f && rm -r /data/d && echo new > /data/new",
+    );
+    pier(&p).args(["snapshot", "restore", "s"]).run();
+    assert_eq!(sh(&c, "cd /data && find . | sort && cat f d/x"), before);
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("f")).unwrap(),
+        "saved\n",
+        "the bound host directory holds the restored content"
+    );
+    assert!(!host.path().join("new").exists());
+    drop(p);
+    let _ = docker(&["volume", "rm", "-f", &volume]);
+    // Root-owned files the helper wrote: remove them as the engine's root.
+    let _ = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/h", host.path().display()),
+        IMAGE,
+        "sh",
+        "-c",
+        "rm -rf /h/* /h/.[!.]*",
+    ]);
+}
+
 /// Every kind of entry a volume holds, as `find` and `stat` see it: path, mode,
 /// owner, links, type; for files their sha256 and mtime too.
 fn listing(c: &str) -> String {

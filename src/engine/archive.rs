@@ -29,11 +29,16 @@ pub struct Helper {
     pub image: String,
     /// (volume name, target path).
     pub mounts: Vec<(String, String)>,
-    /// (directory on pier's machine, target path): bind mounts, which an engine
-    /// that does not share pier's file system refuses at create.
+    /// (directory, target path): bind mounts of a directory on the engine's
+    /// machine — pier's shared pipe (an engine that does not share pier's file
+    /// system refuses it at create), or a volume's home (`volume_home`).
     pub binds: Vec<(std::path::PathBuf, String)>,
     /// Its entrypoint: what runs when it is started (a created-only helper never runs it).
     pub command: Vec<String>,
+    /// A cleaner: it works on after pier has returned (deleting what a restore
+    /// replaced), so the engine removes it when it exits and it is not one of
+    /// the `helpers` pier removes before and after its own work.
+    pub cleaner: bool,
 }
 
 impl Engine {
@@ -55,8 +60,12 @@ impl Engine {
                 ..Default::default()
             }))
             .collect();
-        let labels: HashMap<String, String> =
-            [(labels::HELPER.to_string(), helper.project.clone())].into();
+        let label = if helper.cleaner {
+            labels::CLEANER
+        } else {
+            labels::HELPER
+        };
+        let labels: HashMap<String, String> = [(label.to_string(), helper.project.clone())].into();
         let body = ContainerCreateBody {
             image: Some(helper.image.clone()),
             entrypoint: Some(helper.command.clone()),
@@ -67,6 +76,7 @@ impl Engine {
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 network_mode: Some("none".into()),
+                auto_remove: Some(helper.cleaner),
                 ..Default::default()
             }),
             ..Default::default()

@@ -153,6 +153,36 @@ impl Engine {
         Ok(())
     }
 
+    /// The directory on the engine's machine holding a plain local volume's
+    /// content as its `_data` (the mount point the engine reports, less
+    /// `/_data`), or None for any other volume: another driver's, or a local
+    /// one with options (a bind, tmpfs or NFS is mounted *onto* `_data` while
+    /// the volume is in use, so its content is not `_data`'s own).
+    pub async fn volume_home(&self, name: &str) -> Result<Option<String>> {
+        let v = self
+            .docker
+            .inspect_volume(name)
+            .await
+            .map_err(fail(EngineOp::InspectVolume, name))?;
+        if v.driver != "local" || !v.options.is_empty() {
+            return Ok(None);
+        }
+        Ok(v.mountpoint
+            .strip_suffix("/_data")
+            .filter(|home| home.starts_with('/'))
+            .map(String::from))
+    }
+
+    /// Whether a running container mounts volume `name`.
+    pub async fn volume_in_use(&self, name: &str) -> Result<bool> {
+        let filters: HashMap<String, Vec<String>> = [
+            ("volume".to_string(), vec![name.to_string()]),
+            ("status".to_string(), vec!["running".to_string()]),
+        ]
+        .into();
+        Ok(!self.container_names(&filters, name).await?.is_empty())
+    }
+
     /// Remove a volume; one that is already gone counts as removed.
     pub async fn remove_volume(&self, name: &str) -> Result<()> {
         let opts = RemoveVolumeOptionsBuilder::default().build();

@@ -9,17 +9,21 @@
 //! it), read through the engine's archive API while the helper is only created.
 //!
 //! **Restore is all or nothing.** The archives are checked against the manifest
-//! before anything is touched. Each volume's content is then staged *inside that
-//! volume* in `.pier-restore-staging` (uploaded through the archive API; the live
-//! files are untouched, and a Ctrl-C here removes the staging and changes
-//! nothing). Only when every volume is staged does pier commit: a helper running
-//! the image's `sh` moves the live entries into `.pier-restore-old`, the staged
-//! ones into place, and deletes the old — renames within one file system, done
-//! by the engine in a moment. Pier does not let Ctrl-C interrupt the commit (it
-//! waits for the helpers), and a helper does not stop when pier does, so a
-//! restore ends with the old content or the new, never a mix. (Were the engine
-//! itself killed mid-commit, `.pier-restore-old` and `.pier-restore-staging`
-//! would still hold both halves.)
+//! before anything is touched. Each volume's content is then staged in
+//! `.pier-restore-staging` (uploaded through the archive API or the shared pipe;
+//! the live files are untouched, and a Ctrl-C here removes the staging and
+//! changes nothing). Only when every volume is staged does pier commit, by
+//! renames within one file system that a helper running the image's `sh` does
+//! in a moment (`Swap`): for a plain local volume, the staging sits in the
+//! volume's home beside its content (`_data`) and takes `_data`'s place, the
+//! old content set aside out of every container's sight and deleted by a
+//! cleaner once the services run again; for any other volume, the staging sits
+//! inside the volume, its entries are moved in and the old ones deleted before
+//! the services start. Pier does not let Ctrl-C interrupt the commit (it waits
+//! for the helpers), and a helper does not stop when pier does, so a restore
+//! ends with the old content or the new, never a mix. (Were the engine itself
+//! killed mid-commit, `.pier-restore-old` and `.pier-restore-staging` would
+//! still hold both halves, and the next restore puts the old back first.)
 
 mod pipe;
 pub mod store;
@@ -58,10 +62,15 @@ const RESTORE_MOUNT: &str = "/pier/v";
 /// to "commit".
 const COMMIT_MARKER: &str = "pier-commit";
 
-/// The restore helper's script: with the shared pipe there it extracts its tar
-/// (staging); else without the marker it removes what an earlier, interrupted
-/// restore may have left; with it, it swaps the staged content in.
-const RESTORE_SCRIPT: &str = r#"set -e
+/// A restore helper's script, one per way of swapping (`Swap`): with the shared
+/// pipe there it extracts its tar (staging, into `.pier-restore-staging` in the
+/// current directory); else without the marker it removes what an earlier,
+/// interrupted restore may have left; with it, it swaps the staged content in.
+///
+/// `Swap::InVolume` (run in the volume): the live entries are moved into
+/// `.pier-restore-old` one by one, the staged ones into place, and the old are
+/// deleted — before the services start again.
+const IN_VOLUME_SCRIPT: &str = r#"set -e
 cd /pier/v
 @EXTRACT@
 if [ ! -e /pier-commit ]; then rm -rf .pier-restore-staging .pier-restore-old; exit 0; fi
@@ -83,10 +92,45 @@ rmdir .pier-restore-staging
 rm -rf .pier-restore-old
 "#;
 
-/// The restore helper's script, with its first step: extracting the shared
-/// pipe's tar when there is one (the fast way, `pipe`).
-fn restore_script() -> String {
-    RESTORE_SCRIPT.replace("@EXTRACT@", &pipe::tar_extract_line())
+/// `Swap::Home` (run in the volume's home, beside `_data`): two renames put the
+/// staged directory in `_data`'s place and the old `_data` aside, out of every
+/// container's sight; a cleaner deletes it once the services run again. Were
+/// the engine killed between the renames, the first line puts the old back.
+const HOME_SCRIPT: &str = r#"set -e
+cd /pier/v
+if [ ! -d _data ] && [ -d .pier-restore-old ]; then mv .pier-restore-old _data; fi
+@EXTRACT@
+if [ ! -e /pier-commit ]; then rm -rf .pier-restore-staging .pier-restore-old; exit 0; fi
+[ -d .pier-restore-staging ] || { echo "nothing staged in the volume" >&2; exit 3; }
+[ -d _data ] || { echo "the volume's _data is not there" >&2; exit 3; }
+rm -rf .pier-restore-old
+mv _data .pier-restore-old
+mv .pier-restore-staging _data
+"#;
+
+/// How a restore puts a volume's staged content in place.
+#[derive(Debug, Clone, PartialEq)]
+enum Swap {
+    /// A plain local volume whose home (the directory holding its content as
+    /// `_data`, `Engine::volume_home`) the helpers bind-mount: staged beside
+    /// `_data`, swapped in by two renames; the replaced content is deleted
+    /// after the services are back, where no container sees it.
+    Home(String),
+    /// Any other (another driver, a local one with options, a home the engine
+    /// does not bind, a volume a container outside the restore runs with):
+    /// staged inside the volume, moved in entry by entry, the old deleted
+    /// before the services start again.
+    InVolume,
+}
+
+impl Swap {
+    fn script(&self) -> String {
+        let script = match self {
+            Swap::Home(_) => HOME_SCRIPT,
+            Swap::InVolume => IN_VOLUME_SCRIPT,
+        };
+        script.replace("@EXTRACT@", &pipe::tar_extract_line())
+    }
 }
 
 /// The project a snapshot is of: its name, its directory (where `.pier/` is) and
@@ -463,6 +507,7 @@ async fn copy_out(
             binds: vec![],
             // Only run on the pipe's way; the archive API reads a created helper.
             command: pipe::tar_create_command(),
+            cleaner: false,
         };
         let fast = create_sharing(engine, &mut helper, shared.as_ref()).await?;
         sink(Event::Note {
@@ -535,7 +580,7 @@ async fn create_sharing<'s>(
     shared: Option<&'s pipe::Shared>,
 ) -> Result<Option<&'s pipe::Shared>> {
     if let Some(shared) = shared {
-        helper.binds = vec![(shared.dir.clone(), pipe::MOUNT.into())];
+        helper.binds.push((shared.dir.clone(), pipe::MOUNT.into()));
         if engine.create_helper(helper).await.is_ok() {
             if shared.seen_by(engine, &helper.name).await {
                 return Ok(Some(shared));
@@ -544,7 +589,7 @@ async fn create_sharing<'s>(
                 .remove_container_keeping_volumes(&helper.name)
                 .await?;
         }
-        helper.binds.clear();
+        helper.binds.pop();
     }
     engine.create_helper(helper).await?;
     Ok(None)
@@ -824,6 +869,7 @@ struct RestoreTarget<'m> {
     users: Vec<User>,
     image: Option<String>,
     helper: String,
+    swap: Swap,
 }
 
 /// Restore snapshot `name` into `target`'s volumes, under the project's lock.
@@ -870,6 +916,7 @@ pub async fn restore(
             users,
             image,
             helper: helper_name(&target.project, "restore", i),
+            swap: Swap::InVolume,
         });
     }
     remove_helpers(engine, &target.project).await;
@@ -886,11 +933,15 @@ pub async fn restore(
         let _ = resume(engine, target, &running, sink).await;
         return Err(e);
     }
+    // After the pause: the services' own containers no longer count as users.
+    for t in &mut targets {
+        t.swap = swap_for(engine, &t.live).await;
+    }
     // The helpers bind-mount it: it lives until they are removed.
     let shared = pipe::Shared::create(&store.dir, wanted);
     // Stage every volume; a Ctrl-C (or a failure) here leaves the live content as it was.
     let staged = tokio::select! {
-        r = stage_all(engine, &target.project, &store, &manifest, &targets, shared.as_ref(), sink) => r,
+        r = stage_all(engine, &target.project, &store, &manifest, &mut targets, shared.as_ref(), sink) => r,
         _ = interrupt.cancelled() => Err(Error::Interrupted),
     };
     let committed = match staged {
@@ -911,6 +962,18 @@ pub async fn restore(
     remove_helpers(engine, &target.project).await;
     drop(shared);
     let resumed = resume(engine, target, &running, sink).await;
+    if committed.is_ok() {
+        for (i, t) in targets.iter().enumerate() {
+            if let Err(e) = start_cleaner(engine, &target.project, t, i).await {
+                sink(Event::Note {
+                    text: format!(
+                        "the replaced content of volume {} stays beside it until the next restore or `down -v` ({e})",
+                        t.live
+                    ),
+                });
+            }
+        }
+    }
     committed?;
     resumed?;
     Ok(RestoreReport {
@@ -921,6 +984,18 @@ pub async fn restore(
         paused: running.into_iter().map(|(s, _)| s).collect(),
         manifest,
     })
+}
+
+/// How `volume`'s staged content can go in: by its home when it is a plain
+/// local volume that no running container mounts (the services are stopped by
+/// now); else inside the volume.
+async fn swap_for(engine: &Engine, volume: &str) -> Swap {
+    match engine.volume_home(volume).await {
+        Ok(Some(home)) if matches!(engine.volume_in_use(volume).await, Ok(false)) => {
+            Swap::Home(home)
+        }
+        _ => Swap::InVolume,
+    }
 }
 
 /// The live volume a snapshot's volume goes back into: a named one by its name;
@@ -960,22 +1035,14 @@ async fn stage_all(
     project: &str,
     store: &Store,
     manifest: &Manifest,
-    targets: &[RestoreTarget<'_>],
+    targets: &mut [RestoreTarget<'_>],
     shared: Option<&pipe::Shared>,
     sink: &EventSink,
 ) -> Result<()> {
     let dir = store.path_of(&manifest.name);
-    for t in targets {
-        let image = t.image.clone().ok_or_else(|| no_image(project, &t.live))?;
-        let mut helper = Helper {
-            name: t.helper.clone(),
-            project: project.to_string(),
-            image,
-            mounts: vec![(t.live.clone(), RESTORE_MOUNT.into())],
-            binds: vec![],
-            command: vec!["sh".into(), "-c".into(), restore_script()],
-        };
-        let fast = create_sharing(engine, &mut helper, shared).await?;
+    for t in targets.iter_mut() {
+        let fast = create_restore_helper(engine, project, t, shared).await?;
+        let t = &*t;
         // Clean what an interrupted restore may have left, and prove `sh` is
         // there for the swap — by running the script, which costs a container
         // start, only when a look through the archive API does not settle it.
@@ -1028,6 +1095,79 @@ async fn stage_all(
         restore_meter_done(t, sink);
     }
     Ok(())
+}
+
+/// Create `t`'s restore helper for its way of swapping: with the volume's home
+/// bind-mounted for `Swap::Home` — unless the engine refuses that bind or does
+/// not show the volume's content there, and then, as for any other volume, with
+/// the volume mounted (`Swap::InVolume`, which `t` then records).
+async fn create_restore_helper<'s>(
+    engine: &Engine,
+    project: &str,
+    t: &mut RestoreTarget<'_>,
+    shared: Option<&'s pipe::Shared>,
+) -> Result<Option<&'s pipe::Shared>> {
+    let image = t.image.clone().ok_or_else(|| no_image(project, &t.live))?;
+    let helper = |swap: &Swap| {
+        let (mounts, binds) = match swap {
+            Swap::Home(home) => (vec![], vec![(PathBuf::from(home), RESTORE_MOUNT.into())]),
+            Swap::InVolume => (vec![(t.live.clone(), RESTORE_MOUNT.into())], vec![]),
+        };
+        Helper {
+            name: t.helper.clone(),
+            project: project.to_string(),
+            image: image.clone(),
+            mounts,
+            binds,
+            command: vec!["sh".into(), "-c".into(), swap.script()],
+            cleaner: false,
+        }
+    };
+    if let Swap::Home(_) = &t.swap {
+        let mut home = helper(&t.swap);
+        if let Ok(fast) = create_sharing(engine, &mut home, shared).await {
+            // `_data`, or what a restore killed between its renames left.
+            for content in ["_data", ".pier-restore-old"] {
+                if engine
+                    .path_exists(&t.helper, &format!("{RESTORE_MOUNT}/{content}"))
+                    .await?
+                {
+                    return Ok(fast);
+                }
+            }
+            engine.remove_container_keeping_volumes(&t.helper).await?;
+        }
+        t.swap = Swap::InVolume;
+    }
+    create_sharing(engine, &mut helper(&t.swap), shared).await
+}
+
+/// Delete what `t`'s restore replaced (`Swap::Home`), by a cleaner that goes on
+/// after pier returns: the services run meanwhile, and a restore's time is not
+/// that of deleting the old files. A cleaner that did not finish leaves them in
+/// the volume's home, out of sight, for the next restore (or `down -v`) to delete.
+async fn start_cleaner(
+    engine: &Engine,
+    project: &str,
+    t: &RestoreTarget<'_>,
+    i: usize,
+) -> Result<()> {
+    let (Swap::Home(home), Some(image)) = (&t.swap, &t.image) else {
+        return Ok(());
+    };
+    let cleaner = Helper {
+        name: helper_name(project, "cleaner", i),
+        project: project.to_string(),
+        image: image.clone(),
+        mounts: vec![],
+        binds: vec![(PathBuf::from(home), RESTORE_MOUNT.into())],
+        command: ["rm", "-rf", &format!("{RESTORE_MOUNT}/.pier-restore-old")]
+            .map(String::from)
+            .to_vec(),
+        cleaner: true,
+    };
+    engine.create_helper(&cleaner).await?;
+    engine.start_container(&cleaner.name).await
 }
 
 /// Stage `t`'s archive through the shared pipe: decompressed into it here,
