@@ -8,9 +8,11 @@
 # Both sides do the same work for a consistent copy: the service that writes
 # the volume is stopped for the copy and started again afterwards. pier also
 # waits until the service is ready again, checksums the archive (sha256) and
-# fsyncs it; before a restore it checks the checksum, stages the content inside
-# the volume and swaps it in (all or nothing); the manual restore deletes the
-# old content and extracts over it.
+# fsyncs it; before a restore it checks the checksum, stages the content beside
+# the volume's and swaps it in (all or nothing); the manual restore deletes the
+# old content and extracts over it. pier's restore returns once the service
+# runs again, and a cleaner container deletes the replaced content after that:
+# the script waits for it before the next step (printed, not in the ratio).
 #
 # Usage: scripts/bench-snapshot.sh [SIZE_MIB] [ROUNDS]   (default 1024 1)
 # BENCH_COLD=1: drop the caches before every timed step (see settle below).
@@ -124,11 +126,17 @@ pier_timed() {
     timed "$PIER" --progress quiet "$@"
   fi
 }
+# Seconds until pier's cleaner (deleting what its restore replaced) is gone.
+cleaned() {
+  t0=$(now)
+  while [ -n "$(docker ps -aq --filter label=io.pier.cleaner=$P)" ]; do sleep 0.1; done
+  secs "$t0" "$(now)"
+}
 check() { [ "$(tree_sum)" = "$before" ] || { echo "bench-snapshot: $1 changed the content" >&2; exit 1; }; }
 best() { if [ "$(echo "$1 < $2" | bc)" = 1 ]; then echo "$1"; else echo "$2"; fi; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-all_ps=""; all_ms=""; all_pr=""; all_mr=""
+all_ps=""; all_ms=""; all_pr=""; all_mr=""; all_pc=""
 r=1
 while [ $r -le "$ROUNDS" ]; do
   rm -f pipe.tar.zst mount.tar.zst mount.tar
@@ -139,21 +147,22 @@ while [ $r -le "$ROUNDS" ]; do
   pipe_size=$(stat -c %s pipe.tar.zst); rm -f pipe.tar.zst  # (disk space: one manual archive at a time)
   mount_s=$(timed manual_snapshot_mount)
   if [ $((r % 2)) = 0 ]; then ps=$(pier_timed snapshot --name bench); fi
-  if [ $((r % 2)) = 1 ]; then pr=$(pier_timed snapshot restore bench); check "pier's restore"; fi
+  if [ $((r % 2)) = 1 ]; then pr=$(pier_timed snapshot restore bench); pc=$(cleaned); check "pier's restore"; fi
   pipe_r=$(timed manual_restore_pipe); check "the manual restore (pipe)"
   mount_r=$(timed manual_restore_mount); check "the manual restore (mount)"
-  if [ $((r % 2)) = 0 ]; then pr=$(pier_timed snapshot restore bench); check "pier's restore"; fi
+  if [ $((r % 2)) = 0 ]; then pr=$(pier_timed snapshot restore bench); pc=$(cleaned); check "pier's restore"; fi
   pier_size=$(du -sb .pier/snapshots/bench | cut -f1); mount_size=$(stat -c %s mount.tar.zst)
   ms=$(best "$pipe_s" "$mount_s"); mr=$(best "$pipe_r" "$mount_r")
-  all_ps="$all_ps $ps"; all_ms="$all_ms $ms"; all_pr="$all_pr $pr"; all_mr="$all_mr $mr"
+  all_ps="$all_ps $ps"; all_ms="$all_ms $ms"; all_pr="$all_pr $pr"; all_mr="$all_mr $mr"; all_pc="$all_pc $pc"
   echo "round $r (load average $(cut -d' ' -f1 /proc/loadavg))"
   echo "  snapshot: pier ${ps}s  manual: pipe ${pipe_s}s, mount ${mount_s}s  ratio to the faster $(ratio "$ps" "$ms")"
   echo "  restore:  pier ${pr}s  manual: pipe ${pipe_r}s, mount ${mount_r}s  ratio to the faster $(ratio "$pr" "$mr")"
+  echo "            (pier's cleaner deleted the replaced content ${pc}s after it returned)"
   echo "  compressed: pier $((pier_size / 1048576)) MiB  manual: pipe $((pipe_size / 1048576)) MiB, mount $((mount_size / 1048576)) MiB"
   r=$((r + 1))
 done
 mps=$(echo "$all_ps" | median); mms=$(echo "$all_ms" | median)
-mpr=$(echo "$all_pr" | median); mmr=$(echo "$all_mr" | median)
+mpr=$(echo "$all_pr" | median); mmr=$(echo "$all_mr" | median); mpc=$(echo "$all_pc" | median)
 echo "medians of $ROUNDS rounds (manual: the faster way of each round)"
 echo "  snapshot: pier ${mps}s  manual ${mms}s  ratio $(ratio "$mps" "$mms")"
-echo "  restore:  pier ${mpr}s  manual ${mmr}s  ratio $(ratio "$mpr" "$mmr")"
+echo "  restore:  pier ${mpr}s  manual ${mmr}s  ratio $(ratio "$mpr" "$mmr")  (+ ${mpc}s of pier's cleaner after it returned)"
