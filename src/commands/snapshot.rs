@@ -63,17 +63,7 @@ pub fn run(
             let engine = Engine::connect().await?;
             let interrupt = ops::interrupt::on_ctrl_c(sink.clone());
             let report = ops::snapshot::restore(&engine, &target, &name, &interrupt, sink).await?;
-            let mut text = format!("restored snapshot {name} ({})\n", report.manifest.created);
-            for (from, into) in &report.volumes {
-                match from == into {
-                    true => text.push_str(&format!("  volume {into}\n")),
-                    false => text.push_str(&format!("  volume {into} (was {from})\n")),
-                }
-            }
-            if !report.paused.is_empty() {
-                text.push_str(&format!("  restarted: {}\n", report.paused.join(", ")));
-            }
-            write_out(out, &text)
+            write_out(out, &restored_text(&report))
         })?,
         None => runtime()?.block_on(async {
             let engine = Engine::connect().await?;
@@ -95,6 +85,25 @@ pub fn run(
 }
 
 /// What a new snapshot holds, where it is and how to restore it.
+/// What a restore says: each volume as `snapshot list` names it (a named one
+/// restored under another name says which), and the services restarted.
+fn restored_text(report: &ops::snapshot::RestoreReport) -> String {
+    let m = &report.manifest;
+    let mut text = format!("restored snapshot {} ({})\n", m.name, m.created);
+    for (from, into) in &report.volumes {
+        let entry = m.volumes.iter().find(|v| &v.volume == from);
+        match entry {
+            Some(v) if v.anonymous => text.push_str(&format!("  volume {}\n", volume_label(v))),
+            _ if from == into => text.push_str(&format!("  volume {into}\n")),
+            _ => text.push_str(&format!("  volume {into} (was {from})\n")),
+        }
+    }
+    if !report.paused.is_empty() {
+        text.push_str(&format!("  restarted: {}\n", report.paused.join(", ")));
+    }
+    text
+}
+
 pub fn taken_text(m: &Manifest, path: &std::path::Path, paused: &[String]) -> String {
     let mut text = format!(
         "snapshot {} of project {}: {} volume{}, {} ({} compressed) in {}\n",
@@ -187,5 +196,35 @@ mod tests {
         let hash = "f20ffd25319a9faef965f68309b2b38801748628c0988350d51d8da23f2ffe19";
         assert_eq!(volume_label(&entry("p_data", false)), "p_data");
         assert_eq!(volume_label(&entry(hash, true)), "app:/anon (anonymous)");
+
+        let other = "0a0ffd25319a9faef965f68309b2b38801748628c0988350d51d8da23f2ffe19";
+        let report = ops::snapshot::RestoreReport {
+            manifest: Manifest {
+                format: 1,
+                name: "s".into(),
+                project: "p".into(),
+                created: "2026-12-02T06:24:39Z".into(),
+                created_unix: 0,
+                pier_version: String::new(),
+                automatic: false,
+                services: vec!["app".into()],
+                volumes: vec![
+                    entry(hash, true),
+                    entry("p_data", false),
+                    entry("old_data", false),
+                ],
+            },
+            // The anonymous volume is another one since a recreate.
+            volumes: vec![
+                (hash.into(), other.into()),
+                ("p_data".into(), "p_data".into()),
+                ("old_data".into(), "new_data".into()),
+            ],
+            paused: vec!["app".into()],
+        };
+        assert_eq!(
+            restored_text(&report),
+            "restored snapshot s (2026-12-02T06:24:39Z)\n  volume app:/anon (anonymous)\n  volume p_data\n  volume new_data (was old_data)\n  restarted: app\n"
+        );
     }
 }
