@@ -47,10 +47,6 @@ fn anonymous_volumes_survive_a_recreate() {
         "the container was recreated"
     );
     assert_eq!(sh(&c, "cat /data/file"), "kept");
-    let volume = inspect(&c, "{{range .Mounts}}{{.Name}}{{end}}");
-    drop(p);
-    // Carried over by name, the volume is no longer removed with its container.
-    let _ = docker(&["volume", "rm", "-f", &volume]);
 }
 
 /// A project with a stack file: `app` mounts the named volume `data` at /data
@@ -451,6 +447,99 @@ volumes:
         "-c",
         "rm -rf /h/* /h/.[!.]*",
     ]);
+}
+
+/// An image declaring a `VOLUME` (as a database image declares its data
+/// directory) at a path no other test's image has.
+const WITH_VOLUME: &str = "pier-test/busybox-volume:1";
+const IMAGE_VOLUME: &str = "/pier-test-image-volume";
+
+fn ensure_image_with_volume() {
+    if docker(&["image", "inspect", WITH_VOLUME]).is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "Dockerfile",
+        &format!("FROM {IMAGE}\nVOLUME {IMAGE_VOLUME}\n"),
+    );
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        WITH_VOLUME,
+        dir.path().to_str().unwrap(),
+    ])
+    .expect("building the image with a VOLUME");
+}
+
+/// Helpers are created from the service's image, so its `VOLUME`s give each
+/// helper an anonymous volume of its own: snapshots, restores and `down -v`
+/// leave none of them behind (the engine's volume events name every volume
+/// mounted at that path since the test began).
+#[test]
+fn helpers_leave_no_volumes_of_their_images_behind() {
+    ensure_image_with_volume();
+    let p = Project::new("snap-image-volume");
+    let since = docker(&["info", "-f", "{{.SystemTime}}"]).unwrap();
+    let yaml = format!(
+        r#"name: {name}
+services:
+  app:
+    image: {WITH_VOLUME}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    volumes:
+      - data:/data
+volumes:
+  data:
+"#,
+        name = p.name
+    );
+    write(p.dir.path(), "pier.yaml", &yaml);
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo saved > /data/f");
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(&c, "echo changed > /data/f");
+    pier(&p).args(["snapshot", "restore", "s"]).run();
+    assert_eq!(sh(&c, "cat /data/f"), "saved");
+    pier(&p).args(["down", "-v"]).run();
+    poll(
+        "the cleaner to go",
+        std::time::Duration::from_secs(60),
+        || cleaners(&p).is_empty().then_some(()),
+    );
+    let until = docker(&["info", "-f", "{{.SystemTime}}"]).unwrap();
+    let events = docker(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=volume",
+        "--filter",
+        "event=mount",
+        "--format",
+        "{{.Actor.ID}} {{index .Actor.Attributes \"destination\"}}",
+    ])
+    .unwrap();
+    let made: std::collections::BTreeSet<&str> = events
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, destination)| *destination == IMAGE_VOLUME)
+        .map(|(volume, _)| volume)
+        .collect();
+    assert!(
+        made.len() >= 3,
+        "the service's and the helpers' volumes were seen: {events}"
+    );
+    let left: Vec<&&str> = made
+        .iter()
+        .filter(|v| docker(&["volume", "inspect", v]).is_ok())
+        .collect();
+    assert!(left.is_empty(), "volumes left behind: {left:?}");
 }
 
 /// Every kind of entry a volume holds, as `find` and `stat` see it: path, mode,

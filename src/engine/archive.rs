@@ -136,6 +136,14 @@ impl Engine {
         Ok(names)
     }
 
+    /// Remove a helper (killing it if it still runs) with the anonymous volumes
+    /// its image's `VOLUME`s made for it (a database image declares its data
+    /// directory). The volumes it mounts by name — the project's, its anonymous
+    /// ones too — stay: the engine removes only mounts made without a source.
+    pub async fn remove_helper(&self, name: &str) -> Result<()> {
+        self.remove_container(name).await
+    }
+
     /// Start a helper and wait until it exits: its exit code and last log lines.
     pub async fn run_helper(&self, name: &str) -> Result<(i64, Vec<String>)> {
         self.start_container(name).await?;

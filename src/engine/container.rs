@@ -432,7 +432,7 @@ impl Engine {
     }
 
     /// Remove a container (killing it if it still runs), keeping its anonymous
-    /// volumes: a recreated container mounts them again, a helper mounts others'.
+    /// volumes: a recreated container mounts them again.
     pub async fn remove_container_keeping_volumes(&self, name: &str) -> Result<()> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(name, Some(opts)).await {

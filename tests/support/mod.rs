@@ -154,7 +154,22 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         for id in self.containers() {
+            // `rm -v` removes only anonymous volumes made for the container;
+            // one a recreate carried over is mounted by name and stays.
+            let mounted = docker(&[
+                "inspect",
+                "-f",
+                "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
+                &id,
+            ])
+            .unwrap_or_default();
             let _ = docker(&["rm", "-f", "-v", &id]);
+            let anonymous = mounted
+                .split_whitespace()
+                .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()));
+            for volume in anonymous {
+                let _ = docker(&["volume", "rm", "-f", volume]);
+            }
         }
         for id in self.networks() {
             let _ = docker(&["network", "rm", &id]);

@@ -369,7 +369,7 @@ fn helper_name(project: &str, what: &str, i: usize) -> String {
 
 async fn remove_helpers(engine: &Engine, project: &str) {
     for name in engine.helpers(project).await.unwrap_or_default() {
-        let _ = engine.remove_container_keeping_volumes(&name).await;
+        let _ = engine.remove_helper(&name).await;
     }
 }
 
@@ -547,9 +547,7 @@ async fn copy_out(
                 .await?
             }
         };
-        engine
-            .remove_container_keeping_volumes(&helper.name)
-            .await?;
+        engine.remove_helper(&helper.name).await?;
         let mut services: Vec<String> = s.users.iter().map(|u| u.service.clone()).collect();
         services.dedup();
         let mut images: Vec<String> = s.users.iter().filter_map(|u| u.image.clone()).collect();
@@ -585,9 +583,7 @@ async fn create_sharing<'s>(
             if shared.seen_by(engine, &helper.name).await {
                 return Ok(Some(shared));
             }
-            engine
-                .remove_container_keeping_volumes(&helper.name)
-                .await?;
+            engine.remove_helper(&helper.name).await?;
         }
         helper.binds.pop();
     }
@@ -1135,7 +1131,7 @@ async fn create_restore_helper<'s>(
                     return Ok(fast);
                 }
             }
-            engine.remove_container_keeping_volumes(&t.helper).await?;
+            engine.remove_helper(&t.helper).await?;
         }
         t.swap = Swap::InVolume;
     }
