@@ -445,6 +445,18 @@ pub struct RunArgs {
     pub entrypoint: Option<String>,
     #[command(flatten)]
     pub process: ProcessArgs,
+    /// Mount a volume as in the stack file (repeatable; replaces the service's at that path): a named volume of the stack, or a host path (relative to this directory), e.g. ./src:/app:ro
+    #[arg(short = 'v', long = "volume", value_name = "[SOURCE:]TARGET[:ro]")]
+    pub volumes: Vec<String>,
+    /// Add or override a label (repeatable)
+    #[arg(short = 'l', long = "label", value_name = "KEY[=VALUE]")]
+    pub labels: Vec<String>,
+    /// Add a Linux capability, e.g. NET_ADMIN (repeatable)
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a Linux capability, e.g. NET_RAW (repeatable)
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
     /// Name the container [default: <project>-<service>-run-<hex>]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,

@@ -745,6 +745,120 @@ fn run_publish_use_aliases_and_build() {
     pier(dir).args(["down"]).run();
 }
 
+/// Compose's `run -v`, `-l`, `--cap-add/--cap-drop`: on the one-off only; a
+/// host path is from the current directory, a named volume the stack's own
+/// (created, labelled, when the service does not use it); bad values are exit 2
+/// before anything is made.
+#[test]
+fn run_volume_label_and_capabilities() {
+    let p = Project::new("verbs-run-volume");
+    let dir = p.dir.path();
+    let idle = idle_after("");
+    write(
+        dir,
+        "pier.yaml",
+        &format!(
+            "name: {}\nservices:\n  web:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{idle}\"]\nvolumes:\n  cache:\n",
+            p.name
+        ),
+    );
+    write(dir, "src/hello.txt", "from the host\n");
+    pier(dir)
+        .args([
+            "run",
+            "-v",
+            "dta:/d",
+            "-l",
+            "io.pier.x=1",
+            "--cap-add",
+            "NET ADMIN",
+            "web",
+            "true",
+        ])
+        .status(2)
+        .stderr_contains("`-v dta:/d`: volume `dta` is not declared")
+        .stderr_contains("`-l io.pier.x=1`")
+        .stderr_contains("`--cap-add NET ADMIN`")
+        .run();
+    assert!(
+        p.containers().is_empty() && p.volumes().is_empty(),
+        "nothing made"
+    );
+
+    let out = pier(dir)
+        .args([
+            "run",
+            "--rm",
+            "-T",
+            "-v",
+            "./src:/app:ro",
+            "-v",
+            "cache:/cache",
+            "web",
+            "sh",
+            "-c",
+            "cat /app/hello.txt; echo kept > /cache/f; touch /app/x 2>/dev/null || echo read-only",
+        ])
+        .run()
+        .stdout;
+    assert_eq!(out, "from the host\nread-only\n");
+    let volume = format!("{}_cache", p.name);
+    assert_eq!(
+        docker(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{index .Labels \"io.pier.project\"}}",
+            &volume
+        ])
+        .unwrap(),
+        p.name
+    );
+    let one_off = pier(dir)
+        .args([
+            "run",
+            "-d",
+            "-v",
+            "cache:/cache",
+            "-l",
+            "com.example.purpose=debug",
+            "--cap-add",
+            "net_admin",
+            "--cap-drop",
+            "NET_RAW",
+            "web",
+            "sh",
+            "-c",
+            &idle,
+        ])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(
+        docker(&["exec", &one_off, "cat", "/cache/f"]).unwrap(),
+        "kept"
+    );
+    assert_eq!(
+        inspect(&one_off, "{{index .Config.Labels \"com.example.purpose\"}}"),
+        "debug"
+    );
+    assert_eq!(
+        inspect(&one_off, "{{json .HostConfig.CapAdd}}"),
+        r#"["NET_ADMIN"]"#
+    );
+    assert_eq!(
+        inspect(&one_off, "{{json .HostConfig.CapDrop}}"),
+        r#"["NET_RAW"]"#
+    );
+    // The service's own container has none of it.
+    pier(dir).args(["up"]).run();
+    let web = p.container("web");
+    assert_eq!(inspect(&web, "{{json .HostConfig.CapAdd}}"), "null");
+    assert!(!inspect(&web, "{{json .Mounts}}").contains("/cache"));
+    pier(dir).args(["down", "-v", "--no-snapshot"]).run();
+}
+
 #[test]
 fn ps_all_lists_run_one_offs_which_stay_out_of_orphans_and_go_with_down() {
     let p = Project::new("verbs-ps-one-offs");

@@ -28,6 +28,9 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let shell: BTreeMap<String, String> = std::env::vars().collect();
+    let cwd = std::env::current_dir().map_err(|e| Error::io(std::path::Path::new("."), e))?;
+    // Every bad value of -v, -l, --cap-add and --cap-drop, at once.
+    let mut problems = Vec::new();
     let tty = !args.detach && !args.no_tty && terminal::stdin_is_terminal();
     let overrides = RunOverrides {
         name: args.name.clone().unwrap_or_default(),
@@ -46,7 +49,14 @@ pub fn run(
         tty,
         interactive: !args.detach,
         auto_remove: args.detach && args.rm,
+        volumes: ops::run::volumes(&args.volumes, stack, &cwd, &shell, &mut problems),
+        labels: ops::run::labels(&args.labels, &mut problems),
+        cap_add: ops::run::capabilities("--cap-add", &args.cap_add, &mut problems),
+        cap_drop: ops::run::capabilities("--cap-drop", &args.cap_drop, &mut problems),
     };
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
     // Unknown services are invalid input, also without an engine.
     ops::run::check(stack, &args.service)?;
     runtime()?.block_on(async {

@@ -14,9 +14,9 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::event::EventSink;
-use crate::plan::one_off::{RunOverrides, RunPlanOptions, one_off_spec, plan_run};
+use crate::plan::one_off::{RunOverrides, RunPlanOptions, one_off_spec, plan_run, run_stack};
 use crate::plan::{Plan, PullPolicy, UpOptions};
-use crate::stack::model::{PortMapping, Stack};
+use crate::stack::model::{Mount, PortMapping, Stack};
 
 use super::guard;
 use super::project::check_services;
@@ -90,6 +90,89 @@ pub fn publish(values: &[String], service_ports: bool) -> Result<Vec<PortMapping
     Ok(out)
 }
 
+/// `-v` values: the short volume syntax of a stack file (a named volume must be
+/// declared in the stack), host paths relative to `cwd`, `~` from `shell`'s HOME.
+/// Each bad value goes to `problems` (the command collects every flag's first).
+pub fn volumes(
+    values: &[String],
+    stack: &Stack,
+    cwd: &std::path::Path,
+    shell: &BTreeMap<String, String>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Mount> {
+    let declared = stack.volumes.keys().cloned().collect();
+    let home = shell.get("HOME").map(String::as_str).unwrap_or("/root");
+    let mut mounts = Vec::new();
+    for value in values {
+        match crate::stack::short_volume(value, cwd, home, &declared) {
+            Ok(mount) => mounts.push(mount),
+            Err(diags) => {
+                problems.extend(
+                    diags
+                        .into_iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| Diagnostic {
+                            message: format!("`-v {value}`: {}", d.message),
+                            ..d
+                        }),
+                )
+            }
+        }
+    }
+    mounts
+}
+
+/// Label prefixes that are pier's (and Compose's) own: a one-off labelled with
+/// them would be taken for something it is not.
+const RESERVED_LABELS: &[&str] = &["io.pier.", "com.docker.compose."];
+
+/// `-l KEY[=VALUE]` values (no `=`: an empty value, as `docker run -l`); bad
+/// ones go to `problems`.
+pub fn labels(values: &[String], problems: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for value in values {
+        let (key, text) = value.split_once('=').unwrap_or((value, ""));
+        if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            problems.push(
+                Diagnostic::error("", format!("`-l {value}`: not a label name"))
+                    .with_hint("write `-l KEY=VALUE`, e.g. -l com.example.purpose=debug"),
+            );
+        } else if let Some(prefix) = RESERVED_LABELS.iter().find(|p| key.starts_with(**p)) {
+            problems.push(
+                Diagnostic::error(
+                    "",
+                    format!("`-l {value}`: labels starting with `{prefix}` are pier's own"),
+                )
+                .with_hint("choose a key of your own, e.g. com.example.KEY"),
+            );
+        } else {
+            out.insert(key.to_string(), text.to_string());
+        }
+    }
+    out
+}
+
+/// `--cap-add` / `--cap-drop` values (`flag`): capability names (`NET_ADMIN`,
+/// `CAP_NET_ADMIN`, `ALL`), upper-cased as the engine writes them; bad ones go
+/// to `problems`.
+pub fn capabilities(flag: &str, values: &[String], problems: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut out = Vec::new();
+    for value in values {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            out.push(value.to_ascii_uppercase());
+        } else {
+            problems.push(
+                Diagnostic::error("", format!("`{flag} {value}`: not a capability name"))
+                    .with_hint("write a name as in `man 7 capabilities` without or with CAP_, e.g. NET_ADMIN, or ALL"),
+            );
+        }
+    }
+    out
+}
+
 /// `--entrypoint "CMD ARG…"`, split as a shell would.
 pub fn entrypoint(text: &str) -> Result<Vec<String>> {
     shlex::split(text).ok_or_else(|| {
@@ -121,6 +204,8 @@ pub async fn create(
     if overrides.name.is_empty() {
         overrides.name = format!("{}-{}-run-{}", stack.name, opts.service, hex12()?);
     }
+    // The service with the run's `-v` mounts: its named volumes are created as `up` would.
+    let stack = &run_stack(stack, &opts.service, &overrides);
     let spec = one_off_spec(stack, &opts.service, &overrides);
     let _lock = guard::lock(engine, &stack.name, "run", &opts.interrupt, sink).await?;
     let images: Vec<String> = stack.services.keys().map(|s| stack.image_of(s)).collect();
@@ -184,6 +269,7 @@ fn hex12() -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::model::MountKind;
 
     #[test]
     fn environment_pairs_and_names_from_the_shell() {
@@ -226,6 +312,90 @@ mod tests {
         let bad = publish(&["80:http".into()], false).unwrap_err();
         assert_eq!(bad.exit_code(), 2);
         assert!(bad.to_string().contains("`--publish 80:http`"), "{bad}");
+    }
+
+    #[test]
+    fn volumes_are_the_stack_files_short_syntax_with_paths_from_here() {
+        let stack = crate::stack::fixture::StackFixture::new("shop")
+            .volume("data")
+            .build();
+        let shell: BTreeMap<String, String> = [("HOME".to_string(), "/home/me".to_string())].into();
+        let cwd = std::path::Path::new("/work/shop");
+        let read = |values: &[&str]| {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            let mut problems = Vec::new();
+            let mounts = volumes(&values, &stack, cwd, &shell, &mut problems);
+            (mounts, problems)
+        };
+        let (mounts, problems) = read(&[
+            "./src:/app:ro",
+            "data:/data",
+            "/anon",
+            "~/x:/x",
+            "../up:/up",
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let shown: Vec<(MountKind, Option<&str>, &str, bool)> = mounts
+            .iter()
+            .map(|m| (m.kind, m.source.as_deref(), m.target.as_str(), m.read_only))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (MountKind::Bind, Some("/work/shop/src"), "/app", true),
+                (MountKind::Volume, Some("data"), "/data", false),
+                (MountKind::Volume, None, "/anon", false),
+                (MountKind::Bind, Some("/home/me/x"), "/x", false),
+                (MountKind::Bind, Some("/work/up"), "/up", false),
+            ]
+        );
+        // Every bad one named at once.
+        let (_, problems) = read(&["dta:/d", "./a:relative", "./b:/b:rx", "a:b:c:d"]);
+        let text = Error::Invalid(problems).to_string();
+        for expected in [
+            "`-v dta:/d`: volume `dta` is not declared",
+            "did you mean `data`?",
+            "`-v ./a:relative`: container path \"relative\" must be absolute",
+            "`-v ./b:/b:rx`: unknown volume mode \"rx\"",
+            "`-v a:b:c:d`: invalid volume",
+        ] {
+            assert!(text.contains(expected), "{expected}\n{text}");
+        }
+    }
+
+    #[test]
+    fn labels_and_capabilities_are_checked() {
+        let mut problems = Vec::new();
+        let labels = labels(
+            &["com.example.a=1".into(), "flag".into(), "b=x=y".into()],
+            &mut problems,
+        );
+        assert!(problems.is_empty());
+        assert_eq!(
+            labels,
+            [
+                ("b".to_string(), "x=y".to_string()),
+                ("com.example.a".to_string(), "1".to_string()),
+                ("flag".to_string(), String::new()),
+            ]
+            .into()
+        );
+        assert!(
+            super::labels(&["=1".into(), "io.pier.project=x".into()], &mut problems).is_empty()
+        );
+        assert_eq!(
+            capabilities(
+                "--cap-add",
+                &["net_admin".into(), "CAP_SYS_TIME".into()],
+                &mut problems
+            ),
+            ["NET_ADMIN", "CAP_SYS_TIME"]
+        );
+        assert!(capabilities("--cap-drop", &["NET RAW".into()], &mut problems).is_empty());
+        let text = Error::Invalid(problems).to_string();
+        assert!(text.contains("`-l =1`: not a label name"), "{text}");
+        assert!(text.contains("`io.pier.` are pier's own"), "{text}");
+        assert!(text.contains("`--cap-drop NET RAW`"), "{text}");
     }
 
     #[test]

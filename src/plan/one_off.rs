@@ -11,7 +11,7 @@ use crate::plan::observed::Observed;
 use crate::plan::reconcile::{PullPolicy, UpOptions, plan_up};
 use crate::plan::spec::{ContainerSpec, PortSpec};
 use crate::plan::steps::{Action, Cause, Plan, Step, StepId};
-use crate::stack::model::{PortMapping, Stack};
+use crate::stack::model::{Mount, PortMapping, Stack};
 
 /// What `pier run` changes about the service's container.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +39,29 @@ pub struct RunOverrides {
     pub interactive: bool,
     /// Removed by the engine when it exits (`-d --rm`: nobody waits to remove it).
     pub auto_remove: bool,
+    /// `-v`: mounts over the service's own (one at the same path replaces it);
+    /// applied to the stack the run is planned from (`run_stack`), so that a
+    /// named volume is created, labelled, as `up` creates the service's.
+    pub volumes: Vec<Mount>,
+    /// `-l KEY[=VALUE]`: labels added to the service's (or replacing one).
+    pub labels: BTreeMap<String, String>,
+    /// `--cap-add` / `--cap-drop`: capabilities besides the service's.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+}
+
+/// The stack a run is planned from: `stack` with `overrides.volumes` mounted in
+/// `service` over its own mounts at the same paths. Only the one-off is made from
+/// that service here (`plan_run` leaves the service's own container alone).
+pub fn run_stack(stack: &Stack, service: &str, overrides: &RunOverrides) -> Stack {
+    let mut stack = stack.clone();
+    if let Some(svc) = stack.services.get_mut(service) {
+        for mount in &overrides.volumes {
+            svc.volumes.retain(|m| m.target != mount.target);
+            svc.volumes.push(mount.clone());
+        }
+    }
+    stack
 }
 
 /// The one-off's container: the service's spec with `overrides`, labelled one-off,
@@ -58,6 +81,17 @@ pub fn one_off_spec(stack: &Stack, service: &str, overrides: &RunOverrides) -> C
         spec.command = Some(command.clone());
     }
     spec.environment.extend(overrides.environment.clone());
+    spec.labels.extend(overrides.labels.clone());
+    for (all, more) in [
+        (&mut spec.host.cap_add, &overrides.cap_add),
+        (&mut spec.host.cap_drop, &overrides.cap_drop),
+    ] {
+        for cap in more {
+            if !all.contains(cap) {
+                all.push(cap.clone());
+            }
+        }
+    }
     if overrides.user.is_some() {
         spec.user = overrides.user.clone();
     }
@@ -168,7 +202,7 @@ mod tests {
     use super::*;
     use crate::plan::observed::{ContainerState, ObservedContainer, ObservedNetwork};
     use crate::stack::fixture::StackFixture;
-    use crate::stack::model::Condition;
+    use crate::stack::model::{Condition, MountKind};
 
     fn stack() -> Stack {
         StackFixture::new("shop")
@@ -320,6 +354,66 @@ mod tests {
         assert_eq!(spec.command, None);
         assert_eq!(spec.entrypoint, Some(vec!["env".into()]));
         assert!(spec.tty && spec.stdin_open && spec.stdin_once && spec.auto_remove);
+    }
+
+    #[test]
+    fn run_volumes_labels_and_capabilities_go_on_the_one_off_only() {
+        let stack = StackFixture::new("shop")
+            .default_network()
+            .volume("data")
+            .volume("cache")
+            .service("web", |s| {
+                s.image("web:1")
+                    .network("default")
+                    .volume("data", "/data")
+                    .bind("/shop/src", "/app")
+                    .with(|svc| svc.cap_drop = vec!["MKNOD".into()])
+            })
+            .build();
+        let mount = |kind, source: Option<&str>, target: &str| Mount {
+            kind,
+            source: source.map(String::from),
+            target: target.into(),
+            read_only: false,
+        };
+        let overrides = RunOverrides {
+            name: "shop-web-run-0123456789ab".into(),
+            volumes: vec![
+                // Over the service's /app; a volume the service does not use.
+                mount(MountKind::Bind, Some("/elsewhere"), "/app"),
+                mount(MountKind::Volume, Some("cache"), "/cache"),
+            ],
+            labels: [("com.example.k".to_string(), "v".to_string())].into(),
+            cap_add: vec!["NET_ADMIN".into()],
+            cap_drop: vec!["MKNOD".into(), "NET_RAW".into()],
+            ..RunOverrides::default()
+        };
+        let planned = run_stack(&stack, "web", &overrides);
+        let spec = one_off_spec(&planned, "web", &overrides);
+        let mounts: Vec<(Option<&str>, &str)> = spec
+            .mounts
+            .iter()
+            .map(|m| (m.source.as_deref(), m.target.as_str()))
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                (Some("shop_data"), "/data"),
+                (Some("/elsewhere"), "/app"),
+                (Some("shop_cache"), "/cache")
+            ]
+        );
+        assert_eq!(spec.labels["com.example.k"], "v");
+        assert_eq!(spec.host.cap_add, ["NET_ADMIN"]);
+        assert_eq!(spec.host.cap_drop, ["MKNOD", "NET_RAW"]);
+        // The run's volume is created (labelled, as `up` creates the service's).
+        let plan = plan_run(&planned, &Observed::default(), "web", spec, opts(true)).unwrap();
+        assert!(
+            plan.to_string().contains("create volume shop_cache"),
+            "{plan}"
+        );
+        // The stack itself is as it was.
+        assert_eq!(stack.services["web"].volumes.len(), 2);
     }
 
     #[test]

@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 
 pub use interpolate::Variables;
 pub use model::Stack;
-pub use normalize::{DEFAULT_HOST_IP, short_port};
+pub use normalize::{DEFAULT_HOST_IP, short_port, short_volume};
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::error::Error;

@@ -25,6 +25,7 @@ use super::model::{Network, Stack};
 use super::read;
 use crate::diagnostic::Diagnostic;
 
+pub use mounts::short_volume;
 pub use ports::{DEFAULT_HOST_IP, short_port};
 
 const TOP_KEYS: &[&str] = &[

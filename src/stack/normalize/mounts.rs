@@ -42,6 +42,35 @@ pub fn volumes(ctx: &mut Ctx, v: &Value, path: &str) -> Vec<Mount> {
     out
 }
 
+/// One volume in the short syntax given on the command line (`pier run -v`),
+/// read as in a stack file — a named volume must be one of `declared` — except
+/// that a relative host path is against `base` (the current directory, as the
+/// shell that typed it means). The diagnostics carry no path: the caller names
+/// the flag.
+pub fn short_volume(
+    text: &str,
+    base: &std::path::Path,
+    home: &str,
+    declared: &std::collections::BTreeSet<String>,
+) -> Result<Mount, Vec<Diagnostic>> {
+    let vars = crate::stack::Variables::new([("HOME".to_string(), home.to_string())].into());
+    let mut ctx = Ctx {
+        project: "",
+        project_dir: base,
+        vars: &vars,
+        declared: super::Declared {
+            volumes: declared.clone(),
+            ..Default::default()
+        },
+        diags: Vec::new(),
+    };
+    let mount = short(&mut ctx, text, "");
+    match mount {
+        Some(m) if !ctx.diags.iter().any(Diagnostic::is_error) => Ok(m),
+        _ => Err(ctx.diags),
+    }
+}
+
 fn is_host_path(source: &str) -> bool {
     source.starts_with(['.', '/', '~'])
 }
