@@ -306,3 +306,64 @@ fn up_with_progress_json_writes_only_json_objects_to_stderr() {
     json_lines(&out.stderr);
     assert!(p.containers().is_empty(), "{:?}", p.containers());
 }
+
+/// `network_mode: service:x` shares x's container's network, which the engine
+/// pins by container id: when x is recreated — by this `up`, or by an earlier
+/// `up x` — the sharing container is recreated too, and has a network again.
+#[test]
+fn a_service_sharing_anothers_network_is_recreated_with_it() {
+    let p = Project::new("netmode");
+    let dir = p.dir.path();
+    let idle = idle_after("");
+    let file = |tag: &str| {
+        format!(
+            "name: {name}\nservices:\n  host:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{tag}{idle}\"]\n  guest:\n    image: {IMAGE}\n    network_mode: service:host\n    command: [\"sh\", \"-c\", \"{idle}\"]\n",
+            name = p.name
+        )
+    };
+    let pier = || Pier::in_dir(dir).args(["--progress", "plain"]);
+    let guest = p.container("guest");
+    let host = p.container("host");
+    // The guest's addresses are the host's, and the network mode names the host's id.
+    let shares = || {
+        let addresses = |c: &str| {
+            docker(&[
+                "exec",
+                c,
+                "sh",
+                "-c",
+                "ip -4 -o addr | grep -v ' lo ' | awk '{print $4}'",
+            ])
+            .unwrap_or_default()
+        };
+        let (g, h) = (addresses(&guest), addresses(&host));
+        assert!(!h.is_empty(), "the host has a network");
+        assert_eq!(g, h, "the guest shares the host's network");
+        assert_eq!(
+            inspect(&guest, "{{.HostConfig.NetworkMode}}"),
+            format!("container:{}", inspect(&host, "{{.Id}}"))
+        );
+    };
+    write(dir, "pier.yaml", &file(""));
+    pier().args(["up"]).run();
+    shares();
+    // The host recreated by this up.
+    write(dir, "pier.yaml", &file("true;"));
+    let guest_recreated = "recreate container {guest} (host, whose network it shares, recreated)"
+        .replace("{guest}", &guest);
+    pier()
+        .args(["up", "--dry-run"])
+        .stdout_contains(&guest_recreated)
+        .run();
+    pier().args(["up"]).run();
+    shares();
+    // The host recreated alone; the next up mends the guest.
+    write(dir, "pier.yaml", &file("true; true;"));
+    pier().args(["up", "host"]).run();
+    pier()
+        .args(["up", "--dry-run"])
+        .stdout_contains(&guest_recreated)
+        .run();
+    pier().args(["up"]).run();
+    shares();
+}

@@ -313,6 +313,10 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
             .map(|(name, e)| (name, e.network_id.unwrap_or_default()))
             .collect()
     });
+    let network_host = s
+        .host_config
+        .and_then(|h| h.network_mode)
+        .and_then(|m| m.strip_prefix("container:").map(String::from));
     let status = s.status.unwrap_or_default();
     let mut published: Vec<PublishedPort> = s
         .ports
@@ -359,6 +363,7 @@ fn from_summary(s: ContainerSummary) -> Option<ObservedContainer> {
         published,
         pre_stop: parse_hooks_label(labels.get(labels::PRE_STOP)),
         networks,
+        network_host,
     })
 }
 

@@ -72,6 +72,7 @@ mod tests {
     fn the_published_binding_or_what_is_published() {
         let observed = Observed {
             containers: vec![ObservedContainer {
+                network_host: None,
                 networks: None,
                 pre_stop: vec![],
                 name: "shop-web-1".into(),

@@ -242,6 +242,7 @@ mod tests {
         let plan = plan_up(&stack, &Observed::default(), &opts).unwrap();
         let after = |state, exit_code| Observed {
             containers: vec![ObservedContainer {
+                network_host: None,
                 name: "p-web-1".into(),
                 id: "1".into(),
                 image_id: None,

@@ -297,6 +297,7 @@ mod tests {
         health: Option<Health>,
     ) -> ObservedContainer {
         ObservedContainer {
+            network_host: None,
             name: format!("shop-{service}-1"),
             id: format!("id-{service}"),
             image_id: None,

@@ -113,6 +113,7 @@ mod tests {
 
     fn container(networks: Option<&[(&str, &str)]>) -> ObservedContainer {
         ObservedContainer {
+            network_host: None,
             pre_stop: vec![],
             name: "p-web-1".into(),
             id: "c1".into(),

@@ -69,6 +69,10 @@ pub struct ObservedContainer {
     /// The networks it is attached to: name → network id (empty when the engine
     /// has not resolved it yet, as for a container never started). None: unknown.
     pub networks: Option<BTreeMap<String, String>>,
+    /// The id of the container whose network it shares (`network_mode:
+    /// service:x`, which the engine resolves to `container:<id>` at create): it
+    /// keeps that id, so a recreated `x` leaves it without a network.
+    pub network_host: Option<String>,
 }
 
 impl ObservedContainer {

@@ -456,6 +456,7 @@ mod tests {
         );
         // Everything there and running: the one-off alone.
         let running = |service: &str| ObservedContainer {
+            network_host: None,
             networks: None,
             pre_stop: vec![],
             name: format!("shop-{service}-1"),

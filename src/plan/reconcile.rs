@@ -191,6 +191,8 @@ pub fn plan_up(
     // (service, condition) → one wait per container of the service.
     let mut waits: BTreeMap<(String, &'static str), Vec<StepId>> = BTreeMap::new();
     let mut unchanged = Vec::new();
+    // Services with a container recreated by this plan (a new id).
+    let mut recreated: BTreeSet<String> = BTreeSet::new();
     for name in &order {
         let svc = &stack.services[name];
         let image = stack.image_of(name);
@@ -216,6 +218,11 @@ pub fn plan_up(
                     observed,
                 )?;
                 Some(Cause::NetworkRemoved(removed))
+            })
+            .or_else(|| {
+                let host =
+                    network_host_changed(stack, name, existing?, &recreated, container_named)?;
+                Some(Cause::NetworkHostRecreated(host))
             })
         };
         let ready = final_condition_in(stack, name, &needed_completed);
@@ -282,6 +289,7 @@ pub fn plan_up(
         }
 
         let mut starts = Vec::new();
+        let mut recreating = false;
         for container in &replicas {
             let existing = container_named(container);
             let create_cause = create_cause_of(existing);
@@ -301,6 +309,7 @@ pub fn plan_up(
                 );
                 let mut spec = ContainerSpec::with_hash(stack, name, &hash);
                 spec.name = container.clone();
+                recreating |= existing.is_some();
                 let action = match existing {
                     Some(c) => Action::RecreateContainer {
                         service: name.clone(),
@@ -333,6 +342,9 @@ pub fn plan_up(
                 start_cause,
                 after,
             ));
+        }
+        if recreating {
+            recreated.insert(name.clone());
         }
         // Containers beyond the service's count: scaled down, newest first.
         let mut extra: Vec<&ObservedContainer> = by_service
@@ -603,6 +615,31 @@ fn image_action(
     Some((Action::PullImage { service, image }, cause))
 }
 
+/// For a `network_mode: service:x` container: `x` when the container it shares
+/// the network of is not `x`'s container any more — recreated by this plan
+/// (`recreated`), or since (another id, or none). The engine keeps the id it
+/// resolved at create, so such a container has no network and cannot even
+/// start again: it is recreated, as Compose does.
+fn network_host_changed<'o>(
+    stack: &Stack,
+    service: &str,
+    existing: &ObservedContainer,
+    recreated: &BTreeSet<String>,
+    container_named: impl Fn(&str) -> Option<&'o ObservedContainer>,
+) -> Option<String> {
+    let host = stack.services[service]
+        .network_mode
+        .as_deref()?
+        .strip_prefix("service:")?;
+    let shared = existing.network_host.as_deref()?;
+    let current = stack
+        .container_names(host)
+        .first()
+        .and_then(|c| container_named(c))
+        .map(|c| c.id.as_str());
+    (recreated.contains(host) || current != Some(shared)).then(|| host.to_string())
+}
+
 /// The engine-side names of the project's own networks (not external) `service` joins.
 fn own_networks(stack: &Stack, service: &str) -> Vec<String> {
     let svc = &stack.services[service];
@@ -863,6 +900,7 @@ mod tests {
             .map(|(name, svc)| {
                 let hash = ConfigHash::of(svc);
                 ObservedContainer {
+                    network_host: None,
                     networks: None,
                     name: stack.container_name(name),
                     id: format!("id-{name}"),
@@ -1188,6 +1226,53 @@ project shop: 6 steps
 unchanged: db, api
 "
         );
+    }
+
+    #[test]
+    fn a_network_mode_service_is_recreated_with_its_host() {
+        let mut stack = shop();
+        let web = stack.services.get_mut("web").unwrap();
+        web.depends_on.clear();
+        web.networks.clear();
+        web.network_mode = Some("service:cache".into());
+        let mut observed = running(&stack);
+        for c in &mut observed.containers {
+            if c.service == "web" {
+                c.network_host = Some("id-cache".into());
+            }
+        }
+        // Both as they were: nothing to do.
+        assert!(
+            up(&stack, &observed, UpOptions::default()).contains("unchanged: cache, db, api, web")
+        );
+        // cache recreated by this plan: web shares a network that goes with it.
+        let mut changed = stack.clone();
+        changed.services.get_mut("cache").unwrap().command = Some(vec!["redis-server".into()]);
+        let plan = up(&changed, &observed, UpOptions::default());
+        assert!(
+            plan.contains("recreate container shop-cache-1 (config changed: command)"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains(
+                "recreate container shop-web-1 (cache, whose network it shares, recreated) after 3"
+            ),
+            "{plan}"
+        );
+        // cache recreated earlier (`pier up cache`): web still holds the old id.
+        for c in &mut observed.containers {
+            if c.service == "cache" {
+                c.id = "id-cache-2".into();
+            }
+        }
+        let plan = up(&stack, &observed, UpOptions::default());
+        assert!(
+            plan.contains(
+                "recreate container shop-web-1 (cache, whose network it shares, recreated)"
+            ),
+            "{plan}"
+        );
+        assert!(!plan.contains("container shop-cache-1"), "{plan}");
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub enum Cause {
     /// The container is not on this network of its service any more (removed or
     /// disconnected by hand): recreated, joined to it.
     NetworkRemoved(String),
+    /// A `network_mode: service:x` container whose `x` container was recreated
+    /// (the service): it shares a network that is gone.
+    NetworkHostRecreated(String),
     /// A second network of the same name (`plan::networks::duplicates`).
     DuplicateNetwork,
     /// Stopped (and started again) around a snapshot or restore of its volumes.
@@ -185,6 +188,9 @@ impl fmt::Display for Cause {
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
             Cause::NetworkRemoved(name) => write!(f, "network {name} removed"),
+            Cause::NetworkHostRecreated(service) => {
+                write!(f, "{service}, whose network it shares, recreated")
+            }
             Cause::DuplicateNetwork => f.write_str("duplicate: another network has its name"),
             Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
             Cause::Asked(verb) => write!(f, "pier {verb}"),

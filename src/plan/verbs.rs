@@ -415,6 +415,7 @@ mod tests {
 
     fn container(service: &str, state: ContainerState, depends_on: &[&str]) -> ObservedContainer {
         ObservedContainer {
+            network_host: None,
             networks: None,
             pre_stop: vec![],
             name: format!("shop-{service}-1"),

@@ -368,6 +368,7 @@ mod tests {
         let s = stack();
         let observed = Observed {
             containers: vec![ObservedContainer {
+                network_host: None,
                 name: "p-web-1".into(),
                 id: "1".into(),
                 image_id: None,

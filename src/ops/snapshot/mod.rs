@@ -1351,6 +1351,7 @@ mod tests {
 
     fn container(service: &str, state: ContainerState) -> ObservedContainer {
         ObservedContainer {
+            network_host: None,
             pre_stop: vec![],
             name: format!("p-{service}-1"),
             id: format!("id-{service}"),
