@@ -28,7 +28,9 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let shell: BTreeMap<String, String> = std::env::vars().collect();
-    let cwd = std::env::current_dir().map_err(|e| Error::io(std::path::Path::new("."), e))?;
+    // Where a relative `-v` host path starts (the project's directory when the
+    // current one is gone).
+    let cwd = std::env::current_dir().unwrap_or_else(|_| stack.project_dir.clone());
     // Every bad value of -v, -l, --cap-add and --cap-drop, at once.
     let mut problems = Vec::new();
     let tty = !args.detach && !args.no_tty && terminal::stdin_is_terminal();
