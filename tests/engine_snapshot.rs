@@ -376,6 +376,44 @@ fn a_restore_killed_between_its_renames_is_undone_by_the_next() {
     assert_eq!(checksums(&c), before);
 }
 
+/// A container outside the project that has the volume mounted (here paused)
+/// would keep the replaced `_data`: with one, the volume is restored inside
+/// itself, and that container sees the restored content too.
+#[test]
+fn a_volume_another_container_has_mounted_is_restored_inside_it() {
+    let p = project_with_file("snap-shared");
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo saved > /data/f");
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(&c, "echo changed > /data/f");
+    let other = format!("{}-other", p.name);
+    let volume = format!("{}_data", p.name);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &other,
+        "-v",
+        &format!("{volume}:/d"),
+        IMAGE,
+        "sleep",
+        "600",
+    ])
+    .unwrap();
+    docker(&["pause", &other]).unwrap();
+    let restored = pier(&p).args(["snapshot", "restore", "s"]).run();
+    docker(&["unpause", &other]).unwrap();
+    let seen = docker(&["exec", &other, "cat", "/d/f"]);
+    let _ = docker(&["rm", "-f", &other]);
+    assert_eq!(sh(&c, "cat /data/f"), "saved", "{}", restored.stderr);
+    assert_eq!(
+        seen.unwrap(),
+        "saved",
+        "the other container sees the restore"
+    );
+}
+
 /// A volume whose content is mounted onto `_data` (a local volume with
 /// options, here a bind of a host directory) cannot be swapped by its home: it
 /// is restored inside the volume, and the host directory holds the snapshot.

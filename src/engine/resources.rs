@@ -173,11 +173,17 @@ impl Engine {
             .map(String::from))
     }
 
-    /// Whether a running container mounts volume `name`.
+    /// Whether a container that has the volume mounted now (running, paused or
+    /// restarting) mounts volume `name`.
     pub async fn volume_in_use(&self, name: &str) -> Result<bool> {
         let filters: HashMap<String, Vec<String>> = [
             ("volume".to_string(), vec![name.to_string()]),
-            ("status".to_string(), vec!["running".to_string()]),
+            (
+                "status".to_string(),
+                ["running", "paused", "restarting"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
         ]
         .into();
         Ok(!self.container_names(&filters, name).await?.is_empty())
