@@ -308,8 +308,9 @@ fn up_with_progress_json_writes_only_json_objects_to_stderr() {
 }
 
 /// `network_mode: service:x` shares x's container's network, which the engine
-/// pins by container id: when x is recreated — by this `up`, or by an earlier
-/// `up x` — the sharing container is recreated too, and has a network again.
+/// pins by container id (`ipc: service:x` likewise): when x is recreated — by
+/// this `up`, or by an earlier `up x` — the sharing container is recreated too,
+/// and has a network (and x's IPC namespace) again.
 #[test]
 fn a_service_sharing_anothers_network_is_recreated_with_it() {
     let p = Project::new("netmode");
@@ -317,7 +318,7 @@ fn a_service_sharing_anothers_network_is_recreated_with_it() {
     let idle = idle_after("");
     let file = |tag: &str| {
         format!(
-            "name: {name}\nservices:\n  host:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{tag}{idle}\"]\n  guest:\n    image: {IMAGE}\n    network_mode: service:host\n    command: [\"sh\", \"-c\", \"{idle}\"]\n",
+            "name: {name}\nservices:\n  host:\n    image: {IMAGE}\n    ipc: shareable\n    command: [\"sh\", \"-c\", \"{tag}{idle}\"]\n  guest:\n    image: {IMAGE}\n    network_mode: service:host\n    ipc: service:host\n    command: [\"sh\", \"-c\", \"{idle}\"]\n",
             name = p.name
         )
     };
@@ -342,6 +343,12 @@ fn a_service_sharing_anothers_network_is_recreated_with_it() {
         assert_eq!(
             inspect(&guest, "{{.HostConfig.NetworkMode}}"),
             format!("container:{}", inspect(&host, "{{.Id}}"))
+        );
+        let ipc = |c: &str| docker(&["exec", c, "readlink", "/proc/1/ns/ipc"]).unwrap();
+        assert_eq!(
+            ipc(&guest),
+            ipc(&host),
+            "the guest shares the host's IPC namespace"
         );
     };
     write(dir, "pier.yaml", &file(""));

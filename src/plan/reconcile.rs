@@ -219,11 +219,7 @@ pub fn plan_up(
                 )?;
                 Some(Cause::NetworkRemoved(removed))
             })
-            .or_else(|| {
-                let host =
-                    network_host_changed(stack, name, existing?, &recreated, container_named)?;
-                Some(Cause::NetworkHostRecreated(host))
-            })
+            .or_else(|| shared_host_recreated(stack, name, existing?, &recreated, container_named))
         };
         let ready = final_condition_in(stack, name, &needed_completed);
         let replicas = stack.container_names(name);
@@ -615,29 +611,50 @@ fn image_action(
     Some((Action::PullImage { service, image }, cause))
 }
 
-/// For a `network_mode: service:x` container: `x` when the container it shares
-/// the network of is not `x`'s container any more — recreated by this plan
-/// (`recreated`), or since (another id, or none). The engine keeps the id it
-/// resolved at create, so such a container has no network and cannot even
-/// start again: it is recreated, as Compose does.
-fn network_host_changed<'o>(
+/// Why a container that shares another service's container's namespaces must
+/// be recreated: the engine ties `network_mode`, `ipc` and `pid` set to
+/// `service:x` to the one container of `x` it found at create, so when that is
+/// recreated the sharer is left in namespaces that are gone (no network; it
+/// cannot even start again). For the network, the listing says which container
+/// it shares (`network_host`), so a recreate by an earlier `up x` is seen too;
+/// for `ipc` and `pid`, one by this plan (`recreated`).
+fn shared_host_recreated<'o>(
     stack: &Stack,
     service: &str,
     existing: &ObservedContainer,
     recreated: &BTreeSet<String>,
     container_named: impl Fn(&str) -> Option<&'o ObservedContainer>,
-) -> Option<String> {
-    let host = stack.services[service]
-        .network_mode
-        .as_deref()?
-        .strip_prefix("service:")?;
-    let shared = existing.network_host.as_deref()?;
-    let current = stack
-        .container_names(host)
-        .first()
-        .and_then(|c| container_named(c))
-        .map(|c| c.id.as_str());
-    (recreated.contains(host) || current != Some(shared)).then(|| host.to_string())
+) -> Option<Cause> {
+    let svc = &stack.services[service];
+    let cause = |host: &str, shared: &'static str| Cause::SharedHostRecreated {
+        service: host.to_string(),
+        shared,
+    };
+    if let Some(host) = service_of(&svc.network_mode) {
+        let current = stack
+            .container_names(host)
+            .first()
+            .and_then(|c| container_named(c))
+            .map(|c| c.id.as_str());
+        let moved = existing
+            .network_host
+            .as_deref()
+            .is_some_and(|shared| current != Some(shared));
+        if recreated.contains(host) || moved {
+            return Some(cause(host, "network"));
+        }
+    }
+    [(&svc.ipc, "IPC namespace"), (&svc.pid, "PID namespace")]
+        .into_iter()
+        .find_map(|(mode, shared)| {
+            let host = service_of(mode)?;
+            recreated.contains(host).then(|| cause(host, shared))
+        })
+}
+
+/// `x` of a `service:x` mode.
+fn service_of(mode: &Option<String>) -> Option<&str> {
+    mode.as_deref()?.strip_prefix("service:")
 }
 
 /// The engine-side names of the project's own networks (not external) `service` joins.
@@ -1273,6 +1290,22 @@ unchanged: db, api
             "{plan}"
         );
         assert!(!plan.contains("container shop-cache-1"), "{plan}");
+
+        // `ipc: service:x` too, when this plan recreates x.
+        let mut stack = shop();
+        stack.services.get_mut("web").unwrap().ipc = Some("service:cache".into());
+        let observed = running(&stack);
+        assert!(
+            up(&stack, &observed, UpOptions::default()).contains("unchanged: cache, db, api, web")
+        );
+        stack.services.get_mut("cache").unwrap().command = Some(vec!["redis-server".into()]);
+        let plan = up(&stack, &observed, UpOptions::default());
+        assert!(
+            plan.contains(
+                "recreate container shop-web-1 (cache, whose IPC namespace it shares, recreated)"
+            ),
+            "{plan}"
+        );
     }
 
     #[test]

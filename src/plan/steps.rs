@@ -154,9 +154,13 @@ pub enum Cause {
     /// The container is not on this network of its service any more (removed or
     /// disconnected by hand): recreated, joined to it.
     NetworkRemoved(String),
-    /// A `network_mode: service:x` container whose `x` container was recreated
-    /// (the service): it shares a network that is gone.
-    NetworkHostRecreated(String),
+    /// A container sharing `service`'s container's `shared` (its network, IPC or
+    /// PID namespace: `network_mode`, `ipc`, `pid` set to `service:x`) after that
+    /// container was recreated: what it shares is gone.
+    SharedHostRecreated {
+        service: String,
+        shared: &'static str,
+    },
     /// A second network of the same name (`plan::networks::duplicates`).
     DuplicateNetwork,
     /// Stopped (and started again) around a snapshot or restore of its volumes.
@@ -188,8 +192,8 @@ impl fmt::Display for Cause {
             Cause::Orphan => f.write_str("orphan: service not in the stack file"),
             Cause::Down => f.write_str("down"),
             Cause::NetworkRemoved(name) => write!(f, "network {name} removed"),
-            Cause::NetworkHostRecreated(service) => {
-                write!(f, "{service}, whose network it shares, recreated")
+            Cause::SharedHostRecreated { service, shared } => {
+                write!(f, "{service}, whose {shared} it shares, recreated")
             }
             Cause::DuplicateNetwork => f.write_str("duplicate: another network has its name"),
             Cause::DataCopy => f.write_str("stopped for a consistent copy of its volumes"),
