@@ -126,10 +126,14 @@ pier_timed() {
     timed "$PIER" --progress quiet "$@"
   fi
 }
-# Seconds until pier's cleaner (deleting what its restore replaced) is gone.
+# Seconds until pier's cleaner (deleting what its restore replaced) is gone;
+# the bench fails after 10 minutes.
 cleaned() {
-  t0=$(now)
-  while [ -n "$(docker ps -aq --filter label=io.pier.cleaner=$P)" ]; do sleep 0.1; done
+  t0=$(now); end=$(($(date +%s) + 600))
+  while [ -n "$(docker ps -aq --filter label=io.pier.cleaner=$P)" ]; do
+    [ "$(date +%s)" -lt $end ] || { echo "bench-snapshot: pier's cleaner still runs after 10 minutes" >&2; exit 1; }
+    sleep 0.1
+  done
   secs "$t0" "$(now)"
 }
 check() { [ "$(tree_sum)" = "$before" ] || { echo "bench-snapshot: $1 changed the content" >&2; exit 1; }; }

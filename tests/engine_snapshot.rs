@@ -49,25 +49,30 @@ fn anonymous_volumes_survive_a_recreate() {
     assert_eq!(sh(&c, "cat /data/file"), "kept");
 }
 
-/// A project with a stack file: `app` mounts the named volume `data` at /data
-/// and an anonymous one at /scratch.
-fn project_with_file(test: &str) -> Project {
-    let p = Project::new(test);
+/// A stack file of one idle service `app` from `image`, with these `volumes`
+/// entries, and the named volume `data` declared.
+fn app_stack(p: &Project, image: &str, volumes: &[&str]) {
+    let volumes: String = volumes.iter().map(|v| format!("      - {v}\n")).collect();
     let yaml = format!(
         r#"name: {name}
 services:
   app:
-    image: {IMAGE}
+    image: {image}
     command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
     volumes:
-      - data:/data
-      - /scratch
-volumes:
+{volumes}volumes:
   data:
 "#,
         name = p.name
     );
     write(p.dir.path(), "pier.yaml", &yaml);
+}
+
+/// A project with a stack file: `app` mounts the named volume `data` at /data
+/// and an anonymous one at /scratch.
+fn project_with_file(test: &str) -> Project {
+    let p = Project::new(test);
+    app_stack(&p, IMAGE, &["data:/data", "/scratch"]);
     p
 }
 
@@ -284,6 +289,19 @@ fn what_a_killed_restore_left_in_a_volume_is_not_restored() {
     assert_eq!(checksums(&c), before, "nothing of the leftover staging");
 }
 
+/// `test`'s project up, /data/f "saved" and /scratch/s in snapshot `s`, then
+/// /data/f changed: (project, app's container, checksums of what was saved).
+fn saved_then_changed(test: &str) -> (Project, String, String) {
+    let p = project_with_file(test);
+    pier(&p).args(["up"]).run();
+    let c = p.container("app");
+    sh(&c, "echo saved > /data/f && echo s > /scratch/s");
+    let saved = checksums(&c);
+    pier(&p).args(["snapshot", "--name", "s"]).run();
+    sh(&c, "echo changed > /data/f");
+    (p, c, saved)
+}
+
 /// The directory on the engine's machine that holds volume `v`'s content as `_data`.
 fn home_of(v: &str) -> String {
     let mountpoint = docker(&["volume", "inspect", "-f", "{{.Mountpoint}}", v]).unwrap();
@@ -320,12 +338,7 @@ fn cleaners(p: &Project) -> String {
 /// removes itself.
 #[test]
 fn a_restore_sets_the_old_content_out_of_sight_and_a_cleaner_deletes_it() {
-    let p = project_with_file("snap-home");
-    pier(&p).args(["up"]).run();
-    let c = p.container("app");
-    sh(&c, "echo saved > /data/f && echo s > /scratch/s");
-    let before = checksums(&c);
-    pier(&p).args(["snapshot", "--name", "s"]).run();
+    let (p, c, before) = saved_then_changed("snap-home");
     sh(
         &c,
         "i=0; while [ $i -lt 2000 ]; do echo $i > /data/n$i; i=$((i+1)); done; rm /data/f",
@@ -351,13 +364,7 @@ fn a_restore_sets_the_old_content_out_of_sight_and_a_cleaner_deletes_it() {
 /// before anything else, and ignores the stale staging beside it.
 #[test]
 fn a_restore_killed_between_its_renames_is_undone_by_the_next() {
-    let p = project_with_file("snap-renames");
-    pier(&p).args(["up"]).run();
-    let c = p.container("app");
-    sh(&c, "echo saved > /data/f && echo s > /scratch/s");
-    let before = checksums(&c);
-    pier(&p).args(["snapshot", "--name", "s"]).run();
-    sh(&c, "echo changed > /data/f");
+    let (p, c, before) = saved_then_changed("snap-renames");
     pier(&p).args(["stop"]).run();
     let home = home_of(&format!("{}_data", p.name));
     docker(&[
@@ -381,12 +388,7 @@ fn a_restore_killed_between_its_renames_is_undone_by_the_next() {
 /// itself, and that container sees the restored content too.
 #[test]
 fn a_volume_another_container_has_mounted_is_restored_inside_it() {
-    let p = project_with_file("snap-shared");
-    pier(&p).args(["up"]).run();
-    let c = p.container("app");
-    sh(&c, "echo saved > /data/f");
-    pier(&p).args(["snapshot", "--name", "s"]).run();
-    sh(&c, "echo changed > /data/f");
+    let (p, c, _) = saved_then_changed("snap-shared");
     let other = format!("{}-other", p.name);
     let volume = format!("{}_data", p.name);
     docker(&[
@@ -438,20 +440,7 @@ fn a_volume_with_driver_options_is_restored_inside_it() {
         &volume,
     ])
     .unwrap();
-    let yaml = format!(
-        r#"name: {name}
-services:
-  app:
-    image: {IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-    volumes:
-      - data:/data
-volumes:
-  data:
-"#,
-        name = p.name
-    );
-    write(p.dir.path(), "pier.yaml", &yaml);
+    app_stack(&p, IMAGE, &["data:/data"]);
     pier(&p).args(["up"]).run();
     let c = p.container("app");
     sh(
@@ -521,20 +510,7 @@ fn helpers_leave_no_volumes_of_their_images_behind() {
     ensure_image_with_volume();
     let p = Project::new("snap-image-volume");
     let since = docker(&["info", "-f", "{{.SystemTime}}"]).unwrap();
-    let yaml = format!(
-        r#"name: {name}
-services:
-  app:
-    image: {WITH_VOLUME}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-    volumes:
-      - data:/data
-volumes:
-  data:
-"#,
-        name = p.name
-    );
-    write(p.dir.path(), "pier.yaml", &yaml);
+    app_stack(&p, WITH_VOLUME, &["data:/data"]);
     pier(&p).args(["up"]).run();
     let c = p.container("app");
     sh(&c, "echo saved > /data/f");
@@ -622,24 +598,8 @@ fn both_ways_in_and_out_of_a_volume_keep_everything_and_restore_each_other() {
     ensure_test_image();
     ensure_image_without_tar();
     let p = Project::new("snap-ways");
-    let stack = |image: &str| {
-        format!(
-            r#"name: {name}
-services:
-  app:
-    image: {image}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-    volumes:
-      - data:/data
-      - /scratch
-volumes:
-  data:
-"#,
-            name = p.name
-        )
-    };
     let use_image = |image: &str| {
-        write(p.dir.path(), "pier.yaml", &stack(image));
+        app_stack(&p, image, &["data:/data", "/scratch"]);
         pier(&p).args(["up"]).run();
     };
     use_image(IMAGE);

@@ -358,19 +358,18 @@ fn a_service_sharing_anothers_network_is_recreated_with_it() {
     write(dir, "pier.yaml", &file("true;"));
     let guest_recreated = "recreate container {guest} (host, whose network it shares, recreated)"
         .replace("{guest}", &guest);
-    pier()
-        .args(["up", "--dry-run"])
-        .stdout_contains(&guest_recreated)
-        .run();
-    pier().args(["up"]).run();
-    shares();
+    // `up` plans the guest's recreate, and afterwards it shares again.
+    let up_mends_the_guest = || {
+        pier()
+            .args(["up", "--dry-run"])
+            .stdout_contains(&guest_recreated)
+            .run();
+        pier().args(["up"]).run();
+        shares();
+    };
+    up_mends_the_guest();
     // The host recreated alone; the next up mends the guest.
     write(dir, "pier.yaml", &file("true; true;"));
     pier().args(["up", "host"]).run();
-    pier()
-        .args(["up", "--dry-run"])
-        .stdout_contains(&guest_recreated)
-        .run();
-    pier().args(["up"]).run();
-    shares();
+    up_mends_the_guest();
 }

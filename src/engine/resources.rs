@@ -173,7 +173,7 @@ impl Engine {
             .map(String::from))
     }
 
-    /// Whether a container that has the volume mounted now (running, paused or
+    /// Whether a container whose mounts are in place now (running, paused or
     /// restarting) mounts volume `name`.
     pub async fn volume_in_use(&self, name: &str) -> Result<bool> {
         let filters: HashMap<String, Vec<String>> = [

@@ -865,6 +865,7 @@ struct RestoreTarget<'m> {
     users: Vec<User>,
     image: Option<String>,
     helper: String,
+    /// Chosen when its helper is created, after the pause (`create_restore_helper`).
     swap: Swap,
 }
 
@@ -929,10 +930,6 @@ pub async fn restore(
         let _ = resume(engine, target, &running, sink).await;
         return Err(e);
     }
-    // After the pause: the services' own containers no longer count as users.
-    for t in &mut targets {
-        t.swap = swap_for(engine, &t.live).await;
-    }
     // The helpers bind-mount it: it lives until they are removed.
     let shared = pipe::Shared::create(&store.dir, wanted);
     // Stage every volume; a Ctrl-C (or a failure) here leaves the live content as it was.
@@ -983,8 +980,8 @@ pub async fn restore(
 }
 
 /// How `volume`'s staged content can go in: by its home when it is a plain
-/// local volume that no running container mounts (the services are stopped by
-/// now); else inside the volume.
+/// local volume that no container has mounted (asked after the pause: the
+/// services' own are stopped); else inside the volume.
 async fn swap_for(engine: &Engine, volume: &str) -> Swap {
     match engine.volume_home(volume).await {
         Ok(Some(home)) if matches!(engine.volume_in_use(volume).await, Ok(false)) => {
@@ -1093,10 +1090,11 @@ async fn stage_all(
     Ok(())
 }
 
-/// Create `t`'s restore helper for its way of swapping: with the volume's home
-/// bind-mounted for `Swap::Home` — unless the engine refuses that bind or does
-/// not show the volume's content there, and then, as for any other volume, with
-/// the volume mounted (`Swap::InVolume`, which `t` then records).
+/// Choose `t`'s way of swapping (`swap_for`, recorded in `t`) and create its
+/// restore helper for it: with the volume's home bind-mounted for `Swap::Home` —
+/// unless the engine refuses that bind or does not show the volume's content
+/// there, and then, as for any other volume, with the volume mounted
+/// (`Swap::InVolume`).
 async fn create_restore_helper<'s>(
     engine: &Engine,
     project: &str,
@@ -1119,8 +1117,9 @@ async fn create_restore_helper<'s>(
             cleaner: false,
         }
     };
-    if let Swap::Home(_) = &t.swap {
-        let mut home = helper(&t.swap);
+    let swap = swap_for(engine, &t.live).await;
+    if let Swap::Home(_) = &swap {
+        let mut home = helper(&swap);
         if let Ok(fast) = create_sharing(engine, &mut home, shared).await {
             // `_data`, or what a restore killed between its renames left.
             for content in ["_data", ".pier-restore-old"] {
@@ -1128,13 +1127,14 @@ async fn create_restore_helper<'s>(
                     .path_exists(&t.helper, &format!("{RESTORE_MOUNT}/{content}"))
                     .await?
                 {
+                    t.swap = swap;
                     return Ok(fast);
                 }
             }
             engine.remove_helper(&t.helper).await?;
         }
-        t.swap = Swap::InVolume;
     }
+    t.swap = Swap::InVolume;
     create_sharing(engine, &mut helper(&t.swap), shared).await
 }
 
